@@ -1,0 +1,40 @@
+"""Structured answers the team gives (planner, plan review, critique), as model-facing schemas.
+
+Bounds are deliberately loose: whatever a model returns is clamped by the node that asked.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class DeliverableOut(BaseModel):
+    """One image the session must deliver."""
+
+    id: str = Field(description="short slug, e.g. hero-a")
+    title: str
+    purpose: str = ""
+    aspect: str = Field("16:9", description="aspect ratio such as 16:9, 1:1, 4:5")
+
+
+class Plan(BaseModel):
+    """The planner's expansion of the brief."""
+
+    deliverables: list[DeliverableOut]
+    style_guards: list[str] = Field(default_factory=list)
+    scope: str = ""
+
+
+class PlanReview(BaseModel):
+    """Lens's review of the technical plan before anything is generated."""
+
+    approved: bool
+    reasons: list[str] = Field(default_factory=list)
+
+
+class CritiqueVerdict(BaseModel):
+    """Lens's judgement of one output against the brief."""
+
+    score: float = Field(description="0 (fails the brief) to 10 (exactly right)")
+    reasons: list[str] = Field(default_factory=list)
+    suggestions: list[str] = Field(default_factory=list)

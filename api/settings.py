@@ -1,0 +1,60 @@
+"""Process settings, read once at startup from the environment (and `.env`)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_home() -> Path:
+    """`$XDG_DATA_HOME/creative-studio`, else `~/.local/share/creative-studio`."""
+    data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(data_home) / "creative-studio"
+
+
+class Settings(BaseSettings):
+    """Every setting the studio reads. Nothing else reads `os.environ`."""
+
+    model_config = SettingsConfigDict(env_prefix="STUDIO_", env_file=".env", extra="ignore")
+
+    home: Path = Field(default_factory=default_home)
+    """STUDIO_HOME: data dir for the embedded Postgres and the asset store."""
+    database_url: str | None = Field(None, validation_alias="DATABASE_URL")
+    """DATABASE_URL: a real Postgres; unset means the embedded one (pgserver) under `home`."""
+    ollama_url: str | None = Field(None, validation_alias="OLLAMA_URL")
+    """OLLAMA_URL: talk to Ollama; unset means the built-in offline model."""
+    comfyui_url: str | None = Field(None, validation_alias="COMFYUI_URL")
+    """COMFYUI_URL: generate through ComfyUI; unset means the built-in renderer."""
+    comfyui_token: str | None = Field(None, validation_alias="COMFYUI_TOKEN")
+    """COMFYUI_TOKEN: optional bearer token sent to ComfyUI (HTTP and websocket)."""
+    default_models: dict[str, str] = Field(
+        default_factory=lambda: {
+            "planner": "llama3.2", "style": "llama3.2", "composition": "llama3.2",
+            "story": "llama3.2", "director": "llama3.2", "critic": "gemma3",
+            "manager": "llama3.2", "consistency": "llama3.2",
+        }
+    )
+    """STUDIO_DEFAULT_MODELS (JSON): Ollama model per role id."""
+    llm_timeout_s: float = 120.0
+    """STUDIO_LLM_TIMEOUT_S: per-request timeout for Ollama (never infinite)."""
+    offline_seed: int = 7
+    """STUDIO_OFFLINE_SEED: seed of the built-in offline model."""
+    generation_concurrency: int = 2
+    """STUDIO_GENERATION_CONCURRENCY: images generated at once per process."""
+    max_rounds: int = 3
+    """STUDIO_MAX_ROUNDS: discussion rounds before the moderator forces synthesis."""
+    score_threshold: float = 7.0
+    """STUDIO_SCORE_THRESHOLD: Lens score (0-10) below which the manager iterates."""
+    drift_threshold: float = 0.35
+    """STUDIO_DRIFT_THRESHOLD: set drift (0-1) above which the manager iterates."""
+    max_iterations: int = 3
+    """STUDIO_MAX_ITERATIONS: default per-thread iteration budget."""
+    max_generations: int = 24
+    """STUDIO_MAX_GENERATIONS: default per-thread generation budget."""
+    max_seconds: float = 3600.0
+    """STUDIO_MAX_SECONDS: default per-thread wall-clock budget."""
+    max_tokens: int = 200_000
+    """STUDIO_MAX_TOKENS: default per-thread LLM token budget."""
