@@ -17,13 +17,28 @@ Camera = Literal["low", "eye", "high", "overhead"]
 Weather = Literal["clear", "rain", "fog", "snow"]
 Quality = Literal["draft", "standard", "high"]
 
-LIGHTINGS: tuple[str, ...] = ("daylight", "golden hour", "dawn", "dusk", "night", "overcast",
-                              "studio", "neon")
+LIGHTINGS: tuple[str, ...] = (
+    "daylight",
+    "golden hour",
+    "dawn",
+    "dusk",
+    "night",
+    "overcast",
+    "studio",
+    "neon",
+)
 CAMERAS: tuple[str, ...] = ("low", "eye", "high", "overhead")
 WEATHERS: tuple[str, ...] = ("clear", "rain", "fog", "snow")
 QUALITIES: tuple[str, ...] = ("draft", "standard", "high")
-SAMPLERS: tuple[str, ...] = ("euler", "euler_ancestral", "dpmpp_2m", "dpmpp_2m_sde", "dpmpp_sde",
-                             "ddim", "uni_pc")
+SAMPLERS: tuple[str, ...] = (
+    "euler",
+    "euler_ancestral",
+    "dpmpp_2m",
+    "dpmpp_2m_sde",
+    "dpmpp_sde",
+    "ddim",
+    "uni_pc",
+)
 SCHEDULERS: tuple[str, ...] = ("normal", "karras", "exponential", "sgm_uniform", "simple")
 BASE_NEGATIVE = "blurry, lowres, watermark, text, signature, jpeg artifacts, deformed"
 _HEX = re.compile(r"^#?([0-9a-fA-F]{6})$")
@@ -209,3 +224,13 @@ def clamp_spec(
         }
     )
     return spec, notes
+
+
+def downscaled(
+    spec: GenerationSpec, factor: float = 0.75, limits: SpecLimits | None = None
+) -> GenerationSpec:
+    """The same spec at a lower resolution (after an out-of-memory failure)."""
+    limits = limits or SpecLimits()
+    width = _side(int(spec.width * factor), limits)
+    height = _side(int(spec.height * factor), limits)
+    return spec.model_copy(update={"width": width, "height": height})

@@ -42,13 +42,17 @@ class Settings(BaseSettings):
     """STUDIO_LLM_TIMEOUT_S: per-request timeout for Ollama (never infinite)."""
     offline_seed: int = 7
     """STUDIO_OFFLINE_SEED: seed of the built-in offline model."""
+    offline_token_delay_s: float = 0.0
+    """STUDIO_OFFLINE_TOKEN_DELAY_S: pause per token of the offline model (demos, tests)."""
+    render_stage_delay_s: float = 0.0
+    """STUDIO_RENDER_STAGE_DELAY_S: pause per drawing stage of the built-in renderer."""
     generation_concurrency: int = 2
     """STUDIO_GENERATION_CONCURRENCY: images generated at once per process."""
     max_rounds: int = 3
     """STUDIO_MAX_ROUNDS: discussion rounds before the moderator forces synthesis."""
     score_threshold: float = 7.0
     """STUDIO_SCORE_THRESHOLD: Lens score (0-10) below which the manager iterates."""
-    drift_threshold: float = 0.35
+    drift_threshold: float = 0.5
     """STUDIO_DRIFT_THRESHOLD: set drift (0-1) above which the manager iterates."""
     max_iterations: int = 3
     """STUDIO_MAX_ITERATIONS: default per-thread iteration budget."""

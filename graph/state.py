@@ -92,6 +92,12 @@ class Plan(TypedDict):
     scope: str
 
 
+class Contribution(TypedDict):
+    role: str
+    round: int
+    text: str
+
+
 class Generation(TypedDict):
     """One generated image, referenced by asset id (never bytes)."""
 
@@ -140,8 +146,11 @@ class GateRecord(TypedDict):
 
 class Usage(TypedDict, total=False):
     tokens: int
+    """LLM tokens used (prompt + completion)."""
     generations: int
-    started_at: float
+    """Images generated."""
+    seconds: float
+    """Seconds of work (time spent inside nodes; waiting at a gate does not count)."""
 
 
 def merge_dict(left: dict[str, Any] | None, right: dict[str, Any] | None) -> dict[str, Any]:
@@ -156,21 +165,18 @@ def merge_dict(left: dict[str, Any] | None, right: dict[str, Any] | None) -> dic
 
 
 def add_usage(left: Usage | None, right: Usage | None) -> Usage:
-    """Reducer: token and generation counts add up; the start time is set once."""
-    out: Usage = dict(left or {})  # type: ignore[assignment]
-    for key in ("tokens", "generations"):
-        if right and key in right:
-            out[key] = out.get(key, 0) + right[key]  # type: ignore[literal-required]
-    if right and "started_at" in right and "started_at" not in out:
-        out["started_at"] = right["started_at"]
-    return out
+    """Reducer: every counter adds up."""
+    out: dict[str, float] = dict(left or {})  # type: ignore[arg-type]
+    for key, value in (right or {}).items():
+        out[key] = out.get(key, 0) + value  # type: ignore[operator]
+    return out  # type: ignore[return-value]
 
 
 def advance_phase(left: str | None, right: str | None) -> str:
     """Reducer: phases move forward only, except the loops in `LOOP_BACKS`; any phase may end."""
     if right is None:
         return left or "created"
-    if left is None or right in TERMINAL_PHASES or left == right:
+    if not left or right in TERMINAL_PHASES or left == right:
         return right
     if left in TERMINAL_PHASES:
         return right  # a finished thread re-entered by a new message starts moving again
@@ -180,10 +186,12 @@ def advance_phase(left: str | None, right: str | None) -> str:
 
 
 class StudioInput(TypedDict):
-    """What a run's input may carry: the person's message(s), and thread settings."""
+    """What a run's input may carry: the person's message(s), thread settings, a stop request."""
 
     messages: Annotated[list[AnyMessage], add_messages]
-    settings: NotRequired[ThreadSettings]
+    settings: NotRequired[Annotated[ThreadSettings, merge_dict]]
+    stop_requested: NotRequired[bool]
+    """Set by a run's input to end the session now (phase `interrupted`)."""
 
 
 class StudioState(StudioInput):
@@ -198,9 +206,13 @@ class StudioState(StudioInput):
     """The open question for the clarify / consensus gate."""
     round: NotRequired[int]
     """Discussion round: 1 is ideation, later rounds are refinement."""
+    contributions: NotRequired[Annotated[list[Contribution], operator.add]]
+    """What each specialist said in which round (the moderator compares rounds)."""
     plan: NotRequired[Plan]
     direction: NotRequired[Annotated[list[str], operator.add]]
     """Pinned direction from the person (interjections, answers, gate feedback), oldest first."""
+    focus: NotRequired[Annotated[dict[str, str], merge_dict]]
+    """Direction the person gave for one deliverable only (it never reaches the others)."""
     specs: NotRequired[Annotated[dict[str, dict[str, Any]], merge_dict]]
     """Current `GenerationSpec` (as a dict) per deliverable id."""
     spec_notes: NotRequired[list[str]]
@@ -218,5 +230,7 @@ class StudioState(StudioInput):
     """Chosen asset id per deliverable (the person's pick, else the best score)."""
     gates: NotRequired[Annotated[list[GateRecord], operator.add]]
     usage: NotRequired[Annotated[Usage, add_usage]]
+    outcome: NotRequired[str]
+    """How the session ends: approved, completed (a budget ran out), interrupted, failed."""
     stop_reason: NotRequired[str]
-    error: NotRequired[str]
+    """Why it ended: approved, stopped_by_person, max_iterations, max_generations, ..."""

@@ -1,0 +1,76 @@
+"""The thread registry: which creative sessions exist, their title, status and phase."""
+
+from __future__ import annotations
+
+import builtins
+from typing import Any
+
+from psycopg import AsyncConnection
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+from psycopg_pool import AsyncConnectionPool
+
+_UPSERT = """
+    INSERT INTO threads AS t (thread_id, title, status, phase, metadata)
+    VALUES (%(thread_id)s, %(title)s, %(status)s, %(phase)s, COALESCE(%(metadata)s::jsonb, '{}'))
+    ON CONFLICT (thread_id) DO UPDATE SET
+        title = COALESCE(EXCLUDED.title, t.title),
+        status = COALESCE(EXCLUDED.status, t.status),
+        phase = COALESCE(EXCLUDED.phase, t.phase),
+        metadata = t.metadata || EXCLUDED.metadata,
+        updated_at = now()
+    RETURNING *
+"""
+
+
+class ThreadRegistry:
+    """Threads by id, newest activity first; the checkpoints themselves live with LangGraph."""
+
+    def __init__(self, pool: AsyncConnectionPool[AsyncConnection[Any]]) -> None:
+        self.pool = pool
+
+    async def upsert(
+        self,
+        thread_id: str,
+        *,
+        title: str | None = None,
+        status: str | None = None,
+        phase: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Create the thread or update it; only the fields given change (`metadata` is merged)."""
+        params = {
+            "thread_id": thread_id,
+            "title": title,
+            "status": status,
+            "phase": phase,
+            "metadata": None if metadata is None else Jsonb(metadata),
+        }
+        row = await self._fetch_one(_UPSERT, params)
+        assert row is not None, "INSERT ... RETURNING always returns the row"
+        return row
+
+    async def get(self, thread_id: str) -> dict[str, Any] | None:
+        """The thread's row, or None."""
+        return await self._fetch_one("SELECT * FROM threads WHERE thread_id = %s", [thread_id])
+
+    async def delete(self, thread_id: str) -> bool:
+        """Forget the thread; True when it existed. Its checkpoints and assets are not touched."""
+        async with self.pool.connection() as conn:
+            cur = await conn.execute("DELETE FROM threads WHERE thread_id = %s", [thread_id])
+            return bool(cur.rowcount)
+
+    # Defined last: inside the class body, the name `list` means this method from here on.
+    async def list(self, limit: int = 50, offset: int = 0) -> builtins.list[dict[str, Any]]:
+        """Threads, most recently updated first (ties broken by id, so pages are stable)."""
+        query = """
+            SELECT * FROM threads ORDER BY updated_at DESC, thread_id LIMIT %s OFFSET %s
+        """
+        async with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            await cur.execute(query, [limit, offset])
+            return await cur.fetchall()
+
+    async def _fetch_one(self, query: str, params: Any) -> dict[str, Any] | None:
+        async with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            await cur.execute(query, params)
+            return await cur.fetchone()

@@ -1,0 +1,107 @@
+"""Lens, the quality critic: reviews the plan before generation, scores outputs after."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Literal
+
+from langchain_core.messages import AIMessage
+from langgraph.runtime import Runtime
+from langgraph.types import Command
+
+from adapters.craft import brief_targets
+from adapters.pixels import assess, measure
+from agents import prompts
+from agents.calls import structured
+from agents.schemas import CritiqueVerdict, PlanReview
+from graph.context import StudioContext, resolve
+from graph.emit import phase
+from graph.state import Critique, StudioState
+
+MEASURED_WEIGHT = 0.7
+"""Share of the final score that comes from pixel measurements (the rest: Lens's judgement)."""
+
+
+def brief_text(state: StudioState, deliverable: str | None = None) -> str:
+    """The brief, then the person's direction, then what they said about this deliverable
+    alone (later text wins in `brief_targets`)."""
+    focus = (state.get("focus") or {}).get(deliverable or "", "")
+    return " ".join([state.get("brief", ""), *state.get("direction", []), focus]).strip()
+
+
+async def review(
+    state: StudioState, runtime: Runtime[StudioContext]
+) -> Command[Literal["direct", "approve_plan"]]:
+    """Check the specs against the brief; send them back once with reasons if needed."""
+    context = resolve(runtime)
+    verdict, tokens = await structured(
+        context, state, "critic", PlanReview, prompts.review_plan(state)
+    )
+    sent_back = bool((state.get("plan_review") or {}).get("sent_back"))
+    reasons = [r.strip() for r in verdict.reasons if r.strip()]
+    if not verdict.approved and reasons and not sent_back:
+        text = "Before we generate, Pixel, please revise: " + "; ".join(reasons)
+        return Command(goto="direct", update={
+            "plan_review": {"approved": False, "reasons": reasons, "sent_back": True},
+            "feedback": {"*": "; ".join(reasons)},
+            "messages": [AIMessage(text, name="critic")],
+            "usage": {"tokens": tokens},
+            **phase("synthesis", "Lens sent the plan back"),
+        })
+    text = "The plan holds up. " + ("; ".join(reasons) if reasons else "Ready to generate.")
+    return Command(goto="approve_plan", update={
+        "plan_review": {"approved": verdict.approved, "reasons": reasons, "sent_back": sent_back},
+        "messages": [AIMessage(text, name="critic")],
+        "usage": {"tokens": tokens},
+        **phase("review", "the plan is ready for approval"),
+    })
+
+
+async def critique(state: StudioState, runtime: Runtime[StudioContext]) -> dict[str, Any]:
+    """Score every new output 0-10 from its pixels against the brief, with Lens's reasons."""
+    context = resolve(runtime)
+    done = {c["asset_id"] for c in state.get("critiques", [])}
+    fresh = [g for g in state.get("generations", []) if g["asset_id"] not in done]
+    critiques: list[Critique] = []
+    lines: list[str] = []
+    tokens = 0
+    for generation in fresh:
+        record = await context.assets.get(generation["asset_id"])
+        if record is None:
+            continue
+        measured = await asyncio.to_thread(measure, await context.assets.read_bytes(record))
+        spec = record.spec
+        goal = brief_targets(brief_text(state, generation["deliverable"]))
+        assessment = assess(
+            measured, palette=list(goal["palette"]), brightness=float(goal["brightness"]),
+            contrast=float(goal["contrast"]), subject_x=spec.get("subject_x"),
+            horizon=spec.get("horizon"), weather=str(goal["weather"]),
+        )
+        numbers = {**measured.scalars(), "measured_score": assessment.score}
+        verdict, used = await structured(
+            context, state, "critic", CritiqueVerdict,
+            prompts.critique(state, spec, numbers, assessment.findings),
+        )
+        tokens += used
+        judged = max(0.0, min(10.0, verdict.score))
+        score = round(MEASURED_WEIGHT * assessment.score + (1 - MEASURED_WEIGHT) * judged, 1)
+        reasons = list(dict.fromkeys([*assessment.findings, *verdict.reasons]))[:6]
+        critiques.append(Critique(
+            asset_id=record.id, deliverable=generation["deliverable"],
+            iteration=generation["iteration"], score=score, reasons=reasons,
+            measurements={k: round(v, 4) for k, v in numbers.items()},
+        ))
+        await context.assets.record_scores(
+            record.id, {"score": score, "measured": assessment.score, "judged": judged,
+                        **assessment.parts},
+        )
+        top = reasons[0] if reasons else "on brief"
+        lines.append(f"- {generation['deliverable']} (iteration {generation['iteration']}): "
+                     f"{score}/10 - {top}")
+    text = "My scores:\n" + "\n".join(lines) if lines else "Nothing new to score."
+    return {
+        "critiques": critiques,
+        "messages": [AIMessage(text, name="critic")],
+        "usage": {"tokens": tokens},
+        **phase("reviewing", "Lens is scoring the outputs"),
+    }

@@ -1,0 +1,34 @@
+"""Intake: take the person's first message(s) as the brief; ask when it is too vague."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_core.messages import HumanMessage
+
+from adapters.craft import is_vague
+from graph.emit import phase
+from graph.state import StudioState
+
+
+def human_texts(state: StudioState) -> list[str]:
+    """Every message the person has sent, oldest first."""
+    return [
+        m.content if isinstance(m.content, str) else str(m.content)
+        for m in state.get("messages", [])
+        if isinstance(m, HumanMessage)
+    ]
+
+
+async def intake(state: StudioState) -> dict[str, Any]:
+    """Read the brief from the person's messages; set a question if it is too vague."""
+    texts = [t.strip() for t in human_texts(state) if t.strip()]
+    brief = " ".join(texts)
+    question = is_vague(brief)
+    update: dict[str, Any] = {
+        "brief": brief,
+        "humans_seen": len(human_texts(state)),
+        "question": question or "",
+        **phase("planning", "reading the brief"),
+    }
+    return update

@@ -1,0 +1,64 @@
+"""Interjection: the person spoke mid-session; the specialists it concerns answer it."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from langgraph.runtime import Runtime
+from langgraph.types import Command
+
+from adapters.craft import concerns
+from agents import prompts
+from agents.calls import speak
+from agents.intake import human_texts
+from graph.budgets import limits
+from graph.context import StudioContext, resolve
+from graph.emit import notice
+from graph.state import StudioState
+
+DISCUSSION = frozenset({"ideation", "refinement"})
+BEFORE_GENERATION = frozenset({"synthesis", "review", "awaiting_plan_approval"})
+
+Route = Literal["style", "direct", "approve_outputs", "intake"]
+
+
+def next_step(state: StudioState, said: str, max_iterations: int) -> tuple[Route, dict[str, Any]]:
+    """Where the session continues after the person's message, and what that step needs."""
+    current = state.get("phase", "created")
+    if current in ("created", "planning"):
+        return "intake", {}
+    if current in DISCUSSION:
+        return "style", {}
+    if current in BEFORE_GENERATION:
+        return "direct", {"feedback": {"*": said}}
+    iteration = state.get("iteration", 0)
+    if iteration >= max_iterations:
+        notice(f"Noted, but the iteration budget is used ({iteration} of {max_iterations}); "
+               "approve, pick or stop — or raise the budget.", code="max_iterations")
+        return "approve_outputs", {}
+    every = [d["id"] for d in state["plan"]["deliverables"]]
+    return "direct", {"feedback": {"*": said}, "pending": every, "iteration": iteration + 1}
+
+
+async def interject(state: StudioState, runtime: Runtime[StudioContext]) -> Command[Route]:
+    """Pin the person's new message as direction, let the concerned specialists answer it,
+    then continue from the session's phase with the new direction applied."""
+    context = resolve(runtime)
+    texts = human_texts(state)
+    unseen = [t.strip() for t in texts[state.get("humans_seen", 0):] if t.strip()]
+    said = " ".join(unseen)
+    if not said:
+        route, extra = next_step(state, said, limits(state, context.defaults).max_iterations)
+        return Command(goto=route, update={"humans_seen": len(texts), **extra})
+    direction = [*state.get("direction", []), *unseen]
+    heard: StudioState = {**state, "direction": direction}  # type: ignore[typeddict-item]
+    replies, tokens = [], 0
+    for role in concerns(said)[:3]:
+        reply, used = await speak(context, heard, role, prompts.answer(role, heard, said))
+        replies.append(reply)
+        tokens += used
+    route, extra = next_step(state, said, limits(state, context.defaults).max_iterations)
+    return Command(goto=route, update={
+        "direction": unseen, "humans_seen": len(texts), "messages": replies,
+        "usage": {"tokens": tokens}, **extra,
+    })

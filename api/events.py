@@ -1,0 +1,49 @@
+"""The one mapping from LangGraph stream parts to the studio's event vocabulary.
+
+`token` (a specialist is speaking), `message` (a finished message), `phase`, `progress`,
+`asset`, `gate`, `notice`, plus `error` and `done`, which the runner adds around a run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from langchain_core.messages import AIMessage, BaseMessage
+
+STREAM_MODES: list[str] = ["messages", "custom", "updates"]
+
+
+@dataclass(frozen=True)
+class Event:
+    """One thing a person should see."""
+
+    kind: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+def _text(message: BaseMessage) -> str:
+    return message.content if isinstance(message.content, str) else str(message.content)
+
+
+def to_events(part: dict[str, Any]) -> list[Event]:
+    """Map one `astream(..., version="v2")` part to zero or more events."""
+    kind, data = part.get("type"), part.get("data")
+    if kind == "messages":
+        chunk, meta = data
+        role = meta.get("persona") or meta.get("langgraph_node", "")
+        text = _text(chunk)
+        return [Event("token", {"role": role, "text": text, "id": chunk.id})] if text else []
+    if kind == "custom" and isinstance(data, dict) and "event" in data:
+        return [Event(str(data["event"]), {k: v for k, v in data.items() if k != "event"})]
+    if kind == "updates" and isinstance(data, dict):
+        events = []
+        for node, update in data.items():
+            if node == "__interrupt__" or not isinstance(update, dict):
+                continue
+            for message in update.get("messages", []) or []:
+                if isinstance(message, AIMessage):
+                    events.append(Event("message", {"role": message.name or node,
+                                                    "text": _text(message), "id": message.id}))
+        return events
+    return []

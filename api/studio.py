@@ -1,0 +1,158 @@
+"""The running studio: database, graph and context built once from `Settings`, plus the
+operations the CLI and the HTTP API share (start, resume, interject, inspect)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.types import Command
+
+from adapters.assets import AssetStore
+from adapters.images import ImageGenerator
+from adapters.llm import RoleModels, ollama_models
+from adapters.renderer import Renderer
+from adapters.threads import ThreadRegistry
+from api.database import Database
+from api.events import STREAM_MODES, Event, to_events
+from api.settings import Settings
+from graph.builder import StudioGraph, build_graph
+from graph.context import SessionDefaults, StudioContext
+from graph.state import TERMINAL_PHASES, ThreadSettings
+
+logger = logging.getLogger("studio")
+
+
+@dataclass(frozen=True)
+class ThreadView:
+    """Where a thread stands, for people and scripts."""
+
+    thread_id: str
+    status: str
+    """`idle` (finished or resumable), `interrupted` (waiting at a gate), `error`, `busy`."""
+    phase: str
+    values: dict[str, Any]
+    interrupts: list[dict[str, Any]] = field(default_factory=list)
+    next: tuple[str, ...] = ()
+
+
+def build_images(settings: Settings) -> ImageGenerator:
+    """ComfyUI when `COMFYUI_URL` is set, else the built-in renderer."""
+    if settings.comfyui_url:
+        from adapters.comfyui import ComfyUIImageGenerator
+
+        return ComfyUIImageGenerator(settings.comfyui_url, token=settings.comfyui_token)
+    return Renderer(stage_delay_s=settings.render_stage_delay_s)
+
+
+def build_models(settings: Settings) -> RoleModels:
+    """Ollama when `OLLAMA_URL` is set, else the built-in offline model."""
+    if settings.ollama_url:
+        return ollama_models(settings.ollama_url, settings.default_models,
+                             timeout_s=settings.llm_timeout_s)
+    return RoleModels.offline(settings.offline_seed, token_delay_s=settings.offline_token_delay_s)
+
+
+def defaults_from(settings: Settings) -> SessionDefaults:
+    return SessionDefaults(
+        max_rounds=settings.max_rounds, score_threshold=settings.score_threshold,
+        drift_threshold=settings.drift_threshold, max_iterations=settings.max_iterations,
+        max_generations=settings.max_generations, max_seconds=settings.max_seconds,
+        max_tokens=settings.max_tokens,
+    )
+
+
+class Studio:
+    """One process's studio: the compiled graph on Postgres and the run-scoped context."""
+
+    def __init__(self, graph: StudioGraph, context: StudioContext, threads: ThreadRegistry,
+                 labels: Mapping[str, str]) -> None:
+        self.graph = graph
+        self.context = context
+        self.threads = threads
+        self.labels = dict(labels)
+        """What serves each need: `database`, `models`, `images` (shown at startup)."""
+
+    @staticmethod
+    def config(thread_id: str) -> RunnableConfig:
+        return {"configurable": {"thread_id": thread_id}, "recursion_limit": 200}
+
+    async def view(self, thread_id: str) -> ThreadView:
+        """The thread's current state (empty values for an unknown thread)."""
+        snapshot = await self.graph.aget_state(self.config(thread_id))
+        values = dict(snapshot.values or {})
+        interrupts = [{"id": i.id, "value": i.value} for i in snapshot.interrupts]
+        record = await self.threads.get(thread_id)
+        phase = str(values.get("phase", "created"))
+        if interrupts:
+            status = "interrupted"
+        elif record and record.get("status") in ("error", "busy"):
+            status = str(record["status"])
+        else:
+            status = "idle"
+        return ThreadView(thread_id, status, phase, values, interrupts, tuple(snapshot.next))
+
+    async def stream(self, thread_id: str, payload: Any) -> AsyncIterator[Event]:
+        """Run the graph on a thread and yield events; the thread registry follows along."""
+        await self.threads.upsert(thread_id, status="busy")
+        status = "error"
+        try:
+            async for part in self.graph.astream(
+                payload, self.config(thread_id), context=self.context,
+                stream_mode=STREAM_MODES, version="v2", durability="sync",
+            ):
+                for event in to_events(part):
+                    yield event
+            status = "done"
+        finally:
+            view = await asyncio.shield(self.view(thread_id))
+            final = "error" if status == "error" else (
+                "interrupted" if view.interrupts else "idle")
+            await asyncio.shield(self.threads.upsert(thread_id, status=final, phase=view.phase))
+
+    @staticmethod
+    def start_payload(brief: str, settings: ThreadSettings | None = None) -> dict[str, Any]:
+        payload: dict[str, Any] = {"messages": [{"role": "user", "content": brief}]}
+        if settings:
+            payload["settings"] = dict(settings)
+        return payload
+
+    @staticmethod
+    def say_payload(message: str, settings: ThreadSettings | None = None) -> dict[str, Any]:
+        return Studio.start_payload(message, settings)
+
+    @staticmethod
+    def resume_payload(decision: Mapping[str, Any] | None) -> Command[Any] | None:
+        """A gate answer resumes the interrupt; `None` continues a crashed run."""
+        return Command(resume=dict(decision)) if decision is not None else None
+
+
+def finished(view: ThreadView) -> bool:
+    return view.phase in TERMINAL_PHASES
+
+
+@asynccontextmanager
+async def open_studio(settings: Settings) -> AsyncIterator[Studio]:
+    """Start everything the studio needs on its configured (or embedded) services."""
+    async with Database(settings.database_url, settings.home) as database:
+        context = StudioContext(
+            models=build_models(settings), images=build_images(settings),
+            assets=AssetStore(database.pool, settings.home / "assets"),
+            defaults=defaults_from(settings),
+            generation_slots=asyncio.Semaphore(settings.generation_concurrency),
+        )
+        labels = {"database": database.label, "models": context.models.label,
+                  "images": getattr(context.images, "label", context.images.name)}
+        logger.info("studio ready: %s", labels)
+        try:
+            yield Studio(build_graph(checkpointer=database.saver), context,
+                         ThreadRegistry(database.pool), labels)
+        finally:
+            closer = getattr(context.images, "aclose", None)
+            if closer is not None:
+                await closer()

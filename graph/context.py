@@ -1,0 +1,60 @@
+"""Run-scoped dependencies that reach every node as `Runtime[StudioContext]`."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from adapters.llm import RoleModels
+from adapters.specs import SpecLimits
+
+if TYPE_CHECKING:
+    from adapters.assets import AssetStore
+    from adapters.images import ImageGenerator
+
+
+@dataclass(frozen=True)
+class SessionDefaults:
+    """Defaults a thread's settings may override."""
+
+    max_rounds: int = 3
+    score_threshold: float = 7.0
+    drift_threshold: float = 0.5
+    max_iterations: int = 3
+    max_generations: int = 24
+    max_seconds: float = 3600.0
+    max_tokens: int = 200_000
+    oom_retries: int = 2
+
+
+@dataclass(frozen=True, kw_only=True)
+class StudioContext:
+    """What nodes use to talk to the world; built once per process by `api/`."""
+
+    models: RoleModels
+    images: ImageGenerator
+    assets: AssetStore
+    limits: SpecLimits = field(default_factory=SpecLimits)
+    defaults: SessionDefaults = field(default_factory=SessionDefaults)
+    generation_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(2))
+    """Concurrency cap on image generation across every thread of this process."""
+
+
+_default: StudioContext | None = None
+
+
+def set_default_context(context: StudioContext | None) -> None:
+    """Register the context used when a run brings none (e.g. under `langgraph dev`)."""
+    global _default
+    _default = context
+
+
+def resolve(runtime: Any) -> StudioContext:
+    """The run's `StudioContext`, else the process default; a clear error when neither exists."""
+    context = getattr(runtime, "context", None)
+    if isinstance(context, StudioContext):
+        return context
+    if _default is not None:
+        return _default
+    raise RuntimeError("no StudioContext: pass context= to the graph or call set_default_context")

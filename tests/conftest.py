@@ -1,0 +1,85 @@
+"""Shared fixtures: the anyio backend and real Postgres (one server, a fresh database per test)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+import pytest
+from psycopg import sql
+from psycopg.conninfo import make_conninfo
+
+from api.database import Database, Pool, start_embedded_postgres, stop_embedded_postgres
+
+
+@pytest.fixture(scope="session")
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """Admin URL of the session's Postgres: TEST_DATABASE_URL, else one embedded server."""
+    if url := os.environ.get("TEST_DATABASE_URL"):
+        yield url
+        return
+    # A short path of our own: pytest's tmp paths can exceed the unix-socket path limit.
+    home = Path(tempfile.mkdtemp(prefix="studio-pg-"))
+    try:
+        url = start_embedded_postgres(home / "pg")
+        _tune_for_tests(url)
+        yield url
+    finally:
+        stop_embedded_postgres(home / "pg")
+        shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture
+def database_url(postgres_url: str) -> Iterator[str]:
+    """A fresh, empty `test_<hex>` database, dropped after the test."""
+    name = f"test_{uuid.uuid4().hex}"
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield with_dbname(postgres_url, name)
+    finally:
+        with psycopg.connect(postgres_url, autocommit=True) as admin:
+            # FORCE terminates the sessions a failed test may have left open.
+            admin.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+
+@pytest.fixture
+async def database(database_url: str, tmp_path: Path) -> AsyncIterator[Database]:
+    """An open `Database` on a fresh database: migrated, pool open, checkpointer set up."""
+    async with Database(database_url, tmp_path) as db:
+        yield db
+
+
+@pytest.fixture
+def pool(database: Database) -> Pool:
+    """The open pool of the `database` fixture."""
+    return database.pool
+
+
+def with_dbname(url: str, dbname: str) -> str:
+    """`url` pointing at another database on the same server (URL or key=value form)."""
+    parts = urlsplit(url)
+    if parts.scheme in ("postgres", "postgresql"):
+        return urlunsplit(parts._replace(path=f"/{dbname}"))
+    return make_conninfo(url, dbname=dbname)
+
+
+def _tune_for_tests(url: str) -> None:
+    # Durability is worthless for a throwaway server; without fsync CREATE DATABASE is faster.
+    with psycopg.connect(url, autocommit=True) as conn:
+        for setting in ("fsync", "synchronous_commit", "full_page_writes"):
+            conn.execute(sql.SQL("ALTER SYSTEM SET {} = off").format(sql.Identifier(setting)))
+        conn.execute("SELECT pg_reload_conf()")
