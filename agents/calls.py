@@ -59,10 +59,13 @@ async def structured(
         if isinstance(parsed, schema):
             return parsed, tokens
         error = str(result.get("parsing_error") or "the answer did not match the schema")
-        messages = [*list(prompt), HumanMessage(
-            f"Your previous answer was invalid: {error[:500]}. Answer again with JSON that "
-            "matches the schema exactly."
-        )]
+        messages = [
+            *list(prompt),
+            HumanMessage(
+                f"Your previous answer was invalid: {error[:500]}. Answer again with JSON that "
+                "matches the schema exactly."
+            ),
+        ]
     raise StructuredOutputError(
         f"{role} could not produce a valid {schema.__name__} ({error[:200]}); "
         "try again or assign a stronger model to this role"

@@ -17,14 +17,15 @@ def latest(generations: list[Generation]) -> dict[str, Generation]:
     """The newest generation per deliverable (the person's pick is applied at finalize)."""
     newest: dict[str, Generation] = {}
     for g in generations:
-        if g["deliverable"] not in newest or g["iteration"] >= newest[g["deliverable"]]["iteration"]:
+        if (
+            g["deliverable"] not in newest
+            or g["iteration"] >= newest[g["deliverable"]]["iteration"]
+        ):
             newest[g["deliverable"]] = g
     return newest
 
 
-async def check_consistency(
-    state: StudioState, runtime: Runtime[StudioContext]
-) -> dict[str, Any]:
+async def check_consistency(state: StudioState, runtime: Runtime[StudioContext]) -> dict[str, Any]:
     """Measure the latest output of each deliverable and report how far the set drifts."""
     context = resolve(runtime)
     items: list[tuple[str, Measurements]] = []
@@ -33,9 +34,12 @@ async def check_consistency(
         if record is not None:
             data = await context.assets.read_bytes(record)
             items.append((deliverable, await asyncio.to_thread(measure, data)))
-    result = drift(items)
-    report = DriftReport(drift=round(float(result["drift"]), 4), pairs=list(result["pairs"]),
-                         flags=list(result["flags"]))
+    result: dict[str, Any] = drift(items)
+    report = DriftReport(
+        drift=round(float(result["drift"]), 4),
+        pairs=list(result["pairs"]),
+        flags=list(result["flags"]),
+    )
     if len(items) < 2:
         text = "Only one output so far: nothing to compare."
     elif report["flags"]:

@@ -41,20 +41,30 @@ async def review(
     reasons = [r.strip() for r in verdict.reasons if r.strip()]
     if not verdict.approved and reasons and not sent_back:
         text = "Before we generate, Pixel, please revise: " + "; ".join(reasons)
-        return Command(goto="direct", update={
-            "plan_review": {"approved": False, "reasons": reasons, "sent_back": True},
-            "feedback": {"*": "; ".join(reasons)},
+        return Command(
+            goto="direct",
+            update={
+                "plan_review": {"approved": False, "reasons": reasons, "sent_back": True},
+                "feedback": {"*": "; ".join(reasons)},
+                "messages": [AIMessage(text, name="critic")],
+                "usage": {"tokens": tokens},
+                **phase("synthesis", "Lens sent the plan back"),
+            },
+        )
+    text = "The plan holds up. " + ("; ".join(reasons) if reasons else "Ready to generate.")
+    return Command(
+        goto="approve_plan",
+        update={
+            "plan_review": {
+                "approved": verdict.approved,
+                "reasons": reasons,
+                "sent_back": sent_back,
+            },
             "messages": [AIMessage(text, name="critic")],
             "usage": {"tokens": tokens},
-            **phase("synthesis", "Lens sent the plan back"),
-        })
-    text = "The plan holds up. " + ("; ".join(reasons) if reasons else "Ready to generate.")
-    return Command(goto="approve_plan", update={
-        "plan_review": {"approved": verdict.approved, "reasons": reasons, "sent_back": sent_back},
-        "messages": [AIMessage(text, name="critic")],
-        "usage": {"tokens": tokens},
-        **phase("review", "the plan is ready for approval"),
-    })
+            **phase("review", "the plan is ready for approval"),
+        },
+    )
 
 
 async def critique(state: StudioState, runtime: Runtime[StudioContext]) -> dict[str, Any]:
@@ -73,31 +83,45 @@ async def critique(state: StudioState, runtime: Runtime[StudioContext]) -> dict[
         spec = record.spec
         goal = brief_targets(brief_text(state, generation["deliverable"]))
         assessment = assess(
-            measured, palette=list(goal["palette"]), brightness=float(goal["brightness"]),
-            contrast=float(goal["contrast"]), subject_x=spec.get("subject_x"),
-            horizon=spec.get("horizon"), weather=str(goal["weather"]),
+            measured,
+            palette=list(goal["palette"]),
+            brightness=float(goal["brightness"]),
+            contrast=float(goal["contrast"]),
+            subject_x=spec.get("subject_x"),
+            horizon=spec.get("horizon"),
+            weather=str(goal["weather"]),
         )
         numbers = {**measured.scalars(), "measured_score": assessment.score}
         verdict, used = await structured(
-            context, state, "critic", CritiqueVerdict,
+            context,
+            state,
+            "critic",
+            CritiqueVerdict,
             prompts.critique(state, spec, numbers, assessment.findings),
         )
         tokens += used
         judged = max(0.0, min(10.0, verdict.score))
         score = round(MEASURED_WEIGHT * assessment.score + (1 - MEASURED_WEIGHT) * judged, 1)
         reasons = list(dict.fromkeys([*assessment.findings, *verdict.reasons]))[:6]
-        critiques.append(Critique(
-            asset_id=record.id, deliverable=generation["deliverable"],
-            iteration=generation["iteration"], score=score, reasons=reasons,
-            measurements={k: round(v, 4) for k, v in numbers.items()},
-        ))
+        critiques.append(
+            Critique(
+                asset_id=record.id,
+                deliverable=generation["deliverable"],
+                iteration=generation["iteration"],
+                score=score,
+                reasons=reasons,
+                measurements={k: round(v, 4) for k, v in numbers.items()},
+            )
+        )
         await context.assets.record_scores(
-            record.id, {"score": score, "measured": assessment.score, "judged": judged,
-                        **assessment.parts},
+            record.id,
+            {"score": score, "measured": assessment.score, "judged": judged, **assessment.parts},
         )
         top = reasons[0] if reasons else "on brief"
-        lines.append(f"- {generation['deliverable']} (iteration {generation['iteration']}): "
-                     f"{score}/10 - {top}")
+        lines.append(
+            f"- {generation['deliverable']} (iteration {generation['iteration']}): "
+            f"{score}/10 - {top}"
+        )
     text = "My scores:\n" + "\n".join(lines) if lines else "Nothing new to score."
     return {
         "critiques": critiques,

@@ -49,9 +49,11 @@ def settle(
 
 
 def describe(spec: GenerationSpec) -> str:
-    return (f"{spec.deliverable}: {spec.width}x{spec.height}, {spec.steps} steps, cfg {spec.cfg}, "
-            f"{spec.sampler}, seed {spec.seed}; {spec.lighting}, {spec.weather}, "
-            f"{spec.camera} camera, palette {' '.join(spec.palette[:4])}")
+    return (
+        f"{spec.deliverable}: {spec.width}x{spec.height}, {spec.steps} steps, cfg {spec.cfg}, "
+        f"{spec.sampler}, seed {spec.seed}; {spec.lighting}, {spec.weather}, "
+        f"{spec.camera} camera, palette {' '.join(spec.palette[:4])}"
+    )
 
 
 async def direct(state: StudioState, runtime: Runtime[StudioContext]) -> dict[str, Any]:

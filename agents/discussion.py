@@ -15,9 +15,7 @@ from graph.state import PERSONAS, Contribution, StudioState
 async def contribute(context: StudioContext, state: StudioState, role: str) -> dict[str, Any]:
     """Speak for `role` in the current round and record the contribution."""
     round_no = state.get("round", 1)
-    prompt = (
-        prompts.ideate(role, state) if round_no <= 1 else prompts.refine(role, state, round_no)
-    )
+    prompt = prompts.ideate(role, state) if round_no <= 1 else prompts.refine(role, state, round_no)
     message, tokens = await speak(context, state, role, prompt)
     text = str(message.content)
     return {

@@ -55,8 +55,11 @@ def _progress(deliverable: str, job: str) -> Any:
         if fraction - last[0] < 0.01 and preview is None and fraction < 1.0:
             return  # throttle: at most one event per percent
         last[0] = fraction
-        data: dict[str, Any] = {"deliverable": deliverable, "job_id": job,
-                                "fraction": round(fraction, 3)}
+        data: dict[str, Any] = {
+            "deliverable": deliverable,
+            "job_id": job,
+            "fraction": round(fraction, 3),
+        }
         if preview is not None and len(preview) <= PREVIEW_MAX_BYTES:
             data["preview"] = base64.b64encode(preview).decode("ascii")
         emit("progress", **data)
@@ -87,22 +90,42 @@ async def generate(task: GenerateTask, runtime: Runtime[StudioContext]) -> dict[
             if attempt >= context.defaults.oom_retries:
                 raise
             smaller = downscaled(spec, limits=context.limits)
-            notice(f"{deliverable}: out of memory at {spec.width}x{spec.height}; Pixel is "
-                   f"retrying at {smaller.width}x{smaller.height}.", code="out_of_memory")
+            notice(
+                f"{deliverable}: out of memory at {spec.width}x{spec.height}; Pixel is "
+                f"retrying at {smaller.width}x{smaller.height}.",
+                code="out_of_memory",
+            )
             spec, attempt = smaller, attempt + 1
             continue
         except (asyncio.CancelledError, GenerationCancelled):
             await asyncio.shield(context.images.cancel(job))  # leave no orphan job behind
             raise
         record = await context.assets.put(
-            images[0], thread_id=thread, job_id=job, deliverable=deliverable,
-            iteration=iteration, attempt=attempt, seed=spec.seed, spec=spec.model_dump(),
+            images[0],
+            thread_id=thread,
+            job_id=job,
+            deliverable=deliverable,
+            iteration=iteration,
+            attempt=attempt,
+            seed=spec.seed,
+            spec=spec.model_dump(),
         )
         break
-    emit("asset", asset_id=record.id, deliverable=deliverable, iteration=iteration,
-         path=str(record.path), generator=record.generator)
+    emit(
+        "asset",
+        asset_id=record.id,
+        deliverable=deliverable,
+        iteration=iteration,
+        path=str(record.path),
+        generator=record.generator,
+    )
     generation = Generation(
-        asset_id=record.id, deliverable=deliverable, iteration=iteration, attempt=attempt,
-        seed=record.seed, generator=record.generator, path=str(record.path),
+        asset_id=record.id,
+        deliverable=deliverable,
+        iteration=iteration,
+        attempt=attempt,
+        seed=record.seed,
+        generator=record.generator,
+        path=str(record.path),
     )
     return {"generations": [generation], "usage": {"generations": 1}, "phase": "generating"}

@@ -33,8 +33,11 @@ def next_step(state: StudioState, said: str, max_iterations: int) -> tuple[Route
         return "direct", {"feedback": {"*": said}}
     iteration = state.get("iteration", 0)
     if iteration >= max_iterations:
-        notice(f"Noted, but the iteration budget is used ({iteration} of {max_iterations}); "
-               "approve, pick or stop — or raise the budget.", code="max_iterations")
+        notice(
+            f"Noted, but the iteration budget is used ({iteration} of {max_iterations}); "
+            "approve, pick or stop — or raise the budget.",
+            code="max_iterations",
+        )
         return "approve_outputs", {}
     every = [d["id"] for d in state["plan"]["deliverables"]]
     return "direct", {"feedback": {"*": said}, "pending": every, "iteration": iteration + 1}
@@ -45,20 +48,26 @@ async def interject(state: StudioState, runtime: Runtime[StudioContext]) -> Comm
     then continue from the session's phase with the new direction applied."""
     context = resolve(runtime)
     texts = human_texts(state)
-    unseen = [t.strip() for t in texts[state.get("humans_seen", 0):] if t.strip()]
+    unseen = [t.strip() for t in texts[state.get("humans_seen", 0) :] if t.strip()]
     said = " ".join(unseen)
     if not said:
         route, extra = next_step(state, said, limits(state, context.defaults).max_iterations)
         return Command(goto=route, update={"humans_seen": len(texts), **extra})
     direction = [*state.get("direction", []), *unseen]
-    heard: StudioState = {**state, "direction": direction}  # type: ignore[typeddict-item]
+    heard: StudioState = {**state, "direction": direction}
     replies, tokens = [], 0
     for role in concerns(said)[:3]:
         reply, used = await speak(context, heard, role, prompts.answer(role, heard, said))
         replies.append(reply)
         tokens += used
     route, extra = next_step(state, said, limits(state, context.defaults).max_iterations)
-    return Command(goto=route, update={
-        "direction": unseen, "humans_seen": len(texts), "messages": replies,
-        "usage": {"tokens": tokens}, **extra,
-    })
+    return Command(
+        goto=route,
+        update={
+            "direction": unseen,
+            "humans_seen": len(texts),
+            "messages": replies,
+            "usage": {"tokens": tokens},
+            **extra,
+        },
+    )

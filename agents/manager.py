@@ -24,7 +24,7 @@ def latest_critiques(state: StudioState) -> dict[str, Critique]:
 def drifting(state: StudioState, threshold: float) -> set[str]:
     """The outliers of the set: deliverables in the most pairs whose drift is over threshold.
     A deliverable the person steered on its own is meant to differ, so it is never one."""
-    report = state.get("drift") or {"pairs": [], "flags": []}
+    report: dict[str, Any] = dict(state.get("drift") or {})
     steered = set(state.get("focus") or {})
     counts: dict[str, int] = {}
     for pair in report.get("pairs", []):
@@ -38,15 +38,20 @@ def drifting(state: StudioState, threshold: float) -> set[str]:
 
 def match_the_set(critiques: dict[str, Critique], deliverable: str) -> str:
     """Feedback, in Lens's finding format, that pulls an outlier back toward the set."""
-    others = [c["measurements"].get("brightness", 0.0) for d, c in critiques.items()
-              if d != deliverable]
+    others = [
+        float(c["measurements"].get("brightness", 0.0))
+        for d, c in critiques.items()
+        if d != deliverable
+    ]
     own = critiques.get(deliverable)
     if not others or own is None:
         return "palette: drifts from the set; keep the set's palette"
     target = sum(others) / len(others)
-    measured = own["measurements"].get("brightness", target)
-    return (f"brightness: drifts from the set (measured {measured:.2f}, target {target:.2f}); "
-            "palette: drifts from the set; keep the set's palette")
+    measured = float(own["measurements"].get("brightness", target))
+    return (
+        f"brightness: drifts from the set (measured {measured:.2f}, target {target:.2f}); "
+        "palette: drifts from the set; keep the set's palette"
+    )
 
 
 async def manage(
@@ -57,40 +62,60 @@ async def manage(
     iteration = state.get("iteration", 1)
     if spent := exhausted(state, lim):
         code, sentence = spent
-        return Command(goto="finalize", update={
-            "stop_reason": code, "outcome": "completed",
-            "messages": [AIMessage(f"Stopping the session: {sentence}.", name="manager")],
-        })
+        return Command(
+            goto="finalize",
+            update={
+                "stop_reason": code,
+                "outcome": "completed",
+                "messages": [AIMessage(f"Stopping the session: {sentence}.", name="manager")],
+            },
+        )
     critiques = latest_critiques(state)
     weak = {d for d, c in critiques.items() if c["score"] < lim.score_threshold}
-    drift = float((state.get("drift") or {}).get("drift", 0.0))
+    report = state.get("drift")
+    drift = report["drift"] if report else 0.0
     outliers = drifting(state, lim.drift_threshold) if drift > lim.drift_threshold else set()
     weak |= outliers
     scores = ", ".join(f"{d} {c['score']}" for d, c in sorted(critiques.items()))
     if not weak:
         text = f"Every output clears {lim.score_threshold} ({scores}); over to you."
-        return Command(goto="approve_outputs", update={
-            "messages": [AIMessage(text, name="manager")],
-            **phase("awaiting_approval", "outputs ready for review"),
-        })
+        return Command(
+            goto="approve_outputs",
+            update={
+                "messages": [AIMessage(text, name="manager")],
+                **phase("awaiting_approval", "outputs ready for review"),
+            },
+        )
     if iteration >= lim.max_iterations:
-        text = (f"Iteration budget reached ({iteration} of {lim.max_iterations}); {scores}. "
-                "Over to you to approve, pick or stop.")
-        return Command(goto="approve_outputs", update={
-            "stop_reason": "max_iterations",
-            "messages": [AIMessage(text, name="manager")],
-            **phase("awaiting_approval", "iteration budget reached"),
-        })
+        text = (
+            f"Iteration budget reached ({iteration} of {lim.max_iterations}); {scores}. "
+            "Over to you to approve, pick or stop."
+        )
+        return Command(
+            goto="approve_outputs",
+            update={
+                "stop_reason": "max_iterations",
+                "messages": [AIMessage(text, name="manager")],
+                **phase("awaiting_approval", "iteration budget reached"),
+            },
+        )
     feedback = {d: "; ".join(critiques[d]["reasons"]) if d in critiques else "" for d in weak}
     for d in outliers:
         feedback[d] = "; ".join(filter(None, [feedback[d], match_the_set(critiques, d)]))
-    text = (f"Iteration {iteration + 1}: {', '.join(sorted(weak))} below target "
-            f"({scores}). Pixel, revise with Lens's notes.")
-    return Command(goto="direct", update={
-        "iteration": iteration + 1, "pending": sorted(weak), "feedback": feedback,
-        "messages": [AIMessage(text, name="manager")],
-        **phase("iterating", f"iteration {iteration + 1}"),
-    })
+    text = (
+        f"Iteration {iteration + 1}: {', '.join(sorted(weak))} below target "
+        f"({scores}). Pixel, revise with Lens's notes."
+    )
+    return Command(
+        goto="direct",
+        update={
+            "iteration": iteration + 1,
+            "pending": sorted(weak),
+            "feedback": feedback,
+            "messages": [AIMessage(text, name="manager")],
+            **phase("iterating", f"iteration {iteration + 1}"),
+        },
+    )
 
 
 def choose(state: StudioState) -> dict[str, str]:

@@ -63,33 +63,52 @@ async def moderate(state: StudioState, runtime: Runtime[StudioContext]) -> Comma
     round_no = state.get("round", 1)
     if spent := exhausted(state, lim):
         code, sentence = spent
-        return Command(goto="finalize", update={
-            "stop_reason": code, "outcome": "completed",
-            "messages": [AIMessage(f"Stopping the session: {sentence}.", name="manager")],
-        })
+        return Command(
+            goto="finalize",
+            update={
+                "stop_reason": code,
+                "outcome": "completed",
+                "messages": [AIMessage(f"Stopping the session: {sentence}.", name="manager")],
+            },
+        )
     seen = review_round(state.get("contributions", []), round_no)
     converged = round_no > 1 and len(seen["new"]) < NOVELTY_MIN
     at_cap = round_no >= lim.max_rounds
     if not (converged or at_cap or seen["repeated"]):
         note = f"Round {round_no} added {len(seen['new'])} new ideas; one more round to refine."
-        return Command(goto="style", update={
-            "round": round_no + 1, "messages": [AIMessage(note, name="manager")],
-            **phase("refinement", f"round {round_no + 1}"),
-        })
+        return Command(
+            goto="style",
+            update={
+                "round": round_no + 1,
+                "messages": [AIMessage(note, name="manager")],
+                **phase("refinement", f"round {round_no + 1}"),
+            },
+        )
     if at_cap and not converged and seen["disputes"]:
         who = ", ".join(seen["disputes"])
-        question = (f"The team still disagrees after {round_no} rounds ({who}). Which direction "
-                    "should they take? Answer in a sentence and they will follow it.")
-        return Command(goto="ask_consensus", update={
-            "question": question, "messages": [AIMessage(question, name="manager")],
-        })
+        question = (
+            f"The team still disagrees after {round_no} rounds ({who}). Which direction "
+            "should they take? Answer in a sentence and they will follow it."
+        )
+        return Command(
+            goto="ask_consensus",
+            update={
+                "question": question,
+                "messages": [AIMessage(question, name="manager")],
+            },
+        )
     if seen["repeated"]:
         why = f"{', '.join(seen['repeated'])} started repeating, so we move on"
     elif converged:
         why = f"round {round_no} added only {len(seen['new'])} new ideas: we have consensus"
     else:
         why = f"that was the last of {lim.max_rounds} rounds"
-    return Command(goto="direct", update={
-        "messages": [AIMessage(f"Discussion closed: {why}. Pixel, over to you.", name="manager")],
-        **phase("synthesis", "turning the consensus into specs"),
-    })
+    return Command(
+        goto="direct",
+        update={
+            "messages": [
+                AIMessage(f"Discussion closed: {why}. Pixel, over to you.", name="manager")
+            ],
+            **phase("synthesis", "turning the consensus into specs"),
+        },
+    )

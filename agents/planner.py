@@ -34,13 +34,18 @@ def clean_plan(plan: Plan) -> dict[str, Any]:
     deliverables: list[Deliverable] = []
     for item in plan.deliverables[:MAX_DELIVERABLES]:
         aspect = item.aspect.strip() if item.aspect.strip() in ASPECTS else "16:9"
-        deliverables.append(Deliverable(
-            id=_slug(item.id or item.title, taken), title=item.title.strip() or item.id,
-            purpose=item.purpose.strip(), aspect=aspect,
-        ))
+        deliverables.append(
+            Deliverable(
+                id=_slug(item.id or item.title, taken),
+                title=item.title.strip() or item.id,
+                purpose=item.purpose.strip(),
+                aspect=aspect,
+            )
+        )
     if not deliverables:
-        deliverables.append(Deliverable(id="hero", title="Hero", purpose="the main image",
-                                        aspect="16:9"))
+        deliverables.append(
+            Deliverable(id="hero", title="Hero", purpose="the main image", aspect="16:9")
+        )
     guards = [g.strip() for g in plan.style_guards if g.strip()][:6]
     return {"deliverables": deliverables, "style_guards": guards, "scope": plan.scope.strip()}
 

@@ -73,7 +73,10 @@ def context_sections(state: StudioState) -> dict[str, str]:
     sections = {"Brief": state.get("brief", "")}
     if plan:
         sections["Deliverables"] = _bullets(
-            [f"{d['id']}: {d['title']} ({d['aspect']}) - {d['purpose']}" for d in plan["deliverables"]]
+            [
+                f"{d['id']}: {d['title']} ({d['aspect']}) - {d['purpose']}"
+                for d in plan["deliverables"]
+            ]
         )
         sections["Style guards"] = _bullets(plan["style_guards"])
     sections["Direction from the person"] = _bullets(state.get("direction", []))
@@ -92,8 +95,10 @@ def plan(state: StudioState) -> list[BaseMessage]:
     """Planner: deliverables, scope and style guards for the brief."""
     return render(
         "planner",
-        {"Brief": state.get("brief", ""),
-         "Direction from the person": _bullets(state.get("direction", []))},
+        {
+            "Brief": state.get("brief", ""),
+            "Direction from the person": _bullets(state.get("direction", [])),
+        },
         "plan",
         "List the deliverables (two to four; ids are short slugs), a one-line scope and three to "
         "five style guards. Answer with JSON matching the schema.",
@@ -102,29 +107,43 @@ def plan(state: StudioState) -> list[BaseMessage]:
 
 def ideate(role: str, state: StudioState) -> list[BaseMessage]:
     """Ideation round: a first proposal from one specialist."""
-    return render(role, context_sections(state), "ideate",
-                  "Ideation round 1. Give your first proposal for this brief in three to five "
-                  "sentences, from your own expertise. Apply every direction from the person.")
+    return render(
+        role,
+        context_sections(state),
+        "ideate",
+        "Ideation round 1. Give your first proposal for this brief in three to five "
+        "sentences, from your own expertise. Apply every direction from the person.",
+    )
 
 
 def refine(role: str, state: StudioState, round_no: int) -> list[BaseMessage]:
     """Refinement round: answer the others, agree or push back, sharpen the proposal."""
-    return render(role, context_sections(state), "refine",
-                  f"Refinement round {round_no}. Answer the others by name: say what you adopt "
-                  "from them, what you would change and why, then state your refined proposal in "
-                  "two to four sentences. Do not repeat yourself; add only what is new.")
+    return render(
+        role,
+        context_sections(state),
+        "refine",
+        f"Refinement round {round_no}. Answer the others by name: say what you adopt "
+        "from them, what you would change and why, then state your refined proposal in "
+        "two to four sentences. Do not repeat yourself; add only what is new.",
+    )
 
 
 def answer(role: str, state: StudioState, message: str) -> list[BaseMessage]:
     """An interjection: the person said something; answer it and say what changes."""
     sections = context_sections(state)
     sections["The person just said"] = message
-    return render(role, sections, "answer",
-                  "Answer the person directly in two or three sentences: say how you apply their "
-                  "direction from now on, from your own expertise.")
+    return render(
+        role,
+        sections,
+        "answer",
+        "Answer the person directly in two or three sentences: say how you apply their "
+        "direction from now on, from your own expertise.",
+    )
 
 
-def specs(state: StudioState, feedback: Mapping[str, str], targets: Sequence[str]) -> list[BaseMessage]:
+def specs(
+    state: StudioState, feedback: Mapping[str, str], targets: Sequence[str]
+) -> list[BaseMessage]:
     """Technical director: one generation spec per target deliverable."""
     sections = context_sections(state)
     sections["Current specs"] = "\n".join(
@@ -132,13 +151,17 @@ def specs(state: StudioState, feedback: Mapping[str, str], targets: Sequence[str
     )
     sections["Feedback"] = _bullets([f"{k}: {v}" for k, v in sorted(feedback.items())])
     sections["Deliverables to specify"] = ", ".join(targets)
-    return render("director", sections, "specs",
-                  "Turn the consensus into one spec per deliverable listed above: prompt, "
-                  "negative_prompt, width/height (multiples of 8), steps, cfg, sampler, seed, "
-                  "palette (hex), lighting, brightness and contrast (0-1), mood, subject, "
-                  "subject_x/subject_y/subject_scale/horizon (0-1), camera (low|eye|high|overhead), "
-                  "weather (clear|rain|fog|snow), style_intensity (0-1), quality. Apply all "
-                  "feedback. Answer with JSON matching the schema.")
+    return render(
+        "director",
+        sections,
+        "specs",
+        "Turn the consensus into one spec per deliverable listed above: prompt, "
+        "negative_prompt, width/height (multiples of 8), steps, cfg, sampler, seed, "
+        "palette (hex), lighting, brightness and contrast (0-1), mood, subject, "
+        "subject_x/subject_y/subject_scale/horizon (0-1), camera (low|eye|high|overhead), "
+        "weather (clear|rain|fog|snow), style_intensity (0-1), quality. Apply all "
+        "feedback. Answer with JSON matching the schema.",
+    )
 
 
 def review_plan(state: StudioState) -> list[BaseMessage]:
@@ -147,27 +170,54 @@ def review_plan(state: StudioState) -> list[BaseMessage]:
     sections["Current specs"] = "\n".join(
         f"- {k}: {_spec_line(v)}" for k, v in sorted(state.get("specs", {}).items())
     )
-    return render("critic", sections, "review_plan",
-                  "Review the specs against the brief, the deliverables and the style guards. "
-                  "Approve, or list concrete reasons to revise. Answer with JSON matching the "
-                  "schema.")
+    return render(
+        "critic",
+        sections,
+        "review_plan",
+        "Review the specs against the brief, the deliverables and the style guards. "
+        "Approve, or list concrete reasons to revise. Answer with JSON matching the "
+        "schema.",
+    )
 
 
-def critique(state: StudioState, spec: Mapping[str, Any], measurements: Mapping[str, float],
-             findings: Sequence[str]) -> list[BaseMessage]:
+def critique(
+    state: StudioState,
+    spec: Mapping[str, Any],
+    measurements: Mapping[str, float],
+    findings: Sequence[str],
+) -> list[BaseMessage]:
     """Lens critiques one output, given what was measured from its pixels."""
-    sections = {"Brief": state.get("brief", ""),
-                "Direction from the person": _bullets(state.get("direction", [])),
-                "Spec": _spec_line(spec),
-                "Measurements": "\n".join(f"- {k}: {v:.3f}" for k, v in sorted(measurements.items())),
-                "Findings": _bullets(findings)}
-    return render("critic", sections, "critique",
-                  "Score this output from 0 to 10 against the brief, using the measurements and "
-                  "findings, with reasons and concrete suggestions. Answer with JSON matching the "
-                  "schema.")
+    sections = {
+        "Brief": state.get("brief", ""),
+        "Direction from the person": _bullets(state.get("direction", [])),
+        "Spec": _spec_line(spec),
+        "Measurements": "\n".join(f"- {k}: {v:.3f}" for k, v in sorted(measurements.items())),
+        "Findings": _bullets(findings),
+    }
+    return render(
+        "critic",
+        sections,
+        "critique",
+        "Score this output from 0 to 10 against the brief, using the measurements and "
+        "findings, with reasons and concrete suggestions. Answer with JSON matching the "
+        "schema.",
+    )
 
 
 def _spec_line(spec: Mapping[str, Any]) -> str:
-    keys = ("prompt", "width", "height", "palette", "lighting", "brightness", "contrast", "mood",
-            "camera", "weather", "subject_x", "horizon", "seed")
+    keys = (
+        "prompt",
+        "width",
+        "height",
+        "palette",
+        "lighting",
+        "brightness",
+        "contrast",
+        "mood",
+        "camera",
+        "weather",
+        "subject_x",
+        "horizon",
+        "seed",
+    )
     return "; ".join(f"{k}={spec[k]}" for k in keys if k in spec)

@@ -25,13 +25,19 @@ app = typer.Typer(
     help="Creative Studio: a team of AI specialists turns your brief into approved images.\n\n"
     "Runs on embedded defaults (embedded Postgres, built-in offline model, built-in renderer) "
     "unless DATABASE_URL, OLLAMA_URL or COMFYUI_URL are set.",
-    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
 )
 logger = logging.getLogger("studio")
 
 AutoApprove = Annotated[bool, typer.Option("--auto-approve", help="Approve every gate.")]
-JsonOut = Annotated[bool, typer.Option("--json", help="Print one JSON object at the end on "
-                                       "stdout; the live view goes to stderr.")]
+JsonOut = Annotated[
+    bool,
+    typer.Option(
+        "--json", help="Print one JSON object at the end on stdout; the live view goes to stderr."
+    ),
+]
 
 
 class Session:
@@ -74,35 +80,46 @@ class Session:
         chosen = set((values.get("selected") or {}).values())
         gens = values.get("generations", [])
         shown = [g for g in gens if g["asset_id"] in chosen] or gens
-        assets = [{"path": g["path"], "deliverable": g["deliverable"],
-                   "score": scores.get(g["asset_id"])} for g in shown]
+        assets = [
+            {"path": g["path"], "deliverable": g["deliverable"], "score": scores.get(g["asset_id"])}
+            for g in shown
+        ]
         result = {
-            "thread_id": view.thread_id, "status": view.status, "phase": view.phase,
-            "iterations": values.get("iteration", 0), "stop_reason": values.get("stop_reason"),
+            "thread_id": view.thread_id,
+            "status": view.status,
+            "phase": view.phase,
+            "iterations": values.get("iteration", 0),
+            "stop_reason": values.get("stop_reason"),
             "assets": assets,
         }
         if self.as_json:
             typer.echo(json.dumps(result))
             return
-        self.console.print(f"\n[bold]Thread[/] {view.thread_id}  [bold]status[/] {view.status}  "
-                           f"[bold]phase[/] {view.phase}")
+        self.console.print(
+            f"\n[bold]Thread[/] {view.thread_id}  [bold]status[/] {view.status}  "
+            f"[bold]phase[/] {view.phase}"
+        )
         if view.interrupts:
             gate = view.interrupts[0]["value"].get("gate")
-            self.console.print(f"Waiting at the {gate} gate: run "
-                               f"`studio resume {view.thread_id}` to answer it.")
+            self.console.print(
+                f"Waiting at the {gate} gate: run `studio resume {view.thread_id}` to answer it."
+            )
         for item in assets:
             self.console.print(f"  {item['deliverable']}: {item['path']} (score {item['score']})")
 
 
-def thread_settings(models: list[str], auto_approve: bool, budgets: dict[str, Any]) -> ThreadSettings:
+def thread_settings(
+    models: list[str], auto_approve: bool, budgets: dict[str, Any]
+) -> ThreadSettings:
     """Thread settings from CLI options; `--model ROLE=NAME` is checked against the role ids."""
     settings: ThreadSettings = {}
     assigned: dict[str, str] = {}
     for item in models:
         role, _, name = item.partition("=")
         if role not in ROLES or not name:
-            raise InvalidInput(f"--model expects ROLE=NAME with ROLE one of {', '.join(ROLES)}; "
-                               f"got {item!r}")
+            raise InvalidInput(
+                f"--model expects ROLE=NAME with ROLE one of {', '.join(ROLES)}; got {item!r}"
+            )
         assigned[role] = name
     if assigned:
         settings["models"] = assigned
@@ -118,8 +135,11 @@ def run_command(body: Callable[[Studio], Awaitable[None]], thread_hint: str = ""
     """Open the studio, run `body`, and turn every failure into one clear line."""
     settings = Settings()
     settings.home.mkdir(parents=True, exist_ok=True)
-    logging.basicConfig(filename=settings.home / "studio.log", level=logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.basicConfig(
+        filename=settings.home / "studio.log",
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
 
     async def main() -> None:
         async with open_studio(settings) as studio:
@@ -132,8 +152,9 @@ def run_command(body: Callable[[Studio], Awaitable[None]], thread_hint: str = ""
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(1) from None
     except ValidationError as exc:
-        problems = "; ".join(str(e.get("msg", "")).removeprefix("Value error, ")
-                             for e in exc.errors())
+        problems = "; ".join(
+            str(e.get("msg", "")).removeprefix("Value error, ") for e in exc.errors()
+        )
         typer.echo(f"error: {problems}", err=True)
         raise typer.Exit(2) from None
     except KeyboardInterrupt:
@@ -141,18 +162,22 @@ def run_command(body: Callable[[Studio], Awaitable[None]], thread_hint: str = ""
         raise typer.Exit(130) from None
     except Exception:
         logger.exception("command failed (thread %s)", thread_hint or "-")
-        typer.echo(f"error: something went wrong; your work is saved.{resume_hint} "
-                   f"Details: {settings.home / 'studio.log'}", err=True)
+        typer.echo(
+            f"error: something went wrong; your work is saved.{resume_hint} "
+            f"Details: {settings.home / 'studio.log'}",
+            err=True,
+        )
         raise typer.Exit(1) from None
 
 
 @app.command()
 def run(
-    brief: Annotated[str, typer.Argument(help="What you want, e.g. \"neon street at night\".")],
+    brief: Annotated[str, typer.Argument(help='What you want, e.g. "neon street at night".')],
     auto_approve: AutoApprove = False,
     as_json: JsonOut = False,
-    model: Annotated[list[str], typer.Option("--model", help="ROLE=NAME (Ollama model for a "
-                                             "role); repeatable.")] = [],  # noqa: B006
+    model: Annotated[
+        list[str], typer.Option("--model", help="ROLE=NAME (Ollama model for a role); repeatable.")
+    ] = [],  # noqa: B006
     max_iterations: Annotated[int | None, typer.Option(min=1, help="Iteration budget.")] = None,
     max_generations: Annotated[int | None, typer.Option(min=1, help="Image budget.")] = None,
     max_seconds: Annotated[float | None, typer.Option(min=1, help="Work-time budget.")] = None,
@@ -161,15 +186,24 @@ def run(
 ) -> None:
     """Start a session from a brief and follow it live until it finishes or waits for you."""
     tid = thread_id or str(uuid.uuid4())
-    settings = thread_settings(model, auto_approve, {
-        "max_iterations": max_iterations, "max_generations": max_generations,
-        "max_seconds": max_seconds, "max_tokens": max_tokens})
+    settings = thread_settings(
+        model,
+        auto_approve,
+        {
+            "max_iterations": max_iterations,
+            "max_generations": max_generations,
+            "max_seconds": max_seconds,
+            "max_tokens": max_tokens,
+        },
+    )
 
     async def body(studio: Studio) -> None:
         await studio.threads.upsert(tid, title=brief[:120], status="idle", phase="created")
         session = Session(studio, auto_approve=auto_approve, as_json=as_json)
-        session.console.print(f"[dim]thread {tid} · {studio.labels['models']} · "
-                              f"{studio.labels['images']} · {studio.labels['database']}[/]")
+        session.console.print(
+            f"[dim]thread {tid} · {studio.labels['models']} · "
+            f"{studio.labels['images']} · {studio.labels['database']}[/]"
+        )
         session.report(await session.drive(tid, Studio.start_payload(brief, settings)))
 
     run_command(body, tid)
@@ -180,8 +214,12 @@ def resume(
     thread_id: Annotated[str, typer.Argument(help="The thread to continue.")],
     auto_approve: AutoApprove = False,
     as_json: JsonOut = False,
-    action: Annotated[str | None, typer.Option(help="Answer the waiting gate: approve, revise, "
-                                               "regenerate, pick, stop or answer.")] = None,
+    action: Annotated[
+        str | None,
+        typer.Option(
+            help="Answer the waiting gate: approve, revise, regenerate, pick, stop or answer."
+        ),
+    ] = None,
     feedback: Annotated[str | None, typer.Option(help="Feedback for revise/regenerate.")] = None,
     deliverable: Annotated[str | None, typer.Option(help="Limit regenerate to one.")] = None,
     asset_id: Annotated[str | None, typer.Option(help="Asset to pick.")] = None,
@@ -194,9 +232,17 @@ def resume(
         if not view.values:
             raise InvalidInput(f"no thread {thread_id!r} here; `studio threads` lists them")
         session = Session(studio, auto_approve=auto_approve, as_json=as_json)
-        decision = {k: v for k, v in {"action": action, "feedback": feedback,
-                    "deliverable": deliverable, "asset_id": asset_id, "answer": answer}.items()
-                    if v is not None}
+        decision = {
+            k: v
+            for k, v in {
+                "action": action,
+                "feedback": feedback,
+                "deliverable": deliverable,
+                "asset_id": asset_id,
+                "answer": answer,
+            }.items()
+            if v is not None
+        }
         if view.interrupts:
             value = view.interrupts[0]["value"]
             if not decision:
@@ -221,7 +267,7 @@ def resume(
 @app.command()
 def say(
     thread_id: Annotated[str, typer.Argument(help="The paused thread to steer.")],
-    message: Annotated[str, typer.Argument(help="Your direction, e.g. \"more rain\".")],
+    message: Annotated[str, typer.Argument(help='Your direction, e.g. "more rain".')],
     auto_approve: AutoApprove = False,
     as_json: JsonOut = False,
 ) -> None:
@@ -248,19 +294,34 @@ def threads(
 
     async def body(studio: Studio) -> None:
         rows = await studio.threads.list(limit=limit)
-        listed = [{"thread_id": r["thread_id"], "status": r["status"], "phase": r["phase"],
-                   "updated_at": r["updated_at"].isoformat(), "title": r.get("title") or ""}
-                  for r in rows]
+        listed = [
+            {
+                "thread_id": r["thread_id"],
+                "status": r["status"],
+                "phase": r["phase"],
+                "updated_at": r["updated_at"].isoformat(),
+                "title": r.get("title") or "",
+            }
+            for r in rows
+        ]
         if as_json:
-            typer.echo(json.dumps([{k: r[k] for k in ("thread_id", "status", "phase",
-                                                      "updated_at")} for r in listed]))
+            typer.echo(
+                json.dumps(
+                    [
+                        {k: r[k] for k in ("thread_id", "status", "phase", "updated_at")}
+                        for r in listed
+                    ]
+                )
+            )
             return
         console = Console()
         for r in listed:
-            console.print(f"{r['thread_id']}  {r['status']:<11} {r['phase']:<22} "
-                          f"{r['updated_at'][:19]}  {r['title'][:50]}")
+            console.print(
+                f"{r['thread_id']}  {r['status']:<11} {r['phase']:<22} "
+                f"{r['updated_at'][:19]}  {r['title'][:50]}"
+            )
         if not listed:
-            console.print("No threads yet. Start one with `studio run \"your brief\"`.")
+            console.print('No threads yet. Start one with `studio run "your brief"`.')
 
     run_command(body)
 

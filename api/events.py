@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage
+from langgraph.types import StreamMode
 
-STREAM_MODES: list[str] = ["messages", "custom", "updates"]
+STREAM_MODES: list[StreamMode] = ["messages", "custom", "updates"]
 
 
 @dataclass(frozen=True)
@@ -26,12 +27,13 @@ def _text(message: BaseMessage) -> str:
     return message.content if isinstance(message.content, str) else str(message.content)
 
 
-def to_events(part: dict[str, Any]) -> list[Event]:
+def to_events(part: Any) -> list[Event]:
     """Map one `astream(..., version="v2")` part to zero or more events."""
     kind, data = part.get("type"), part.get("data")
-    if kind == "messages":
+    if kind == "messages" and isinstance(data, tuple):
         chunk, meta = data
-        role = meta.get("persona") or meta.get("langgraph_node", "")
+        # finished messages a node returns (no LLM stream) carry their author as `name`
+        role = getattr(chunk, "name", None) or meta.get("persona") or meta.get("langgraph_node", "")
         text = _text(chunk)
         return [Event("token", {"role": role, "text": text, "id": chunk.id})] if text else []
     if kind == "custom" and isinstance(data, dict) and "event" in data:
@@ -43,7 +45,15 @@ def to_events(part: dict[str, Any]) -> list[Event]:
                 continue
             for message in update.get("messages", []) or []:
                 if isinstance(message, AIMessage):
-                    events.append(Event("message", {"role": message.name or node,
-                                                    "text": _text(message), "id": message.id}))
+                    events.append(
+                        Event(
+                            "message",
+                            {
+                                "role": message.name or node,
+                                "text": _text(message),
+                                "id": message.id,
+                            },
+                        )
+                    )
         return events
     return []

@@ -19,9 +19,15 @@ def show_gate(console: Console, value: dict[str, Any]) -> None:
         for column in ("deliverable", "size", "steps/cfg", "seed", "light", "weather", "prompt"):
             table.add_column(column, overflow="fold")
         for spec in value.get("specs", []):
-            table.add_row(spec["deliverable"], f"{spec['width']}x{spec['height']}",
-                          f"{spec['steps']}/{spec['cfg']}", str(spec["seed"]),
-                          spec["lighting"], spec["weather"], spec["prompt"][:80])
+            table.add_row(
+                spec["deliverable"],
+                f"{spec['width']}x{spec['height']}",
+                f"{spec['steps']}/{spec['cfg']}",
+                str(spec["seed"]),
+                spec["lighting"],
+                spec["weather"],
+                spec["prompt"][:80],
+            )
         console.print(table)
         review = value.get("review") or {}
         if review.get("reasons"):
@@ -31,9 +37,14 @@ def show_gate(console: Console, value: dict[str, Any]) -> None:
         for column in ("deliverable", "asset", "iteration", "score", "notes", "path"):
             table.add_column(column, overflow="fold")
         for item in value.get("outputs", []):
-            table.add_row(item["deliverable"], item["asset_id"], str(item["iteration"]),
-                          str(item.get("score")), "; ".join(item.get("reasons", [])[:2]),
-                          item["path"])
+            table.add_row(
+                item["deliverable"],
+                item["asset_id"],
+                str(item["iteration"]),
+                str(item.get("score")),
+                "; ".join(item.get("reasons", [])[:2]),
+                item["path"],
+            )
         console.print(table)
         if value.get("stop_reason"):
             console.print(f"[yellow]Note: {value['stop_reason'].replace('_', ' ')}[/]")
@@ -50,8 +61,9 @@ def ask_gate(console: Console, value: dict[str, Any]) -> dict[str, Any] | None:
             decision["answer"] = Prompt.ask("Your answer", console=console)
         if action in ("revise", "regenerate"):
             decision["feedback"] = Prompt.ask("Feedback", console=console)
-            deliverable = Prompt.ask("Only one deliverable? (id, or empty for all)", default="",
-                                     console=console)
+            deliverable = Prompt.ask(
+                "Only one deliverable? (id, or empty for all)", default="", console=console
+            )
             if deliverable:
                 decision["deliverable"] = deliverable
         if action == "pick":

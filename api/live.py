@@ -10,9 +10,16 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn
 from api.events import Event
 from graph.state import PERSONAS
 
-COLOURS = {"planner": "bright_blue", "style": "magenta", "composition": "cyan",
-           "story": "yellow", "director": "green", "critic": "red",
-           "consistency": "bright_black", "manager": "white"}
+COLOURS = {
+    "planner": "bright_blue",
+    "style": "magenta",
+    "composition": "cyan",
+    "story": "yellow",
+    "director": "green",
+    "critic": "red",
+    "consistency": "bright_black",
+    "manager": "white",
+}
 
 
 class LiveView:
@@ -75,9 +82,13 @@ class LiveView:
     def _on_progress(self, data: dict[str, Any]) -> None:
         self._end_line()
         if self.progress is None:
-            self.progress = Progress(TextColumn("{task.description}"), BarColumn(),
-                                     TextColumn("{task.percentage:>3.0f}%"),
-                                     console=self.console, transient=False)
+            self.progress = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                TextColumn("{task.percentage:>3.0f}%"),
+                console=self.console,
+                transient=False,
+            )
             self.progress.start()
         job = str(data["job_id"])
         if job not in self.jobs:
@@ -97,5 +108,6 @@ class LiveView:
     def _on_gate(self, data: dict[str, Any]) -> None:
         self._end_line()
         self._stop_progress()
-        self.console.print(f"[bold]Waiting for you at the {data['gate']} gate:[/] "
-                           f"{data.get('message', '')}")
+        self.console.print(
+            f"[bold]Waiting for you at the {data['gate']} gate:[/] {data.get('message', '')}"
+        )

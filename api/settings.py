@@ -32,9 +32,14 @@ class Settings(BaseSettings):
     """COMFYUI_TOKEN: optional bearer token sent to ComfyUI (HTTP and websocket)."""
     default_models: dict[str, str] = Field(
         default_factory=lambda: {
-            "planner": "llama3.2", "style": "llama3.2", "composition": "llama3.2",
-            "story": "llama3.2", "director": "llama3.2", "critic": "gemma3",
-            "manager": "llama3.2", "consistency": "llama3.2",
+            "planner": "llama3.2",
+            "style": "llama3.2",
+            "composition": "llama3.2",
+            "story": "llama3.2",
+            "director": "llama3.2",
+            "critic": "gemma3",
+            "manager": "llama3.2",
+            "consistency": "llama3.2",
         }
     )
     """STUDIO_DEFAULT_MODELS (JSON): Ollama model per role id."""

@@ -53,16 +53,20 @@ def build_images(settings: Settings) -> ImageGenerator:
 def build_models(settings: Settings) -> RoleModels:
     """Ollama when `OLLAMA_URL` is set, else the built-in offline model."""
     if settings.ollama_url:
-        return ollama_models(settings.ollama_url, settings.default_models,
-                             timeout_s=settings.llm_timeout_s)
+        return ollama_models(
+            settings.ollama_url, settings.default_models, timeout_s=settings.llm_timeout_s
+        )
     return RoleModels.offline(settings.offline_seed, token_delay_s=settings.offline_token_delay_s)
 
 
 def defaults_from(settings: Settings) -> SessionDefaults:
     return SessionDefaults(
-        max_rounds=settings.max_rounds, score_threshold=settings.score_threshold,
-        drift_threshold=settings.drift_threshold, max_iterations=settings.max_iterations,
-        max_generations=settings.max_generations, max_seconds=settings.max_seconds,
+        max_rounds=settings.max_rounds,
+        score_threshold=settings.score_threshold,
+        drift_threshold=settings.drift_threshold,
+        max_iterations=settings.max_iterations,
+        max_generations=settings.max_generations,
+        max_seconds=settings.max_seconds,
         max_tokens=settings.max_tokens,
     )
 
@@ -70,8 +74,13 @@ def defaults_from(settings: Settings) -> SessionDefaults:
 class Studio:
     """One process's studio: the compiled graph on Postgres and the run-scoped context."""
 
-    def __init__(self, graph: StudioGraph, context: StudioContext, threads: ThreadRegistry,
-                 labels: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        graph: StudioGraph,
+        context: StudioContext,
+        threads: ThreadRegistry,
+        labels: Mapping[str, str],
+    ) -> None:
         self.graph = graph
         self.context = context
         self.threads = threads
@@ -102,17 +111,21 @@ class Studio:
         await self.threads.upsert(thread_id, status="busy")
         status = "error"
         try:
-            async for part in self.graph.astream(
-                payload, self.config(thread_id), context=self.context,
-                stream_mode=STREAM_MODES, version="v2", durability="sync",
-            ):
+            parts = self.graph.astream(
+                payload,
+                self.config(thread_id),
+                context=self.context,
+                stream_mode=STREAM_MODES,
+                version="v2",
+                durability="sync",
+            )
+            async for part in parts:
                 for event in to_events(part):
                     yield event
             status = "done"
         finally:
             view = await asyncio.shield(self.view(thread_id))
-            final = "error" if status == "error" else (
-                "interrupted" if view.interrupts else "idle")
+            final = "error" if status == "error" else ("interrupted" if view.interrupts else "idle")
             await asyncio.shield(self.threads.upsert(thread_id, status=final, phase=view.phase))
 
     @staticmethod
@@ -141,17 +154,25 @@ async def open_studio(settings: Settings) -> AsyncIterator[Studio]:
     """Start everything the studio needs on its configured (or embedded) services."""
     async with Database(settings.database_url, settings.home) as database:
         context = StudioContext(
-            models=build_models(settings), images=build_images(settings),
+            models=build_models(settings),
+            images=build_images(settings),
             assets=AssetStore(database.pool, settings.home / "assets"),
             defaults=defaults_from(settings),
             generation_slots=asyncio.Semaphore(settings.generation_concurrency),
         )
-        labels = {"database": database.label, "models": context.models.label,
-                  "images": getattr(context.images, "label", context.images.name)}
+        labels = {
+            "database": database.label,
+            "models": context.models.label,
+            "images": getattr(context.images, "label", context.images.name),
+        }
         logger.info("studio ready: %s", labels)
         try:
-            yield Studio(build_graph(checkpointer=database.saver), context,
-                         ThreadRegistry(database.pool), labels)
+            yield Studio(
+                build_graph(checkpointer=database.saver),
+                context,
+                ThreadRegistry(database.pool),
+                labels,
+            )
         finally:
             closer = getattr(context.images, "aclose", None)
             if closer is not None:

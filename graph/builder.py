@@ -45,8 +45,12 @@ def timed(node: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
             update = result.update if isinstance(result.update, dict) else {}
             usage = {**update.get("usage", {})}
             usage["seconds"] = usage.get("seconds", 0) + spent["usage"]["seconds"]
-            return Command(goto=result.goto, update={**update, "usage": usage},
-                           graph=result.graph, resume=result.resume)
+            return Command(
+                goto=result.goto,
+                update={**update, "usage": usage},
+                graph=result.graph,
+                resume=result.resume,
+            )
         if isinstance(result, dict):
             usage = {**result.get("usage", {})}
             usage["seconds"] = usage.get("seconds", 0) + spent["usage"]["seconds"]
@@ -85,25 +89,34 @@ def build_graph(*, checkpointer: BaseCheckpointSaver[Any] | None = None) -> Stud
     builder.add_node("plan", timed(plan), retry_policy=RETRY)
     for role in ("style", "composition", "story"):
         builder.add_node(role, timed(specialist(role)), retry_policy=RETRY)
-    builder.add_node("moderate", timed(moderate), destinations=(
-        "style", "direct", "ask_consensus", "finalize"))
-    builder.add_node("interject", timed(interject), retry_policy=RETRY, destinations=(
-        "style", "direct", "approve_outputs", "intake"))
+    builder.add_node(
+        "moderate", timed(moderate), destinations=("style", "direct", "ask_consensus", "finalize")
+    )
+    builder.add_node(
+        "interject",
+        timed(interject),
+        retry_policy=RETRY,
+        destinations=("style", "direct", "approve_outputs", "intake"),
+    )
     builder.add_node("direct", timed(direct), retry_policy=RETRY)
-    builder.add_node("review", timed(review), retry_policy=RETRY,
-                     destinations=("direct", "approve_plan"))
+    builder.add_node(
+        "review", timed(review), retry_policy=RETRY, destinations=("direct", "approve_plan")
+    )
     builder.add_node("generate", timed(generate), retry_policy=RETRY)
     builder.add_node("critique", timed(critique), retry_policy=RETRY)
     builder.add_node("check_consistency", timed(check_consistency))
-    builder.add_node("manage", timed(manage), destinations=(
-        "direct", "approve_outputs", "finalize"))
+    builder.add_node(
+        "manage", timed(manage), destinations=("direct", "approve_outputs", "finalize")
+    )
     builder.add_node("finalize", timed(finalize))
     builder.add_node("ask_clarification", ask_clarification, destinations=("intake", "finalize"))
     builder.add_node("ask_consensus", ask_consensus, destinations=("direct", "finalize"))
-    builder.add_node("approve_plan", approve_plan, destinations=(
-        "direct", "generate", "manage", "finalize"))
-    builder.add_node("approve_outputs", approve_outputs, destinations=(
-        "direct", "approve_outputs", "finalize"))
+    builder.add_node(
+        "approve_plan", approve_plan, destinations=("direct", "generate", "manage", "finalize")
+    )
+    builder.add_node(
+        "approve_outputs", approve_outputs, destinations=("direct", "approve_outputs", "finalize")
+    )
 
     builder.add_conditional_edges(START, entry, ["intake", "interject", "finalize"])
     builder.add_conditional_edges("intake", after_intake, ["ask_clarification", "plan"])

@@ -25,7 +25,7 @@ from graph.state import GATE_ACTIONS, GateRecord, StudioState
 
 
 class GateAnswer(BaseModel):
-    """Base of each gate's resume schema: `{action, feedback?, deliverable?, asset_id?, answer?}`."""
+    """Each gate's resume schema: `{action, feedback?, deliverable?, asset_id?, answer?}`."""
 
     model_config = ConfigDict(extra="forbid")
     gate: str = Field("", exclude=True, description="set by the gate, not by the person")
@@ -42,19 +42,24 @@ class GateAnswer(BaseModel):
     def _accepted(self) -> GateAnswer:
         actions = GATE_ACTIONS[self.gate]
         if self.action not in actions:
-            raise ValueError(f"the {self.gate} gate accepts {', '.join(actions)}; "
-                             f"got {self.action!r}")
+            raise ValueError(
+                f"the {self.gate} gate accepts {', '.join(actions)}; got {self.action!r}"
+            )
         choices = self.allowed()
         if self.action == "answer" and not self.answer.strip():
             raise ValueError("action 'answer' needs a non-empty 'answer'")
         if self.action == "revise" and not self.feedback.strip():
             raise ValueError("action 'revise' needs 'feedback' saying what to change")
         if self.action == "pick" and self.asset_id not in choices.get("asset_id", []):
-            raise ValueError(f"action 'pick' needs an 'asset_id' of this thread's outputs: "
-                             f"{', '.join(choices.get('asset_id', [])) or 'none yet'}")
+            raise ValueError(
+                f"action 'pick' needs an 'asset_id' of this thread's outputs: "
+                f"{', '.join(choices.get('asset_id', [])) or 'none yet'}"
+            )
         if self.deliverable and self.deliverable not in choices.get("deliverable", []):
-            raise ValueError(f"unknown deliverable {self.deliverable!r}; expected one of "
-                             f"{', '.join(choices.get('deliverable', []))}")
+            raise ValueError(
+                f"unknown deliverable {self.deliverable!r}; expected one of "
+                f"{', '.join(choices.get('deliverable', []))}"
+            )
         return self
 
 
@@ -95,29 +100,48 @@ def ask(payload: dict[str, Any], schema: type[GateAnswer]) -> GateAnswer:
 def record(gate: str, answer: GateAnswer | None, *, auto: bool = False) -> dict[str, Any]:
     """The state update that logs a gate decision."""
     entry = GateRecord(
-        gate=gate, action=answer.action if answer else "approve", auto=auto,
-        feedback=answer.feedback if answer else "", deliverable=answer.deliverable or ""
-        if answer else "", asset_id=answer.asset_id or "" if answer else "",
+        gate=gate,
+        action=answer.action if answer else "approve",
+        auto=auto,
+        feedback=answer.feedback if answer else "",
+        deliverable=answer.deliverable or "" if answer else "",
+        asset_id=answer.asset_id or "" if answer else "",
     )
     return {"gates": [entry]}
 
 
 def stopped(gate: str, answer: GateAnswer) -> Command[Any]:
-    return Command(goto="finalize", update={
-        **record(gate, answer), "outcome": "interrupted", "stop_reason": "stopped_by_person",
-    })
+    return Command(
+        goto="finalize",
+        update={
+            **record(gate, answer),
+            "outcome": "interrupted",
+            "stop_reason": "stopped_by_person",
+        },
+    )
 
 
 async def ask_clarification(state: StudioState) -> Command[Literal["intake", "finalize"]]:
     """Ask the person the clarifying question; their answer joins the brief."""
     question = state.get("question") or "What should the images show?"
-    answer = ask({"gate": "clarify", "actions": list(GATE_ACTIONS["clarify"]),
-                  "message": question, "question": question}, answer_schema("clarify"))
+    answer = ask(
+        {
+            "gate": "clarify",
+            "actions": list(GATE_ACTIONS["clarify"]),
+            "message": question,
+            "question": question,
+        },
+        answer_schema("clarify"),
+    )
     if answer.action == "stop":
         return stopped("clarify", answer)
-    return Command(goto="intake", update={
-        **record("clarify", answer), "messages": [HumanMessage(answer.answer)],
-    })
+    return Command(
+        goto="intake",
+        update={
+            **record("clarify", answer),
+            "messages": [HumanMessage(answer.answer)],
+        },
+    )
 
 
 async def ask_consensus(state: StudioState) -> Command[Literal["direct", "finalize"]]:
@@ -125,19 +149,34 @@ async def ask_consensus(state: StudioState) -> Command[Literal["direct", "finali
     question = state.get("question") or "Which direction should the team take?"
     if (state.get("settings") or {}).get("auto_approve"):
         text = "Auto-approve is on: Pixel settles the disagreement from the strongest proposal."
-        return Command(goto="direct", update={
-            **record("consensus", None, auto=True),
-            "messages": [AIMessage(text, name="manager")], **phase("synthesis", "auto"),
-        })
-    answer = ask({"gate": "consensus", "actions": list(GATE_ACTIONS["consensus"]),
-                  "message": question, "question": question}, answer_schema("consensus"))
+        return Command(
+            goto="direct",
+            update={
+                **record("consensus", None, auto=True),
+                "messages": [AIMessage(text, name="manager")],
+                **phase("synthesis", "auto"),
+            },
+        )
+    answer = ask(
+        {
+            "gate": "consensus",
+            "actions": list(GATE_ACTIONS["consensus"]),
+            "message": question,
+            "question": question,
+        },
+        answer_schema("consensus"),
+    )
     if answer.action == "stop":
         return stopped("consensus", answer)
-    return Command(goto="direct", update={
-        **record("consensus", answer), "direction": [answer.answer],
-        "humans_seen": state.get("humans_seen", 0),
-        **phase("synthesis", "the person settled the direction"),
-    })
+    return Command(
+        goto="direct",
+        update={
+            **record("consensus", answer),
+            "direction": [answer.answer],
+            "humans_seen": state.get("humans_seen", 0),
+            **phase("synthesis", "the person settled the direction"),
+        },
+    )
 
 
 async def approve_plan(state: StudioState, runtime: Runtime[StudioContext]) -> Command[Any]:
@@ -146,26 +185,40 @@ async def approve_plan(state: StudioState, runtime: Runtime[StudioContext]) -> C
     if (state.get("settings") or {}).get("auto_approve"):
         answer = None
     else:
-        answer = ask({
-            "gate": "plan", "actions": list(GATE_ACTIONS["plan"]),
-            "message": "Approve the plan to start generating, or revise it with feedback.",
-            "specs": [state["specs"][d] for d in every if d in state.get("specs", {})],
-            "review": state.get("plan_review", {}), "notes": state.get("spec_notes", []),
-        }, answer_schema("plan", deliverables=every))
+        answer = ask(
+            {
+                "gate": "plan",
+                "actions": list(GATE_ACTIONS["plan"]),
+                "message": "Approve the plan to start generating, or revise it with feedback.",
+                "specs": [state["specs"][d] for d in every if d in state.get("specs", {})],
+                "review": state.get("plan_review", {}),
+                "notes": state.get("spec_notes", []),
+            },
+            answer_schema("plan", deliverables=every),
+        )
     if answer is not None and answer.action == "stop":
         return stopped("plan", answer)
     if answer is not None and answer.action == "revise":
-        return Command(goto="direct", update={
-            **record("plan", answer), "direction": [answer.feedback],
-            "feedback": {answer.deliverable or "*": answer.feedback},
-            "pending": [answer.deliverable] if answer.deliverable else every,
-            **phase("synthesis", "revising the plan"),
-        })
+        return Command(
+            goto="direct",
+            update={
+                **record("plan", answer),
+                "direction": [answer.feedback],
+                "feedback": {answer.deliverable or "*": answer.feedback},
+                "pending": [answer.deliverable] if answer.deliverable else every,
+                **phase("synthesis", "revising the plan"),
+            },
+        )
     budget = limits(state, resolve(runtime).defaults).max_generations
-    return Command(goto=generation_sends(state, every, 1, budget) or "manage", update={
-        **record("plan", answer, auto=answer is None), "iteration": 1, "pending": every,
-        **phase("generating", "generating the set"),
-    })
+    return Command(
+        goto=generation_sends(state, every, 1, budget) or "manage",
+        update={
+            **record("plan", answer, auto=answer is None),
+            "iteration": 1,
+            "pending": every,
+            **phase("generating", "generating the set"),
+        },
+    )
 
 
 def outputs(state: StudioState) -> list[dict[str, Any]]:
@@ -174,8 +227,9 @@ def outputs(state: StudioState) -> list[dict[str, Any]]:
     shown = []
     for deliverable, g in sorted(latest(state.get("generations", [])).items()):
         c = critiques.get(deliverable)
-        shown.append({**g, "score": c["score"] if c else None,
-                      "reasons": c["reasons"] if c else []})
+        shown.append(
+            {**g, "score": c["score"] if c else None, "reasons": c["reasons"] if c else []}
+        )
     return shown
 
 
@@ -186,39 +240,64 @@ async def approve_outputs(state: StudioState, runtime: Runtime[StudioContext]) -
     if (state.get("settings") or {}).get("auto_approve"):
         answer = None
     else:
-        answer = ask({
-            "gate": "output", "actions": list(GATE_ACTIONS["output"]),
-            "message": "Approve the set, regenerate with feedback, pick a variant, or stop.",
-            "outputs": outputs(state), "drift": state.get("drift", {}),
-            "variants": {d: [g["asset_id"] for g in state.get("generations", [])
-                             if g["deliverable"] == d] for d in every},
-            "stop_reason": state.get("stop_reason", ""),
-        }, answer_schema("output", deliverables=every, assets=assets))
+        answer = ask(
+            {
+                "gate": "output",
+                "actions": list(GATE_ACTIONS["output"]),
+                "message": "Approve the set, regenerate with feedback, pick a variant, or stop.",
+                "outputs": outputs(state),
+                "drift": state.get("drift", {}),
+                "variants": {
+                    d: [
+                        g["asset_id"] for g in state.get("generations", []) if g["deliverable"] == d
+                    ]
+                    for d in every
+                },
+                "stop_reason": state.get("stop_reason", ""),
+            },
+            answer_schema("output", deliverables=every, assets=assets),
+        )
     if answer is None or answer.action == "approve":
-        return Command(goto="finalize", update={
-            **record("output", answer, auto=answer is None), "outcome": "approved",
-            "stop_reason": state.get("stop_reason") or "approved",
-        })
+        return Command(
+            goto="finalize",
+            update={
+                **record("output", answer, auto=answer is None),
+                "outcome": "approved",
+                "stop_reason": state.get("stop_reason") or "approved",
+            },
+        )
     if answer.action == "stop":
         return stopped("output", answer)
     if answer.action == "pick":
         chosen = next(g for g in state.get("generations", []) if g["asset_id"] == answer.asset_id)
-        return Command(goto="approve_outputs", update={
-            **record("output", answer), "selected": {chosen["deliverable"]: chosen["asset_id"]},
-        })
+        return Command(
+            goto="approve_outputs",
+            update={
+                **record("output", answer),
+                "selected": {chosen["deliverable"]: chosen["asset_id"]},
+            },
+        )
     budget = limits(state, resolve(runtime).defaults).max_iterations
     return regenerate(state, answer, every, budget)
 
 
-def regenerate(state: StudioState, answer: GateAnswer, every: list[str], budget: int) -> Command[Any]:
+def regenerate(
+    state: StudioState, answer: GateAnswer, every: list[str], budget: int
+) -> Command[Any]:
     """Send the feedback to Pixel for one deliverable or all, if the iteration budget allows."""
     iteration = state.get("iteration", 1)
     if iteration >= budget:
-        text = (f"The iteration budget is used ({iteration} of {budget}); approve, pick or "
-                "stop, or raise max_iterations in the thread settings.")
-        return Command(goto="approve_outputs", update={
-            **record("output", answer), "messages": [AIMessage(text, name="manager")],
-        })
+        text = (
+            f"The iteration budget is used ({iteration} of {budget}); approve, pick or "
+            "stop, or raise max_iterations in the thread settings."
+        )
+        return Command(
+            goto="approve_outputs",
+            update={
+                **record("output", answer),
+                "messages": [AIMessage(text, name="manager")],
+            },
+        )
     targets = [answer.deliverable] if answer.deliverable else every
     feedback = answer.feedback or "make it better against the brief"
     steer: dict[str, Any] = {}
@@ -227,8 +306,15 @@ def regenerate(state: StudioState, answer: GateAnswer, every: list[str], budget:
         steer["focus"] = {answer.deliverable: f"{earlier}; {answer.feedback}".strip("; ")}
     elif answer.feedback:
         steer["direction"] = [answer.feedback]
-    return Command(goto="direct", update={
-        **record("output", answer), **steer, "iteration": iteration + 1, "pending": targets,
-        "feedback": {d: feedback for d in targets}, "stop_reason": None,
-        **phase("iterating", "regenerating with feedback"),
-    })
+    return Command(
+        goto="direct",
+        update={
+            **record("output", answer),
+            **steer,
+            "iteration": iteration + 1,
+            "pending": targets,
+            "feedback": {d: feedback for d in targets},
+            "stop_reason": None,
+            **phase("iterating", "regenerating with feedback"),
+        },
+    )

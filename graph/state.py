@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import operator
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NotRequired
 
 from langchain_core.messages import AnyMessage
 from langgraph.graph.message import add_messages
-from typing_extensions import NotRequired, TypedDict
+from typing_extensions import TypedDict
 
 Role = Literal[
     "planner", "style", "composition", "story", "director", "critic", "consistency", "manager"
 ]
 ROLES: tuple[Role, ...] = (
-    "planner", "style", "composition", "story", "director", "critic", "consistency", "manager"
+    "planner",
+    "style",
+    "composition",
+    "story",
+    "director",
+    "critic",
+    "consistency",
+    "manager",
 )
 PERSONAS: dict[str, str] = {
     "planner": "Planner",
@@ -28,22 +35,45 @@ PERSONAS: dict[str, str] = {
 """Display name per role id; messages carry the role id as `name`."""
 
 Phase = Literal[
-    "created", "planning", "ideation", "refinement", "synthesis", "review",
-    "awaiting_plan_approval", "generating", "reviewing", "iterating", "awaiting_approval",
-    "approved", "completed", "failed", "interrupted",
+    "created",
+    "planning",
+    "ideation",
+    "refinement",
+    "synthesis",
+    "review",
+    "awaiting_plan_approval",
+    "generating",
+    "reviewing",
+    "iterating",
+    "awaiting_approval",
+    "approved",
+    "completed",
+    "failed",
+    "interrupted",
 ]
 PHASE_ORDER: tuple[str, ...] = (
-    "created", "planning", "ideation", "refinement", "synthesis", "review",
-    "awaiting_plan_approval", "generating", "reviewing", "iterating", "awaiting_approval",
+    "created",
+    "planning",
+    "ideation",
+    "refinement",
+    "synthesis",
+    "review",
+    "awaiting_plan_approval",
+    "generating",
+    "reviewing",
+    "iterating",
+    "awaiting_approval",
 )
 TERMINAL_PHASES: frozenset[str] = frozenset({"approved", "completed", "failed", "interrupted"})
-LOOP_BACKS: frozenset[tuple[str, str]] = frozenset({
-    ("review", "synthesis"),  # Lens sends the plan back once
-    ("awaiting_plan_approval", "synthesis"),  # the person revises the plan
-    ("iterating", "generating"),  # the iterate loop
-    ("awaiting_approval", "iterating"),  # the person asks for a regeneration
-    ("awaiting_approval", "generating"),
-})
+LOOP_BACKS: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("review", "synthesis"),  # Lens sends the plan back once
+        ("awaiting_plan_approval", "synthesis"),  # the person revises the plan
+        ("iterating", "generating"),  # the iterate loop
+        ("awaiting_approval", "iterating"),  # the person asks for a regeneration
+        ("awaiting_approval", "generating"),
+    }
+)
 """The only backward moves; everything else moves forward or to a terminal phase."""
 
 GateName = Literal["clarify", "consensus", "plan", "output"]

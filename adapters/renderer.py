@@ -1,0 +1,281 @@
+"""The built-in renderer: draws a real scene from a `GenerationSpec` with Pillow and numpy."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import json
+from collections.abc import Callable
+
+import numpy as np
+from PIL import Image, ImageFilter, PngImagePlugin
+
+from adapters.errors import GenerationCancelled, GenerationFailed, StudioError
+from adapters.images import GeneratedImage, ProgressFn
+from adapters.pixels import CONTRAST_SCALE, FOG_CONTRAST
+from adapters.render_canvas import (
+    Arr,
+    Canvas,
+    Keywords,
+    Rng,
+    as_mask,
+    f32,
+    luma,
+    mix,
+    new_canvas,
+    pick,
+    rgb,
+)
+from adapters.render_scene import draw_scenery, draw_sky
+from adapters.render_subject import draw_subject, draw_weather
+from adapters.specs import GenerationSpec
+
+RENDERER_VERSION = "1.0"
+RECIPE_KEY = "studio:recipe"
+SOFTWARE = f"Creative Studio built-in renderer {RENDERER_VERSION}"
+_PREVIEW_SIDE = 192
+_GRADE_SOFTNESS = 0.02  # squared chroma distance over which palette colours blend
+MOODS: Keywords = (
+    ("#4f6f9f", ("melanchol", "sad", "lonely", "cold", "somber", "sombre")),
+    ("#ffb06a", ("warm", "cozy", "cosy", "nostalg", "hopeful", "inviting")),
+    ("#6a4a9a", ("myster", "dreamy", "magic", "surreal")),
+    ("#3f6a52", ("ominous", "eerie", "tense", "menac", "dark")),
+    ("#ffd45a", ("joy", "happy", "cheer", "playful", "energetic", "vibrant")),
+    ("#9fc8d8", ("calm", "serene", "peace", "tranquil")),
+)
+"""Mood words and the tint each casts over the frame."""
+_MOOD_STRENGTH = 0.1  # a hint of the mood; the palette must still lead
+
+
+def _bloom(glow: Arr, radius: float) -> Arr:
+    """Soft light spill around emitters, blurred at quarter size for speed."""
+    h, w = glow.shape[:2]
+    img = Image.fromarray((np.clip(glow, 0, 1) * 255).astype(np.uint8))
+    small = img.resize((max(1, w // 4), max(1, h // 4)), Image.Resampling.BOX)
+    small = small.filter(ImageFilter.GaussianBlur(radius / 4))
+    return as_mask(small.resize((w, h), Image.Resampling.BILINEAR))
+
+
+def _grade(image: Arr, palette: Arr, strength: float) -> Arr:
+    """Pull each pixel toward the hues of the palette colours nearest to it, keeping its luma.
+
+    A soft (softmax) choice of palette colour keeps gradients smooth where the nearest colour
+    changes; it is made at half resolution, one palette colour at a time on whole planes,
+    which is what keeps it fast.
+    """
+    h, w = image.shape[:2]
+    half = image[::2, ::2]
+    lum_half, pal_lum = luma(half), luma(palette)
+    planes = [np.ascontiguousarray(half[..., i]) - lum_half for i in range(3)]
+    scale = f32(palette / np.maximum(pal_lum, 0.03)[:, None])
+    dists = []
+    for colour, colour_lum in zip(palette, pal_lum, strict=True):
+        dist = 0.25 * (lum_half - colour_lum) ** 2
+        for plane, value in zip(planes, colour - colour_lum, strict=True):
+            dist += (plane - value) ** 2
+        dists.append(dist)
+    nearest = np.minimum.reduce(dists)
+    weights = [np.exp((nearest - d) / _GRADE_SOFTNESS) for d in dists]
+    total = np.add.reduce(weights)
+    blend = sum(wt[..., None] * s for wt, s in zip(weights, scale, strict=True)) / total[..., None]
+    blend = blend.repeat(2, axis=0).repeat(2, axis=1)[:h, :w]
+    return mix(image, f32(blend) * luma(image)[..., None], strength)
+
+
+def _tone(image: Arr, mean: float, std: float) -> Arr:
+    """Remap luma (contrast about the mean, then a gamma) so it hits `mean` and `std`.
+
+    Colours are scaled by the luma ratio rather than curved per channel, which would wash out
+    dark saturated palettes. The knobs interact and the gamut limit moves the mean, so they are
+    solved on a subsample (a bisected gamma per contrast, a few rounds) before one full pass.
+    """
+    step = max(1, int((image.shape[0] * image.shape[1] / 12000) ** 0.5))
+    sub = np.maximum(image[::step, ::step], 0.002)
+    pivot = float(luma(sub).mean())
+
+    def apply(a: Arr, k: float, g: float) -> Arr:
+        lum = luma(a)[..., None]
+        new = np.clip(pivot + (lum - pivot) * k, 0.002, 1) ** g
+        out = a * (new / lum)
+        # Past white, give up saturation rather than luma: hue and brightness both survive.
+        peak = out.max(axis=-1, keepdims=True)
+        fit = np.where(peak > 1, (1 - new) / np.maximum(peak - new, 1e-6), 1.0)
+        result: Arr = np.clip(new + (out - new) * fit, 0, 1)
+        return result
+
+    def gamma_for(k: float) -> float:
+        lo, hi = -5.0, 5.0  # log gamma; the mean falls as gamma rises
+        for _ in range(16):
+            if luma(apply(sub, k, float(np.exp((lo + hi) / 2)))).mean() < mean:
+                hi = (lo + hi) / 2
+            else:
+                lo = (lo + hi) / 2
+        return float(np.exp((lo + hi) / 2))
+
+    # Brightness wins over contrast: the spread is capped to what an image with this mean can
+    # have, and a contrast that clips too much to reach the mean is backed off.
+    std = min(std, 0.6 * (mean * (1 - mean)) ** 0.5)
+    best: tuple[float, float, float, float] = (np.inf, np.inf, 1.0, 1.0)
+    k = 1.0
+    for _ in range(5):
+        g = gamma_for(k)
+        lum = luma(apply(sub, k, g))
+        miss, got = abs(float(lum.mean()) - mean), float(lum.std())
+        best = min(best, (round(miss, 2), abs(got - std), k, g))
+        k = k * 0.6 if miss > 0.01 else k * (std / max(got, 1e-4)) ** 0.9
+        k = float(np.clip(k, 0.1, 8))
+    return apply(np.maximum(image, 0.002), best[2], best[3])
+
+
+def finish(c: Canvas, rng: Rng) -> Image.Image:
+    """Bloom, tints, saturation and tone to the requested brightness and contrast; 8-bit out."""
+    spec, light = c.spec, c.light
+    image = c.rgb + c.glow + _bloom(c.glow, 0.03 * max(c.h, c.w)) * (0.5 + 0.4 * light.emissive)
+    image = mix(image, image * rgb(light.tint), 0.35)
+    mood = pick(spec.mood, MOODS)
+    if mood:
+        image = mix(image, image * rgb(mood) * 1.3, _MOOD_STRENGTH)
+    image = _grade(image, c.palette, 0.5)
+    grey = luma(image)[..., None]
+    image = np.maximum(mix(grey, image, 0.8 + 0.6 * spec.style_intensity), 0)
+    ys = np.linspace(-1, 1, c.h, dtype=np.float32)[:, None]
+    xs = np.linspace(-1, 1, c.w, dtype=np.float32)[None, :]
+    image = image * (1 - 0.18 * (xs**2 + ys**2))[..., None]
+    std = CONTRAST_SCALE * spec.contrast * (0.9 + 0.2 * spec.style_intensity)
+    std *= FOG_CONTRAST if spec.weather == "fog" else 1.0
+    image = _tone(image.astype(np.float32), spec.brightness, max(std, 0.01))
+    image = image + rng.standard_normal((c.h, c.w, 1), dtype=np.float32) * 0.012
+    return Image.fromarray((np.clip(image, 0, 1) * 255 + 0.5).astype(np.uint8))
+
+
+STAGES: tuple[tuple[str, Callable[[Canvas, Rng], object], float], ...] = (
+    ("sky", draw_sky, 0.2),
+    ("scene", draw_scenery, 0.45),
+    ("subject", draw_subject, 0.65),
+    ("weather", draw_weather, 0.8),
+)
+
+
+def _rng(spec: GenerationSpec, stage: int) -> Rng:
+    # One stream per stage: moving the subject never reshuffles the buildings or the rain.
+    return np.random.default_rng([spec.seed, stage])
+
+
+def render(spec: GenerationSpec) -> Image.Image:
+    """Draw `spec`; pure and deterministic in the spec (seed included)."""
+    canvas = new_canvas(spec)
+    for index, (_, stage, _) in enumerate(STAGES):
+        stage(canvas, _rng(spec, index))
+    return finish(canvas, _rng(spec, len(STAGES)))
+
+
+def _preview(image: Image.Image | Canvas) -> bytes:
+    if isinstance(image, Canvas):
+        raw = np.clip(image.rgb + image.glow, 0, 1) * 255
+        image = Image.fromarray(raw.astype(np.uint8))
+    thumb = image.copy()
+    thumb.thumbnail((_PREVIEW_SIDE, _PREVIEW_SIDE))
+    out = io.BytesIO()
+    thumb.save(out, format="PNG")
+    return out.getvalue()
+
+
+def parameters(spec: GenerationSpec) -> str:
+    """The recipe in the A1111 `parameters` style that many image tools read."""
+    return (
+        f"{spec.prompt}\nNegative prompt: {spec.negative_prompt}\n"
+        f"Steps: {spec.steps}, Sampler: {spec.sampler}, Schedule type: {spec.scheduler}, "
+        f"CFG scale: {spec.cfg}, Seed: {spec.seed}, Size: {spec.width}x{spec.height}, "
+        f"Generator: creative-studio built-in renderer"
+    )
+
+
+def encode_png(image: Image.Image, spec: GenerationSpec, recipe: dict[str, object]) -> bytes:
+    """PNG bytes with the recipe, the A1111 parameters and the software embedded."""
+    info = PngImagePlugin.PngInfo()
+    info.add_text(RECIPE_KEY, json.dumps(recipe, sort_keys=True))  # iTXt when not Latin-1
+    info.add_text("parameters", parameters(spec))
+    info.add_text("Software", SOFTWARE)
+    out = io.BytesIO()
+    image.save(out, format="PNG", pnginfo=info)
+    return out.getvalue()
+
+
+def read_recipe(png: bytes) -> dict[str, object]:
+    """The `studio:recipe` embedded in a PNG; empty when it carries none."""
+    with Image.open(io.BytesIO(png)) as img:
+        text = img.text if isinstance(img, PngImagePlugin.PngImageFile) else {}
+    raw = text.get(RECIPE_KEY)
+    if raw is None:
+        return {}
+    recipe = json.loads(raw)
+    return recipe if isinstance(recipe, dict) else {}
+
+
+class Renderer:
+    """The built-in image generator: no model, no network, a real scene drawn from the spec."""
+
+    name = "renderer"
+
+    def __init__(self, *, stage_delay_s: float = 0.0) -> None:
+        self.stage_delay_s = stage_delay_s
+        """Artificial pause before each stage, so demos and tests can watch or cancel."""
+        self._jobs: dict[str, asyncio.Event] = {}
+
+    async def generate(
+        self, spec: GenerationSpec, *, job_id: str, on_progress: ProgressFn
+    ) -> list[GeneratedImage]:
+        """Draw `spec` stage by stage off the event loop, reporting progress with previews.
+
+        `cancel(job_id)` stops it at the next stage with `GenerationCancelled`; cancelling the
+        task raises `CancelledError` as usual, so timeouts and task groups keep working.
+        """
+        cancelled = asyncio.Event()
+        self._jobs[job_id] = cancelled
+        try:
+            return [await self._draw(spec, job_id, on_progress, cancelled)]
+        except StudioError:
+            raise
+        except Exception as exc:
+            message = f"The built-in renderer could not draw {spec.deliverable!r}: {exc}"
+            raise GenerationFailed(message) from exc
+        finally:
+            if self._jobs.get(job_id) is cancelled:
+                del self._jobs[job_id]
+
+    async def _draw(
+        self, spec: GenerationSpec, job_id: str, on_progress: ProgressFn, cancelled: asyncio.Event
+    ) -> GeneratedImage:
+        canvas = await asyncio.to_thread(new_canvas, spec)
+        for index, (_, stage, fraction) in enumerate(STAGES):
+            await self._checkpoint(job_id, cancelled)
+            await asyncio.to_thread(stage, canvas, _rng(spec, index))
+            on_progress(fraction, await asyncio.to_thread(_preview, canvas))
+        await self._checkpoint(job_id, cancelled)
+        image = await asyncio.to_thread(finish, canvas, _rng(spec, len(STAGES)))
+        on_progress(0.95, None)
+        recipe: dict[str, object] = {
+            "generator": self.name,
+            "renderer_version": RENDERER_VERSION,
+            "job_id": job_id,
+            "spec": spec.model_dump(),
+        }
+        png = await asyncio.to_thread(encode_png, image, spec, recipe)
+        on_progress(1.0, await asyncio.to_thread(_preview, image))
+        return GeneratedImage(
+            png=png, width=image.width, height=image.height, generator=self.name, recipe=recipe
+        )
+
+    async def _checkpoint(self, job_id: str, cancelled: asyncio.Event) -> None:
+        if self.stage_delay_s > 0 and not cancelled.is_set():
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.stage_delay_s):
+                    await cancelled.wait()
+        if cancelled.is_set():
+            raise GenerationCancelled(f"Image generation {job_id} was cancelled.")
+
+    async def cancel(self, job_id: str) -> None:
+        """Stop the job between stages; a no-op for a job that is not running."""
+        if (event := self._jobs.get(job_id)) is not None:
+            event.set()
