@@ -24,6 +24,7 @@ PALETTE_ACCEPTABLE = 0.28
 _SIDE = 256  # measuring at this size keeps `measure` in the low milliseconds
 _DOMINANT = 5
 _SALIENCY_SIDE = 64
+_FAINT_HORIZON = 0.06  # luma step below which a horizon barely shows
 _WEIGHTS = {"palette": 3.0, "brightness": 2.5, "contrast": 1.5, "composition": 1.5, "horizon": 1.5}
 _DRIFT_LIMITS = {"palette": PALETTE_ACCEPTABLE, "histogram": 0.35, "brightness": 0.15}
 """Per-aspect pair distances beyond which `drift` names the pair."""
@@ -329,7 +330,8 @@ def assess(
             findings.append(
                 _finding("composition", f"subject too far {side}", m.subject_x, subject_x)
             )
-    if horizon is not None:
+    # Fog hides the horizon on purpose; a faint one under fog is not a composition problem.
+    if horizon is not None and not (weather == "fog" and m.horizon_strength < _FAINT_HORIZON):
         parts["horizon"] = _closeness(m.horizon - horizon, 0.1)
         if abs(m.horizon - horizon) > 0.08:
             words = "too high" if m.horizon < horizon else "too low"

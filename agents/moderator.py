@@ -19,7 +19,7 @@ NOVELTY_MIN = 4
 REPEAT_SIMILARITY = 0.6
 """A specialist whose turn overlaps its previous one this much is repeating itself."""
 DISAGREEMENT = re.compile(
-    r"\b(disagree|push back|instead of|rather than|won't work|doesn't work|conflicts? with)\b",
+    r"\b(disagree|push back|won't work|doesn't work|conflicts? with)\b",
     re.IGNORECASE,
 )
 _STOP = frozenset(
@@ -84,7 +84,7 @@ async def moderate(state: StudioState, runtime: Runtime[StudioContext]) -> Comma
                 **phase("refinement", f"round {round_no + 1}"),
             },
         )
-    if at_cap and not converged and seen["disputes"]:
+    if seen["disputes"] and not seen["repeated"]:
         who = ", ".join(seen["disputes"])
         question = (
             f"The team still disagrees after {round_no} rounds ({who}). Which direction "

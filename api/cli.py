@@ -186,18 +186,11 @@ def run(
 ) -> None:
     """Start a session from a brief and follow it live until it finishes or waits for you."""
     tid = thread_id or str(uuid.uuid4())
-    settings = thread_settings(
-        model,
-        auto_approve,
-        {
-            "max_iterations": max_iterations,
-            "max_generations": max_generations,
-            "max_seconds": max_seconds,
-            "max_tokens": max_tokens,
-        },
-    )
+    budgets = {"max_iterations": max_iterations, "max_generations": max_generations,
+               "max_seconds": max_seconds, "max_tokens": max_tokens}
 
     async def body(studio: Studio) -> None:
+        settings = thread_settings(model, auto_approve, budgets)
         await studio.threads.upsert(tid, title=brief[:120], status="idle", phase="created")
         session = Session(studio, auto_approve=auto_approve, as_json=as_json)
         session.console.print(

@@ -188,6 +188,16 @@ def test_fog_relaxes_the_contrast_target() -> None:
     assert not any(f.startswith("contrast") for f in foggy.findings)
 
 
+def test_a_horizon_hidden_by_fog_is_not_a_finding() -> None:
+    haze = scene(sky="#c8c8c8", ground="#c0c0c0", subject="#808080", horizon=0.3)
+    m = measure(haze)
+    assert m.horizon_strength < 0.06
+    assert any(f.startswith("horizon") for f in assess(m, **targets(m, horizon=0.7)).findings)
+    foggy = assess(m, **targets(m, horizon=0.7), weather="fog")
+    assert not any(f.startswith("horizon") for f in foggy.findings)
+    assert "horizon" not in foggy.parts
+
+
 def test_drift_of_one_is_zero_and_grows_with_an_outlier() -> None:
     a = measure(scene(subject_x=0.4))
     assert drift([("hero-a", a)]) == {"drift": 0.0, "pairs": [], "flags": []}

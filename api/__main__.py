@@ -1,0 +1,5 @@
+"""`python -m api` runs the `studio` CLI (the console script does the same)."""
+
+from api.cli import main
+
+main()

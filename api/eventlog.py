@@ -1,0 +1,196 @@
+"""The per-thread event log: append-only, batched writes to Postgres, live fan-out, replay."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
+
+from api.database import Pool
+
+logger = logging.getLogger("studio.eventlog")
+
+_INSERT = """
+    INSERT INTO events (thread_id, seq, run_id, channel, event, data)
+    VALUES (%s, %s, %s, %s, %s, %s::jsonb)
+"""
+_SELECT = """
+    SELECT seq, run_id, channel, event, data::text AS data FROM events
+    WHERE thread_id = %(thread_id)s AND seq > %(after)s AND channel = ANY(%(channels)s)
+      AND (%(run_id)s::text IS NULL OR run_id = %(run_id)s)
+    ORDER BY seq LIMIT %(limit)s
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One logged event; `data` is its JSON text, sent as is. `seq` is the SSE id."""
+
+    seq: int
+    run_id: str | None
+    channel: str
+    """`studio` (our vocabulary), `run` (LangGraph stream modes) or `control` (run end)."""
+    event: str
+    data: str
+
+
+class EventLog:
+    """Appends events with a per-thread sequence; writes them in batches (every
+    `flush_interval_s`, or when a caller flushes at a node boundary), and only then shows them
+    to followers, so what a client saw is always in the log and a replay never diverges.
+
+    One process writes a thread's events at a time (the run manager runs one run per thread).
+    """
+
+    def __init__(self, pool: Pool, *, flush_interval_s: float = 0.05, keep: int = 2000) -> None:
+        self.pool = pool
+        self.flush_interval_s = flush_interval_s
+        self.keep = keep
+        self._next: dict[str, int] = {}
+        self._buffers: dict[str, list[tuple[str, Record]]] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._timers: dict[str, asyncio.Task[None]] = {}
+        self._signals: dict[str, asyncio.Event] = {}
+        self._recent: OrderedDict[str, list[Record]] = OrderedDict()
+
+    async def append(
+        self, thread_id: str, run_id: str | None, channel: str, event: str, data: str
+    ) -> None:
+        """Queue one event (JSON text `data`); it is written within `flush_interval_s`."""
+        async with self._lock(thread_id):
+            if thread_id not in self._next:
+                self._next[thread_id] = await self._max_seq(thread_id) + 1
+            seq = self._next[thread_id]
+            self._next[thread_id] = seq + 1
+            record = Record(seq, run_id, channel, event, data)
+            self._buffers.setdefault(thread_id, []).append((thread_id, record))
+        timer = self._timers.get(thread_id)
+        if timer is None or timer.done():
+            self._timers[thread_id] = asyncio.create_task(self._flush_later(thread_id))
+
+    async def flush(self, thread_id: str) -> None:
+        """Write the thread's buffered events now, then wake its followers."""
+        async with self._lock(thread_id):
+            batch = self._buffers.pop(thread_id, [])
+            if not batch:
+                return
+            rows = [(t, r.seq, r.run_id, r.channel, r.event, r.data) for t, r in batch]
+            try:
+                async with self.pool.connection() as conn, conn.transaction():
+                    async with conn.cursor() as cur:
+                        await cur.executemany(_INSERT, rows)
+            except BaseException:
+                self._buffers[thread_id] = batch + self._buffers.get(thread_id, [])
+                raise
+            self._remember(thread_id, [r for _, r in batch])
+        self._wake(thread_id)
+
+    async def read(
+        self,
+        thread_id: str,
+        after: int,
+        *,
+        channels: Iterable[str],
+        run_id: str | None = None,
+        limit: int = 1000,
+    ) -> list[Record]:
+        """Written events after `after`, oldest first (from memory when it has them)."""
+        wanted = tuple(channels)
+        recent = self._recent.get(thread_id)
+        if recent and recent[0].seq <= after + 1:
+            found = [
+                r
+                for r in recent
+                if r.seq > after and r.channel in wanted and (run_id is None or r.run_id == run_id)
+            ]
+            return found[:limit]
+        params = {
+            "thread_id": thread_id,
+            "after": after,
+            "channels": list(wanted),
+            "run_id": run_id,
+            "limit": limit,
+        }
+        async with self.pool.connection() as conn, conn.cursor() as cur:
+            await cur.execute(_SELECT, params)
+            return [Record(**row) for row in await cur.fetchall()]
+
+    async def follow(
+        self,
+        thread_id: str,
+        after: int,
+        *,
+        channels: Iterable[str],
+        run_id: str | None = None,
+    ) -> AsyncIterator[Record]:
+        """Every written event after `after`, then each new one as it is written (forever)."""
+        wanted = tuple(channels)
+        while True:
+            signal = self._signals.setdefault(thread_id, asyncio.Event())
+            batch = await self.read(thread_id, after, channels=wanted, run_id=run_id)
+            for record in batch:
+                after = record.seq
+                yield record
+            if not batch:
+                await signal.wait()
+
+    async def forget(self, thread_id: str) -> None:
+        """Drop a deleted thread's events."""
+        async with self._lock(thread_id):
+            self._buffers.pop(thread_id, None)
+            self._recent.pop(thread_id, None)
+            self._next.pop(thread_id, None)
+            async with self.pool.connection() as conn:
+                await conn.execute("DELETE FROM events WHERE thread_id = %s", [thread_id])
+
+    async def close(self) -> None:
+        """Write what is buffered and stop the timers."""
+        for timer in list(self._timers.values()):
+            timer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await timer
+        self._timers.clear()
+        for thread_id in list(self._buffers):
+            try:
+                await self.flush(thread_id)
+            except Exception:
+                logger.exception("could not write buffered events of thread %s", thread_id)
+
+    async def _flush_later(self, thread_id: str) -> None:
+        await asyncio.sleep(self.flush_interval_s)
+        try:
+            await self.flush(thread_id)
+        except Exception:
+            logger.exception("event flush failed for thread %s; retrying", thread_id)
+            self._timers.pop(thread_id, None)
+            await asyncio.sleep(self.flush_interval_s * 10)
+            await self.flush(thread_id)
+
+    def _lock(self, thread_id: str) -> asyncio.Lock:
+        return self._locks.setdefault(thread_id, asyncio.Lock())
+
+    def _wake(self, thread_id: str) -> None:
+        signal = self._signals.pop(thread_id, None)
+        if signal is not None:
+            signal.set()
+
+    def _remember(self, thread_id: str, records: list[Record]) -> None:
+        recent = self._recent.setdefault(thread_id, [])
+        self._recent.move_to_end(thread_id)
+        recent.extend(records)
+        if len(recent) > self.keep:
+            del recent[: len(recent) - self.keep]
+        while len(self._recent) > 256:
+            self._recent.popitem(last=False)
+
+    async def _max_seq(self, thread_id: str) -> int:
+        async with self.pool.connection() as conn, conn.cursor() as cur:
+            await cur.execute(
+                "SELECT COALESCE(max(seq), 0) AS seq FROM events WHERE thread_id = %s",
+                [thread_id],
+            )
+            row = await cur.fetchone()
+            return int(row["seq"]) if row else 0

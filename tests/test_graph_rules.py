@@ -1,0 +1,209 @@
+"""Rules of the studio graph: phases, clamping, consensus, determinism, events, Studio export."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import BaseMessage
+from PIL import Image
+
+from adapters.llm import RoleModels
+from adapters.offline.model import OfflineChatModel
+from api.events import STREAM_MODES, to_events
+from graph.state import advance_phase
+from tests.studio_helpers import (
+    NEON,
+    config,
+    fresh_graph,
+    make_context,
+    pending_gate,
+    resume,
+    run,
+    start,
+)
+
+pytestmark = pytest.mark.anyio
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class WildDirector(OfflineChatModel):
+    """Proposes specs far outside the safe bounds (as a careless LLM might)."""
+
+    def respond(self, messages: Sequence[BaseMessage], schema: Any = None) -> str:
+        answer = super().respond(messages, schema)
+        if not (isinstance(schema, dict) and schema.get("title") == "SpecBatch"):
+            return answer
+        batch = json.loads(answer)
+        for spec in batch["specs"]:
+            spec.update(
+                width=9999,
+                height=17,
+                steps=500,
+                cfg=-4,
+                seed=-12,
+                negative_prompt="",
+                sampler="turbo-magic",
+                palette=["nope", "#ABCDEF"],
+            )
+        return json.dumps(batch)
+
+
+class Quarrelsome(OfflineChatModel):
+    """Specialists who never agree: every turn pushes back on the others."""
+
+    def respond(self, messages: Sequence[BaseMessage], schema: Any = None) -> str:
+        answer = super().respond(messages, schema)
+        if schema is None and "Task (refine)" in str(messages[-1].content):
+            return answer + f" I disagree with the others {uuid.uuid4().hex[:6]}."
+        return answer
+
+
+def roles_with(special: BaseChatModel, *roles: str) -> RoleModels:
+    normal = OfflineChatModel(seed=7)
+    return RoleModels(
+        lambda name: special if name == "special" else normal,
+        {"default": "offline", **{r: "special" for r in roles}},
+        label="test",
+    )
+
+
+def test_phase_moves_forward_except_the_loops() -> None:
+    assert advance_phase("ideation", "refinement") == "refinement"
+    assert advance_phase("awaiting_approval", "iterating") == "iterating"
+    assert advance_phase("iterating", "generating") == "generating"
+    assert advance_phase("review", "synthesis") == "synthesis"
+    assert advance_phase("refinement", "interrupted") == "interrupted"  # stop from anywhere
+    with pytest.raises(ValueError, match="cannot move back"):
+        advance_phase("generating", "ideation")
+
+
+async def test_out_of_bounds_specs_are_clamped(database, tmp_path) -> None:
+    context = make_context(database.pool, tmp_path, models=roles_with(WildDirector(), "director"))
+    graph, tid = fresh_graph(database.saver), str(uuid.uuid4())
+    await run(graph, start(NEON), tid, context)
+    gate = await pending_gate(graph, tid)
+    assert gate is not None and gate["specs"]
+    for spec in gate["specs"]:
+        assert spec["width"] % 8 == 0 and spec["height"] % 8 == 0
+        assert 256 <= spec["width"] <= 2048 and 256 <= spec["height"] <= 2048
+        assert spec["width"] * spec["height"] <= 1536 * 1536
+        assert spec["steps"] == 80 and spec["cfg"] == 1.0 and 0 <= spec["seed"] < 2**32
+        assert spec["negative_prompt"] and spec["sampler"] == "dpmpp_2m"
+        assert spec["palette"] == ["#abcdef"]
+    assert any("steps 500 -> 80" in note for note in gate["notes"])
+    state = await resume(graph, {"action": "approve"}, tid, context)
+    assert state.get("generations")  # the clamped specs really render
+
+
+async def test_no_consensus_at_the_cap_asks_the_person(database, tmp_path) -> None:
+    context = make_context(
+        database.pool,
+        tmp_path,
+        models=roles_with(Quarrelsome(seed=7), "style", "composition", "story"),
+    )
+    graph, tid = fresh_graph(database.saver), str(uuid.uuid4())
+    await run(graph, start(NEON), tid, context)
+    gate = await pending_gate(graph, tid)
+    assert gate is not None and gate["gate"] == "consensus" and "disagrees" in gate["question"]
+    await resume(
+        graph, {"action": "answer", "answer": "go with Luna: foggy and quiet"}, tid, context
+    )
+    state = (await graph.aget_state(config(tid))).values
+    assert "go with Luna: foggy and quiet" in state["direction"]
+    assert all(s["weather"] == "fog" for s in state["specs"].values())
+
+
+async def test_same_seed_same_session(database, tmp_path) -> None:
+    graph = fresh_graph(database.saver)
+    digests = []
+    for n in range(2):
+        context = make_context(database.pool, tmp_path / str(n))
+        state = await run(graph, start(NEON, auto_approve=True), str(uuid.uuid4()), context)
+        texts = [str(m.content) for m in state["messages"] if m.type == "ai"][:-1]  # ids differ
+        images = [
+            hashlib.sha256(Image.open(g["path"]).tobytes()).hexdigest()  # pixels only:
+            for g in state["generations"]
+        ]  # the embedded recipe names the thread
+        digests.append((texts, state["specs"], images))
+    assert digests[0] == digests[1]
+    other = make_context(database.pool, tmp_path / "other", seed=8)
+    changed = await run(graph, start(NEON, auto_approve=True), str(uuid.uuid4()), other)
+    assert [str(m.content) for m in changed["messages"] if m.type == "ai"] != digests[0][0]
+
+
+async def test_stream_carries_tokens_phases_progress_assets_and_gates(database, tmp_path) -> None:
+    context = make_context(database.pool, tmp_path)
+    graph, tid = fresh_graph(database.saver), str(uuid.uuid4())
+    events = []
+    async for part in graph.astream(
+        start(NEON, budgets={"max_iterations": 1}),
+        config(tid),
+        context=context,
+        stream_mode=STREAM_MODES,
+        version="v2",
+    ):
+        events += to_events(part)
+    kinds = {e.kind for e in events}
+    assert {"token", "message", "phase", "gate"} <= kinds
+    assert {e.data["role"] for e in events if e.kind == "token"} >= {
+        "style",
+        "composition",
+        "story",
+    }
+    assert [e.data["gate"] for e in events if e.kind == "gate"] == ["plan"]
+    events = []
+    async for part in graph.astream(
+        resume_command("approve"),
+        config(tid),
+        context=context,
+        stream_mode=STREAM_MODES,
+        version="v2",
+    ):
+        events += to_events(part)
+    fractions = [e.data["fraction"] for e in events if e.kind == "progress"]
+    assert fractions and max(fractions) == 1.0
+    assert len([e for e in events if e.kind == "asset"]) == 3
+    assert [e.data["gate"] for e in events if e.kind == "gate"] == ["output"]
+
+
+def resume_command(action: str) -> Any:
+    from langgraph.types import Command
+
+    return Command(resume={"action": action})
+
+
+def test_langgraph_json_names_a_loadable_graph_factory() -> None:
+    spec = json.loads((ROOT / "langgraph.json").read_text())
+    path, _, attribute = spec["graphs"]["studio"].partition(":")
+    module = importlib.import_module(path.removeprefix("./").removesuffix(".py").replace("/", "."))
+    graph = getattr(module, attribute)()
+    assert graph.name == "studio" and graph.checkpointer is None  # dev refuses a checkpointer
+    nodes = set(graph.get_graph().nodes)
+    assert {
+        "intake",
+        "plan",
+        "style",
+        "composition",
+        "story",
+        "moderate",
+        "direct",
+        "review",
+        "approve_plan",
+        "generate",
+        "critique",
+        "check_consistency",
+        "manage",
+        "approve_outputs",
+        "finalize",
+        "ask_clarification",
+        "ask_consensus",
+        "interject",
+    } <= nodes
