@@ -186,8 +186,12 @@ def run(
 ) -> None:
     """Start a session from a brief and follow it live until it finishes or waits for you."""
     tid = thread_id or str(uuid.uuid4())
-    budgets = {"max_iterations": max_iterations, "max_generations": max_generations,
-               "max_seconds": max_seconds, "max_tokens": max_tokens}
+    budgets = {
+        "max_iterations": max_iterations,
+        "max_generations": max_generations,
+        "max_seconds": max_seconds,
+        "max_tokens": max_tokens,
+    }
 
     async def body(studio: Studio) -> None:
         settings = thread_settings(model, auto_approve, budgets)
