@@ -9,7 +9,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command
 
 from agents.consistency import latest
-from graph.budgets import exhausted, limits
+from graph.budgets import limits, stop_when_spent
 from graph.context import StudioContext, resolve
 from graph.emit import phase
 from graph.state import Critique, StudioState
@@ -60,16 +60,8 @@ async def manage(
     """Send weak outputs back to Pixel with Lens's critique while budgets allow."""
     lim = limits(state, resolve(runtime).defaults)
     iteration = state.get("iteration", 1)
-    if spent := exhausted(state, lim):
-        code, sentence = spent
-        return Command(
-            goto="finalize",
-            update={
-                "stop_reason": code,
-                "outcome": "completed",
-                "messages": [AIMessage(f"Stopping the session: {sentence}.", name="manager")],
-            },
-        )
+    if stop := stop_when_spent(state, lim):
+        return stop
     critiques = latest_critiques(state)
     weak = {d for d, c in critiques.items() if c["score"] < lim.score_threshold}
     report = state.get("drift")
@@ -134,8 +126,11 @@ def choose(state: StudioState) -> dict[str, str]:
 async def finalize(state: StudioState, runtime: Runtime[StudioContext]) -> dict[str, Any]:
     """Close the session: record the chosen outputs and the verdict, and say why it ended."""
     context = resolve(runtime)
-    outcome = state.get("outcome") or "approved"
-    reason = state.get("stop_reason") or outcome
+    if state.get("stop_requested"):  # a stop sent as input, from any phase
+        outcome, reason = "interrupted", "stopped_by_person"
+    else:
+        outcome = state.get("outcome") or "approved"
+        reason = state.get("stop_reason") or outcome
     chosen = choose(state)
     if chosen:
         await context.assets.record_verdict(list(chosen.values()), outcome)

@@ -9,7 +9,7 @@ from langchain_core.messages import AIMessage
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
-from graph.budgets import exhausted, limits
+from graph.budgets import limits, stop_when_spent
 from graph.context import StudioContext, resolve
 from graph.emit import phase
 from graph.state import Contribution, StudioState
@@ -61,16 +61,8 @@ async def moderate(state: StudioState, runtime: Runtime[StudioContext]) -> Comma
     """Decide: another refinement round, synthesis, or ask the person to settle a dispute."""
     lim = limits(state, resolve(runtime).defaults)
     round_no = state.get("round", 1)
-    if spent := exhausted(state, lim):
-        code, sentence = spent
-        return Command(
-            goto="finalize",
-            update={
-                "stop_reason": code,
-                "outcome": "completed",
-                "messages": [AIMessage(f"Stopping the session: {sentence}.", name="manager")],
-            },
-        )
+    if stop := stop_when_spent(state, lim):
+        return stop
     seen = review_round(state.get("contributions", []), round_no)
     converged = round_no > 1 and len(seen["new"]) < NOVELTY_MIN
     at_cap = round_no >= lim.max_rounds

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+from langchain_core.messages import AIMessage
+from langgraph.types import Command
 
 from graph.context import SessionDefaults
 from graph.state import StudioState
@@ -57,3 +61,19 @@ def exhausted(state: StudioState, lim: Limits) -> tuple[str, str] | None:
         if used >= limit:
             return code, STOP_MESSAGES[code].format(used=used, limit=limit)
     return None
+
+
+def stop_when_spent(state: StudioState, lim: Limits) -> Command[Any] | None:
+    """End the session (phase `completed`) when a budget has run out, telling the person why."""
+    spent = exhausted(state, lim)
+    if spent is None:
+        return None
+    code, sentence = spent
+    return Command(
+        goto="finalize",
+        update={
+            "stop_reason": code,
+            "outcome": "completed",
+            "messages": [AIMessage(f"Stopping the session: {sentence}.", name="manager")],
+        },
+    )

@@ -97,6 +97,17 @@ def ask(payload: dict[str, Any], schema: type[GateAnswer]) -> GateAnswer:
     return answer if isinstance(answer, GateAnswer) else schema.model_validate(answer)
 
 
+def ask_question(gate: str, question: str) -> GateAnswer:
+    """A question gate: the person answers in their own words (or stops)."""
+    payload = {
+        "gate": gate,
+        "actions": list(GATE_ACTIONS[gate]),
+        "message": question,
+        "question": question,
+    }
+    return ask(payload, answer_schema(gate))
+
+
 def record(gate: str, answer: GateAnswer | None, *, auto: bool = False) -> dict[str, Any]:
     """The state update that logs a gate decision."""
     entry = GateRecord(
@@ -123,16 +134,7 @@ def stopped(gate: str, answer: GateAnswer) -> Command[Any]:
 
 async def ask_clarification(state: StudioState) -> Command[Literal["intake", "finalize"]]:
     """Ask the person the clarifying question; their answer joins the brief."""
-    question = state.get("question") or "What should the images show?"
-    answer = ask(
-        {
-            "gate": "clarify",
-            "actions": list(GATE_ACTIONS["clarify"]),
-            "message": question,
-            "question": question,
-        },
-        answer_schema("clarify"),
-    )
+    answer = ask_question("clarify", state.get("question") or "What should the images show?")
     if answer.action == "stop":
         return stopped("clarify", answer)
     return Command(
@@ -157,15 +159,7 @@ async def ask_consensus(state: StudioState) -> Command[Literal["direct", "finali
                 **phase("synthesis", "auto"),
             },
         )
-    answer = ask(
-        {
-            "gate": "consensus",
-            "actions": list(GATE_ACTIONS["consensus"]),
-            "message": question,
-            "question": question,
-        },
-        answer_schema("consensus"),
-    )
+    answer = ask_question("consensus", question)
     if answer.action == "stop":
         return stopped("consensus", answer)
     return Command(

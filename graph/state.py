@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import operator
-from typing import Annotated, Any, Literal, NotRequired
+from typing import Annotated, Any, Literal, NotRequired, get_args
 
 from langchain_core.messages import AnyMessage
 from langgraph.graph.message import add_messages
@@ -12,16 +12,7 @@ from typing_extensions import TypedDict
 Role = Literal[
     "planner", "style", "composition", "story", "director", "critic", "consistency", "manager"
 ]
-ROLES: tuple[Role, ...] = (
-    "planner",
-    "style",
-    "composition",
-    "story",
-    "director",
-    "critic",
-    "consistency",
-    "manager",
-)
+ROLES: tuple[Role, ...] = get_args(Role)
 PERSONAS: dict[str, str] = {
     "planner": "Planner",
     "style": "Luna",
@@ -51,20 +42,9 @@ Phase = Literal[
     "failed",
     "interrupted",
 ]
-PHASE_ORDER: tuple[str, ...] = (
-    "created",
-    "planning",
-    "ideation",
-    "refinement",
-    "synthesis",
-    "review",
-    "awaiting_plan_approval",
-    "generating",
-    "reviewing",
-    "iterating",
-    "awaiting_approval",
-)
 TERMINAL_PHASES: frozenset[str] = frozenset({"approved", "completed", "failed", "interrupted"})
+PHASE_ORDER: tuple[str, ...] = tuple(p for p in get_args(Phase) if p not in TERMINAL_PHASES)
+"""Working phases in the order a session moves through them."""
 LOOP_BACKS: frozenset[tuple[str, str]] = frozenset(
     {
         ("review", "synthesis"),  # Lens sends the plan back once

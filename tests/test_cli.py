@@ -60,7 +60,7 @@ def test_run_auto_approve_json_prints_one_object(env: dict[str, str]) -> None:
 
 def test_gates_answered_from_the_command_line(env: dict[str, str]) -> None:
     first = json.loads(studio(env, "run", NEON, "--json").stdout)
-    assert first["status"] == "interrupted" and first["phase"] == "review"
+    assert first["status"] == "interrupted" and first["phase"] == "awaiting_plan_approval"
     tid = first["thread_id"]
     bad = studio(env, "resume", tid, "--action", "pick", "--json")
     assert bad.returncode == 2

@@ -219,3 +219,21 @@ async def test_restart_resumes_without_repeating_work(database, tmp_path, tid) -
     assert len(turns) == len(set(turns)), "no specialist spoke twice in one round"
     records = await context.assets.list_thread(tid)
     assert len(records) == len(state["generations"]) == len({r.job_id for r in records})
+
+
+async def test_stop_is_reachable_from_the_discussion(graph, context, tid) -> None:
+    await run(graph, start(NEON), tid, context, interrupt_before=["story"])
+    state = await run(graph, {"messages": [], "stop_requested": True}, tid, context)
+    assert state["phase"] == "interrupted" and state["stop_reason"] == "stopped_by_person"
+    assert not state.get("generations")
+
+
+@pytest.mark.parametrize("where", ["clarify", "output"])
+async def test_stop_at_other_gates_ends_interrupted(graph, context, tid, where) -> None:
+    await run(graph, start("" if where == "clarify" else NEON), tid, context)
+    if where == "output":
+        await resume(graph, {"action": "approve"}, tid, context)
+    assert (await pending_gate(graph, tid) or {}).get("gate") == where
+    state = await resume(graph, {"action": "stop"}, tid, context)
+    assert state["phase"] == "interrupted" and state["stop_reason"] == "stopped_by_person"
+    assert state["gates"][-1]["action"] == "stop"
