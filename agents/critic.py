@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 from typing import Any, Literal
 
 from langchain_core.messages import AIMessage
@@ -10,9 +11,10 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command
 
 from adapters.craft import brief_targets
+from adapters.errors import StudioError
 from adapters.pixels import assess, measure
 from agents import prompts
-from agents.calls import structured
+from agents.calls import overrides, structured
 from agents.schemas import CritiqueVerdict, PlanReview
 from graph.context import StudioContext, resolve
 from graph.emit import phase
@@ -29,13 +31,27 @@ def brief_text(state: StudioState, deliverable: str | None = None) -> str:
     return " ".join([state.get("brief", ""), *state.get("direction", []), focus]).strip()
 
 
+def unreviewed(error: StudioError) -> PlanReview:
+    """Lens could not review the plan: let it through to the person's plan gate, saying so."""
+    return PlanReview(
+        approved=True, reasons=[f"Not reviewed by Lens ({error.message}); check it at the gate"]
+    )
+
+
+def measured_only(error: StudioError, measured: float) -> CritiqueVerdict:
+    """Lens could not judge an output: its score is the pixel measurement alone."""
+    return CritiqueVerdict(
+        score=measured, reasons=[f"Scored from pixel measurements only ({error.message})"]
+    )
+
+
 async def review(
     state: StudioState, runtime: Runtime[StudioContext]
 ) -> Command[Literal["direct", "approve_plan"]]:
     """Check the specs against the brief; send them back once with reasons if needed."""
     context = resolve(runtime)
     verdict, tokens = await structured(
-        context, state, "critic", PlanReview, prompts.review_plan(state)
+        context, state, "critic", PlanReview, prompts.review_plan(state), fallback=unreviewed
     )
     sent_back = bool((state.get("plan_review") or {}).get("sent_back"))
     reasons = [r.strip() for r in verdict.reasons if r.strip()]
@@ -62,7 +78,7 @@ async def review(
             },
             "messages": [AIMessage(text, name="critic")],
             "usage": {"tokens": tokens},
-            **phase("review", "the plan is ready for approval"),
+            **phase("awaiting_plan_approval", "the plan is ready for your approval"),
         },
     )
 
@@ -79,7 +95,8 @@ async def critique(state: StudioState, runtime: Runtime[StudioContext]) -> dict[
         record = await context.assets.get(generation["asset_id"])
         if record is None:
             continue
-        measured = await asyncio.to_thread(measure, await context.assets.read_bytes(record))
+        png = await context.assets.read_bytes(record)
+        measured = await asyncio.to_thread(measure, png)
         spec = record.spec
         goal = brief_targets(brief_text(state, generation["deliverable"]))
         assessment = assess(
@@ -92,12 +109,16 @@ async def critique(state: StudioState, runtime: Runtime[StudioContext]) -> dict[
             weather=str(goal["weather"]),
         )
         numbers = {**measured.scalars(), "measured_score": assessment.score}
+        prompt = prompts.critique(state, spec, numbers, assessment.findings)
+        if await context.models.accepts_images("critic", overrides(state)):
+            prompt = prompts.with_image(prompt, png)
         verdict, used = await structured(
             context,
             state,
             "critic",
             CritiqueVerdict,
-            prompts.critique(state, spec, numbers, assessment.findings),
+            prompt,
+            fallback=partial(measured_only, measured=assessment.score),
         )
         tokens += used
         judged = max(0.0, min(10.0, verdict.score))

@@ -1,4 +1,4 @@
-"""Every prompt the team uses, in one place (version `PROMPTS_VERSION`).
+"""Every prompt the team uses, in one place (version `PROMPTS_VERSION`; bump it on any change).
 
 A prompt is a system message (who speaks, their voice and job) and one human message made of
 `## Section` blocks ending in `## Task (<kind>)`. The built-in offline model reads the same
@@ -7,6 +7,7 @@ sections an Ollama model does, so both see identical context.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -14,7 +15,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 
 from graph.state import PERSONAS, StudioState
 
-PROMPTS_VERSION = "2026-11-22.1"
+PROMPTS_VERSION = "2026-11-22.2"
 DISCUSSION_WINDOW = 12
 """How many recent discussion messages a persona sees in full."""
 
@@ -46,13 +47,24 @@ VOICES: dict[str, str] = {
 }
 
 
+HOUSE_RULES = (
+    "Keep to your own expertise; answer in plain prose. The direction from the person is "
+    "pinned: it overrides the brief and anything the team said before it."
+)
+"""What every persona is told after its voice."""
+
+
 def role_header(role: str) -> str:
-    """First lines of every system prompt: the persona and its role id."""
-    return f"{VOICES[role]}\nRole: {role}\nKeep to your own expertise; answer in plain prose."
+    """First lines of every system prompt: the persona, its role id and the house rules."""
+    return f"{VOICES[role]}\nRole: {role}\n{HOUSE_RULES}"
 
 
 def _bullets(items: Sequence[str]) -> str:
     return "\n".join(f"- {item}" for item in items) if items else "- (none)"
+
+
+GAP = "studio_gap"
+"""`additional_kwargs` key of a note standing in for a persona who could not speak."""
 
 
 def discussion_lines(state: StudioState, window: int = DISCUSSION_WINDOW) -> list[str]:
@@ -63,6 +75,8 @@ def discussion_lines(state: StudioState, window: int = DISCUSSION_WINDOW) -> lis
         if isinstance(message, HumanMessage):
             lines.append(f"[Person] {text}")
         elif isinstance(message, AIMessage) and message.name in PERSONAS:
+            if message.additional_kwargs.get(GAP):
+                continue  # a note that a persona could not speak is for the person, not the team
             lines.append(f"[{PERSONAS[message.name]}/{message.name}] {text}")
     return lines
 
@@ -202,6 +216,22 @@ def critique(
         "findings, with reasons and concrete suggestions. Answer with JSON matching the "
         "schema.",
     )
+
+
+def with_image(messages: Sequence[BaseMessage], png: bytes) -> list[BaseMessage]:
+    """The same call with the output attached to its last human message, for a vision model.
+
+    Ollama takes only inline base64 (a URL would be sent as if it were base64), as a data URL.
+    """
+    *head, last = messages
+    text = last.content if isinstance(last.content, str) else str(last.content)
+    text += "\n\nThe output itself is attached: judge what you see against the brief."
+    data = base64.b64encode(png).decode("ascii")
+    content: list[str | dict[str, Any]] = [
+        {"type": "text", "text": text},
+        {"type": "image_url", "image_url": f"data:image/png;base64,{data}"},
+    ]
+    return [*head, HumanMessage(content=content)]
 
 
 def _spec_line(spec: Mapping[str, Any]) -> str:

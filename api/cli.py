@@ -11,10 +11,12 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 import typer
+import uvicorn
 from pydantic import ValidationError
 from rich.console import Console
 
 from adapters.errors import InvalidInput, StudioError
+from api.app import create_app
 from api.gate_prompt import ask_gate
 from api.live import LiveView
 from api.settings import Settings
@@ -195,6 +197,8 @@ def run(
 
     async def body(studio: Studio) -> None:
         settings = thread_settings(model, auto_approve, budgets)
+        # a model that is not installed is refused before the thread exists ("ollama pull")
+        await studio.context.models.check(settings.get("models"))
         await studio.threads.upsert(tid, title=brief[:120], status="idle", phase="created")
         session = Session(studio, auto_approve=auto_approve, as_json=as_json)
         session.console.print(
@@ -321,6 +325,29 @@ def threads(
             console.print('No threads yet. Start one with `studio run "your brief"`.')
 
     run_command(body)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
+) -> None:
+    """Serve the HTTP API (LangGraph Server threads and runs over SSE) on the configured or
+    embedded services; unfinished runs of a previous process are resumed at startup."""
+    settings = Settings()
+    settings.home.mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        uvicorn.run(
+            create_app(settings),
+            host=host,
+            port=port,
+            timeout_graceful_shutdown=5,
+            log_level="info",
+        )
+    except StudioError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from None
 
 
 def main() -> None:

@@ -50,7 +50,7 @@ class EventLog:
         self.flush_interval_s = flush_interval_s
         self.keep = keep
         self._next: dict[str, int] = {}
-        self._buffers: dict[str, list[tuple[str, Record]]] = {}
+        self._buffers: dict[str, list[Record]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._timers: dict[str, asyncio.Task[None]] = {}
         self._signals: dict[str, asyncio.Event] = {}
@@ -60,32 +60,33 @@ class EventLog:
         self, thread_id: str, run_id: str | None, channel: str, event: str, data: str
     ) -> None:
         """Queue one event (JSON text `data`); it is written within `flush_interval_s`."""
-        async with self._lock(thread_id):
-            if thread_id not in self._next:
-                self._next[thread_id] = await self._max_seq(thread_id) + 1
-            seq = self._next[thread_id]
-            self._next[thread_id] = seq + 1
-            record = Record(seq, run_id, channel, event, data)
-            self._buffers.setdefault(thread_id, []).append((thread_id, record))
+        if thread_id not in self._next:
+            async with self._lock(thread_id):
+                if thread_id not in self._next:
+                    self._next[thread_id] = await self._max_seq(thread_id) + 1
+        seq = self._next[thread_id]
+        self._next[thread_id] = seq + 1
+        self._buffers.setdefault(thread_id, []).append(Record(seq, run_id, channel, event, data))
         timer = self._timers.get(thread_id)
         if timer is None or timer.done():
             self._timers[thread_id] = asyncio.create_task(self._flush_later(thread_id))
 
     async def flush(self, thread_id: str) -> None:
-        """Write the thread's buffered events now, then wake its followers."""
+        """Write the thread's buffered events now (in order, one batch), then wake followers."""
         async with self._lock(thread_id):
             batch = self._buffers.pop(thread_id, [])
             if not batch:
                 return
-            rows = [(t, r.seq, r.run_id, r.channel, r.event, r.data) for t, r in batch]
+            rows = [(thread_id, r.seq, r.run_id, r.channel, r.event, r.data) for r in batch]
             try:
                 async with self.pool.connection() as conn, conn.transaction():
                     async with conn.cursor() as cur:
                         await cur.executemany(_INSERT, rows)
             except BaseException:
+                # still under the lock: later events stay behind these, order is kept
                 self._buffers[thread_id] = batch + self._buffers.get(thread_id, [])
                 raise
-            self._remember(thread_id, [r for _, r in batch])
+            self._remember(thread_id, batch)
         self._wake(thread_id)
 
     async def read(
@@ -160,14 +161,15 @@ class EventLog:
                 logger.exception("could not write buffered events of thread %s", thread_id)
 
     async def _flush_later(self, thread_id: str) -> None:
-        await asyncio.sleep(self.flush_interval_s)
-        try:
-            await self.flush(thread_id)
-        except Exception:
-            logger.exception("event flush failed for thread %s; retrying", thread_id)
-            self._timers.pop(thread_id, None)
-            await asyncio.sleep(self.flush_interval_s * 10)
-            await self.flush(thread_id)
+        delay = self.flush_interval_s
+        while True:
+            await asyncio.sleep(delay)
+            try:
+                await self.flush(thread_id)
+                return
+            except Exception:
+                logger.exception("writing events of thread %s failed; retrying", thread_id)
+                delay = min(5.0, max(delay * 4, 0.2))
 
     def _lock(self, thread_id: str) -> asyncio.Lock:
         return self._locks.setdefault(thread_id, asyncio.Lock())

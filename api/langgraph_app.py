@@ -1,10 +1,58 @@
-"""Entry points for `langgraph dev` / LangGraph Studio (named in `langgraph.json`)."""
+"""Entry points for `langgraph dev` / LangGraph Studio (named in `langgraph.json`).
+
+`langgraph dev` keeps its own thread and run records (in `.langgraph_api/` under its working
+directory) but checkpoints through `make_saver`, so every thread Studio runs lands in our
+Postgres: the same `checkpoints` tables the studio CLI and API read and resume.
+"""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+
+from adapters.assets import AssetStore
+from api.database import Database
+from api.settings import Settings
+from api.studio import build_images, build_models, defaults_from
 from graph.builder import StudioGraph, build_graph
+from graph.context import StudioContext, set_default_context
 
 
 def make_graph() -> StudioGraph:
-    """The studio graph without a checkpointer: `langgraph dev` refuses graphs that bring one."""
-    return build_graph()
+    """The studio graph without a checkpointer: `langgraph dev` refuses graphs that bring one.
+
+    Its context schema is dropped too: the server passes every run a plain dict (the run's
+    `context`, else a copy of its `configurable`), which LangGraph would otherwise try to turn
+    into a `StudioContext` and fail. Nodes then fall back to the default `make_saver` registers.
+    """
+    return build_graph().copy(update={"context_schema": None})
+
+
+@asynccontextmanager
+async def make_saver() -> AsyncIterator[AsyncPostgresSaver]:
+    """Our Postgres checkpointer for `langgraph dev` (`checkpointer.path` in `langgraph.json`).
+
+    Opens the configured Postgres (`DATABASE_URL`, else the embedded one under `STUDIO_HOME`),
+    applies our migrations, and registers the process default `StudioContext` on it, since runs
+    started from Studio bring no context of their own. The server enters this once at startup.
+    """
+    settings = Settings()
+    async with Database(settings.database_url, settings.home) as database:
+        context = StudioContext(
+            models=build_models(settings),
+            images=build_images(settings),
+            assets=AssetStore(database.pool, settings.home / "assets"),
+            defaults=defaults_from(settings),
+            generation_slots=asyncio.Semaphore(settings.generation_concurrency),
+        )
+        set_default_context(context)
+        try:
+            yield database.saver
+        finally:
+            set_default_context(None)
+            closer = getattr(context.images, "aclose", None)
+            if closer is not None:
+                await closer()

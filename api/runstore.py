@@ -81,7 +81,7 @@ class RunStore:
             [thread_id, run_id],
         )
 
-    async def list(
+    async def list_runs(
         self, thread_id: str, *, limit: int = 10, offset: int = 0, status: str | None = None
     ) -> list[dict[str, Any]]:
         query = f"""
@@ -92,9 +92,11 @@ class RunStore:
         return await self._all(query, [thread_id, status, status, limit, offset])
 
     async def next_pending(self, thread_id: str) -> dict[str, Any] | None:
+        """The run to execute next: one a dead process left running, else the oldest pending."""
         return await self._one(
-            f"""SELECT {_COLUMNS} FROM runs WHERE thread_id = %s AND status = 'pending'
-                ORDER BY created_at, run_id LIMIT 1""",
+            f"""SELECT {_COLUMNS} FROM runs
+                WHERE thread_id = %s AND status IN ('pending', 'running')
+                ORDER BY status = 'running' DESC, created_at, run_id LIMIT 1""",
             [thread_id],
         )
 

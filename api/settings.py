@@ -45,6 +45,12 @@ class Settings(BaseSettings):
     """STUDIO_DEFAULT_MODELS (JSON): Ollama model per role id."""
     llm_timeout_s: float = 120.0
     """STUDIO_LLM_TIMEOUT_S: per-request timeout for Ollama (never infinite)."""
+    llm_num_ctx: int = 8192
+    """STUDIO_LLM_NUM_CTX: context window (tokens) asked of every Ollama model."""
+    llm_retry_attempts: int = 3
+    """STUDIO_LLM_RETRY_ATTEMPTS: tries per Ollama call (connection errors, 5xx, broken streams)."""
+    llm_retry_backoff_s: float = 1.0
+    """STUDIO_LLM_RETRY_BACKOFF_S: first pause between those tries (doubles, with jitter)."""
     offline_seed: int = 7
     """STUDIO_OFFLINE_SEED: seed of the built-in offline model."""
     offline_token_delay_s: float = 0.0
@@ -67,3 +73,7 @@ class Settings(BaseSettings):
     """STUDIO_MAX_SECONDS: default per-thread wall-clock budget."""
     max_tokens: int = 200_000
     """STUDIO_MAX_TOKENS: default per-thread LLM token budget."""
+    api_key: str | None = None
+    """STUDIO_API_KEY: when set, creating a thread over HTTP needs it (header `X-Api-Key`)."""
+    interject_grace_s: float = 10.0
+    """STUDIO_INTERJECT_GRACE_S: how long an interjection lets the running node finish."""

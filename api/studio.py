@@ -8,10 +8,11 @@ import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from langchain_core.runnables import RunnableConfig
-from langgraph.types import Command
+from langgraph.runtime import RunControl
+from langgraph.types import Command, Durability, StreamMode
 
 from adapters.assets import AssetStore
 from adapters.images import ImageGenerator
@@ -54,7 +55,12 @@ def build_models(settings: Settings) -> RoleModels:
     """Ollama when `OLLAMA_URL` is set, else the built-in offline model."""
     if settings.ollama_url:
         return ollama_models(
-            settings.ollama_url, settings.default_models, timeout_s=settings.llm_timeout_s
+            settings.ollama_url,
+            settings.default_models,
+            timeout_s=settings.llm_timeout_s,
+            num_ctx=settings.llm_num_ctx,
+            retry_attempts=settings.llm_retry_attempts,
+            retry_backoff_s=settings.llm_retry_backoff_s,
         )
     return RoleModels.offline(settings.offline_seed, token_delay_s=settings.offline_token_delay_s)
 
@@ -106,19 +112,39 @@ class Studio:
             status = "idle"
         return ThreadView(thread_id, status, phase, values, interrupts, tuple(snapshot.next))
 
+    def parts(
+        self,
+        thread_id: str,
+        payload: Any,
+        *,
+        modes: list[StreamMode] | None = None,
+        run_id: str | None = None,
+        durability: Durability = "sync",
+        control: RunControl | None = None,
+    ) -> AsyncIterator[dict[str, Any]]:
+        """The graph's `astream(version="v2")` parts for one run on a thread; `run_id` lands in
+        the checkpoints' metadata (restart recovery and rollback find a run's checkpoints by it).
+        """
+        config = self.config(thread_id)
+        if run_id is not None:
+            config["metadata"] = {"run_id": run_id}
+        parts = self.graph.astream(
+            payload,
+            config,
+            context=self.context,
+            stream_mode=modes or STREAM_MODES,
+            version="v2",
+            durability=durability,
+            control=control,
+        )
+        return cast(AsyncIterator[dict[str, Any]], parts)
+
     async def stream(self, thread_id: str, payload: Any) -> AsyncIterator[Event]:
         """Run the graph on a thread and yield events; the thread registry follows along."""
         await self.threads.upsert(thread_id, status="busy")
         status = "error"
         try:
-            parts = self.graph.astream(
-                payload,
-                self.config(thread_id),
-                context=self.context,
-                stream_mode=STREAM_MODES,
-                version="v2",
-                durability="sync",
-            )
+            parts = self.parts(thread_id, payload)
             async for part in parts:
                 for event in to_events(part):
                     yield event

@@ -17,6 +17,9 @@ from psycopg.conninfo import make_conninfo
 
 from api.database import Database, Pool, start_embedded_postgres, stop_embedded_postgres
 
+pytest_plugins = ("tests.ui_harness",)
+"""The browser tests' fixtures: `server` (a real `studio serve`), `browser`, `page`."""
+
 
 @pytest.fixture(scope="session")
 def anyio_backend() -> str:

@@ -1,0 +1,180 @@
+"""The spec → ComfyUI parameter table (the seed's mapping), with every value within bounds.
+
+| spec | ComfyUI |
+| --- | --- |
+| style_intensity | cfg (scales the spec's cfg), img2img denoise, blend factor |
+| quality | steps, sampler/scheduler, resolution |
+| prompt, subject, mood, lighting, weather, camera, palette, key | positive prompt |
+| negative_prompt | negative prompt |
+| palette, horizon, subject position and scale | the model-free `compose` layout |
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from adapters.specs import GenerationSpec, SpecLimits
+
+
+@dataclass(frozen=True)
+class QualityPreset:
+    """How a quality level changes sampling."""
+
+    steps_factor: float
+    sampler: str | None
+    """None keeps the spec's sampler."""
+    scheduler: str | None
+    size_factor: float
+
+
+QUALITY: dict[str, QualityPreset] = {
+    "draft": QualityPreset(0.5, "euler", "normal", 0.75),
+    "standard": QualityPreset(1.0, None, None, 1.0),
+    "high": QualityPreset(1.5, "dpmpp_2m_sde", "karras", 1.0),
+}
+_LIGHTING = {
+    "daylight": "natural daylight",
+    "golden hour": "golden hour light",
+    "dawn": "soft dawn light",
+    "dusk": "dusk light",
+    "night": "night scene",
+    "overcast": "overcast diffuse light",
+    "studio": "studio lighting",
+    "neon": "neon lighting",
+}
+_CAMERA = {
+    "low": "low angle shot",
+    "eye": "eye-level shot",
+    "high": "high angle shot",
+    "overhead": "overhead shot",
+}
+_WEATHER = {"rain": "rainy weather", "fog": "foggy atmosphere", "snow": "falling snow"}
+_COLOURS = {
+    "black": (0, 0, 0), "charcoal": (54, 60, 72), "slate grey": (112, 128, 144),
+    "grey": (128, 128, 128), "silver": (192, 192, 192), "off-white": (238, 240, 236),
+    "white": (255, 255, 255), "navy": (20, 30, 90), "blue": (40, 90, 200),
+    "sky blue": (135, 190, 235), "teal": (0, 128, 128), "cyan": (0, 200, 220),
+    "green": (40, 140, 60), "olive": (110, 120, 40), "lime": (170, 220, 60),
+    "yellow": (240, 220, 50), "gold": (212, 175, 55), "amber": (255, 170, 0),
+    "orange": (240, 120, 30), "red": (200, 30, 30), "crimson": (150, 20, 50),
+    "pink": (240, 150, 180), "magenta": (200, 40, 160), "purple": (110, 40, 140),
+    "violet": (150, 110, 220), "brown": (110, 70, 40), "beige": (220, 200, 160),
+}  # fmt: skip
+
+
+def _clip(value: float, low: float, high: float) -> float:
+    return max(low, min(high, value))
+
+
+def _side(value: float, limits: SpecLimits) -> int:
+    side = int(_clip(value, limits.min_side, limits.max_side))
+    return max(limits.min_side, side - side % 8)
+
+
+def rgb_int(colour: str) -> int:
+    """`#rrggbb` as the `0xRRGGBB` int ComfyUI colour inputs take (§4)."""
+    return int(colour.lstrip("#")[:6], 16)
+
+
+def colour_name(colour: str) -> str:
+    """The nearest plain colour name for `#rrggbb`: words steer a text encoder, hex does not."""
+    value = rgb_int(colour)
+    rgb = (value >> 16 & 255, value >> 8 & 255, value & 255)
+    return min(
+        _COLOURS, key=lambda n: sum((a - b) ** 2 for a, b in zip(_COLOURS[n], rgb, strict=True))
+    )
+
+
+def positive_prompt(spec: GenerationSpec, limits: SpecLimits) -> str:
+    """The spec's prompt with subject, mood, light, weather, camera, key and palette folded in."""
+    fragments = [spec.prompt, spec.subject]
+    if spec.mood and spec.mood != "neutral":
+        fragments.append(f"{spec.mood} mood")
+    fragments.append(_LIGHTING.get(spec.lighting, spec.lighting))
+    fragments.append(_WEATHER.get(spec.weather, ""))
+    fragments.append(_CAMERA.get(spec.camera, ""))
+    if spec.brightness >= 0.7:
+        fragments.append("bright high-key image")
+    elif spec.brightness <= 0.3:
+        fragments.append("dark low-key image")
+    if spec.contrast >= 0.7:
+        fragments.append("high contrast")
+    elif spec.contrast <= 0.3:
+        fragments.append("soft low contrast")
+    names = list(dict.fromkeys(colour_name(c) for c in spec.palette))
+    if names:
+        fragments.append("colour palette of " + ", ".join(names))
+    kept: list[str] = []
+    for fragment in (" ".join(f.split()) for f in fragments):
+        if fragment and not any(fragment.lower() in k.lower() for k in kept):
+            kept.append(fragment)
+    return ", ".join(kept)[: limits.max_prompt_chars]
+
+
+def cfg_for(spec: GenerationSpec, limits: SpecLimits) -> float:
+    """Style intensity scales the spec's cfg: 0.5 keeps it, 0 gives 60 %, 1 gives 140 %."""
+    return round(_clip(spec.cfg * (0.6 + 0.8 * spec.style_intensity), limits.min_cfg,
+                       limits.max_cfg), 2)  # fmt: skip
+
+
+def size_for(spec: GenerationSpec, limits: SpecLimits) -> tuple[int, int]:
+    """Resolution after the quality factor: multiples of 8, within sides and pixel budget."""
+    factor = QUALITY.get(spec.quality, QUALITY["standard"]).size_factor
+    width, height = _side(spec.width * factor, limits), _side(spec.height * factor, limits)
+    while width * height > limits.max_pixels:
+        width, height = _side(width * 0.9, limits), _side(height * 0.9, limits)
+    return width, height
+
+
+def sampling_for(spec: GenerationSpec, limits: SpecLimits) -> dict[str, Any]:
+    """Steps, sampler and scheduler for the spec's quality level."""
+    preset = QUALITY.get(spec.quality, QUALITY["standard"])
+    steps = int(_clip(round(spec.steps * preset.steps_factor), limits.min_steps, limits.max_steps))
+    return {
+        "steps": steps,
+        "sampler": preset.sampler or spec.sampler,
+        "scheduler": preset.scheduler or spec.scheduler,
+    }
+
+
+def layout_for(spec: GenerationSpec, width: int, height: int) -> dict[str, int]:
+    """Boxes and colours for the model-free `compose` template."""
+    palette = spec.palette or ["#2b2d42", "#8d99ae", "#edf2f4"]
+    horizon = int(_clip(round(spec.horizon * height), 1, height - 1))
+    subject_h = int(_clip(round(spec.subject_scale * height), 8, height))
+    subject_w = int(_clip(round(subject_h * 0.45), 8, width))
+    return {
+        "background_color": rgb_int(palette[0]),
+        "subject_color": rgb_int(palette[1 % len(palette)]),
+        "ground_color": rgb_int(palette[2 % len(palette)]),
+        "horizon_y": horizon,
+        "ground_height": height - horizon,
+        "subject_width": subject_w,
+        "subject_height": subject_h,
+        "subject_left": int(_clip(round(spec.subject_x * width - subject_w / 2), 0, width - 1)),
+        "subject_top": int(_clip(round(spec.subject_y * height - subject_h / 2), 0, height - 1)),
+    }
+
+
+def spec_params(spec: GenerationSpec, *, seed: int, limits: SpecLimits) -> dict[str, Any]:
+    """Every parameter a template may bind, computed from the spec."""
+    width, height = size_for(spec, limits)
+    return {
+        "positive": positive_prompt(spec, limits),
+        "negative": " ".join(spec.negative_prompt.split())[: limits.max_negative_chars],
+        "width": width,
+        "height": height,
+        "cfg": cfg_for(spec, limits),
+        "seed": seed,
+        "denoise": round(0.3 + 0.5 * _clip(spec.style_intensity, 0.0, 1.0), 2),
+        "blend_factor": round(_clip(spec.style_intensity, 0.0, 1.0), 2),
+        **sampling_for(spec, limits),
+        **layout_for(spec, width, height),
+    }
+
+
+def slug(text: str) -> str:
+    """A filename-safe fragment (for `filename_prefix`)."""
+    return re.sub(r"[^a-z0-9_-]+", "-", text.lower()).strip("-")[:40] or "image"

@@ -1,0 +1,91 @@
+"""The HTTP API: LangGraph Server-compatible threads and runs over SSE, plus studio additions."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+
+from api.database import Pool
+from api.deps import Services
+from api.errors import install_error_handlers
+from api.eventlog import EventLog
+from api.idempotency import IdempotencyMiddleware
+from api.routes import domain, runs, threads
+from api.runs import RunManager
+from api.runstore import RunStore
+from api.settings import Settings
+from api.studio import Studio, open_studio
+from api.ui_routes import router as ui_router
+
+logger = logging.getLogger("studio.api")
+VERSION = "0.1.0"
+
+
+def create_app(settings: Settings | None = None, *, studio: Studio | None = None) -> FastAPI:
+    """Build the app (`uvicorn --factory api.app:create_app`). Its lifespan opens the studio
+    (unless one is given), then resumes the runs a previous process left unfinished."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            if studio is None:
+                opened = await stack.enter_async_context(open_studio(settings))
+            else:
+                opened = studio
+            pool: Pool = opened.threads.pool
+            log = EventLog(pool)
+            store = RunStore(pool)
+            manager = RunManager(opened, log, store, drain_grace_s=settings.interject_grace_s)
+            app.state.services = Services(settings, opened, log, store, manager)
+            await manager.recover()
+            try:
+                yield
+            finally:
+                await manager.close()
+
+    app = FastAPI(
+        title="Creative Studio API",
+        version=VERSION,
+        summary="LangGraph Server-compatible threads and runs (SSE) for the studio graph.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.add_middleware(IdempotencyMiddleware, pool=lambda: app.state.services.studio.threads.pool)
+    app.include_router(threads.router)
+    app.include_router(runs.router)
+    app.include_router(domain.router)
+    app.include_router(ui_router)  # the chat UI: `/`, `/t/{thread_id}`, `/ui/*`
+
+    @app.get("/ok", tags=["meta"])
+    async def ok() -> dict[str, bool]:
+        return {"ok": True}
+
+    @app.get("/info", tags=["meta"])
+    async def info(request: Request) -> dict[str, Any]:
+        svc: Services = request.app.state.services
+        return {
+            "version": VERSION,
+            "langgraph_py_version": _langgraph_version(),
+            # strict_resume: a resume for an interrupt that is not waiting is always refused
+            "flags": {
+                "assistants": False,
+                "crons": False,
+                "langsmith": False,
+                "strict_resume": True,
+            },
+            "studio": svc.studio.labels,
+            "assistants": ["studio"],
+        }
+
+    return app
+
+
+def _langgraph_version() -> str:
+    from importlib.metadata import version
+
+    return version("langgraph")

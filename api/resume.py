@@ -1,0 +1,69 @@
+"""Check a resume before it becomes a run: known interrupt ids, and an answer the gate accepts."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import ValidationError
+
+from adapters.errors import InvalidGateAction, InvalidInput
+from api.errors import Conflict, friendly_validation
+from api.studio import Studio
+from graph.gates import answer_schema
+from graph.state import GATE_ACTIONS
+
+_INTERRUPT_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+def is_id_map(resume: Any) -> bool:
+    """LangGraph's rule: a dict whose keys all look like interrupt ids resumes by id."""
+    return (
+        isinstance(resume, dict)
+        and bool(resume)
+        and all(isinstance(k, str) and _INTERRUPT_ID.match(k) for k in resume)
+    )
+
+
+def check_answer(gate_value: Any, answer: Any) -> None:
+    """Validate `answer` with the pending gate's own schema (422 naming what it accepts)."""
+    if not isinstance(gate_value, dict) or gate_value.get("gate") not in GATE_ACTIONS:
+        return  # not one of the studio's gates: nothing to check against
+    gate = str(gate_value["gate"])
+    variants = gate_value.get("variants") or {}
+    if gate == "output":
+        deliverables = list(variants)
+        assets = [asset for ids in variants.values() for asset in ids]
+    else:
+        deliverables = [s.get("deliverable") for s in gate_value.get("specs", [])]
+        assets = []
+    schema = answer_schema(gate, deliverables=deliverables, assets=assets)
+    try:
+        schema.model_validate(answer)
+    except ValidationError as exc:
+        raise InvalidGateAction(f"command.resume: {friendly_validation(exc)}") from None
+
+
+async def check_resume(studio: Studio, thread_id: str, resume: Any, *, busy: bool) -> None:
+    """Refuse a resume that would silently re-interrupt (unknown id) or fail the run."""
+    snapshot = await studio.graph.aget_state(studio.config(thread_id))
+    pending = {i.id: i for i in snapshot.interrupts}
+    if busy and not pending:
+        return  # a queued resume: the gate it answers may not exist yet
+    if not pending:
+        raise Conflict("The thread is not waiting at a gate; send `input` instead of a resume.")
+    if is_id_map(resume):
+        unknown = [key for key in resume if key not in pending]
+        if unknown:
+            raise InvalidInput(
+                f"command.resume: no pending interrupt with id {', '.join(unknown)}; "
+                f"pending: {', '.join(pending)}"
+            )
+        for key, answer in resume.items():
+            check_answer(pending[key].value, answer)
+        return
+    if len(pending) > 1:
+        raise InvalidInput(
+            "command.resume: several gates are waiting; key the resume by interrupt id"
+        )
+    check_answer(next(iter(pending.values())).value, resume)

@@ -1,0 +1,243 @@
+"""Runs: create (background, stream, wait), list, get, join (stream or wait) and cancel."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import JSONResponse
+from sse_starlette import EventSourceResponse, ServerSentEvent
+
+from adapters.errors import InvalidInput
+from api.deps import Services, ServicesDep, ThreadDep
+from api.errors import NotFound
+from api.protocol import RUN_MODES, values_json
+from api.resume import check_resume
+from api.runstore import run_json
+from api.schemas import RunCreate
+
+router = APIRouter(prefix="/threads/{thread_id}", tags=["runs"])
+ASSISTANTS = ("studio",)
+PING_S = 15
+ALL_MODES = ["values", "updates", "custom", "messages-tuple"]
+
+
+def last_event_id(request: Request) -> int:
+    """The SSE `Last-Event-ID` header (or `?last_event_id=`): replay starts after it."""
+    raw = request.headers.get("last-event-id") or request.query_params.get("last_event_id")
+    if not raw:
+        return 0
+    try:
+        return int(raw)
+    except ValueError:
+        message = f"Last-Event-ID must be an event id of this thread; got {raw!r}"
+        raise InvalidInput(message) from None
+
+
+async def create_run(
+    body: RunCreate, thread: dict[str, Any], svc: Services, request: Request, default: list[str]
+) -> dict[str, Any]:
+    """Validate the body and hand the run to the manager (which applies multitask_strategy)."""
+    if body.assistant_id not in ASSISTANTS:
+        raise NotFound(f"Assistant {body.assistant_id!r} not found; this server runs 'studio'")
+    if body.input is not None and body.command is not None:
+        raise InvalidInput("send either `input` or `command`, not both")
+    tid = thread["thread_id"]
+    command = body.command.model_dump(exclude_none=True) if body.command else None
+    if command and "resume" in command:
+        busy = bool(await svc.runs.unfinished(tid))
+        await check_resume(svc.studio, tid, command["resume"], busy=busy)
+    payload = body.input
+    settings = (thread.get("metadata") or {}).get("settings")
+    if payload is not None and settings and "settings" not in payload:
+        payload = {**payload, "settings": settings}
+    modes = body.modes(default)
+    kwargs = {
+        "input": payload,
+        "command": command,
+        "stream_mode": modes,
+        "stream_resumable": body.stream_resumable,
+        "durability": body.durability,
+        "on_disconnect": body.on_disconnect,
+    }
+    return await svc.manager.submit(
+        tid,
+        assistant_id=body.assistant_id,
+        kwargs=kwargs,
+        metadata=body.metadata,
+        strategy=body.multitask_strategy,
+        idempotency_key=request.headers.get("idempotency-key"),
+    )
+
+
+def stream_response(
+    svc: Services,
+    run: dict[str, Any],
+    *,
+    after: int,
+    modes: list[str] | None = None,
+    cancel_on_disconnect: bool = False,
+) -> EventSourceResponse:
+    """SSE of one run from the event log: `metadata` first, then its events after `after`."""
+    tid, rid = run["thread_id"], run["run_id"]
+    resumable = bool(run["kwargs"].get("stream_resumable"))
+    wanted = {"messages" if m == "messages-tuple" else m for m in modes or []}
+
+    async def events() -> AsyncIterator[ServerSentEvent]:
+        ended = False
+        try:
+            yield ServerSentEvent(json.dumps({"run_id": rid, "attempt": 1}), event="metadata")
+            records = svc.log.follow(tid, after, channels=("run", "control"), run_id=rid)
+            async for record in records:
+                if record.channel == "control":
+                    ended = True
+                    return
+                mode = record.event.split("|")[0]
+                if wanted and mode not in wanted and mode != "error":
+                    continue
+                seq = str(record.seq) if resumable else None
+                yield ServerSentEvent(record.data, event=record.event, id=seq)
+        finally:
+            if not ended and cancel_on_disconnect:
+                svc.manager.cancel_soon(tid, rid)
+
+    location = f"/threads/{tid}/runs/{rid}/stream"
+    headers = {"Location": location, "Content-Location": f"/threads/{tid}/runs/{rid}"}
+    return EventSourceResponse(events(), headers=headers, ping=PING_S)
+
+
+async def wait_result(svc: Services, run: dict[str, Any]) -> dict[str, Any]:
+    """Wait for the run's end, then the thread's values (with `__interrupt__` at a gate)."""
+    tid, rid = run["thread_id"], run["run_id"]
+    async for _ in svc.log.follow(tid, 0, channels=("control",), run_id=rid):
+        break
+    snapshot = await svc.studio.graph.aget_state(svc.studio.config(tid))
+    result = values_json(snapshot.values, snapshot.interrupts)
+    finished = await svc.runs.get(tid, rid)
+    if finished is not None and finished["status"] == "error":
+        errors = await svc.log.read(tid, 0, channels=("run",), run_id=rid, limit=100_000)
+        found = [json.loads(r.data) for r in errors if r.event == "error"]
+        if found:
+            result["__error__"] = found[-1]
+    return result
+
+
+@router.post("/runs")
+async def create_background_run(
+    body: RunCreate, thread: ThreadDep, svc: ServicesDep, request: Request
+) -> JSONResponse:
+    """Start a run in the background; returns the Run (follow it with `…/stream`)."""
+    run = await create_run(body, thread, svc, request, ALL_MODES)
+    location = f"/threads/{run['thread_id']}/runs/{run['run_id']}"
+    return JSONResponse(run_json(run), headers={"Content-Location": location})
+
+
+@router.post("/runs/stream", response_class=EventSourceResponse)
+async def create_streaming_run(
+    body: RunCreate, thread: ThreadDep, svc: ServicesDep, request: Request
+) -> EventSourceResponse:
+    """Start a run and stream it; the `Location` header is where to rejoin."""
+    run = await create_run(body, thread, svc, request, ["values"])
+    return stream_response(
+        svc, run, after=last_event_id(request), cancel_on_disconnect=body.on_disconnect == "cancel"
+    )
+
+
+@router.post("/runs/wait")
+async def create_waiting_run(
+    body: RunCreate, thread: ThreadDep, svc: ServicesDep, request: Request
+) -> JSONResponse:
+    """Start a run and answer with the final values once it ends (or stops at a gate)."""
+    run = await create_run(body, thread, svc, request, ["values"])
+    location = f"/threads/{run['thread_id']}/runs/{run['run_id']}/join"
+    return JSONResponse(await wait_result(svc, run), headers={"Location": location})
+
+
+@router.get("/runs")
+async def list_runs(
+    thread: ThreadDep,
+    svc: ServicesDep,
+    limit: int = Query(10, ge=1, le=1000),
+    offset: int = Query(0, ge=0),
+    status: str | None = None,
+) -> list[dict[str, Any]]:
+    """The thread's runs, newest first."""
+    rows = await svc.runs.list_runs(thread["thread_id"], limit=limit, offset=offset, status=status)
+    return [run_json(row) for row in rows]
+
+
+async def _run(svc: Services, thread: dict[str, Any], run_id: str) -> dict[str, Any]:
+    run = await svc.runs.get(thread["thread_id"], run_id)
+    if run is None:
+        raise NotFound("Run not found")
+    return run
+
+
+@router.get("/runs/{run_id}")
+async def get_run(run_id: str, thread: ThreadDep, svc: ServicesDep) -> dict[str, Any]:
+    return run_json(await _run(svc, thread, run_id))
+
+
+@router.delete("/runs/{run_id}", status_code=204)
+async def delete_run(run_id: str, thread: ThreadDep, svc: ServicesDep) -> Response:
+    run = await _run(svc, thread, run_id)
+    if run["status"] in ("pending", "running"):
+        raise InvalidInput("the run has not finished; cancel it first")
+    await svc.runs.delete(run_id)
+    return Response(status_code=204)
+
+
+@router.get("/runs/{run_id}/stream", response_class=EventSourceResponse)
+async def join_run_stream(
+    run_id: str,
+    thread: ThreadDep,
+    svc: ServicesDep,
+    request: Request,
+    stream_mode: Annotated[list[str] | None, Query()] = None,
+    cancel_on_disconnect: bool = False,
+) -> EventSourceResponse:
+    """Rejoin a run's stream; with `Last-Event-ID`, only what came after that event."""
+    run = await _run(svc, thread, run_id)
+    modes = [m for m in stream_mode or [] if m in RUN_MODES]
+    return stream_response(
+        svc,
+        run,
+        after=last_event_id(request),
+        modes=modes,
+        cancel_on_disconnect=cancel_on_disconnect,
+    )
+
+
+@router.get("/runs/{run_id}/join")
+async def join_run(run_id: str, thread: ThreadDep, svc: ServicesDep) -> dict[str, Any]:
+    """Wait for the run to end and return the thread's values."""
+    return await wait_result(svc, await _run(svc, thread, run_id))
+
+
+@router.post("/runs/{run_id}/cancel", status_code=202)
+async def cancel_run(
+    run_id: str,
+    thread: ThreadDep,
+    svc: ServicesDep,
+    wait: bool = False,
+    action: Literal["interrupt", "rollback"] = "interrupt",
+) -> Response:
+    """Stop the run now; `rollback` also removes it and what it wrote."""
+    await _run(svc, thread, run_id)
+    await svc.manager.cancel(thread["thread_id"], run_id, action=action, wait=wait)
+    return Response(status_code=202)
+
+
+@router.get("/stream", response_class=EventSourceResponse)
+async def follow_thread(thread: ThreadDep, svc: ServicesDep, request: Request) -> Any:
+    """Every run's events in the studio vocabulary (token, message, phase, progress, asset,
+    gate, notice, error, done), forever; a browser's EventSource resumes with Last-Event-ID."""
+    tid, after = thread["thread_id"], last_event_id(request)
+
+    async def events() -> AsyncIterator[ServerSentEvent]:
+        async for record in svc.log.follow(tid, after, channels=("studio",)):
+            yield ServerSentEvent(record.data, event=record.event, id=str(record.seq))
+
+    return EventSourceResponse(events(), ping=PING_S)

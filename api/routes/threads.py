@@ -1,0 +1,160 @@
+"""Threads: create (with a client token), read, patch, delete, search, state and history."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Query, Request, Response
+from langchain_core.runnables import RunnableConfig
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+
+from api.auth import bearer, check_api_key, new_token, owns, require_token, token_hash
+from api.deps import Services, ServicesDep, ThreadDep
+from api.errors import Conflict, NotFound
+from api.schemas import HistoryQuery, ThreadCreate, ThreadPatch, ThreadSearch
+from api.views import new_thread_json, state_json, thread_json
+
+router = APIRouter(prefix="/threads", tags=["threads"])
+
+_INSERT = """
+    INSERT INTO threads (thread_id, status, phase, metadata, owner_hash)
+    VALUES (%s, 'idle', 'created', %s, %s)
+    ON CONFLICT (thread_id) DO NOTHING
+    RETURNING *
+"""
+_SEARCH = """
+    SELECT * FROM threads
+    WHERE owner_hash = %(owner)s
+      AND (%(metadata)s::jsonb IS NULL OR metadata @> %(metadata)s::jsonb)
+      AND (%(status)s::text IS NULL OR status = %(status)s)
+    ORDER BY created_at DESC, thread_id
+    LIMIT %(limit)s OFFSET %(offset)s
+"""
+
+
+async def _rows(svc: Services, query: str, params: Any) -> list[dict[str, Any]]:
+    async with svc.studio.threads.pool.connection() as conn:
+        async with conn.cursor(row_factory=dict_row) as cur:
+            await cur.execute(query, params)
+            return await cur.fetchall()
+
+
+async def _known_owner(svc: Services, owner: str) -> bool:
+    rows = await _rows(svc, "SELECT 1 AS one FROM threads WHERE owner_hash = %s LIMIT 1", [owner])
+    return bool(rows)
+
+
+@router.post("")
+async def create_thread(body: ThreadCreate, request: Request, svc: ServicesDep) -> dict[str, Any]:
+    """Create a thread. The response's `token` is the client token every later call on the
+    thread needs (`Authorization: Bearer`); sending a token you already hold keeps one token
+    for all your threads."""
+    check_api_key(request, svc.settings.api_key)
+    token = bearer(request)
+    if token is None or not await _known_owner(svc, token_hash(token)):
+        token = new_token()
+    owner = token_hash(token)
+    thread_id = body.thread_id or str(uuid.uuid4())
+    rows = await _rows(svc, _INSERT, [thread_id, Jsonb(body.metadata), owner])
+    if not rows:
+        existing = await svc.studio.threads.get(thread_id)
+        if body.if_exists == "do_nothing" and existing and owns(existing["owner_hash"], owner):
+            return {**await thread_json(svc, existing), "token": token}
+        raise Conflict(f"Thread {thread_id} already exists")
+    return {**new_thread_json(rows[0]), "token": token}
+
+
+@router.post("/search")
+async def search_threads(
+    body: ThreadSearch, request: Request, svc: ServicesDep
+) -> list[dict[str, Any]]:
+    """Your threads, newest first (ties by id: pages are stable), filtered by metadata."""
+    params = {
+        "owner": require_token(request),
+        "metadata": None if body.metadata is None else Jsonb(body.metadata),
+        "status": body.status,
+        "limit": body.limit,
+        "offset": body.offset,
+    }
+    return [await thread_json(svc, row) for row in await _rows(svc, _SEARCH, params)]
+
+
+@router.get("/{thread_id}")
+async def get_thread(thread: ThreadDep, svc: ServicesDep) -> dict[str, Any]:
+    return await thread_json(svc, thread)
+
+
+@router.patch("/{thread_id}")
+async def patch_thread(body: ThreadPatch, thread: ThreadDep, svc: ServicesDep) -> dict[str, Any]:
+    """Merge `metadata` into the thread's metadata."""
+    row = await svc.studio.threads.upsert(thread["thread_id"], metadata=body.metadata)
+    return await thread_json(svc, row)
+
+
+@router.delete("/{thread_id}", status_code=204)
+async def delete_thread(thread: ThreadDep, svc: ServicesDep) -> Response:
+    """Stop its runs and forget the thread: checkpoints, runs and events."""
+    thread_id = thread["thread_id"]
+    for run in await svc.runs.unfinished(thread_id):
+        await svc.manager.cancel(thread_id, run["run_id"], action="interrupt", wait=True)
+    await svc.studio.graph.checkpointer.adelete_thread(thread_id)  # type: ignore[union-attr]
+    await svc.runs.delete_thread(thread_id)
+    await svc.log.forget(thread_id)
+    await svc.studio.threads.delete(thread_id)
+    return Response(status_code=204)
+
+
+@router.get("/{thread_id}/state")
+async def get_state(thread: ThreadDep, svc: ServicesDep) -> dict[str, Any]:
+    """The current checkpoint: values, next, tasks, interrupts (with ids) and checkpoint ids."""
+    snapshot = await svc.studio.graph.aget_state(svc.studio.config(thread["thread_id"]))
+    return state_json(snapshot)
+
+
+@router.get("/{thread_id}/state/{checkpoint_id}")
+async def get_state_at(checkpoint_id: str, thread: ThreadDep, svc: ServicesDep) -> dict[str, Any]:
+    config = _config(thread["thread_id"], checkpoint_id)
+    snapshot = await svc.studio.graph.aget_state(config)
+    if not snapshot.config.get("configurable", {}).get("checkpoint_id"):
+        raise NotFound("Checkpoint not found")
+    return state_json(snapshot)
+
+
+def _config(thread_id: str, checkpoint_id: str | None = None) -> RunnableConfig:
+    configurable: dict[str, Any] = {"thread_id": thread_id, "checkpoint_ns": ""}
+    if checkpoint_id:
+        configurable["checkpoint_id"] = checkpoint_id
+    return {"configurable": configurable}
+
+
+async def _history(svc: Services, thread_id: str, query: HistoryQuery) -> list[dict[str, Any]]:
+    before = query.before
+    if isinstance(before, dict):
+        before = before.get("checkpoint_id") or before.get("configurable", {}).get("checkpoint_id")
+    states = svc.studio.graph.aget_state_history(
+        _config(thread_id),
+        limit=query.limit,
+        before=_config(thread_id, str(before)) if before else None,
+        filter=query.metadata,
+    )
+    return [state_json(snapshot) async for snapshot in states]
+
+
+@router.get("/{thread_id}/history")
+async def get_history(
+    thread: ThreadDep,
+    svc: ServicesDep,
+    limit: int = Query(10, ge=1, le=1000),
+    before: str | None = None,
+) -> list[dict[str, Any]]:
+    """Checkpoints, newest first."""
+    return await _history(svc, thread["thread_id"], HistoryQuery(limit=limit, before=before))
+
+
+@router.post("/{thread_id}/history")
+async def post_history(
+    body: HistoryQuery, thread: ThreadDep, svc: ServicesDep
+) -> list[dict[str, Any]]:
+    return await _history(svc, thread["thread_id"], body)

@@ -1,0 +1,169 @@
+"""One run from start to end: stream the graph, log every event, record how it ended."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from langgraph.errors import GraphDrained
+from langgraph.runtime import RunControl
+from langgraph.types import Command
+from pydantic import ValidationError
+
+from adapters.errors import StudioError
+from api.errors import INTERNAL_MESSAGE, friendly_validation
+from api.eventlog import EventLog
+from api.events import STREAM_MODES, to_events
+from api.protocol import graph_modes, run_events
+from api.runstore import RunStore
+from api.serde import dumps
+from api.studio import Studio
+
+logger = logging.getLogger("studio.runs")
+FINISHED = object()
+"""A recovered run whose work was already checkpointed: nothing is left to execute."""
+
+
+@dataclass(eq=False)
+class RunHandle:
+    """A run the manager is executing: its task, drain control and why it is being stopped."""
+
+    run: dict[str, Any]
+    control: RunControl = field(default_factory=RunControl)
+    reason: str | None = None
+    """`interrupt`, `rollback` or `shutdown` once someone stops it."""
+    generating: bool = False
+    """An image generation is running (stopping then cancels it rather than draining)."""
+    finished: asyncio.Event = field(default_factory=asyncio.Event)
+    task: asyncio.Task[None] | None = None
+
+    @property
+    def thread_id(self) -> str:
+        return str(self.run["thread_id"])
+
+    @property
+    def run_id(self) -> str:
+        return str(self.run["run_id"])
+
+
+def error_payloads(exc: BaseException) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The protocol's `{error, message}` and the studio's `{code, message, retryable}`."""
+    if isinstance(exc, StudioError):
+        message, code, retryable = exc.message, exc.code, exc.retryable
+    elif isinstance(exc, ValidationError):
+        message, code, retryable = friendly_validation(exc), "invalid_input", False
+    else:
+        message, code, retryable = INTERNAL_MESSAGE, "internal", True
+    return (
+        {"error": type(exc).__name__, "message": message},
+        {"code": code, "message": message, "retryable": retryable},
+    )
+
+
+class Runner:
+    """Executes runs on the studio graph; every event goes through the event log."""
+
+    def __init__(self, studio: Studio, log: EventLog, store: RunStore) -> None:
+        self.studio = studio
+        self.log = log
+        self.store = store
+
+    async def execute(self, handle: RunHandle) -> None:
+        """Run to the end (success, gate, error, interrupt); only a shutdown leaves it open."""
+        status, error = "success", None
+        try:
+            payload = await self._payload(handle.run)
+            await self.store.set_status(handle.run_id, "running", started=True)
+            await self.studio.threads.upsert(handle.thread_id, status="busy")
+            if handle.run["attempt"] > 0:
+                await self._announce_resume(handle)
+            if payload is not FINISHED:
+                await self._stream(handle, payload)
+        except GraphDrained:
+            status = "interrupted"
+        except asyncio.CancelledError:
+            if handle.reason in (None, "shutdown"):
+                raise  # the process is going away: the next start resumes this run
+            current = asyncio.current_task()
+            if current is not None:
+                current.uncancel()
+            status = "interrupted"
+        except Exception as exc:
+            status, error = "error", exc
+            if not isinstance(exc, StudioError | ValidationError):
+                logger.exception("run %s on thread %s failed", handle.run_id, handle.thread_id)
+        try:
+            await asyncio.shield(self._finish(handle, status, error))
+        finally:
+            handle.finished.set()
+
+    async def _payload(self, run: dict[str, Any]) -> Any:
+        kwargs = run["kwargs"]
+        if run["attempt"] > 0:  # it was running when the process died
+            snapshot = await self.studio.graph.aget_state(Studio.config(run["thread_id"]))
+            if (snapshot.metadata or {}).get("run_id") == run["run_id"]:
+                return FINISHED if snapshot.interrupts or not snapshot.next else None
+        command = kwargs.get("command")
+        if command:
+            return Command(**{k: v for k, v in command.items() if v is not None})
+        return kwargs.get("input")
+
+    async def _announce_resume(self, handle: RunHandle) -> None:
+        notice = {
+            "level": "warning",
+            "code": "resumed",
+            "text": "The studio restarted and resumed this run from its last saved step; "
+            "a message that was cut off starts over.",
+            "run_id": handle.run_id,
+        }
+        await self.log.append(handle.thread_id, handle.run_id, "studio", "notice", dumps(notice))
+
+    async def _stream(self, handle: RunHandle, payload: Any) -> None:
+        tid, rid = handle.thread_id, handle.run_id
+        kwargs = handle.run["kwargs"]
+        requested: list[str] = kwargs.get("stream_mode") or ["values"]
+        parts = self.studio.parts(
+            tid,
+            payload,
+            modes=graph_modes(requested, STREAM_MODES),
+            run_id=rid,
+            durability=kwargs.get("durability") or "sync",
+            control=handle.control,
+        )
+        async for part in parts:
+            for event, data in run_events(part, requested):
+                await self.log.append(tid, rid, "run", event, data)
+            for studio_event in to_events(part):
+                if studio_event.kind == "progress":
+                    handle.generating = True
+                await self.log.append(
+                    tid, rid, "studio", studio_event.kind, dumps(studio_event.data)
+                )
+            if part.get("type") == "updates":
+                if any(node != "generate" for node in part.get("data") or {}):
+                    handle.generating = False
+                await self.log.flush(tid)  # a node boundary: its events are durable now
+
+    async def _finish(self, handle: RunHandle, status: str, error: BaseException | None) -> None:
+        tid, rid = handle.thread_id, handle.run_id
+        if handle.reason == "rollback":
+            await self.store.rollback_checkpoints(tid, rid)
+            await self.store.delete(rid)
+            status = "rolled_back"
+        snapshot = await self.studio.graph.aget_state(self.studio.config(tid))
+        phase = str((snapshot.values or {}).get("phase", "created"))
+        thread_status = "interrupted" if snapshot.interrupts else "idle"
+        if error is not None:
+            thread_status = "error"
+            protocol, studio = error_payloads(error)
+            await self.log.append(tid, rid, "run", "error", dumps(protocol))
+            await self.log.append(tid, rid, "studio", "error", dumps({**studio, "run_id": rid}))
+        await self.studio.threads.upsert(tid, status=thread_status, phase=phase)
+        done = {"run_id": rid, "status": status, "thread_status": thread_status}
+        await self.log.append(tid, rid, "studio", "done", dumps({**done, "phase": phase}))
+        if status != "rolled_back":
+            await self.store.set_status(rid, status)
+        await self.log.append(tid, rid, "control", "end", dumps({"status": status}))
+        await self.log.flush(tid)

@@ -1,0 +1,202 @@
+// The studio's public HTTP API, as the page uses it: fetch for calls, EventSource for streams.
+
+const SHARED_TOKEN = "studio.token";
+
+/** The client token for a thread (its own, else the one this browser uses for all threads). */
+export function tokenFor(threadId) {
+  return (
+    (threadId && localStorage.getItem(`studio.token.${threadId}`)) ||
+    localStorage.getItem(SHARED_TOKEN)
+  );
+}
+
+export function saveToken(threadId, token) {
+  if (!token) return;
+  if (threadId) localStorage.setItem(`studio.token.${threadId}`, token);
+  if (!localStorage.getItem(SHARED_TOKEN)) localStorage.setItem(SHARED_TOKEN, token);
+}
+
+/** An error the API answered with `{error: {code, message, retryable}}`, or a network failure. */
+export class ApiError extends Error {
+  constructor(status, code, message, retryable = false) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.retryable = retryable;
+  }
+}
+
+export async function call(method, path, { token, body } = {}) {
+  const headers = { Accept: "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (token) headers.Authorization = `Bearer ${token}`;
+  let response;
+  try {
+    response = await fetch(path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch {
+    throw new ApiError(0, "offline", "Cannot reach the studio server; retrying when it is back.", true);
+  }
+  if (response.status === 204) return null;
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    const error = data.error || {};
+    const detail = typeof data.detail === "string" ? data.detail : response.statusText;
+    throw new ApiError(response.status, error.code || "error", error.message || detail, !!error.retryable);
+  }
+  return data;
+}
+
+/** One thread's API, bound to its token. */
+export class ThreadApi {
+  constructor(threadId, token) {
+    this.threadId = threadId;
+    this.token = token;
+  }
+
+  path(rest = "") {
+    return `/threads/${encodeURIComponent(this.threadId)}${rest}`;
+  }
+
+  get(rest) {
+    return call("GET", this.path(rest), { token: this.token });
+  }
+
+  state() {
+    return this.get("/state");
+  }
+
+  thread() {
+    return this.get("");
+  }
+
+  /** Start a run: `input` (a message, settings, a stop) or a gate answer (`resume`). */
+  run({ input = null, resume, strategy = "enqueue" } = {}) {
+    const body = {
+      assistant_id: "studio",
+      input,
+      stream_resumable: true,
+      multitask_strategy: strategy,
+    };
+    if (resume !== undefined) {
+      body.input = null;
+      body.command = { resume };
+    }
+    return call("POST", this.path("/runs"), { token: this.token, body });
+  }
+
+  runStatus(runId) {
+    return this.get(`/runs/${encodeURIComponent(runId)}`);
+  }
+
+  assetUrl(assetId) {
+    return `/assets/${encodeURIComponent(assetId)}?access_token=${encodeURIComponent(this.token)}`;
+  }
+
+  streamUrl(lastEventId) {
+    const query = new URLSearchParams({ access_token: this.token });
+    if (lastEventId) query.set("last_event_id", String(lastEventId));
+    return `${this.path("/stream")}?${query}`;
+  }
+}
+
+export const EVENT_KINDS = [
+  "token",
+  "message",
+  "phase",
+  "progress",
+  "asset",
+  "gate",
+  "notice",
+  "error",
+  "done",
+];
+
+/**
+ * Follows a thread's event stream across runs and server restarts. The browser's EventSource
+ * reconnects by itself with `Last-Event-ID`; when it gives up (the server answered an error
+ * while restarting) we open a new one that asks for the events after the last one we saw.
+ * Events are handed on in sequence order, each once.
+ */
+export class ThreadStream {
+  constructor(api, onEvent, onStatus) {
+    this.api = api;
+    this.onEvent = onEvent;
+    this.onStatus = onStatus;
+    // Reopening on this device replays from the last finished message it saw (the saved state
+    // has everything before it; what came after, an error included, is shown again); on
+    // another device, from the start.
+    this.mark = `studio.seq.${api.threadId}`;
+    this.lastId = Number(localStorage.getItem(this.mark) || 0);
+    this.source = null;
+    this.retryMs = 500;
+    this.timer = null;
+    this.closed = false;
+  }
+
+  open() {
+    this.closed = false;
+    const source = new EventSource(this.api.streamUrl(this.lastId));
+    this.source = source;
+    source.onopen = () => {
+      this.retryMs = 500;
+      this.onStatus("live");
+    };
+    source.onerror = (event) => {
+      // the studio's own `error` events arrive here too (as messages, with data): not ours
+      if (this.closed || event instanceof MessageEvent) return;
+      this.onStatus("reconnecting");
+      if (source.readyState === EventSource.CLOSED) this.reopenLater();
+    };
+    for (const kind of EVENT_KINDS) {
+      source.addEventListener(kind, (event) => this.deliver(kind, event));
+    }
+  }
+
+  deliver(kind, event) {
+    if (!(event instanceof MessageEvent)) return; // a connection error, not an event
+    const seq = Number(event.lastEventId || 0);
+    if (seq && seq <= this.lastId) return; // replayed after a reconnect: already shown
+    if (seq) this.lastId = seq;
+    let data = {};
+    try {
+      data = JSON.parse(event.data || "{}");
+    } catch {
+      return;
+    }
+    this.onEvent(kind, data, seq);
+    if (seq && kind === "message") localStorage.setItem(this.mark, String(seq));
+  }
+
+  reopenLater() {
+    this.source?.close();
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      if (!this.closed) this.open();
+    }, this.retryMs);
+    this.retryMs = Math.min(this.retryMs * 2, 5000);
+  }
+
+  close() {
+    this.closed = true;
+    clearTimeout(this.timer);
+    this.source?.close();
+  }
+}
+
+/** Create a thread (keeping this browser's token when it has one) and return `{id, token}`. */
+export async function createThread(metadata) {
+  const token = localStorage.getItem(SHARED_TOKEN);
+  const thread = await call("POST", "/threads", { token, body: { metadata } });
+  saveToken(thread.thread_id, thread.token);
+  return { id: thread.thread_id, token: thread.token };
+}
+
+export function searchThreads(limit = 30) {
+  const token = localStorage.getItem(SHARED_TOKEN);
+  if (!token) return Promise.resolve([]);
+  return call("POST", "/threads/search", { token, body: { limit } });
+}

@@ -1,0 +1,142 @@
+// The studio page: route to the start form or a thread, wire the header, composer and dialogs.
+
+import { ApiError, call, createThread, saveToken, tokenFor } from "./api.js";
+import { Session } from "./session.js";
+import { SettingsDialog, renderThreads } from "./sidebar.js";
+import { setConnection, setPhase, showError } from "./status.js";
+
+const $ = (id) => document.getElementById(id);
+let current = null;
+
+function refreshThreads() {
+  return renderThreads($("thread-list"), current?.api.threadId);
+}
+
+function briefText(form) {
+  const title = form.elements.title.value.trim();
+  const description = form.elements.description.value.trim();
+  const deliverables = form.elements.deliverables.value.trim();
+  let text = description ? `${title}: ${description}` : title;
+  if (deliverables) text += `\nDeliverables: ${deliverables}`;
+  return { title, text };
+}
+
+function showStart(settings) {
+  $("start").hidden = false;
+  setPhase("created");
+  $("phase").textContent = "no session";
+  setConnection("idle");
+  $("connection").textContent = "";
+  const form = $("brief-form");
+  form.elements.auto_approve.checked = !!SettingsDialog.defaults().auto_approve;
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const status = $("start-status");
+    const { title, text } = briefText(form);
+    status.textContent = "Starting…";
+    form.querySelector("button").disabled = true;
+    try {
+      const thread = await createThread({ title, brief: text });
+      const defaults = { ...SettingsDialog.defaults(), auto_approve: form.elements.auto_approve.checked };
+      history.pushState({}, "", `/t/${thread.id}`);
+      $("start").hidden = true;
+      const session = new Session(thread.id, thread.token, refreshThreads);
+      current = session;
+      await session.open();
+      await session.start(text, cleanSettings(defaults));
+      refreshThreads().catch(() => undefined);
+    } catch (error) {
+      status.textContent = error.message;
+      form.querySelector("button").disabled = false;
+    }
+  });
+  form.elements.title.focus();
+}
+
+function cleanSettings(settings) {
+  const out = {};
+  if (settings.auto_approve) out.auto_approve = true;
+  if (Object.keys(settings.models || {}).length) out.models = settings.models;
+  if (Object.keys(settings.budgets || {}).length) out.budgets = settings.budgets;
+  return out;
+}
+
+async function openThread(threadId) {
+  const fragment = new URLSearchParams(location.hash.slice(1));
+  if (fragment.get("token")) {
+    saveToken(threadId, fragment.get("token"));
+    history.replaceState({}, "", `/t/${threadId}`);
+  }
+  const token = tokenFor(threadId);
+  if (!token) {
+    $("thread").hidden = false;
+    $("thread-title").textContent = "This thread needs its link";
+    showError({ code: "unauthorized", message: "No token for this thread here." });
+    return null;
+  }
+  const session = new Session(threadId, token, refreshThreads);
+  current = session;
+  try {
+    await session.open();
+  } catch (error) {
+    session.showError(error);
+  }
+  return session;
+}
+
+function wireChrome(settings) {
+  const getSession = () => current;
+  $("composer").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const input = $("composer-input");
+    const text = input.value.trim();
+    if (!text || !getSession()) return;
+    input.value = "";
+    getSession().say(text);
+  });
+  $("composer-input").addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      $("composer").requestSubmit();
+    }
+  });
+  $("stop").addEventListener("click", () => getSession()?.stop().catch((e) => getSession().showError(e)));
+  $("share").addEventListener("click", async () => {
+    const session = getSession();
+    const link = `${location.origin}/t/${session.api.threadId}#token=${session.api.token}`;
+    $("thread-url").textContent = link;
+    try {
+      await navigator.clipboard.writeText(link);
+      $("share").textContent = "Link copied";
+    } catch {
+      $("share").textContent = "Copy the link below";
+    }
+  });
+  $("threads-toggle").addEventListener("click", () => {
+    const open = document.body.classList.toggle("threads-open");
+    $("threads-toggle").setAttribute("aria-expanded", String(open));
+  });
+  $("settings-open").addEventListener("click", () => settings.open(getSession()?.api || null));
+}
+
+async function main() {
+  const settings = new SettingsDialog($("settings"));
+  wireChrome(settings);
+  call("GET", "/info")
+    .then((info) => {
+      const labels = info.studio || {};
+      $("backend").textContent = [labels.models, labels.images].filter(Boolean).join(" · ");
+    })
+    .catch(() => undefined);
+  const match = location.pathname.match(/^\/t\/([^/]+)/);
+  if (match) await openThread(decodeURIComponent(match[1]));
+  else showStart(settings);
+  await refreshThreads();
+}
+
+window.addEventListener("unhandledrejection", (event) => {
+  // Every failure is shown in words where it happened; keep the console for real bugs.
+  if (event.reason instanceof ApiError) event.preventDefault();
+});
+
+main();

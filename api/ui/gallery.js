@@ -1,0 +1,131 @@
+// The gallery: every output with its critic score, reasons and drift, and a lineage panel.
+
+import { specCard } from "./gates.js";
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function scoreText(scores) {
+  return typeof scores?.score === "number" ? `${scores.score}/10` : "not scored yet";
+}
+
+export class Gallery {
+  /** `regenerate(item)` asks for an exact regeneration; `showDiscussion(item)` jumps to it. */
+  constructor(grid, dialog, { regenerate, showDiscussion, assetUrl }) {
+    this.grid = grid;
+    this.dialog = dialog;
+    this.regenerate = regenerate;
+    this.showDiscussion = showDiscussion;
+    this.assetUrl = assetUrl;
+    this.items = [];
+    dialog.addEventListener("click", (event) => {
+      if (event.target === dialog) dialog.close();
+    });
+  }
+
+  /** Render the thread's outputs (newest iteration first) with what the state says of them. */
+  render(items, values = {}) {
+    this.items = items;
+    const selected = new Set(Object.values(values.selected || {}));
+    const flags = values.drift?.flags || [];
+    this.grid.replaceChildren();
+    if (!items.length) {
+      this.grid.append(el("p", "empty", "Outputs appear here as the team generates them."));
+      return;
+    }
+    const ordered = [...items].sort(
+      (a, b) => b.iteration - a.iteration || a.deliverable.localeCompare(b.deliverable),
+    );
+    for (const item of ordered) {
+      const figure = el("figure", "tile");
+      figure.dataset.assetId = item.asset_id;
+      figure.dataset.deliverable = item.deliverable;
+      const open = el("button", "tile-open");
+      open.type = "button";
+      open.setAttribute("aria-label", `Lineage of ${item.deliverable}, iteration ${item.iteration}`);
+      const img = el("img");
+      img.src = this.assetUrl(item.asset_id);
+      img.alt = `${item.deliverable}, iteration ${item.iteration}`;
+      img.loading = "lazy";
+      img.width = item.width;
+      img.height = item.height;
+      open.append(img);
+      open.addEventListener("click", () => this.open(item));
+      const caption = el("figcaption");
+      const head = el("div", "tile-head");
+      head.append(el("strong", "", item.deliverable), el("span", "iter", `iteration ${item.iteration}`));
+      head.append(el("span", "score", scoreText(item.scores)));
+      if (selected.has(item.asset_id)) head.append(el("span", "badge chosen", "chosen"));
+      caption.append(head);
+      const reasons = el("ul", "reasons");
+      for (const reason of item.scores?.reasons || []) reasons.append(el("li", "", reason));
+      caption.append(reasons);
+      for (const flag of flags.filter((f) => f.includes(item.deliverable))) {
+        caption.append(el("p", "drift", `Drift: ${flag}`));
+      }
+      figure.append(open, caption);
+      this.grid.append(figure);
+    }
+  }
+
+  /** The lineage panel: which discussion and spec produced the image, seed, template, iteration. */
+  open(item) {
+    const lineage = item.lineage || {};
+    const spec = lineage.spec || {};
+    const body = el("div", "lineage");
+    const title = el("h3", "", `${item.deliverable} · iteration ${item.iteration}`);
+    title.id = "lineage-title";
+    const img = el("img");
+    img.src = this.assetUrl(item.asset_id);
+    img.alt = `${item.deliverable}, iteration ${item.iteration}`;
+    const facts = el("dl");
+    const rows = [
+      ["Score", scoreText(item.scores)],
+      ["Seed", lineage.seed],
+      ["Template", spec.template],
+      ["Iteration", `${item.iteration} (attempt ${lineage.attempt ?? 0})`],
+      ["Generator", lineage.generator],
+      ["Job", lineage.job_id],
+      ["SHA-256", (lineage.sha256 || "").slice(0, 16)],
+    ];
+    for (const [k, v] of rows) facts.append(el("dt", "", k), el("dd", "", String(v ?? "—")));
+    const actions = el("div", "actions");
+    const discussion = el("button", "", "Show the discussion");
+    discussion.type = "button";
+    discussion.addEventListener("click", () => {
+      this.dialog.close();
+      this.showDiscussion(item);
+    });
+    const again = el("button", "primary", "Regenerate like this");
+    again.title = "Ask Pixel for a new take on this deliverable from this spec and seed";
+    again.type = "button";
+    const status = el("p", "gate-status");
+    status.setAttribute("role", "status");
+    again.addEventListener("click", async () => {
+      again.disabled = true;
+      status.textContent = "Asking Pixel to regenerate it…";
+      try {
+        await this.regenerate(item);
+        status.textContent = `Asked for ${item.deliverable} again from this spec and seed.`;
+      } catch (error) {
+        status.textContent = error.message;
+        again.disabled = false;
+      }
+    });
+    const close = el("button", "", "Close");
+    close.type = "button";
+    close.addEventListener("click", () => this.dialog.close());
+    actions.append(again, discussion, close);
+    body.append(title, img, facts, el("h4", "", "Spec"), specCard({ deliverable: item.deliverable, ...spec }));
+    body.append(actions, status);
+    this.dialog.replaceChildren(body);
+    this.dialog.setAttribute("aria-labelledby", "lineage-title");
+    this.dialog.showModal();
+    close.focus({ preventScroll: true });
+    this.dialog.scrollTop = 0;
+  }
+}

@@ -1,0 +1,223 @@
+// Gate cards: the plan, the outputs, a clarifying question. Each answer resumes the graph.
+
+import { persona } from "./chat.js";
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (key === "class") node.className = value;
+    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else if (value !== undefined && value !== null && value !== false) node.setAttribute(key, value);
+  }
+  for (const child of children.flat(Infinity)) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+const TITLES = {
+  plan: "Approve the plan",
+  output: "Approve the outputs",
+  clarify: "A question for you",
+  consensus: "The team needs your call",
+};
+
+function swatches(palette = []) {
+  return el(
+    "span",
+    { class: "swatches", "aria-label": `palette ${palette.join(", ")}` },
+    palette.map((hex) => el("span", { class: "swatch", style: `background:${hex}`, title: hex })),
+  );
+}
+
+/** One spec as a person reads it: what, how it looks, how it is framed, how it is made. */
+export function specCard(spec) {
+  const rows = [
+    ["Looks", `${spec.mood} · ${spec.lighting} light · ${spec.weather}`],
+    ["Framing", `${spec.subject} · camera ${spec.camera} · ${spec.width}×${spec.height}`],
+    ["Recipe", `${spec.template} · ${spec.steps} steps · cfg ${spec.cfg} · ${spec.sampler} · seed ${spec.seed}`],
+  ];
+  return el(
+    "article",
+    { class: "spec", "data-deliverable": spec.deliverable },
+    el("h4", {}, spec.deliverable, " ", swatches(spec.palette)),
+    el("p", { class: "prompt", title: spec.prompt }, spec.prompt),
+    el("dl", {}, rows.map(([k, v]) => [el("dt", {}, k), el("dd", {}, v)])),
+  );
+}
+
+function deliverablePicker(ids, label) {
+  return el(
+    "label",
+    { class: "field" },
+    label,
+    el(
+      "select",
+      { name: "deliverable" },
+      el("option", { value: "" }, "all deliverables"),
+      ids.map((id) => el("option", { value: id }, id)),
+    ),
+  );
+}
+
+function feedbackBox(placeholder) {
+  return el("textarea", { name: "feedback", rows: "2", placeholder, "aria-label": placeholder });
+}
+
+/**
+ * Render the waiting gate into `card`. `answer(decision)` resumes it and returns a promise;
+ * `assetUrl(id)` gives an image URL; `onStop()` is the stop button's action.
+ */
+export function renderGate(card, value, { answer, assetUrl, selected = {} }) {
+  card.replaceChildren();
+  if (!value) {
+    card.hidden = true;
+    return;
+  }
+  card.hidden = false;
+  card.dataset.gate = value.gate;
+  const status = el("p", { class: "gate-status", role: "status" });
+  const act = async (decision, button) => {
+    for (const b of card.querySelectorAll("button")) b.disabled = true;
+    status.textContent = "Sending…";
+    try {
+      await answer(decision);
+      status.textContent = "Sent — the team is on it.";
+    } catch (error) {
+      status.textContent = error.message;
+      for (const b of card.querySelectorAll("button")) b.disabled = false;
+      button?.focus();
+    }
+  };
+  const title = el("h3", { id: "gate-title" }, TITLES[value.gate] || "Your decision");
+  card.setAttribute("aria-labelledby", "gate-title");
+  card.append(title, el("p", { class: "gate-message" }, value.message || ""));
+  if (value.gate === "plan") planGate(card, value, act);
+  else if (value.gate === "output") outputGate(card, value, act, assetUrl, selected);
+  else questionGate(card, value, act);
+  card.append(status);
+  card.scrollTop = 0;
+  card.querySelector("button.primary")?.focus({ preventScroll: true });
+}
+
+function planGate(card, value, act) {
+  const specs = value.specs || [];
+  card.append(el("div", { class: "specs" }, specs.map(specCard)));
+  const review = value.review || {};
+  if ((review.reasons || []).length) {
+    const verdict = review.approved ? "approves, noting" : "has concerns";
+    card.append(el("p", { class: "review" }, `${persona("critic").name} ${verdict}: ${review.reasons.join("; ")}`));
+  }
+  for (const note of value.notes || []) card.append(el("p", { class: "note" }, note));
+  const feedback = feedbackBox("What should change in the plan?");
+  const picker = deliverablePicker(specs.map((s) => s.deliverable), "Revise");
+  const actions = el(
+    "div",
+    { class: "actions" },
+    el("button", { class: "primary", onclick: (e) => act({ action: "approve" }, e.target) }, "Approve plan"),
+    el(
+      "button",
+      {
+        onclick: (e) => {
+          if (!feedback.value.trim()) return feedback.focus();
+          const deliverable = picker.querySelector("select").value;
+          act({ action: "revise", feedback: feedback.value.trim(), ...(deliverable && { deliverable }) }, e.target);
+        },
+      },
+      "Revise",
+    ),
+    el("button", { class: "danger", onclick: (e) => act({ action: "stop" }, e.target) }, "Stop"),
+  );
+  card.append(el("div", { class: "revise" }, feedback, picker), actions);
+}
+
+function outputGate(card, value, act, assetUrl, selected) {
+  const outputs = value.outputs || [];
+  const grid = el("div", { class: "outputs" });
+  for (const o of outputs) {
+    const variants = (value.variants || {})[o.deliverable] || [];
+    grid.append(
+      el(
+        "figure",
+        { class: "output", "data-deliverable": o.deliverable },
+        el("img", { src: assetUrl(o.asset_id), alt: `${o.deliverable}, iteration ${o.iteration}`, loading: "lazy" }),
+        el(
+          "figcaption",
+          {},
+          el("strong", {}, o.deliverable),
+          " ",
+          el("span", { class: "score" }, o.score === null || o.score === undefined ? "not scored" : `${o.score}/10`),
+          el("ul", { class: "reasons" }, (o.reasons || []).slice(0, 2).map((r) => el("li", {}, r))),
+        ),
+        variants.length > 1
+          ? el(
+              "div",
+              { class: "variants", role: "group", "aria-label": `variants of ${o.deliverable}` },
+              variants.map((id, i) =>
+                el(
+                  "button",
+                  {
+                    class: "variant",
+                    title: `pick variant ${i + 1}`,
+                    "aria-pressed": String(id === (selected[o.deliverable] || o.asset_id)),
+                    onclick: (e) => act({ action: "pick", asset_id: id }, e.target),
+                  },
+                  el("img", { src: assetUrl(id), alt: `variant ${i + 1} of ${o.deliverable}` }),
+                ),
+              ),
+            )
+          : null,
+      ),
+    );
+  }
+  card.append(grid);
+  const drift = value.drift || {};
+  for (const flag of drift.flags || []) card.append(el("p", { class: "drift" }, `Drift: ${flag}`));
+  if (value.stop_reason) card.append(el("p", { class: "note" }, `Stopped iterating: ${value.stop_reason}`));
+  const feedback = feedbackBox("Feedback for the regeneration (optional)");
+  const picker = deliverablePicker(outputs.map((o) => o.deliverable), "Regenerate");
+  const actions = el(
+    "div",
+    { class: "actions" },
+    el("button", { class: "primary", onclick: (e) => act({ action: "approve" }, e.target) }, "Approve outputs"),
+    el(
+      "button",
+      {
+        onclick: (e) => {
+          const deliverable = picker.querySelector("select").value;
+          const decision = { action: "regenerate", ...(deliverable && { deliverable }) };
+          if (feedback.value.trim()) decision.feedback = feedback.value.trim();
+          act(decision, e.target);
+        },
+      },
+      "Regenerate",
+    ),
+    el("button", { class: "danger", onclick: (e) => act({ action: "stop" }, e.target) }, "Stop"),
+  );
+  card.append(el("div", { class: "revise" }, feedback, picker), actions);
+}
+
+function questionGate(card, value, act) {
+  const box = el("textarea", { name: "answer", rows: "2", "aria-label": "Your answer" });
+  if (value.question && value.question !== value.message) card.append(el("p", {}, value.question));
+  const send = (e) => {
+    if (!box.value.trim()) return box.focus();
+    act({ action: "answer", answer: box.value.trim() }, e.target);
+  };
+  box.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && !e.shiftKey) {
+      e.preventDefault();
+      send(e);
+    }
+  });
+  card.append(
+    box,
+    el(
+      "div",
+      { class: "actions" },
+      el("button", { class: "primary", onclick: send }, "Answer"),
+      el("button", { class: "danger", onclick: (e) => act({ action: "stop" }, e.target) }, "Stop"),
+    ),
+  );
+}

@@ -1,0 +1,242 @@
+// A thread on the page: everything the person sees of it, kept in step with its event stream.
+
+import { ApiError, ThreadApi, ThreadStream } from "./api.js";
+import { Chat, Outbox } from "./chat.js";
+import { Gallery } from "./gallery.js";
+import { renderGate } from "./gates.js";
+import { Jobs } from "./jobs.js";
+import { threadTitle } from "./sidebar.js";
+import { clearError, setConnection, setPhase, showError } from "./status.js";
+
+const $ = (id) => document.getElementById(id);
+const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
+
+/** One open thread: its chat, gate, jobs and gallery, kept in step with its event stream. */
+export class Session {
+  /** `onChange()` is called when the thread's status may have changed (threads list). */
+  constructor(threadId, token, onChange = () => undefined) {
+    this.onChange = onChange;
+    this.api = new ThreadApi(threadId, token);
+    this.chat = new Chat($("messages"), $("typing"));
+    this.gallery = new Gallery($("gallery"), $("lineage"), {
+      assetUrl: (id) => this.api.assetUrl(id),
+      regenerate: (item) => this.regenerateExactly(item),
+      showDiscussion: (item) => this.showDiscussion(item),
+    });
+    this.jobs = new Jobs($("jobs"));
+    this.gate = null;
+    this.values = {};
+    this.lastMessageId = null;
+    this.runs = Promise.resolve();
+    this.outbox = new Outbox((batch) => this.sendMessages(batch));
+    this.timers = {};
+  }
+
+  async open() {
+    $("thread").hidden = false;
+    $("gallery-pane").hidden = false;
+    $("thread-url").textContent = `${location.origin}/t/${this.api.threadId}`;
+    const thread = await this.api.thread();
+    $("thread-title").textContent = threadTitle(thread);
+    document.title = `${threadTitle(thread)} · Creative Studio`;
+    await this.refresh();
+    this.stream = new ThreadStream(
+      this.api,
+      (kind, data) => this.onEvent(kind, data),
+      (status) => this.onConnection(status),
+    );
+    this.stream.open();
+  }
+
+  onConnection(status) {
+    const was = $("connection").dataset.status;
+    setConnection(status);
+    if (status === "live" && was === "reconnecting") this.later("refresh", () => this.refresh(), 50);
+  }
+
+  /** Re-read the saved state: messages, phase, the waiting gate, outputs. */
+  async refresh() {
+    let state;
+    try {
+      state = await this.api.state();
+    } catch (error) {
+      if (error instanceof ApiError && error.code === "offline") return;
+      throw error;
+    }
+    this.values = state.values || {};
+    this.chat.load(this.values.messages);
+    if (this.idle(state)) this.chat.prune();
+    setPhase(this.values.phase || "created");
+    const waiting = (state.interrupts || [])[0];
+    this.showGate(waiting ? waiting.value : null);
+    await this.loadOutputs();
+  }
+
+  /** Nothing is running: the thread waits at a gate or has stopped. */
+  idle(state) {
+    return (state.interrupts || []).length > 0 || (state.next || []).length === 0;
+  }
+
+  async loadOutputs() {
+    const outputs = await this.api.get("/outputs?limit=200");
+    this.gallery.render(outputs.items || [], this.values);
+  }
+
+  /** Run `fn` once after `ms`, however often it is asked for meanwhile. */
+  later(name, fn, ms = 150) {
+    if (this.timers[name]) return;
+    this.timers[name] = setTimeout(() => {
+      this.timers[name] = null;
+      Promise.resolve(fn()).catch((error) => this.showError(error));
+    }, ms);
+  }
+
+  onEvent(kind, data) {
+    if (["token", "message", "phase", "progress"].includes(kind)) this.clearError();
+    switch (kind) {
+      case "token":
+        this.chat.token(data);
+        this.lastMessageId = data.id;
+        break;
+      case "message":
+        this.chat.message(data);
+        this.lastMessageId = data.id;
+        break;
+      case "phase":
+        setPhase(data.phase, data.detail);
+        this.later("threads", () => this.onChange(), 1000);
+        break;
+      case "progress":
+        this.jobs.progress(data);
+        break;
+      case "asset":
+        this.jobs.done(data);
+        this.later("outputs", () => this.loadOutputs(), 100);
+        break;
+      case "gate":
+        this.chat.setTyping(null);
+        this.later("refresh", () => this.refresh());
+        break;
+      case "notice":
+        if (data.code === "message_retry") this.chat.restart(this.chat.speaking);
+        this.chat.notice(data.text, data.level, this.lastMessageId);
+        break;
+      case "error":
+        this.showError(data);
+        break;
+      case "done":
+        this.chat.setTyping(null);
+        this.jobs.clear();
+        this.later("refresh", () => this.refresh());
+        this.later("threads", () => this.onChange(), 300);
+        break;
+    }
+  }
+
+  showGate(value) {
+    const selected = this.values.selected || {};
+    const shown = JSON.stringify([value, selected]);
+    if (shown === this.gateShown) return; // unchanged: keep what the person is typing in it
+    this.gateShown = shown;
+    this.gate = value;
+    renderGate($("gate"), value, {
+      answer: (decision) => this.answer(decision),
+      assetUrl: (id) => this.api.assetUrl(id),
+      selected,
+    });
+  }
+
+  async answer(decision) {
+    await this.startRun({ resume: decision });
+    this.showGate(null);
+  }
+
+  /**
+   * Create runs one at a time, each only once it is no longer pending: an interjection drops
+   * pending runs of its thread, so a message sent right after another must not overtake it.
+   */
+  startRun(options) {
+    const next = this.runs.then(async () => {
+      let run = await this.api.run(options);
+      for (let i = 0; i < 150 && run.status === "pending"; i++) {
+        await sleep(100);
+        run = await this.api.runStatus(run.run_id);
+      }
+      return run;
+    });
+    this.runs = next.catch(() => undefined);
+    return next;
+  }
+
+  /** The person's messages, shown at once and delivered (as an interjection when busy). */
+  say(text) {
+    const id = crypto.randomUUID();
+    this.chat.message({ id, role: "you", text }, { pending: true });
+    this.lastMessageId = id;
+    this.outbox.push({ id, text });
+  }
+
+  async sendMessages(batch) {
+    const messages = batch.map(({ id, text }) => ({ role: "user", content: text, id }));
+    try {
+      await this.startRun({ input: { messages }, strategy: "interrupt" });
+      for (const { id, text } of batch) this.chat.message({ id, role: "you", text });
+      if (this.gate) this.showGate(null); // a new message takes the thread on from the gate
+    } catch (error) {
+      for (const { id } of batch) this.chat.bubbles.get(id)?.classList.add("failed");
+      this.showError(error);
+      throw error;
+    }
+  }
+
+  async start(brief, settings) {
+    const id = crypto.randomUUID();
+    this.chat.message({ id, role: "you", text: brief }, { pending: true });
+    const input = { messages: [{ role: "user", content: brief, id }] };
+    if (settings && Object.keys(settings).length) input.settings = settings;
+    await this.startRun({ input });
+    this.chat.message({ id, role: "you", text: brief });
+  }
+
+  async stop() {
+    if (this.gate) return this.answer({ action: "stop" });
+    await this.startRun({ input: { messages: [], stop_requested: true }, strategy: "interrupt" });
+  }
+
+  async retry() {
+    this.clearError();
+    await this.startRun({ input: null });
+  }
+
+  /** Regenerate one output from its own spec and seed. The output gate has no "re-run this
+   * recipe as is" action yet, so this is a regenerate of that deliverable whose feedback
+   * names the recipe; Pixel may still adjust it. */
+  async regenerateExactly(item) {
+    if (this.gate?.gate !== "output") {
+      throw new Error("Regenerating is possible while the outputs wait for your approval.");
+    }
+    const seed = item.lineage?.seed;
+    await this.answer({
+      action: "regenerate",
+      deliverable: item.deliverable,
+      feedback: `Regenerate exactly as iteration ${item.iteration}: the same spec and seed ${seed}.`,
+    });
+  }
+
+  showDiscussion(item) {
+    const bubbles = [...$("messages").querySelectorAll('li.msg[data-role="director"]')];
+    const target = bubbles.filter((b) => b.textContent.includes(item.deliverable)).pop() || bubbles.pop();
+    if (!target) return;
+    target.scrollIntoView({ block: "center" });
+    target.classList.add("highlight");
+    setTimeout(() => target.classList.remove("highlight"), 2000);
+  }
+
+  showError(error) {
+    showError(error, () => this.retry().catch((e) => this.showError(e)));
+  }
+
+  clearError() {
+    clearError();
+  }
+}

@@ -1,0 +1,157 @@
+// The threads list and the settings dialog (models per role, budgets, auto-approve).
+
+import { ApiError, call, searchThreads } from "./api.js";
+
+const ROLES = ["planner", "style", "composition", "story", "director", "critic", "consistency", "manager"];
+const BUDGETS = ["max_iterations", "max_generations", "max_seconds", "max_tokens"];
+const DEFAULTS_KEY = "studio.defaults";
+
+function ago(iso) {
+  const seconds = Math.max(0, (Date.now() - Date.parse(iso)) / 1000);
+  if (seconds < 60) return "just now";
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ago`;
+  if (seconds < 86400) return `${Math.floor(seconds / 3600)} h ago`;
+  return new Date(iso).toLocaleDateString();
+}
+
+export function threadTitle(thread) {
+  const meta = thread.metadata || {};
+  if (meta.title) return meta.title;
+  const first = (thread.values?.messages || []).find((m) => m.type === "human");
+  return first ? String(first.content).slice(0, 60) : thread.thread_id.slice(0, 8);
+}
+
+/** Fill the threads list (status, phase, last activity); the current one is marked. */
+export async function renderThreads(list, currentId) {
+  let threads = [];
+  try {
+    threads = await searchThreads(50);
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+  }
+  list.replaceChildren();
+  if (!threads.length) {
+    const empty = document.createElement("li");
+    empty.className = "empty";
+    empty.textContent = "No sessions yet.";
+    list.append(empty);
+    return;
+  }
+  for (const thread of threads) {
+    const item = document.createElement("li");
+    const link = document.createElement("a");
+    link.href = `/t/${thread.thread_id}`;
+    link.dataset.threadId = thread.thread_id;
+    if (thread.thread_id === currentId) link.setAttribute("aria-current", "page");
+    const title = document.createElement("span");
+    title.className = "t-title";
+    title.textContent = threadTitle(thread);
+    const meta = document.createElement("span");
+    meta.className = "t-meta";
+    const phase = thread.values?.phase || "created";
+    meta.textContent = `${thread.status} · ${phase.replaceAll("_", " ")} · ${ago(thread.updated_at)}`;
+    const dot = document.createElement("span");
+    dot.className = `status-dot ${thread.status}`;
+    dot.setAttribute("aria-hidden", "true");
+    link.append(dot, title, meta);
+    item.append(link);
+    list.append(item);
+  }
+}
+
+/** Settings for new sessions (kept in this browser) or for the open thread (kept by the API). */
+export class SettingsDialog {
+  constructor(dialog) {
+    this.dialog = dialog;
+    this.form = dialog.querySelector("form");
+    this.thread = null;
+    const models = dialog.querySelector("#settings-models");
+    for (const role of ROLES) {
+      const label = document.createElement("label");
+      label.className = "field";
+      label.textContent = role;
+      const input = document.createElement("input");
+      input.name = `model.${role}`;
+      input.autocomplete = "off";
+      label.append(input);
+      models.append(label);
+    }
+    this.form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.save();
+    });
+    dialog.querySelector("#settings-cancel").addEventListener("click", () => dialog.close());
+  }
+
+  /** Settings a new session starts with. */
+  static defaults() {
+    try {
+      return JSON.parse(localStorage.getItem(DEFAULTS_KEY) || "{}");
+    } catch {
+      return {};
+    }
+  }
+
+  async open(threadApi) {
+    this.thread = threadApi;
+    const status = this.dialog.querySelector("#settings-status");
+    status.textContent = "";
+    let settings = SettingsDialog.defaults();
+    let models = {};
+    let backend = "";
+    if (threadApi) {
+      try {
+        const found = await threadApi.get("/settings");
+        settings = found.settings || {};
+        models = found.models || {};
+        backend = found.backend || "";
+      } catch (error) {
+        status.textContent = error.message;
+      }
+    }
+    this.dialog.querySelector("#settings-scope").textContent = threadApi
+      ? "For this thread; they apply from its next run."
+      : "For new sessions started from this browser.";
+    this.dialog.querySelector("#settings-backend").textContent = backend
+      ? `Models in use: ${backend}. Names matter when Ollama is configured.`
+      : "Names are Ollama models; the built-in offline model ignores them.";
+    for (const role of ROLES) {
+      const input = this.form.elements[`model.${role}`];
+      input.value = settings.models?.[role] || "";
+      input.placeholder = models[role] || "default";
+    }
+    for (const key of BUDGETS) this.form.elements[key].value = settings.budgets?.[key] ?? "";
+    this.form.elements.auto_approve.checked = !!settings.auto_approve;
+    this.dialog.showModal();
+  }
+
+  collect() {
+    const models = {};
+    for (const role of ROLES) {
+      const value = this.form.elements[`model.${role}`].value.trim();
+      if (value) models[role] = value;
+    }
+    const budgets = {};
+    for (const key of BUDGETS) {
+      const value = this.form.elements[key].value;
+      if (value !== "") budgets[key] = Number(value);
+    }
+    return { models, budgets, auto_approve: this.form.elements.auto_approve.checked };
+  }
+
+  async save() {
+    const settings = this.collect();
+    const status = this.dialog.querySelector("#settings-status");
+    if (!this.thread) {
+      localStorage.setItem(DEFAULTS_KEY, JSON.stringify(settings));
+      this.dialog.close();
+      return;
+    }
+    try {
+      await call("PATCH", this.thread.path("/settings"), { token: this.thread.token, body: settings });
+      this.dialog.close();
+    } catch (error) {
+      status.textContent = error.message;
+    }
+  }
+}

@@ -1,0 +1,75 @@
+// What the header and the error card say: the phase, the connection, failures in words.
+
+const $ = (id) => document.getElementById(id);
+
+const PHASES = {
+  created: "starting",
+  planning: "planning",
+  ideation: "ideation",
+  refinement: "refinement",
+  synthesis: "synthesis",
+  review: "review",
+  awaiting_plan_approval: "plan waiting for you",
+  generating: "generating",
+  reviewing: "critique + consistency",
+  iterating: "iterating",
+  awaiting_approval: "outputs waiting for you",
+  approved: "approved",
+  completed: "completed",
+  failed: "failed",
+  interrupted: "stopped",
+};
+
+const NEXT_STEP = {
+  service_unavailable: "A service the studio needs is not answering. Check that it is running, then retry.",
+  model_not_found: "Pull the model in Ollama or choose another one in Settings, then retry.",
+  out_of_memory: "The GPU ran out of memory. Ask for a smaller image or lower quality, then retry.",
+  generation_failed: "The image generator failed on this job. Retry, or regenerate with feedback.",
+  invalid_workflow: "ComfyUI refused the workflow: check its custom nodes and models, then retry.",
+  invalid_input: "Fix what the message says and send again.",
+  unauthorized: "This page does not hold the thread's token. Open the share link from the device that started it.",
+  offline: "The server is unreachable; the page reconnects by itself when it is back.",
+};
+
+export function setPhase(phase, detail = "") {
+  const badge = $("phase");
+  badge.textContent = PHASES[phase] || phase.replaceAll("_", " ");
+  badge.dataset.phase = phase;
+  badge.title = detail;
+}
+
+export function setConnection(status) {
+  const badge = $("connection");
+  badge.textContent = status === "live" ? "live" : "reconnecting…";
+  badge.dataset.status = status;
+}
+
+function readableError(error) {
+  const next = NEXT_STEP[error.code] || (error.retryable ? "Your work is saved. Retry to continue from where it stopped." : "");
+  return { message: error.message, next, retryable: error.retryable !== false };
+}
+
+
+/** Show a failure in words, with what to do next, and a Retry when retrying can help. */
+export function showError(error, retry) {
+  const box = $("error");
+  const { message, next, retryable } = readableError(error);
+  box.replaceChildren();
+  const strong = document.createElement("strong");
+  strong.textContent = message;
+  const help = document.createElement("p");
+  help.textContent = next;
+  box.append(strong, help);
+  if (retry && retryable && error.code !== "offline") {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.textContent = "Retry";
+    button.addEventListener("click", retry);
+    box.append(button);
+  }
+  box.hidden = false;
+}
+
+export function clearError() {
+  $("error").hidden = true;
+}

@@ -1,0 +1,131 @@
+"""Helpers for the API tests: the real app under uvicorn on an ephemeral port, SSE reading."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+from langgraph_sdk import get_client
+
+from adapters.llm import RoleModels
+from adapters.renderer import Renderer
+from adapters.threads import ThreadRegistry
+from api.app import create_app
+from api.settings import Settings
+from api.studio import Studio
+from graph.builder import build_graph
+from tests.studio_helpers import NEON, make_context
+
+__all__ = ["NEON", "Served", "read_sse", "serve"]
+
+
+@dataclass
+class Served:
+    url: str
+    studio: Studio
+
+    def http(self, token: str | None = None, **headers: str) -> httpx.AsyncClient:
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        return httpx.AsyncClient(base_url=self.url, headers=headers, timeout=30)
+
+    def sdk(self, token: str | None = None) -> Any:
+        headers = {"Authorization": f"Bearer {token}"} if token else None
+        return get_client(url=self.url, headers=headers, timeout=30)
+
+    async def new_thread(self, **body: Any) -> tuple[str, str]:
+        async with self.http() as client:
+            response = await client.post("/threads", json=body)
+            response.raise_for_status()
+            thread = response.json()
+            return thread["thread_id"], thread["token"]
+
+
+@asynccontextmanager
+async def serve(
+    database: Any,
+    home: Path,
+    *,
+    token_delay_s: float = 0.0,
+    stage_delay_s: float = 0.0,
+    renderer: Any = None,
+    **settings: Any,
+) -> AsyncIterator[Served]:
+    """The app with a studio on the test database (offline model, built-in renderer)."""
+    context = make_context(
+        database.pool,
+        home / "assets",
+        models=RoleModels.offline(7, token_delay_s=token_delay_s),
+        renderer=renderer or Renderer(stage_delay_s=stage_delay_s),
+    )
+    studio = Studio(
+        build_graph(checkpointer=database.saver),
+        context,
+        ThreadRegistry(database.pool),
+        {"database": "test", "models": context.models.label, "images": "renderer"},
+    )
+    app = create_app(Settings(home=home, **settings), studio=studio)
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=0, log_level="warning", timeout_graceful_shutdown=1
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield Served(f"http://127.0.0.1:{port}", studio)
+    finally:
+        server.should_exit = True
+        await task
+
+
+@dataclass
+class Sse:
+    event: str
+    data: Any
+    id: str | None
+
+
+async def read_sse(
+    client: httpx.AsyncClient,
+    method: str,
+    path: str,
+    *,
+    until: str | None = None,
+    limit: int | None = None,
+    **kwargs: Any,
+) -> list[Sse]:
+    """Read SSE events until `until` (an event name) or `limit` events or the stream ends."""
+    events: list[Sse] = []
+    async with client.stream(method, path, **kwargs) as response:
+        assert response.status_code == 200, await response.aread()
+        event, data, sid = "message", [], None
+        async for line in response.aiter_lines():
+            if line == "":
+                if data:
+                    events.append(Sse(event, json.loads("\n".join(data)), sid))
+                    if event == until or (limit is not None and len(events) >= limit):
+                        break
+                event, data, sid = "message", [], None
+            elif line.startswith(":"):
+                continue
+            else:
+                field, _, value = line.partition(":")
+                value = value.removeprefix(" ")
+                if field == "event":
+                    event = value
+                elif field == "data":
+                    data.append(value)
+                elif field == "id":
+                    sid = value
+    return events
