@@ -8,13 +8,27 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 from langgraph.types import Send
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception_type,
+    stop_after_delay,
+    wait_exponential,
+)
 from typing_extensions import TypedDict
 
-from adapters.errors import GenerationCancelled, OutOfMemory
+from adapters.errors import (
+    GenerationCancelled,
+    GenerationFailed,
+    InvalidWorkflow,
+    OutOfMemory,
+    ServiceUnavailable,
+)
+from adapters.images import GeneratedImage
 from adapters.specs import GenerationSpec, downscaled
 from graph.context import StudioContext, resolve
 from graph.emit import emit, notice
-from graph.state import Generation, StudioState
+from graph.state import Failure, Generation, StudioState
 
 PREVIEW_MAX_BYTES = 48_000
 """Previews larger than this are announced without their bytes (the event log stays small)."""
@@ -67,6 +81,64 @@ def _progress(deliverable: str, job: str) -> Any:
     return report
 
 
+async def _when_reachable(
+    context: StudioContext, spec: GenerationSpec, job: str, deliverable: str
+) -> list[GeneratedImage]:
+    """Generate; while the image server is unreachable the job waits, queued, and the person
+    is told once. After `generator_wait_s` the error stands (the run stops, resumable)."""
+
+    def queued(state: RetryCallState) -> None:
+        if state.attempt_number == 1 and state.outcome is not None:
+            error = state.outcome.exception()
+            detail = error.message if isinstance(error, ServiceUnavailable) else str(error)
+            notice(
+                f"{deliverable} is queued: {detail}",
+                level="warning",
+                code="generation_queued",
+            )
+
+    retrying = AsyncRetrying(
+        retry=retry_if_exception_type(ServiceUnavailable),
+        stop=stop_after_delay(context.defaults.generator_wait_s),
+        wait=wait_exponential(multiplier=0.5, max=30.0),
+        before_sleep=queued,
+        reraise=True,
+    )
+    async for attempt in retrying:
+        with attempt:
+            images = await context.images.generate(
+                spec, job_id=job, on_progress=_progress(deliverable, job)
+            )
+            if attempt.retry_state.attempt_number > 1:
+                notice(
+                    f"The image server is back; generating {deliverable}.",
+                    code="generation_resumed",
+                )
+            return images
+    raise AssertionError("unreachable: tenacity either returns or re-raises")
+
+
+def _failed(
+    deliverable: str, iteration: int, exc: InvalidWorkflow | GenerationFailed
+) -> dict[str, Any]:
+    """Record a generation that failed for good; the other deliverables carry on.
+
+    Retrying would fail the same way, so the job counts against the generation budget and the
+    person hears what happened (a server that is unreachable is different: that error is
+    retryable and the run stays resumable)."""
+    notice(f"{deliverable}: {exc.message}", level="error", code=exc.code)
+    failure = Failure(
+        deliverable=deliverable, iteration=iteration, code=exc.code, message=exc.message
+    )
+    return {"failures": [failure], "usage": {"generations": 1}, "phase": "generating"}
+
+
+def _seed_used(recipe: dict[str, object], planned: int) -> int:
+    """The seed the generator actually used (ComfyUI varies it on a requeue), else the plan's."""
+    seed = recipe.get("seed")
+    return seed if isinstance(seed, int) else planned
+
+
 async def generate(task: GenerateTask, runtime: Runtime[StudioContext]) -> dict[str, Any]:
     """Generate one deliverable; reuse the stored asset if this job already finished."""
     context = resolve(runtime)
@@ -83,12 +155,10 @@ async def generate(task: GenerateTask, runtime: Runtime[StudioContext]) -> dict[
         try:
             async with context.generation_slots:
                 emit("progress", deliverable=deliverable, job_id=job, fraction=0.0)
-                images = await context.images.generate(
-                    spec, job_id=job, on_progress=_progress(deliverable, job)
-                )
-        except OutOfMemory:
+                images = await _when_reachable(context, spec, job, deliverable)
+        except OutOfMemory as exc:
             if attempt >= context.defaults.oom_retries:
-                raise
+                return _failed(deliverable, iteration, exc)
             smaller = downscaled(spec, limits=context.limits)
             notice(
                 f"{deliverable}: out of memory at {spec.width}x{spec.height}; Pixel is "
@@ -100,6 +170,8 @@ async def generate(task: GenerateTask, runtime: Runtime[StudioContext]) -> dict[
         except (asyncio.CancelledError, GenerationCancelled):
             await asyncio.shield(context.images.cancel(job))  # leave no orphan job behind
             raise
+        except (InvalidWorkflow, GenerationFailed) as exc:
+            return _failed(deliverable, iteration, exc)
         record = await context.assets.put(
             images[0],
             thread_id=thread,
@@ -107,7 +179,7 @@ async def generate(task: GenerateTask, runtime: Runtime[StudioContext]) -> dict[
             deliverable=deliverable,
             iteration=iteration,
             attempt=attempt,
-            seed=spec.seed,
+            seed=_seed_used(images[0].recipe, spec.seed),
             spec=spec.model_dump(),
         )
         break

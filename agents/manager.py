@@ -12,7 +12,7 @@ from agents.consistency import latest
 from graph.budgets import limits, stop_when_spent
 from graph.context import StudioContext, resolve
 from graph.emit import phase
-from graph.state import Critique, StudioState
+from graph.state import Critique, Failure, StudioState
 
 
 def latest_critiques(state: StudioState) -> dict[str, Critique]:
@@ -54,12 +54,35 @@ def match_the_set(critiques: dict[str, Critique], deliverable: str) -> str:
     )
 
 
+def failures_of(state: StudioState, iteration: int) -> list[Failure]:
+    return [f for f in state.get("failures", []) if f["iteration"] == iteration]
+
+
+def nothing_made(state: StudioState) -> Command[Any] | None:
+    """End the session as `failed` when generation failed and no image exists at all."""
+    failures = state.get("failures", [])
+    if not failures or state.get("generations"):
+        return None
+    reasons = "; ".join(f"{f['deliverable']}: {f['message']}" for f in failures[-3:])
+    text = f"No image could be generated, so the session cannot go on. {reasons}"
+    return Command(
+        goto="finalize",
+        update={
+            "stop_reason": "generation_failed",
+            "outcome": "failed",
+            "messages": [AIMessage(text, name="manager")],
+        },
+    )
+
+
 async def manage(
     state: StudioState, runtime: Runtime[StudioContext]
 ) -> Command[Literal["direct", "approve_outputs", "finalize"]]:
     """Send weak outputs back to Pixel with Lens's critique while budgets allow."""
     lim = limits(state, resolve(runtime).defaults)
     iteration = state.get("iteration", 1)
+    if failed := nothing_made(state):
+        return failed
     if stop := stop_when_spent(state, lim):
         return stop
     critiques = latest_critiques(state)
@@ -69,6 +92,9 @@ async def manage(
     outliers = drifting(state, lim.drift_threshold) if drift > lim.drift_threshold else set()
     weak |= outliers
     scores = ", ".join(f"{d} {c['score']}" for d, c in sorted(critiques.items()))
+    scores += "".join(
+        f"; {f['deliverable']} failed ({f['message']})" for f in failures_of(state, iteration)
+    )
     if not weak:
         text = f"Every output clears {lim.score_threshold} ({scores}); over to you."
         return Command(

@@ -21,6 +21,7 @@ STATUS_BY_CODE = {
     "asset_not_found": 404,
     "invalid_input": 422,
     "invalid_gate_action": 422,
+    "model_not_found": 422,
     "conflict": 409,
     "unauthorized": 401,
     "service_unavailable": 503,

@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     """STUDIO_OFFLINE_TOKEN_DELAY_S: pause per token of the offline model (demos, tests)."""
     render_stage_delay_s: float = 0.0
     """STUDIO_RENDER_STAGE_DELAY_S: pause per drawing stage of the built-in renderer."""
+    generator_wait_s: float = 600.0
+    """STUDIO_GENERATOR_WAIT_S: how long generation waits (queued) for an unreachable ComfyUI
+    before the run stops with an error; the thread stays resumable."""
     generation_concurrency: int = 2
     """STUDIO_GENERATION_CONCURRENCY: images generated at once per process."""
     max_rounds: int = 3

@@ -74,6 +74,7 @@ def defaults_from(settings: Settings) -> SessionDefaults:
         max_generations=settings.max_generations,
         max_seconds=settings.max_seconds,
         max_tokens=settings.max_tokens,
+        generator_wait_s=settings.generator_wait_s,
     )
 
 
@@ -200,6 +201,7 @@ async def open_studio(settings: Settings) -> AsyncIterator[Studio]:
                 labels,
             )
         finally:
+            await context.models.aclose()
             closer = getattr(context.images, "aclose", None)
             if closer is not None:
                 await closer()

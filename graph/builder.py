@@ -102,7 +102,7 @@ def build_graph(*, checkpointer: BaseCheckpointSaver[Any] | None = None) -> Stud
     builder.add_node(
         "review", timed(review), retry_policy=RETRY, destinations=("direct", "approve_plan")
     )
-    builder.add_node("generate", timed(generate), retry_policy=RETRY)
+    builder.add_node("generate", timed(generate))  # waits for its server itself
     builder.add_node("critique", timed(critique), retry_policy=RETRY)
     builder.add_node("check_consistency", timed(check_consistency))
     builder.add_node(

@@ -26,6 +26,8 @@ class SessionDefaults:
     max_seconds: float = 3600.0
     max_tokens: int = 200_000
     oom_retries: int = 2
+    generator_wait_s: float = 600.0
+    """How long a generation waits for an unreachable image server before the run stops."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -231,6 +231,7 @@ async def approve_outputs(state: StudioState, runtime: Runtime[StudioContext]) -
     """Pause until the person approves, regenerates (one or all), picks a variant, or stops."""
     every = [d["id"] for d in state["plan"]["deliverables"]]
     assets = [g["asset_id"] for g in state.get("generations", [])]
+    missing = set(every) - {g["deliverable"] for g in state.get("generations", [])}
     if (state.get("settings") or {}).get("auto_approve"):
         answer = None
     else:
@@ -247,6 +248,7 @@ async def approve_outputs(state: StudioState, runtime: Runtime[StudioContext]) -
                     ]
                     for d in every
                 },
+                "failures": [f for f in state.get("failures", []) if f["deliverable"] in missing],
                 "stop_reason": state.get("stop_reason", ""),
             },
             answer_schema("output", deliverables=every, assets=assets),

@@ -120,6 +120,15 @@ class Generation(TypedDict):
     path: str
 
 
+class Failure(TypedDict):
+    """A deliverable the image server could not make (invalid workflow, failed run, OOM)."""
+
+    deliverable: str
+    iteration: int
+    code: str
+    message: str
+
+
 class Critique(TypedDict):
     asset_id: str
     deliverable: str
@@ -235,6 +244,8 @@ class StudioState(StudioInput):
     iteration: NotRequired[int]
     generations: NotRequired[Annotated[list[Generation], operator.add]]
     critiques: NotRequired[Annotated[list[Critique], operator.add]]
+    failures: NotRequired[Annotated[list[Failure], operator.add]]
+    """Generations that failed for good (a retry would fail the same way)."""
     drift: NotRequired[DriftReport]
     selected: NotRequired[Annotated[dict[str, str], merge_dict]]
     """Chosen asset id per deliverable (the person's pick, else the best score)."""

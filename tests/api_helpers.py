@@ -56,14 +56,18 @@ async def serve(
     token_delay_s: float = 0.0,
     stage_delay_s: float = 0.0,
     renderer: Any = None,
+    models: RoleModels | None = None,
+    session: dict[str, Any] | None = None,
     **settings: Any,
 ) -> AsyncIterator[Served]:
-    """The app with a studio on the test database (offline model, built-in renderer)."""
+    """The app with a studio on the test database (offline model unless `models` is given,
+    built-in renderer unless `renderer` is)."""
     context = make_context(
         database.pool,
         home / "assets",
-        models=RoleModels.offline(7, token_delay_s=token_delay_s),
+        models=models or RoleModels.offline(7, token_delay_s=token_delay_s),
         renderer=renderer or Renderer(stage_delay_s=stage_delay_s),
+        **(session or {}),
     )
     studio = Studio(
         build_graph(checkpointer=database.saver),

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from langgraph_sdk.errors import ConflictError, NotFoundError, UnprocessableEntityError
 
-from adapters.errors import GenerationFailed
+from adapters.errors import ServiceUnavailable
 from adapters.renderer import Renderer
 from tests.api_helpers import NEON, Served, serve
 
@@ -182,19 +182,20 @@ async def test_threads_search_history_and_meta_endpoints(served, sdk) -> None:
 
 
 class FlakyRenderer(Renderer):
-    """Fails the first generation, then draws as usual."""
+    """Cannot reach the image server once, then draws as usual."""
 
     failed = False
 
     async def generate(self, spec: Any, *, job_id: str, on_progress: Any) -> Any:
         if not self.failed:
             self.failed = True
-            raise GenerationFailed("the image server ran out of patience")
+            raise ServiceUnavailable("the image server is unreachable; start it, then resume")
         return await super().generate(spec, job_id=job_id, on_progress=on_progress)
 
 
 async def test_failure_mid_stream_is_one_error_event_and_resumable(database, tmp_path) -> None:
-    async with serve(database, tmp_path, renderer=FlakyRenderer()) as served:
+    wait = {"generator_wait_s": 0.0}  # do not wait for the server to come back
+    async with serve(database, tmp_path, renderer=FlakyRenderer(), session=wait) as served:
         tid, token = await served.new_thread()
         body = {"input": start(auto_approve=True), "stream_mode": ["updates"]}
         async with served.http(token) as http:
@@ -206,8 +207,8 @@ async def test_failure_mid_stream_is_one_error_event_and_resumable(database, tmp
             errors = [i for i, line in enumerate(lines) if line == "event: error"]
             assert len(errors) == 1
             assert json.loads(lines[errors[0] + 1].removeprefix("data: ")) == {
-                "error": "GenerationFailed",
-                "message": "the image server ran out of patience",
+                "error": "ServiceUnavailable",
+                "message": "the image server is unreachable; start it, then resume",
             }
             thread = (await http.get(f"/threads/{tid}")).json()
             assert thread["status"] == "error"

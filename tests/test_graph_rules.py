@@ -15,8 +15,10 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
 from PIL import Image
 
+from adapters.errors import InvalidWorkflow, ServiceUnavailable
 from adapters.llm import RoleModels
 from adapters.offline.model import OfflineChatModel
+from adapters.renderer import Renderer
 from api.events import STREAM_MODES, to_events
 from graph.state import advance_phase
 from tests.studio_helpers import (
@@ -207,3 +209,108 @@ def test_langgraph_json_names_a_loadable_graph_factory() -> None:
         "ask_consensus",
         "interject",
     } <= nodes
+
+
+class BrokenServer(Renderer):
+    """An image server that rejects every job for `broken` deliverables (or all of them)."""
+
+    def __init__(self, broken: set[str] | None = None) -> None:
+        super().__init__()
+        self.broken = broken
+
+    async def generate(self, spec: Any, *, job_id: str, on_progress: Any) -> Any:
+        if self.broken is None or spec.deliverable in self.broken:
+            raise InvalidWorkflow("node 4 (CheckpointLoaderSimple): ckpt_name not installed")
+        return await super().generate(spec, job_id=job_id, on_progress=on_progress)
+
+
+async def test_when_nothing_can_be_generated_the_session_fails_and_says_why(
+    database, tmp_path
+) -> None:
+    graph = fresh_graph(database.saver)
+    context = make_context(database.pool, tmp_path / "a", renderer=BrokenServer())
+    tid = str(uuid.uuid4())
+    events = []
+    async for part in graph.astream(
+        start(NEON, auto_approve=True),
+        config(tid),
+        context=context,
+        stream_mode=STREAM_MODES,
+        version="v2",
+    ):
+        events += to_events(part)
+    state = (await graph.aget_state(config(tid))).values
+    assert state["phase"] == "failed"
+    assert state["stop_reason"] == "generation_failed"
+    assert len(state["failures"]) == len(state["plan"]["deliverables"])
+    assert not state.get("generations")
+    assert "ckpt_name not installed" in state["messages"][-2].content
+    errors = [e for e in events if e.kind == "notice" and e.data.get("code") == "invalid_workflow"]
+    assert len(errors) == len(state["failures"])
+
+
+async def test_one_failed_deliverable_does_not_stop_the_others(database, tmp_path) -> None:
+    graph = fresh_graph(database.saver)
+    context = make_context(database.pool, tmp_path / "a", renderer=BrokenServer({"hero-b"}))
+    tid = str(uuid.uuid4())
+    await run(graph, start(NEON), tid, context)
+    gate = await pending_gate(graph, tid)
+    assert gate is not None and gate["gate"] == "plan"
+    await resume(graph, {"action": "approve"}, tid, context)
+    state = (await graph.aget_state(config(tid))).values
+    gate = await pending_gate(graph, tid)
+    assert gate is not None and gate["gate"] == "output"
+    made = {g["deliverable"] for g in state["generations"]}
+    assert "hero-b" not in made and made
+    assert [f["deliverable"] for f in state["failures"]] == ["hero-b"]
+    assert [f["code"] for f in gate["failures"]] == ["invalid_workflow"]
+    assert "hero-b failed" in " ".join(m.content for m in state["messages"] if m.name == "manager")
+
+
+class ServerAway(Renderer):
+    """An image server that is unreachable for its first `down` calls."""
+
+    def __init__(self, down: int) -> None:
+        super().__init__()
+        self.down = down
+
+    async def generate(self, spec: Any, *, job_id: str, on_progress: Any) -> Any:
+        if self.down > 0:
+            self.down -= 1
+            raise ServiceUnavailable("Cannot reach ComfyUI at http://gpu:8188 (ConnectError).")
+        return await super().generate(spec, job_id=job_id, on_progress=on_progress)
+
+
+async def test_generation_waits_queued_while_the_image_server_is_away(database, tmp_path) -> None:
+    graph = fresh_graph(database.saver)
+    context = make_context(database.pool, tmp_path / "a", renderer=ServerAway(down=1))
+    tid = str(uuid.uuid4())
+    events = []
+    async for part in graph.astream(
+        start(NEON, auto_approve=True),
+        config(tid),
+        context=context,
+        stream_mode=STREAM_MODES,
+        version="v2",
+    ):
+        events += to_events(part)
+    state = (await graph.aget_state(config(tid))).values
+    assert state["phase"] == "approved"
+    assert len(state["generations"]) == len(state["plan"]["deliverables"])
+    codes = [e.data.get("code") for e in events if e.kind == "notice"]
+    assert codes.count("generation_queued") == 1
+    assert codes.count("generation_resumed") == 1
+    queued = next(e for e in events if e.data.get("code") == "generation_queued")
+    assert "Cannot reach ComfyUI" in queued.data["text"]
+
+
+async def test_a_server_away_too_long_stops_the_run_resumably(database, tmp_path) -> None:
+    graph = fresh_graph(database.saver)
+    away = ServerAway(down=1)
+    context = make_context(database.pool, tmp_path / "a", renderer=away, generator_wait_s=0.0)
+    tid = str(uuid.uuid4())
+    with pytest.raises(ServiceUnavailable):
+        await run(graph, start(NEON, auto_approve=True), tid, context)
+    assert (await graph.aget_state(config(tid))).values["phase"] == "generating"
+    await run(graph, None, tid, context)  # the server is back: resume finishes the session
+    assert (await graph.aget_state(config(tid))).values["phase"] == "approved"

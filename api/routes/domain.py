@@ -163,6 +163,7 @@ async def patch_settings(body: SettingsPatch, thread: ThreadDep, svc: ServicesDe
     unknown = [role for role in body.models or {} if role not in ROLES]
     if unknown:
         raise InvalidInput(f"models: unknown role {', '.join(unknown)}; roles: {', '.join(ROLES)}")
+    await svc.studio.context.models.check(body.models)  # "run `ollama pull NAME`", before saving
     current = (thread.get("metadata") or {}).get("settings") or {}
     changes = body.model_dump(exclude_none=True)
     if "models" in changes:
@@ -171,3 +172,14 @@ async def patch_settings(body: SettingsPatch, thread: ThreadDep, svc: ServicesDe
     row = await svc.studio.threads.upsert(thread["thread_id"], metadata={"settings": merged})
     values = (await svc.studio.graph.aget_state(svc.studio.config(thread["thread_id"]))).values
     return _effective(svc, values or {}, (row.get("metadata") or {}).get("settings") or {})
+
+
+@router.get("/models")
+async def list_models(svc: ServicesDep) -> Any:
+    """The models a client may assign per role (Ollama's installed list) and the defaults."""
+    models = svc.studio.context.models
+    return {
+        "installed": await models.installed(),
+        "defaults": {role: models.model_name(role) for role in ROLES},
+        "backend": svc.studio.labels.get("models"),
+    }

@@ -50,6 +50,8 @@ async def create_run(
         busy = bool(await svc.runs.unfinished(tid))
         await check_resume(svc.studio, tid, command["resume"], busy=busy)
     payload = body.input
+    if isinstance(payload, dict) and isinstance(payload.get("settings"), dict):
+        await svc.studio.context.models.check(payload["settings"].get("models"))
     settings = (thread.get("metadata") or {}).get("settings")
     if payload is not None and settings and "settings" not in payload:
         payload = {**payload, "settings": settings}

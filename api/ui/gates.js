@@ -174,9 +174,14 @@ function outputGate(card, value, act, assetUrl, selected) {
   card.append(grid);
   const drift = value.drift || {};
   for (const flag of drift.flags || []) card.append(el("p", { class: "drift" }, `Drift: ${flag}`));
+  const failures = value.failures || [];
+  for (const f of failures) {
+    card.append(el("p", { class: "notice error" }, `${f.deliverable} could not be generated: ${f.message}`));
+  }
   if (value.stop_reason) card.append(el("p", { class: "note" }, `Stopped iterating: ${value.stop_reason}`));
   const feedback = feedbackBox("Feedback for the regeneration (optional)");
-  const picker = deliverablePicker(outputs.map((o) => o.deliverable), "Regenerate");
+  const names = [...new Set([...outputs.map((o) => o.deliverable), ...failures.map((f) => f.deliverable)])];
+  const picker = deliverablePicker(names, "Regenerate");
   const actions = el(
     "div",
     { class: "actions" },

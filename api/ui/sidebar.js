@@ -73,9 +73,13 @@ export class SettingsDialog {
       const input = document.createElement("input");
       input.name = `model.${role}`;
       input.autocomplete = "off";
+      input.setAttribute("list", "installed-models");
       label.append(input);
       models.append(label);
     }
+    this.installed = document.createElement("datalist");
+    this.installed.id = "installed-models";
+    models.append(this.installed);
     this.form.addEventListener("submit", (event) => {
       event.preventDefault();
       this.save();
@@ -108,6 +112,15 @@ export class SettingsDialog {
       } catch (error) {
         status.textContent = error.message;
       }
+    }
+    try {
+      const offered = await call("GET", "/models");
+      this.installed.replaceChildren(
+        ...offered.installed.map((name) => Object.assign(document.createElement("option"), { value: name })),
+      );
+      if (!threadApi) models = offered.defaults;
+    } catch {
+      // the list is a convenience: any name can still be typed and is checked on save
     }
     this.dialog.querySelector("#settings-scope").textContent = threadApi
       ? "For this thread; they apply from its next run."
