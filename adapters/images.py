@@ -40,3 +40,7 @@ class ImageGenerator(Protocol):
     async def cancel(self, job_id: str) -> None:
         """Cancel the job if it is queued or running; a no-op when it is not."""
         ...
+
+    async def templates(self) -> list[str]:
+        """The templates a spec may name that this generator can run now, preferred first."""
+        ...

@@ -223,6 +223,10 @@ class Renderer:
         """Artificial pause before each stage, so demos and tests can watch or cancel."""
         self._jobs: dict[str, asyncio.Event] = {}
 
+    async def templates(self) -> list[str]:
+        """The renderer draws every spec the same way: the plain text-to-image template."""
+        return ["txt2img"]
+
     async def generate(
         self, spec: GenerationSpec, *, job_id: str, on_progress: ProgressFn
     ) -> list[GeneratedImage]:

@@ -23,9 +23,14 @@ def targets(state: StudioState) -> list[str]:
 
 
 def settle(
-    batch: SpecBatch, wanted: list[str], current: dict[str, dict[str, Any]], context: StudioContext
+    batch: SpecBatch,
+    wanted: list[str],
+    current: dict[str, dict[str, Any]],
+    context: StudioContext,
+    runnable: list[str],
 ) -> tuple[dict[str, dict[str, Any]], list[str]]:
-    """Clamp each proposal; fill any deliverable the model skipped from its closest sibling."""
+    """Clamp each proposal to safe bounds and to a template the image server can run; fill
+    any deliverable the model skipped from its closest sibling."""
     by_id = {p.deliverable: p for p in batch.specs}
     fallback = batch.specs[0] if batch.specs else None
     specs: dict[str, dict[str, Any]] = {}
@@ -39,6 +44,9 @@ def settle(
             proposal = SpecProposal.model_validate({**base, "deliverable": deliverable})
             notes.append(f"{deliverable}: no spec proposed; reused the closest one")
         spec, adjustments = clamp_spec(proposal, context.limits)
+        if runnable and spec.template not in runnable:
+            adjustments.append(f"template {spec.template} cannot run here -> {runnable[0]}")
+            spec = spec.model_copy(update={"template": runnable[0]})
         previous = current.get(deliverable)
         if previous and spec.seed == previous.get("seed"):
             # a regeneration must never be a silent cache hit on the same seed
@@ -65,10 +73,11 @@ async def direct(state: StudioState, runtime: Runtime[StudioContext]) -> dict[st
         if deliverable in wanted and said not in feedback.get(deliverable, ""):
             # the person's word on one deliverable holds in every later iteration of it
             feedback[deliverable] = "; ".join(filter(None, [said, feedback.get(deliverable)]))
+    runnable = await context.images.templates()
     batch, tokens = await structured(
-        context, state, "director", SpecBatch, prompts.specs(state, feedback, wanted)
+        context, state, "director", SpecBatch, prompts.specs(state, feedback, wanted, runnable)
     )
-    specs, notes = settle(batch, wanted, dict(state.get("specs") or {}), context)
+    specs, notes = settle(batch, wanted, dict(state.get("specs") or {}), context, runnable)
     lines = [describe(GenerationSpec.model_validate(s)) for s in specs.values()]
     text = "Specs ready:\n" + "\n".join(f"- {line}" for line in lines)
     if feedback:

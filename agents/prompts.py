@@ -15,7 +15,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 
 from graph.state import PERSONAS, StudioState
 
-PROMPTS_VERSION = "2026-11-22.2"
+PROMPTS_VERSION = "2026-11-22.3"
 DISCUSSION_WINDOW = 12
 """How many recent discussion messages a persona sees in full."""
 
@@ -156,7 +156,10 @@ def answer(role: str, state: StudioState, message: str) -> list[BaseMessage]:
 
 
 def specs(
-    state: StudioState, feedback: Mapping[str, str], targets: Sequence[str]
+    state: StudioState,
+    feedback: Mapping[str, str],
+    targets: Sequence[str],
+    templates: Sequence[str] = ("txt2img",),
 ) -> list[BaseMessage]:
     """Technical director: one generation spec per target deliverable."""
     sections = context_sections(state)
@@ -165,11 +168,13 @@ def specs(
     )
     sections["Feedback"] = _bullets([f"{k}: {v}" for k, v in sorted(feedback.items())])
     sections["Deliverables to specify"] = ", ".join(targets)
+    sections["Templates the image server can run"] = ", ".join(templates)
     return render(
         "director",
         sections,
         "specs",
-        "Turn the consensus into one spec per deliverable listed above: prompt, "
+        "Turn the consensus into one spec per deliverable listed above: template (one the "
+        "image server can run, listed above), prompt, "
         "negative_prompt, width/height (multiples of 8), steps, cfg, sampler, seed, "
         "palette (hex), lighting, brightness and contrast (0-1), mood, subject, "
         "subject_x/subject_y/subject_scale/horizon (0-1), camera (low|eye|high|overhead), "

@@ -141,3 +141,13 @@ async def test_template_needing_references_says_so(generator: ComfyUIImageGenera
         await generator.generate(spec(template="blend"), job_id="t:b:0:0", on_progress=ignore)
     with pytest.raises(InvalidWorkflow, match="no ComfyUI template named 'video'"):
         await generator.generate(spec(template="video"), job_id="t:v:0:0", on_progress=ignore)
+
+
+async def test_the_director_is_offered_only_templates_the_server_can_run(
+    server: LoopbackComfyUI,
+) -> None:
+    async with ComfyUIImageGenerator(server.base_url) as generator:
+        assert await generator.templates() == ["txt2img", "txt2img_sdxl", "compose"]
+    server.checkpoints = ()  # no checkpoint at all: only the model-free layout sketch runs
+    async with ComfyUIImageGenerator(server.base_url) as generator:
+        assert await generator.templates() == ["compose"]

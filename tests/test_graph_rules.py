@@ -8,7 +8,7 @@ import json
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from langchain_core.language_models import BaseChatModel
@@ -314,3 +314,32 @@ async def test_a_server_away_too_long_stops_the_run_resumably(database, tmp_path
     assert (await graph.aget_state(config(tid))).values["phase"] == "generating"
     await run(graph, None, tid, context)  # the server is back: resume finishes the session
     assert (await graph.aget_state(config(tid))).values["phase"] == "approved"
+
+
+class TemplateHopper(OfflineChatModel):
+    """Proposes a template the image server cannot run (and keeps the prompts it was sent)."""
+
+    seen: ClassVar[list[str]] = []
+
+    def respond(self, messages: Sequence[BaseMessage], schema: Any = None) -> str:
+        answer = super().respond(messages, schema)
+        if not (isinstance(schema, dict) and schema.get("title") == "SpecBatch"):
+            return answer
+        self.seen.append(str(messages[-1].content))
+        batch = json.loads(answer)
+        for spec in batch["specs"]:
+            spec["template"] = "blend"
+        return json.dumps(batch)
+
+
+async def test_specs_only_name_templates_the_generator_can_run(database, tmp_path) -> None:
+    models = roles_with(TemplateHopper(), "director")
+    context = make_context(database.pool, tmp_path, models=models)
+    graph, tid = fresh_graph(database.saver), str(uuid.uuid4())
+    await run(graph, start(NEON), tid, context)
+    gate = await pending_gate(graph, tid)
+    assert gate is not None
+    assert {spec["template"] for spec in gate["specs"]} == {"txt2img"}
+    assert any("template blend cannot run here -> txt2img" in note for note in gate["notes"])
+    offered = [m for m in TemplateHopper.seen if "Templates the image server can run" in m]
+    assert offered and "txt2img" in offered[-1]

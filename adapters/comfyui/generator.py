@@ -31,6 +31,7 @@ from adapters.comfyui.outcomes import (
     was_interrupted,
 )
 from adapters.comfyui.progress import monotonic
+from adapters.comfyui.templates import TEMPLATES
 from adapters.errors import (
     GenerationCancelled,
     GenerationFailed,
@@ -99,6 +100,12 @@ class ComfyUIImageGenerator:
             )
             self._caps = Capabilities.from_responses(stats, info)
         return self._caps
+
+    async def templates(self) -> list[str]:
+        """Templates the server can run from a spec alone (those that load reference images
+        need references the studio does not plan yet), text-to-image first."""
+        caps = await self.capabilities()
+        return [name for name in caps.runnable_templates() if TEMPLATES[name].references == 0]
 
     async def generate(
         self,

@@ -93,6 +93,7 @@ def _base(
     width, height = size_for(d.aspect or "16:9", shot.framing)
     spec = {
         "deliverable": d.id,
+        "template": prompt.templates[0],
         "width": width,
         "height": height,
         "steps": 24 if shot.framing == "icon" else 28,

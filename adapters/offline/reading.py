@@ -23,6 +23,7 @@ SECTIONS = (
     "Current specs",
     "Feedback",
     "Deliverables to specify",
+    "Templates the image server can run",
     "The person just said",
     "Spec",
     "Measurements",
@@ -174,6 +175,12 @@ class Prompt:
         """Deliverable ids to specify (falls back to every listed deliverable)."""
         listed = [t.strip() for t in self.section("Deliverables to specify").split(",")]
         return [t for t in listed if t] or [d.id for d in self.deliverables]
+
+    @property
+    def templates(self) -> list[str]:
+        """Templates the image server can run, preferred first (txt2img when not said)."""
+        listed = [t.strip() for t in self.section("Templates the image server can run").split(",")]
+        return [t for t in listed if t] or ["txt2img"]
 
     @cached_property
     def current_specs(self) -> dict[str, dict[str, Any]]:
