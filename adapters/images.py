@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from adapters.specs import GenerationSpec
 
@@ -43,4 +43,9 @@ class ImageGenerator(Protocol):
 
     async def templates(self) -> list[str]:
         """The templates a spec may name that this generator can run now, preferred first."""
+        ...
+
+    async def describe(self) -> dict[str, Any]:
+        """What the generator is and can do now, as plain data (startup log, `studio check`).
+        Raises `ServiceUnavailable` when its server cannot be reached."""
         ...

@@ -7,6 +7,7 @@ import contextlib
 import io
 import json
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageFilter, PngImagePlugin
@@ -226,6 +227,13 @@ class Renderer:
     async def templates(self) -> list[str]:
         """The renderer draws every spec the same way: the plain text-to-image template."""
         return ["txt2img"]
+
+    async def describe(self) -> dict[str, Any]:
+        return {
+            "generator": self.name,
+            "detail": "built-in Pillow renderer (no model, no GPU)",
+            "templates": {"txt2img": {"runnable": True, "missing": []}},
+        }
 
     async def generate(
         self, spec: GenerationSpec, *, job_id: str, on_progress: ProgressFn

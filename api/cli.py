@@ -150,6 +150,8 @@ def run_command(body: Callable[[Studio], Awaitable[None]], thread_hint: str = ""
     resume_hint = f" Run `studio resume {thread_hint}` to continue." if thread_hint else ""
     try:
         asyncio.run(main())
+    except typer.Exit:
+        raise
     except StudioError as exc:
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(1) from None
@@ -325,6 +327,47 @@ def threads(
             console.print('No threads yet. Start one with `studio run "your brief"`.')
 
     run_command(body)
+
+
+@app.command()
+def check(as_json: JsonOut = False) -> None:
+    """Check the configured services: the database, the model per role (installed on Ollama?)
+    and the image generator (ComfyUI version, devices, which templates it can run and what
+    each lacks). Exits 1 when something needs fixing."""
+
+    async def body(studio: Studio) -> None:
+        report = await studio.check()
+        ok = report["models"]["ok"] and report["images"]["ok"]
+        if as_json:
+            typer.echo(json.dumps(report))
+        else:
+            print_check(report)
+        if not ok:
+            raise typer.Exit(1)
+
+    run_command(body)
+
+
+def print_check(report: dict[str, Any]) -> None:
+    console = Console()
+    console.print(f"[bold]database[/] {report['database']['detail']}")
+    models = report["models"]
+    console.print(f"[bold]models[/] {models['detail']}")
+    for role, name in models["assigned"].items():
+        console.print(f"  {role:<12} {name}")
+    if not models["ok"]:
+        console.print(f"  [red]problem:[/] {models['error']}")
+    images = report["images"]
+    console.print(f"[bold]images[/] {images['detail']} {images.get('version', '')}")
+    if not images["ok"]:
+        console.print(f"  [red]problem:[/] {images['error']}")
+    for device in images.get("devices", []):
+        console.print(f"  device {device['name']} ({device['type']})")
+    for name, template in images.get("templates", {}).items():
+        mark = "[green]runs[/]" if template["runnable"] else "[red]cannot run[/]"
+        console.print(f"  template {name:<14} {mark}")
+        for line in template["missing"]:
+            console.print(f"    {line}")
 
 
 @app.command()

@@ -15,6 +15,7 @@ from langgraph.runtime import RunControl
 from langgraph.types import Command, Durability, StreamMode
 
 from adapters.assets import AssetStore
+from adapters.errors import StudioError
 from adapters.images import ImageGenerator
 from adapters.llm import RoleModels, ollama_models
 from adapters.renderer import Renderer
@@ -24,7 +25,7 @@ from api.events import STREAM_MODES, Event, to_events
 from api.settings import Settings
 from graph.builder import StudioGraph, build_graph
 from graph.context import SessionDefaults, StudioContext
-from graph.state import TERMINAL_PHASES, ThreadSettings
+from graph.state import ROLES, TERMINAL_PHASES, ThreadSettings
 
 logger = logging.getLogger("studio")
 
@@ -93,6 +94,27 @@ class Studio:
         self.threads = threads
         self.labels = dict(labels)
         """What serves each need: `database`, `models`, `images` (shown at startup)."""
+
+    async def check(self) -> dict[str, Any]:
+        """What each service can do now: the models (installed, assigned, missing) and the
+        image generator (version, devices, runnable templates). Unreachable ones are reported,
+        not raised, so one report shows everything that needs fixing."""
+        models = self.context.models
+        report: dict[str, Any] = {"database": {"detail": self.labels.get("database")}}
+        assigned: dict[str, str] = {role: models.model_name(role) for role in ROLES}
+        try:
+            installed = await models.installed()
+            await models.check(assigned)
+            report["models"] = {"ok": True, "assigned": assigned, "installed": installed}
+        except StudioError as exc:
+            report["models"] = {"ok": False, "assigned": assigned, "error": exc.message}
+        report["models"]["detail"] = self.labels.get("models")
+        try:
+            report["images"] = {"ok": True, **await self.context.images.describe()}
+        except StudioError as exc:
+            report["images"] = {"ok": False, "error": exc.message}
+        report["images"]["detail"] = self.labels.get("images")
+        return report
 
     @staticmethod
     def config(thread_id: str) -> RunnableConfig:
@@ -176,6 +198,27 @@ def finished(view: ThreadView) -> bool:
     return view.phase in TERMINAL_PHASES
 
 
+async def log_capabilities(context: StudioContext) -> None:
+    """Say at startup what the image server can run (a missing model shows up here, not at the
+    first generation). An unreachable server is a warning: the discussion can go on."""
+    try:
+        described = await context.images.describe()
+    except StudioError as exc:
+        logger.warning("image generator not reachable at startup: %s", exc.message)
+        return
+    templates = described.get("templates") or {}
+    runnable = [name for name, t in templates.items() if t["runnable"]]
+    logger.info(
+        "image generator %s %s: runs %s",
+        described.get("generator"),
+        described.get("version", ""),
+        ", ".join(runnable) or "nothing",
+    )
+    for name, t in templates.items():
+        for line in t["missing"]:
+            logger.warning("template %s: %s", name, line)
+
+
 @asynccontextmanager
 async def open_studio(settings: Settings) -> AsyncIterator[Studio]:
     """Start everything the studio needs on its configured (or embedded) services."""
@@ -193,6 +236,7 @@ async def open_studio(settings: Settings) -> AsyncIterator[Studio]:
             "images": getattr(context.images, "label", context.images.name),
         }
         logger.info("studio ready: %s", labels)
+        await log_capabilities(context)
         try:
             yield Studio(
                 build_graph(checkpointer=database.saver),

@@ -157,6 +157,25 @@ class Capabilities:
                     missing.append(Missing(kind, str(value), self.models(kind)))
         return missing
 
+    def report(self) -> dict[str, Any]:
+        """Plain data for people and clients: version, devices, and per template whether it
+        runs and what it lacks (with the server's alternatives)."""
+        templates = {}
+        for name in TEMPLATES:
+            missing = self.check_template(name)
+            templates[name] = {
+                "runnable": not any(m.blocking for m in missing),
+                "missing": [m.describe() for m in missing],
+            }
+        return {
+            "version": self.version,
+            "devices": [
+                {"name": d.name, "type": d.type, "vram_total": d.vram_total} for d in self.devices
+            ],
+            "checkpoints": list(self.checkpoints),
+            "templates": templates,
+        }
+
     def runnable_templates(self) -> list[str]:
         """Templates the server can run now (models may be substituted); what the director
         may propose."""

@@ -101,6 +101,11 @@ class ComfyUIImageGenerator:
             self._caps = Capabilities.from_responses(stats, info)
         return self._caps
 
+    async def describe(self) -> dict[str, Any]:
+        """The server's capabilities, asked afresh."""
+        caps = await self.capabilities(refresh=True)
+        return {"generator": self.name, "url": self.client.base_url, **caps.report()}
+
     async def templates(self) -> list[str]:
         """Templates the server can run from a spec alone (those that load reference images
         need references the studio does not plan yet), text-to-image first."""
