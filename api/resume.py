@@ -33,10 +33,10 @@ def check_answer(gate_value: Any, answer: Any) -> None:
     variants = gate_value.get("variants") or {}
     if gate == "output":
         deliverables = list(variants)
-        assets = [asset for ids in variants.values() for asset in ids]
+        assets = {asset: d for d, ids in variants.items() for asset in ids}
     else:
         deliverables = [s.get("deliverable") for s in gate_value.get("specs", [])]
-        assets = []
+        assets = {}
     schema = answer_schema(gate, deliverables=deliverables, assets=assets)
     try:
         schema.model_validate(answer)

@@ -115,7 +115,9 @@ def build_graph(*, checkpointer: BaseCheckpointSaver[Any] | None = None) -> Stud
         "approve_plan", approve_plan, destinations=("direct", "generate", "manage", "finalize")
     )
     builder.add_node(
-        "approve_outputs", approve_outputs, destinations=("direct", "approve_outputs", "finalize")
+        "approve_outputs",
+        approve_outputs,
+        destinations=("direct", "generate", "approve_outputs", "finalize"),
     )
 
     builder.add_conditional_edges(START, entry, ["intake", "interject", "finalize"])

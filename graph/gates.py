@@ -35,7 +35,7 @@ class GateAnswer(BaseModel):
     asset_id: str | None = None
     answer: str = ""
 
-    def allowed(self) -> dict[str, list[str]]:
+    def allowed(self) -> dict[str, Any]:
         return {}
 
     @model_validator(mode="after")
@@ -50,10 +50,17 @@ class GateAnswer(BaseModel):
             raise ValueError("action 'answer' needs a non-empty 'answer'")
         if self.action == "revise" and not self.feedback.strip():
             raise ValueError("action 'revise' needs 'feedback' saying what to change")
-        if self.action == "pick" and self.asset_id not in choices.get("asset_id", []):
+        if (self.action == "pick" or self.asset_id) and self.asset_id not in choices.get(
+            "asset_id", []
+        ):
             raise ValueError(
-                f"action 'pick' needs an 'asset_id' of this thread's outputs: "
+                f"action {self.action!r} needs an 'asset_id' of this thread's outputs: "
                 f"{', '.join(choices.get('asset_id', [])) or 'none yet'}"
+            )
+        owner = choices.get("owner", {}).get(self.asset_id or "")
+        if self.asset_id and self.deliverable and owner and owner != self.deliverable:
+            raise ValueError(
+                f"asset {self.asset_id} is an output of {owner}, not {self.deliverable}"
             )
         if self.deliverable and self.deliverable not in choices.get("deliverable", []):
             raise ValueError(
@@ -64,12 +71,17 @@ class GateAnswer(BaseModel):
 
 
 def answer_schema(
-    gate: str, *, deliverables: list[str] | None = None, assets: list[str] | None = None
+    gate: str, *, deliverables: list[str] | None = None, assets: dict[str, str] | None = None
 ) -> type[GateAnswer]:
-    """The resume schema of one gate instance (its actions, deliverables and asset ids)."""
-    choices = {"deliverable": deliverables or [], "asset_id": assets or []}
+    """The resume schema of one gate instance: its actions, deliverables, and asset ids (each
+    with the deliverable it is an output of)."""
+    choices: dict[str, Any] = {
+        "deliverable": deliverables or [],
+        "asset_id": list(assets or {}),
+        "owner": assets or {},
+    }
 
-    def allowed(self: GateAnswer) -> dict[str, list[str]]:
+    def allowed(self: GateAnswer) -> dict[str, Any]:
         return choices
 
     model = create_model(
@@ -230,7 +242,7 @@ def outputs(state: StudioState) -> list[dict[str, Any]]:
 async def approve_outputs(state: StudioState, runtime: Runtime[StudioContext]) -> Command[Any]:
     """Pause until the person approves, regenerates (one or all), picks a variant, or stops."""
     every = [d["id"] for d in state["plan"]["deliverables"]]
-    assets = [g["asset_id"] for g in state.get("generations", [])]
+    assets = {g["asset_id"]: g["deliverable"] for g in state.get("generations", [])}
     missing = set(every) - {g["deliverable"] for g in state.get("generations", [])}
     if (state.get("settings") or {}).get("auto_approve"):
         answer = None
@@ -273,27 +285,76 @@ async def approve_outputs(state: StudioState, runtime: Runtime[StudioContext]) -
                 "selected": {chosen["deliverable"]: chosen["asset_id"]},
             },
         )
-    budget = limits(state, resolve(runtime).defaults).max_iterations
-    return regenerate(state, answer, every, budget)
+    lim = limits(state, resolve(runtime).defaults)
+    if answer.asset_id:  # regenerate exactly: that output's recipe, as it was
+        return await rerun(state, answer, lim.max_iterations, lim.max_generations, runtime)
+    return regenerate(state, answer, every, lim.max_iterations)
+
+
+def budget_used(state: StudioState, answer: GateAnswer, budget: int) -> Command[Any] | None:
+    """Refuse a regeneration once the iteration budget is used, telling the person why."""
+    iteration = state.get("iteration", 1)
+    if iteration < budget:
+        return None
+    text = (
+        f"The iteration budget is used ({iteration} of {budget}); approve, pick or "
+        "stop, or raise max_iterations in the thread settings."
+    )
+    return Command(
+        goto="approve_outputs",
+        update={**record("output", answer), "messages": [AIMessage(text, name="manager")]},
+    )
+
+
+async def rerun(
+    state: StudioState,
+    answer: GateAnswer,
+    budget: int,
+    max_generations: int,
+    runtime: Runtime[StudioContext],
+) -> Command[Any]:
+    """Generate one output again from its own stored spec and seed, skipping Pixel (who would
+    revise it): the recipe is re-run as is, as a new iteration of that deliverable."""
+    if refused := budget_used(state, answer, budget):
+        return refused
+    asset = await resolve(runtime).assets.get(str(answer.asset_id))
+    if asset is None:  # an output in state whose record is gone: nothing to re-run
+        raise ValueError(f"asset {answer.asset_id} is no longer in the asset store")
+    spec = {**asset.spec, "seed": asset.seed}
+    iteration = state.get("iteration", 1) + 1
+    replay: StudioState = {**state, "specs": {asset.deliverable: spec}}
+    sends = generation_sends(replay, [asset.deliverable], iteration, max_generations)
+    if not sends:
+        text = "The generation budget is used; approve, pick or stop, or raise max_generations."
+        return Command(
+            goto="approve_outputs",
+            update={**record("output", answer), "messages": [AIMessage(text, name="manager")]},
+        )
+    text = (
+        f"Re-running {asset.deliverable} exactly as iteration {asset.iteration}: the same "
+        f"spec and seed {asset.seed}."
+    )
+    return Command(
+        goto=sends,
+        update={
+            **record("output", answer),
+            "specs": {asset.deliverable: spec},
+            "iteration": iteration,
+            "pending": [asset.deliverable],
+            "stop_reason": None,
+            "messages": [AIMessage(text, name="director")],
+            **phase("iterating", f"re-running {asset.deliverable} exactly"),
+        },
+    )
 
 
 def regenerate(
     state: StudioState, answer: GateAnswer, every: list[str], budget: int
 ) -> Command[Any]:
     """Send the feedback to Pixel for one deliverable or all, if the iteration budget allows."""
+    if refused := budget_used(state, answer, budget):
+        return refused
     iteration = state.get("iteration", 1)
-    if iteration >= budget:
-        text = (
-            f"The iteration budget is used ({iteration} of {budget}); approve, pick or "
-            "stop, or raise max_iterations in the thread settings."
-        )
-        return Command(
-            goto="approve_outputs",
-            update={
-                **record("output", answer),
-                "messages": [AIMessage(text, name="manager")],
-            },
-        )
     targets = [answer.deliverable] if answer.deliverable else every
     feedback = answer.feedback or "make it better against the brief"
     steer: dict[str, Any] = {}

@@ -7,11 +7,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PIL import Image
 from pydantic import ValidationError
 
 from adapters.pixels import measure
 from adapters.renderer import read_recipe
-from tests.studio_helpers import NEON, fresh_graph, make_context, pending_gate, resume, run, start
+from tests.studio_helpers import (
+    NEON,
+    config,
+    fresh_graph,
+    make_context,
+    pending_gate,
+    resume,
+    run,
+    start,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -143,6 +153,35 @@ async def test_pick_then_approve_keeps_the_picked_variant(graph, context, tid) -
     assert record is not None and record.verdict == "approved"
 
 
+async def test_regenerate_exactly_reruns_an_outputs_recipe_as_is(graph, context, tid) -> None:
+    await run(graph, start(NEON, budgets={"max_iterations": 5}), tid, context)
+    await resume(graph, {"action": "approve"}, tid, context)
+    first = (await pending_gate(graph, tid))["outputs"][0]  # type: ignore[index]
+    d = first["deliverable"]
+    await resume(
+        graph, {"action": "regenerate", "deliverable": d, "feedback": "warmer"}, tid, context
+    )
+    with pytest.raises(ValidationError, match="is an output of"):
+        other = "thumbnail" if d != "thumbnail" else "hero-a"
+        await resume(
+            graph,
+            {"action": "regenerate", "asset_id": first["asset_id"], "deliverable": other},
+            tid,
+            context,
+        )
+    await resume(graph, {"action": "regenerate", "asset_id": first["asset_id"]}, tid, context)
+    state = (await graph.aget_state(config(tid))).values
+    again = [g for g in state["generations"] if g["deliverable"] == d][-1]
+    original = await context.assets.get(first["asset_id"])
+    rerun = await context.assets.get(again["asset_id"])
+    assert original is not None and rerun is not None
+    assert again["asset_id"] != first["asset_id"] and again["iteration"] > first["iteration"]
+    assert rerun.seed == original.seed and rerun.spec == original.spec
+    with Image.open(rerun.path) as a, Image.open(original.path) as b:
+        assert a.tobytes() == b.tobytes()  # the same recipe draws the same pixels
+    assert "exactly as iteration" in " ".join(str(m.content) for m in state["messages"][-4:])
+
+
 @pytest.mark.parametrize("brief", ["", "something cool"])
 async def test_vague_brief_asks_a_clarifying_question(graph, context, tid, brief) -> None:
     await run(graph, start(brief, auto_approve=True), tid, context)
@@ -208,11 +247,11 @@ async def test_restart_resumes_without_repeating_work(database, tmp_path, tid) -
     first = fresh_graph(database.saver)
     await run(first, start(NEON, auto_approve=True), tid, context, interrupt_before=["story"])
     # a new process: a fresh saver and graph on the same database
-    from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+    from api.checkpointer import StudioSaver
 
-    second = fresh_graph(AsyncPostgresSaver(database.pool))
+    second = fresh_graph(StudioSaver(database.pool))
     await run(second, None, tid, context, interrupt_before=["critique"])
-    third = fresh_graph(AsyncPostgresSaver(database.pool))
+    third = fresh_graph(StudioSaver(database.pool))
     state = await run(third, None, tid, context)
     assert state["phase"] == "approved"
     turns = [(c["role"], c["round"]) for c in state["contributions"]]

@@ -208,19 +208,13 @@ export class Session {
     await this.startRun({ input: null });
   }
 
-  /** Regenerate one output from its own spec and seed. The output gate has no "re-run this
-   * recipe as is" action yet, so this is a regenerate of that deliverable whose feedback
-   * names the recipe; Pixel may still adjust it. */
+  /** Regenerate one output from its own stored spec and seed, as is (`regenerate` with the
+   * output's `asset_id`: Pixel does not revise it). */
   async regenerateExactly(item) {
     if (this.gate?.gate !== "output") {
       throw new Error("Regenerating is possible while the outputs wait for your approval.");
     }
-    const seed = item.lineage?.seed;
-    await this.answer({
-      action: "regenerate",
-      deliverable: item.deliverable,
-      feedback: `Regenerate exactly as iteration ${item.iteration}: the same spec and seed ${seed}.`,
-    });
+    await this.answer({ action: "regenerate", asset_id: item.asset_id, deliverable: item.deliverable });
   }
 
   showDiscussion(item) {
