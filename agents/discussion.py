@@ -17,6 +17,10 @@ async def contribute(context: StudioContext, state: StudioState, role: str) -> d
     round_no = state.get("round", 1)
     prompt = prompts.ideate(role, state) if round_no <= 1 else prompts.refine(role, state, round_no)
     message, tokens = await speak(context, state, role, prompt)
+    if message.additional_kwargs.get(prompts.GAP):
+        # the persona could not speak: the note is for the person, and the moderator must not
+        # read the same note every round as the team repeating itself
+        return {"messages": [message], "usage": {"tokens": tokens}}
     text = str(message.content)
     return {
         "messages": [message],

@@ -237,6 +237,8 @@ async def test_a_missing_model_leaves_a_gap_and_the_others_carry_on(
     luna = said_by(state, "style")
     assert luna and all("run `ollama pull missing`" in text for text in luna)
     assert "Luna cannot take part" in luna[0]
+    assert all(c["role"] != "style" for c in state["contributions"])  # a gap is no idea
+    assert "style started repeating" not in " ".join(said_by(state, "manager"))
     for role in ("composition", "story"):
         assert said_by(state, role)
         for chat in ollama.chats_for(role):
