@@ -211,6 +211,20 @@ def test_langgraph_json_names_a_loadable_graph_factory() -> None:
     } <= nodes
 
 
+async def auto_session(graph: Any, context: Any) -> tuple[list[Any], dict[str, Any]]:
+    """Run an auto-approved session to its end: the studio events and the final state."""
+    tid, events = str(uuid.uuid4()), []
+    async for part in graph.astream(
+        start(NEON, auto_approve=True),
+        config(tid),
+        context=context,
+        stream_mode=STREAM_MODES,
+        version="v2",
+    ):
+        events += to_events(part)
+    return events, (await graph.aget_state(config(tid))).values
+
+
 class BrokenServer(Renderer):
     """An image server that rejects every job for `broken` deliverables (or all of them)."""
 
@@ -229,17 +243,7 @@ async def test_when_nothing_can_be_generated_the_session_fails_and_says_why(
 ) -> None:
     graph = fresh_graph(database.saver)
     context = make_context(database.pool, tmp_path / "a", renderer=BrokenServer())
-    tid = str(uuid.uuid4())
-    events = []
-    async for part in graph.astream(
-        start(NEON, auto_approve=True),
-        config(tid),
-        context=context,
-        stream_mode=STREAM_MODES,
-        version="v2",
-    ):
-        events += to_events(part)
-    state = (await graph.aget_state(config(tid))).values
+    events, state = await auto_session(graph, context)
     assert state["phase"] == "failed"
     assert state["stop_reason"] == "generation_failed"
     assert len(state["failures"]) == len(state["plan"]["deliverables"])
@@ -284,17 +288,7 @@ class ServerAway(Renderer):
 async def test_generation_waits_queued_while_the_image_server_is_away(database, tmp_path) -> None:
     graph = fresh_graph(database.saver)
     context = make_context(database.pool, tmp_path / "a", renderer=ServerAway(down=1))
-    tid = str(uuid.uuid4())
-    events = []
-    async for part in graph.astream(
-        start(NEON, auto_approve=True),
-        config(tid),
-        context=context,
-        stream_mode=STREAM_MODES,
-        version="v2",
-    ):
-        events += to_events(part)
-    state = (await graph.aget_state(config(tid))).values
+    events, state = await auto_session(graph, context)
     assert state["phase"] == "approved"
     assert len(state["generations"]) == len(state["plan"]["deliverables"])
     codes = [e.data.get("code") for e in events if e.kind == "notice"]
