@@ -75,7 +75,7 @@ def test_full_session_from_brief_to_approval(page: Any, server: Server) -> None:
     expect(lineage).to_contain_text("Seed")
     expect(lineage).to_contain_text("Template")
     expect(lineage).to_contain_text("Iteration")
-    expect(lineage.get_by_role("button", name="Regenerate like this")).to_be_enabled()
+    expect(lineage.get_by_role("button", name="Regenerate exactly")).to_be_enabled()
     shot(page, "session-5-lineage")
     page.keyboard.press("Escape")
     expect(lineage).to_be_hidden()
@@ -144,14 +144,37 @@ def test_regenerate_with_feedback_for_one_deliverable(page: Any, server: Server)
     expect(variants.first).to_have_attribute("aria-pressed", "true", timeout=30_000)
     chosen = page.locator(f"#gallery .tile[data-deliverable='{first}']", has_text="iteration 1")
     expect(chosen.locator(".badge.chosen")).to_be_visible()
-    # and once more from that image's own recipe, from its lineage panel
+    # and once more exactly from that image's own recipe, from its lineage panel
     chosen.locator("button.tile-open").click()
-    page.locator("#lineage").get_by_role("button", name="Regenerate like this").click()
-    expect(page.locator("#lineage .gate-status")).to_contain_text("from this spec and seed")
+    page.locator("#lineage").get_by_role("button", name="Regenerate exactly").click()
+    expect(page.locator("#lineage .gate-status")).to_contain_text("this spec and seed")
     page.keyboard.press("Escape")
     third = page.locator(f"#gallery .tile[data-deliverable='{first}']", has_text="iteration 3")
     expect(third).to_be_visible(timeout=60_000)
     expect(page.locator(OUTPUT_GATE)).to_be_visible(timeout=60_000)
+    # the re-run drew the very same picture as iteration 1 (same spec, same seed)
+    second_tile = page.locator(
+        f"#gallery .tile[data-deliverable='{first}']", has_text="iteration 2"
+    )
+    digests = [pixel_digest(tile) for tile in (chosen, third, second_tile)]
+    assert digests[0] == digests[1]
+    assert digests[0] != digests[2]  # while the regeneration with feedback differs
+
+
+def pixel_digest(tile: Any) -> str:
+    """FNV-1a over every pixel of the tile's image, as the browser decoded it."""
+    return str(
+        tile.locator("img").evaluate(
+            """img => { const c = document.createElement("canvas");
+                c.width = img.naturalWidth; c.height = img.naturalHeight;
+                const g = c.getContext("2d"); g.drawImage(img, 0, 0);
+                let h = 0x811c9dc5;
+                for (const v of g.getImageData(0, 0, c.width, c.height).data) {
+                  h = Math.imul(h ^ v, 16777619) >>> 0;
+                }
+                return `${c.width}x${c.height}:${h}`; }"""
+        )
+    )
 
 
 def test_clarifying_question_is_answered(page: Any, server: Server) -> None:

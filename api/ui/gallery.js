@@ -100,17 +100,17 @@ export class Gallery {
       this.dialog.close();
       this.showDiscussion(item);
     });
-    const again = el("button", "primary", "Regenerate like this");
-    again.title = "Ask Pixel for a new take on this deliverable from this spec and seed";
+    const again = el("button", "primary", "Regenerate exactly");
+    again.title = "Re-run this output's spec and seed as they are (Pixel does not revise them)";
     again.type = "button";
     const status = el("p", "gate-status");
     status.setAttribute("role", "status");
     again.addEventListener("click", async () => {
       again.disabled = true;
-      status.textContent = "Asking Pixel to regenerate it…";
+      status.textContent = "Re-running this recipe…";
       try {
         await this.regenerate(item);
-        status.textContent = `Asked for ${item.deliverable} again from this spec and seed.`;
+        status.textContent = `Re-running ${item.deliverable} exactly: this spec and seed.`;
       } catch (error) {
         status.textContent = error.message;
         again.disabled = false;
