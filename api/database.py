@@ -12,12 +12,12 @@ from types import TracebackType
 from typing import Literal, Self
 
 import psycopg
-from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool
 
 from adapters.errors import ServiceUnavailable
+from api.checkpointer import StudioSaver
 from api.migrate import apply_migrations
 
 Pool = AsyncConnectionPool[psycopg.AsyncConnection[DictRow]]
@@ -44,7 +44,7 @@ class Database:
         """Which Postgres this is, for startup logs and /health (never shows a password)."""
         self._url = url
         self._pool: Pool | None = None
-        self._saver: AsyncPostgresSaver | None = None
+        self._saver: StudioSaver | None = None
 
     @property
     def pgdata(self) -> Path:
@@ -66,8 +66,8 @@ class Database:
         return self._pool
 
     @property
-    def saver(self) -> AsyncPostgresSaver:
-        """The LangGraph checkpointer on `pool`, set up."""
+    def saver(self) -> StudioSaver:
+        """The LangGraph checkpointer on `pool`, set up (messages stored as deltas)."""
         if self._saver is None:
             raise RuntimeError("Database is not open: use `async with Database(...)`")
         return self._saver
@@ -91,7 +91,7 @@ class Database:
         )
         try:
             await pool.open(wait=True, timeout=CONNECT_TIMEOUT_S)
-            saver = AsyncPostgresSaver(pool)
+            saver = StudioSaver(pool)
             await saver.setup()
         except BaseException as exc:
             await pool.close()

@@ -11,9 +11,8 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
-
 from adapters.assets import AssetStore
+from api.checkpointer import StudioSaver
 from api.database import Database
 from api.settings import Settings
 from api.studio import build_images, build_models, defaults_from
@@ -32,7 +31,7 @@ def make_graph() -> StudioGraph:
 
 
 @asynccontextmanager
-async def make_saver() -> AsyncIterator[AsyncPostgresSaver]:
+async def make_saver() -> AsyncIterator[StudioSaver]:
     """Our Postgres checkpointer for `langgraph dev` (`checkpointer.path` in `langgraph.json`).
 
     Opens the configured Postgres (`DATABASE_URL`, else the embedded one under `STUDIO_HOME`),

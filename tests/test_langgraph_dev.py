@@ -123,7 +123,7 @@ def dev_server(database_url: str, tmp_path: Path) -> Iterator[DevServer]:
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_ok(url, process, log)
-        assert "Using custom checkpointer: AsyncPostgresSaver" in log.read_text(errors="replace")
+        assert "Using custom checkpointer: StudioSaver" in log.read_text(errors="replace")
         yield DevServer(url, database_url, workdir)
     finally:
         _stop(process)
