@@ -7,17 +7,15 @@ Postgres: the same `checkpoints` tables the studio CLI and API read and resume.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from adapters.assets import AssetStore
 from api.checkpointer import StudioSaver
 from api.database import Database
 from api.settings import Settings
-from api.studio import build_images, build_models, defaults_from
+from api.studio import studio_context
 from graph.builder import StudioGraph, build_graph
-from graph.context import StudioContext, set_default_context
+from graph.context import set_default_context
 
 
 def make_graph() -> StudioGraph:
@@ -39,19 +37,12 @@ async def make_saver() -> AsyncIterator[StudioSaver]:
     started from Studio bring no context of their own. The server enters this once at startup.
     """
     settings = Settings()
-    async with Database(settings.database_url, settings.home) as database:
-        context = StudioContext(
-            models=build_models(settings),
-            images=build_images(settings),
-            assets=AssetStore(database.pool, settings.home / "assets"),
-            defaults=defaults_from(settings),
-            generation_slots=asyncio.Semaphore(settings.generation_concurrency),
-        )
+    async with (
+        Database(settings.database_url, settings.home) as database,
+        studio_context(settings, database) as context,
+    ):
         set_default_context(context)
         try:
             yield database.saver
         finally:
             set_default_context(None)
-            closer = getattr(context.images, "aclose", None)
-            if closer is not None:
-                await closer()

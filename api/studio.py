@@ -220,16 +220,31 @@ async def log_capabilities(context: StudioContext) -> None:
 
 
 @asynccontextmanager
+async def studio_context(settings: Settings, database: Database) -> AsyncIterator[StudioContext]:
+    """The run context on the configured services; their clients are closed on exit."""
+    context = StudioContext(
+        models=build_models(settings),
+        images=build_images(settings),
+        assets=AssetStore(database.pool, settings.home / "assets"),
+        defaults=defaults_from(settings),
+        generation_slots=asyncio.Semaphore(settings.generation_concurrency),
+    )
+    try:
+        yield context
+    finally:
+        await context.models.aclose()
+        closer = getattr(context.images, "aclose", None)
+        if closer is not None:
+            await closer()
+
+
+@asynccontextmanager
 async def open_studio(settings: Settings) -> AsyncIterator[Studio]:
     """Start everything the studio needs on its configured (or embedded) services."""
-    async with Database(settings.database_url, settings.home) as database:
-        context = StudioContext(
-            models=build_models(settings),
-            images=build_images(settings),
-            assets=AssetStore(database.pool, settings.home / "assets"),
-            defaults=defaults_from(settings),
-            generation_slots=asyncio.Semaphore(settings.generation_concurrency),
-        )
+    async with (
+        Database(settings.database_url, settings.home) as database,
+        studio_context(settings, database) as context,
+    ):
         labels = {
             "database": database.label,
             "models": context.models.label,
@@ -237,15 +252,9 @@ async def open_studio(settings: Settings) -> AsyncIterator[Studio]:
         }
         logger.info("studio ready: %s", labels)
         await log_capabilities(context)
-        try:
-            yield Studio(
-                build_graph(checkpointer=database.saver),
-                context,
-                ThreadRegistry(database.pool),
-                labels,
-            )
-        finally:
-            await context.models.aclose()
-            closer = getattr(context.images, "aclose", None)
-            if closer is not None:
-                await closer()
+        yield Studio(
+            build_graph(checkpointer=database.saver),
+            context,
+            ThreadRegistry(database.pool),
+            labels,
+        )
