@@ -9,12 +9,13 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 
+from api.cluster import Cluster, Handlers
 from api.database import Pool
 from api.deps import Services
 from api.errors import install_error_handlers
 from api.eventlog import EventLog
 from api.idempotency import IdempotencyMiddleware
-from api.routes import domain, runs, threads
+from api.routes import assistants, domain, runs, threads
 from api.runs import RunManager
 from api.runstore import RunStore
 from api.settings import Settings
@@ -38,10 +39,23 @@ def create_app(settings: Settings | None = None, *, studio: Studio | None = None
             else:
                 opened = studio
             pool: Pool = opened.threads.pool
-            log = EventLog(pool)
+            cluster = Cluster(pool)
+            log = EventLog(pool, origin=cluster.origin)
             store = RunStore(pool)
-            manager = RunManager(opened, log, store, drain_grace_s=settings.interject_grace_s)
+            manager = RunManager(
+                opened, log, store, cluster, drain_grace_s=settings.interject_grace_s
+            )
             app.state.services = Services(settings, opened, log, store, manager)
+            await cluster.start(
+                Handlers(
+                    events=log.written_elsewhere,
+                    control=manager.on_control,
+                    reconnected=log.missed,
+                    sweep=manager.sweep,
+                    claims_lost=manager.claims_lost,
+                )
+            )
+            stack.push_async_callback(cluster.close)
             await manager.recover()
             try:
                 yield
@@ -59,6 +73,7 @@ def create_app(settings: Settings | None = None, *, studio: Studio | None = None
     app.include_router(threads.router)
     app.include_router(runs.router)
     app.include_router(domain.router)
+    app.include_router(assistants.router)
     app.include_router(ui_router)  # the chat UI: `/`, `/t/{thread_id}`, `/ui/*`
 
     @app.get("/ok", tags=["meta"])
@@ -73,7 +88,7 @@ def create_app(settings: Settings | None = None, *, studio: Studio | None = None
             "langgraph_py_version": _langgraph_version(),
             # strict_resume: a resume for an interrupt that is not waiting is always refused
             "flags": {
-                "assistants": False,
+                "assistants": True,  # read-only: the one `studio` assistant
                 "crons": False,
                 "langsmith": False,
                 "strict_resume": True,

@@ -18,7 +18,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from adapters.errors import ServiceUnavailable
 from api.checkpointer import StudioSaver
-from api.migrate import apply_migrations
+from api.migrate import apply_migrations, migration_lock
 
 Pool = AsyncConnectionPool[psycopg.AsyncConnection[DictRow]]
 """The shared pool: autocommit, `dict_row`, `prepare_threshold=0` (what the saver needs)."""
@@ -92,7 +92,6 @@ class Database:
         try:
             await pool.open(wait=True, timeout=CONNECT_TIMEOUT_S)
             saver = StudioSaver(pool)
-            await saver.setup()
         except BaseException as exc:
             await pool.close()
             if isinstance(exc, psycopg.OperationalError):  # PoolTimeout is one too
@@ -121,12 +120,15 @@ class Database:
         # where a pool would only time out.
         try:
             conn = await psycopg.AsyncConnection.connect(
-                url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S
+                url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S, row_factory=dict_row
             )
         except psycopg.Error as exc:  # refused, bad password, unknown database, malformed URL
             raise self._unavailable(exc) from exc
-        async with conn:
+        async with conn, migration_lock(conn):
             await apply_migrations(conn)
+            # LangGraph's own tables, under the same lock: its setup() is not safe to run
+            # from two processes at once on a new database
+            await StudioSaver(conn).setup()
 
     def _start_embedded(self) -> str:
         try:

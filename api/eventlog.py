@@ -9,6 +9,9 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 
+from psycopg.errors import UniqueViolation
+
+from api.cluster import EVENTS
 from api.database import Pool
 
 logger = logging.getLogger("studio.eventlog")
@@ -17,6 +20,9 @@ _INSERT = """
     INSERT INTO events (thread_id, seq, run_id, channel, event, data)
     VALUES (%s, %s, %s, %s, %s, %s::jsonb)
 """
+_NOTIFY = "SELECT pg_notify(%s, %s)"
+_NUMBERING_TRIES = 5
+"""A batch loses the race for its seqs only to another process's write; it then renumbers."""
 _SELECT = """
     SELECT seq, run_id, channel, event, data::text AS data FROM events
     WHERE thread_id = %(thread_id)s AND seq > %(after)s AND channel = ANY(%(channels)s)
@@ -37,20 +43,38 @@ class Record:
     data: str
 
 
+Pending = tuple[str | None, str, str, str]
+"""An appended event not written yet: `(run_id, channel, event, data)`; its seq comes later."""
+
+
 class EventLog:
-    """Appends events with a per-thread sequence; writes them in batches (every
+    """Appends events to a per-thread sequence; writes them in batches (every
     `flush_interval_s`, or when a caller flushes at a node boundary), and only then shows them
     to followers, so what a client saw is always in the log and a replay never diverges.
 
-    One process writes a thread's events at a time (the run manager runs one run per thread).
+    Across processes: a batch is numbered when it is written, after the last seq this process
+    knows, and `(thread_id, seq)` is the table's key, so a batch that raced another process's
+    write (an interjection ending a queued run) fails whole and is renumbered after it: seqs
+    stay unique and gap-free. Each write notifies `studio_events`; other processes then drop
+    what they cached of the thread and wake their followers, who read from Postgres.
     """
 
-    def __init__(self, pool: Pool, *, flush_interval_s: float = 0.05, keep: int = 2000) -> None:
+    def __init__(
+        self,
+        pool: Pool,
+        *,
+        origin: str = "",
+        flush_interval_s: float = 0.05,
+        keep: int = 2000,
+    ) -> None:
         self.pool = pool
+        self.origin = origin
+        """This process's id in notifications (`Cluster.origin`)."""
         self.flush_interval_s = flush_interval_s
         self.keep = keep
         self._next: dict[str, int] = {}
-        self._buffers: dict[str, list[Record]] = {}
+        """The next seq of threads this process wrote; a hint, checked by the table's key."""
+        self._buffers: dict[str, list[Pending]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._timers: dict[str, asyncio.Task[None]] = {}
         self._signals: dict[str, asyncio.Event] = {}
@@ -60,13 +84,7 @@ class EventLog:
         self, thread_id: str, run_id: str | None, channel: str, event: str, data: str
     ) -> None:
         """Queue one event (JSON text `data`); it is written within `flush_interval_s`."""
-        if thread_id not in self._next:
-            async with self._lock(thread_id):
-                if thread_id not in self._next:
-                    self._next[thread_id] = await self._max_seq(thread_id) + 1
-        seq = self._next[thread_id]
-        self._next[thread_id] = seq + 1
-        self._buffers.setdefault(thread_id, []).append(Record(seq, run_id, channel, event, data))
+        self._buffers.setdefault(thread_id, []).append((run_id, channel, event, data))
         timer = self._timers.get(thread_id)
         if timer is None or timer.done():
             self._timers[thread_id] = asyncio.create_task(self._flush_later(thread_id))
@@ -74,20 +92,52 @@ class EventLog:
     async def flush(self, thread_id: str) -> None:
         """Write the thread's buffered events now (in order, one batch), then wake followers."""
         async with self._lock(thread_id):
-            batch = self._buffers.pop(thread_id, [])
-            if not batch:
+            pending = self._buffers.pop(thread_id, [])
+            if not pending:
                 return
+            try:
+                batch = await self._write(thread_id, pending)
+            except BaseException:
+                # still under the lock: later events stay behind these, order is kept
+                self._buffers[thread_id] = pending + self._buffers.get(thread_id, [])
+                raise
+            self._next[thread_id] = batch[-1].seq + 1
+            self._remember(thread_id, batch)
+        self._wake(thread_id)
+
+    def reclaimed(self, thread_id: str) -> None:
+        """This process starts writing the thread again: others may have written meanwhile."""
+        self._next.pop(thread_id, None)
+
+    def written_elsewhere(self, thread_id: str) -> None:
+        """Another process wrote the thread's events: drop what is cached, wake followers."""
+        self._next.pop(thread_id, None)
+        self._recent.pop(thread_id, None)
+        self._wake(thread_id)
+
+    def missed(self) -> None:
+        """Notifications may have been lost (the listener reconnected): trust no cache."""
+        self._next.clear()
+        self._recent.clear()
+        for thread_id in list(self._signals):
+            self._wake(thread_id)
+
+    async def _write(self, thread_id: str, pending: list[Pending]) -> list[Record]:
+        start = self._next.get(thread_id)
+        for _ in range(_NUMBERING_TRIES):
+            if start is None:
+                start = await self._max_seq(thread_id) + 1
+            batch = [Record(start + i, *event) for i, event in enumerate(pending)]
             rows = [(thread_id, r.seq, r.run_id, r.channel, r.event, r.data) for r in batch]
             try:
                 async with self.pool.connection() as conn, conn.transaction():
                     async with conn.cursor() as cur:
                         await cur.executemany(_INSERT, rows)
-            except BaseException:
-                # still under the lock: later events stay behind these, order is kept
-                self._buffers[thread_id] = batch + self._buffers.get(thread_id, [])
-                raise
-            self._remember(thread_id, batch)
-        self._wake(thread_id)
+                        await cur.execute(_NOTIFY, [EVENTS, f"{self.origin} {thread_id}"])
+                return batch
+            except UniqueViolation:
+                start = None  # another process wrote these seqs first: number after it
+        raise RuntimeError(f"could not number the events of thread {thread_id}")
 
     async def read(
         self,
@@ -180,8 +230,12 @@ class EventLog:
             signal.set()
 
     def _remember(self, thread_id: str, records: list[Record]) -> None:
+        """Cache the batch; the cache is always one unbroken run of seqs ending at the newest
+        write this process knows of (anything else starts it over)."""
         recent = self._recent.setdefault(thread_id, [])
         self._recent.move_to_end(thread_id)
+        if recent and recent[-1].seq + 1 != records[0].seq:
+            recent.clear()
         recent.extend(records)
         if len(recent) > self.keep:
             del recent[: len(recent) - self.keep]

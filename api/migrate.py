@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,7 @@ NO_TRANSACTION = "-- no-transaction"
 
 # Any constant works; every process that migrates this database must use the same one.
 _LOCK_ID = 0x73747564696F  # "studio"
+_LOCK_POLL_S = 0.05
 
 _CREATE_TABLE = """
     CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -29,6 +32,28 @@ _CREATE_TABLE = """
 _RECORD = "INSERT INTO schema_migrations (name) VALUES (%s)"
 # Statements of a no-transaction file end with `;` at the end of a line.
 _STATEMENT_END = re.compile(r";[ \t]*$", re.MULTILINE)
+
+
+@asynccontextmanager
+async def migration_lock(conn: psycopg.AsyncConnection[Any]) -> AsyncIterator[None]:
+    """Hold the database's migration lock (a session advisory lock; re-entrant), so that
+    processes starting at once change the schema one at a time.
+
+    Waiting polls `pg_try_advisory_lock` instead of blocking in `pg_advisory_lock`: a session
+    blocked inside a statement holds a snapshot, and `CREATE INDEX CONCURRENTLY` (LangGraph's
+    setup runs some) waits for every such snapshot, while the waiter waits for the lock: a
+    deadlock Postgres would detect and abort."""
+    while True:
+        async with conn.cursor(row_factory=scalar_row) as cur:
+            await cur.execute("SELECT pg_try_advisory_lock(%s)", (_LOCK_ID,))
+            if await cur.fetchone():
+                break
+        await asyncio.sleep(_LOCK_POLL_S)
+    try:
+        yield
+    finally:
+        if not conn.broken:
+            await conn.execute("SELECT pg_advisory_unlock(%s)", (_LOCK_ID,))
 
 
 async def apply_migrations(
@@ -44,8 +69,7 @@ async def apply_migrations(
         # The advisory lock spans several transactions and no-transaction files need none open.
         raise ValueError("apply_migrations needs a connection in autocommit mode")
     files = await asyncio.to_thread(_read_migrations, directory)
-    await conn.execute("SELECT pg_advisory_lock(%s)", (_LOCK_ID,))
-    try:
+    async with migration_lock(conn):
         await conn.execute(_CREATE_TABLE)
         applied = set(await _applied_names(conn))
         done: list[str] = []
@@ -64,9 +88,6 @@ async def apply_migrations(
                     await conn.execute(_RECORD, (name,))
             done.append(name)
         return done
-    finally:
-        if not conn.broken:
-            await conn.execute("SELECT pg_advisory_unlock(%s)", (_LOCK_ID,))
 
 
 async def status(

@@ -74,8 +74,7 @@ class Runner:
         """Run to the end (success, gate, error, interrupt); only a shutdown leaves it open."""
         status, error = "success", None
         try:
-            payload = await self._payload(handle.run)
-            await self.store.set_status(handle.run_id, "running", started=True)
+            payload = await self._payload(handle.run)  # the claim marked it running
             await self.studio.threads.upsert(handle.thread_id, status="busy")
             if handle.run["attempt"] > 0:
                 await self._announce_resume(handle)
@@ -95,7 +94,7 @@ class Runner:
             if not isinstance(exc, StudioError | ValidationError):
                 logger.exception("run %s on thread %s failed", handle.run_id, handle.thread_id)
         try:
-            await asyncio.shield(self._finish(handle, status, error))
+            await asyncio.shield(self.finish(handle, status, error))
         finally:
             handle.finished.set()
 
@@ -146,7 +145,9 @@ class Runner:
                     handle.generating = False
                 await self.log.flush(tid)  # a node boundary: its events are durable now
 
-    async def _finish(self, handle: RunHandle, status: str, error: BaseException | None) -> None:
+    async def finish(self, handle: RunHandle, status: str, error: BaseException | None) -> None:
+        """Record how the run ended (rolled back, if that is why it stopped), the thread's
+        status, and the `done` and end events its followers wait for."""
         tid, rid = handle.thread_id, handle.run_id
         if handle.reason == "rollback":
             await self.store.rollback_checkpoints(tid, rid)

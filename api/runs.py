@@ -1,4 +1,9 @@
-"""The run manager: one task per run, one queue per thread, interjection, cancel, recovery."""
+"""The run manager: one task per run, one queue per thread, interjection, cancel, recovery.
+
+Several processes may share one Postgres. A process executes a thread's runs only while it
+holds the thread's claim (`api/cluster.py`); requests that concern a run executing elsewhere
+reach that process as a notification and are handled there exactly as local ones are.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,8 @@ import contextlib
 import logging
 from typing import Any
 
-from api.errors import Conflict, NotFound
+from api.cluster import Cluster
+from api.errors import NotFound
 from api.eventlog import EventLog
 from api.runner import RunHandle, Runner
 from api.runstore import RunStore
@@ -18,16 +24,23 @@ logger = logging.getLogger("studio.runs")
 
 
 class RunManager:
-    """Owns every run of this process. Runs outlive the requests that created them; a thread
-    runs one at a time, in creation order (the `runs` table is the queue, so a restart
-    resumes it)."""
+    """Owns every run this process executes. Runs outlive the requests that created them; a
+    thread runs one at a time, in creation order (the `runs` table is the queue, so a restart,
+    or another process, resumes it)."""
 
     def __init__(
-        self, studio: Studio, log: EventLog, store: RunStore, *, drain_grace_s: float = 10.0
+        self,
+        studio: Studio,
+        log: EventLog,
+        store: RunStore,
+        cluster: Cluster,
+        *,
+        drain_grace_s: float = 10.0,
     ) -> None:
         self.studio = studio
         self.log = log
         self.store = store
+        self.cluster = cluster
         self.runner = Runner(studio, log, store)
         self.drain_grace_s = drain_grace_s
         """How long an interjection waits for the running node to finish before cancelling."""
@@ -50,40 +63,29 @@ class RunManager:
         strategy: str,
         idempotency_key: str | None = None,
     ) -> dict[str, Any]:
-        """Queue a run on the thread, applying `strategy` when the thread is busy."""
+        """Queue a run on the thread, applying `strategy` when the thread is busy; returns
+        once a run it interrupts has stopped."""
         async with self._lock(thread_id):
-            waiting = await self.store.unfinished(thread_id)
-            busy = bool(waiting) or thread_id in self._active
-            if busy and strategy == "reject" and idempotency_key is None:
-                raise Conflict("Thread is already running a task. Wait for it or interject.")
-            run, created = await self.store.create(
+            submitted = await self.store.submit(
                 thread_id,
                 assistant_id=assistant_id,
                 kwargs=kwargs,
                 metadata=metadata,
-                multitask_strategy=strategy,
+                strategy=strategy,
                 idempotency_key=idempotency_key,
             )
-            if not created:
-                return run
-            if busy and strategy == "reject":
-                await self.store.delete(run["run_id"])
-                raise Conflict("Thread is already running a task. Wait for it or interject.")
-            if busy and strategy in ("interrupt", "rollback"):
-                for older in waiting:
-                    if older["status"] == "pending":
-                        await self._drop_pending(older, rollback=strategy == "rollback")
-                await self._stop_active(thread_id, strategy)
+            for dropped in submitted.dropped:
+                await self._end_unstarted(dropped)
             self._ensure_worker(thread_id)
-            return run
+        if submitted.running is not None:
+            await self._stop(submitted.running, strategy)
+        return submitted.run
 
     async def cancel(self, thread_id: str, run_id: str, *, action: str, wait: bool) -> None:
         """Stop a run now (a running generation is cancelled, never orphaned)."""
         handle = self._active.get(thread_id)
         if handle is not None and handle.run_id == run_id:
-            handle.reason = action
-            if handle.task is not None:
-                handle.task.cancel()
+            self._cancel_handle(handle, action)
             if wait:
                 await handle.finished.wait()
             return
@@ -91,7 +93,18 @@ class RunManager:
         if run is None:
             raise NotFound("Run not found")
         if run["status"] == "pending":
-            await self._drop_pending(run, rollback=action == "rollback")
+            if await self.store.drop_pending(run_id, rollback=action == "rollback"):
+                await self._end_unstarted(run)
+                return
+            run = await self.store.get(thread_id, run_id)  # a process has just started it
+        if (
+            run is not None
+            and run["status"] == "running"
+            and not await self._end_orphan(run, action)
+        ):
+            await self.cluster.stop_run(thread_id, run_id, action="cancel", reason=action)
+            if wait:
+                await self._ended_within_patience(thread_id, run_id)
 
     def cancel_soon(self, thread_id: str, run_id: str) -> None:
         """Cancel from sync code (a stream whose client left, with `on_disconnect: cancel`)."""
@@ -99,29 +112,52 @@ class RunManager:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
+    async def on_control(self, message: dict[str, Any]) -> None:
+        """A stop request from any process (this one included); only the process executing the
+        run acts on it. The thread lock orders it after a claim that is still being recorded."""
+        thread_id, run_id = message["thread_id"], message["run_id"]
+        async with self._lock(thread_id):
+            handle = self._active.get(thread_id)
+        if handle is None or handle.run_id != run_id:
+            return
+        if message["action"] == "cancel":
+            self._cancel_handle(handle, message["reason"])
+        else:
+            await self._stop_handle(handle, message["reason"])
+
     async def recover(self) -> int:
-        """Start the runs a previous process left pending or running; returns how many."""
-        runs = await self.store.unfinished()
-        for thread_id in dict.fromkeys(r["thread_id"] for r in runs):
+        """At startup: resume the unfinished runs no process holds; returns how many threads."""
+        found = await self.sweep()
+        if found:
+            logger.info("resuming the unfinished runs of %d thread(s)", found)
+        return found
+
+    async def sweep(self) -> int:
+        """Start a worker for each thread with unfinished runs that no process has claimed
+        (its process died, or this one restarted); the cluster calls this periodically."""
+        thread_ids = await self.store.unclaimed_threads()
+        for thread_id in thread_ids:
             self._ensure_worker(thread_id)
-        if runs:
-            logger.info("resuming %d unfinished run(s) after a restart", len(runs))
-        return len(runs)
+        return len(thread_ids)
+
+    async def claims_lost(self) -> None:
+        """Postgres released this process's claims: stop executing at once, leaving the runs
+        `running`, so whichever process claims the threads next resumes them."""
+        await self._stop_workers()
 
     async def close(self) -> None:
         """Stop every run without recording an end: the next start resumes them."""
         self._closing = True
-        for handle in list(self._active.values()):
-            handle.reason = "shutdown"
-            if handle.task is not None:
-                handle.task.cancel()
+        await self._stop_workers()
+        await self.log.close()
+
+    async def _stop_workers(self) -> None:
         workers = list(self._workers.values())
         for worker in workers:
             worker.cancel()
         for worker in workers:
             with contextlib.suppress(asyncio.CancelledError):
                 await worker
-        await self.log.close()
 
     def _ensure_worker(self, thread_id: str) -> None:
         worker = self._workers.get(thread_id)
@@ -129,11 +165,29 @@ class RunManager:
             self._workers[thread_id] = asyncio.create_task(self._work(thread_id))
 
     async def _work(self, thread_id: str) -> None:
+        """Claim the thread and run its queue; leave it to the claim's holder otherwise. After
+        releasing, look again: a run queued by another process that found the thread claimed
+        is this worker's to start."""
+        me = asyncio.current_task()
+        try:
+            while not self._closing and await self.cluster.claim(thread_id):
+                self.log.reclaimed(thread_id)
+                try:
+                    await self._drain(thread_id)
+                finally:
+                    await asyncio.shield(self.cluster.release(thread_id))
+                async with self._lock(thread_id):
+                    if self._closing or not await self.store.unfinished(thread_id):
+                        return
+        finally:
+            if self._workers.get(thread_id) is me:
+                del self._workers[thread_id]
+
+    async def _drain(self, thread_id: str) -> None:
         while True:
             async with self._lock(thread_id):
-                run = await self.store.next_pending(thread_id)
-                if run is None or self._closing:
-                    self._workers.pop(thread_id, None)
+                run = None if self._closing else await self.store.claim_next(thread_id)
+                if run is None:
                     return
                 handle = RunHandle(run)
                 handle.task = asyncio.create_task(self.runner.execute(handle))
@@ -153,11 +207,40 @@ class RunManager:
                 logger.error("run %s could not be finished: %r", handle.run_id, exc)
                 await asyncio.sleep(1.0)  # e.g. the database is away: retry, don't spin
 
-    async def _stop_active(self, thread_id: str, reason: str) -> None:
+    async def _stop(self, run: dict[str, Any], reason: str) -> None:
+        """Stop a running run for an interjection (`reason`: interrupt or rollback), here or in
+        the process that executes it, and wait until it has stopped."""
+        handle = self._active.get(run["thread_id"])
+        if handle is not None and handle.run_id == run["run_id"]:
+            await self._stop_handle(handle, reason)
+            return
+        if await self._end_orphan(run, reason):
+            return
+        await self.cluster.stop_run(run["thread_id"], run["run_id"], action="drain", reason=reason)
+        await self._ended_within_patience(run["thread_id"], run["run_id"])
+
+    async def _end_orphan(self, run: dict[str, Any], reason: str) -> bool:
+        """End, here, a run that no process executes (its process died and the sweep has not
+        claimed it yet), as its process would have: otherwise the sweep would resume it."""
+        if not await self.store.end_orphan(run["run_id"]):
+            return False
+        logger.info("run %s was left by a process that died; ending it here", run["run_id"])
+        handle = RunHandle(run)
+        handle.reason = reason
+        await self.runner.finish(handle, "interrupted", None)
+        return True
+
+    async def _ended_within_patience(self, thread_id: str, run_id: str) -> None:
+        """Wait for a run stopping in another process: its drain grace and then some. Past
+        that its process has died, and the process that recovers the run finishes it."""
+        patience = 2 * self.drain_grace_s + 10
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._ended(thread_id, run_id), patience)
+
+    async def _stop_handle(self, handle: RunHandle, reason: str) -> None:
         """Stop the running run at the next safe boundary (between nodes); a running image
         generation is cancelled at once. Waits until it has stopped."""
-        handle = self._active.get(thread_id)
-        if handle is None or handle.task is None:
+        if handle.task is None:
             return
         handle.reason = reason
         if handle.generating:
@@ -170,12 +253,19 @@ class RunManager:
             handle.task.cancel()
             await handle.finished.wait()
 
-    async def _drop_pending(self, run: dict[str, Any], *, rollback: bool) -> None:
+    @staticmethod
+    def _cancel_handle(handle: RunHandle, reason: str) -> None:
+        handle.reason = reason
+        if handle.task is not None:
+            handle.task.cancel()
+
+    async def _ended(self, thread_id: str, run_id: str) -> None:
+        """Wait for the run's end marker in the log (written by whichever process ran it)."""
+        async for _ in self.log.follow(thread_id, 0, channels=("control",), run_id=run_id):
+            return
+
+    async def _end_unstarted(self, run: dict[str, Any]) -> None:
         tid, rid = run["thread_id"], run["run_id"]
-        if rollback:
-            await self.store.delete(rid)
-        else:
-            await self.store.set_status(rid, "interrupted")
         await self.log.append(tid, rid, "control", "end", dumps({"status": "interrupted"}))
         await self.log.flush(tid)
 

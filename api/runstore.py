@@ -3,18 +3,87 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass, field
 from typing import Any
 
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
+from api.cluster import CLAIM_SPACE
 from api.database import Pool
+from api.errors import Conflict
 
-UNFINISHED = ("pending", "running")
+SUBMIT_SPACE = 0x5355
+"""First key of the transaction-level advisory lock that serialises submits on a thread."""
 _COLUMNS = (
     "run_id, thread_id, assistant_id, status, kwargs, metadata, multitask_strategy,"
     " attempt, created_at, updated_at"
 )
+_UNFINISHED = f"""
+    SELECT {_COLUMNS} FROM runs
+    WHERE status IN ('pending', 'running') AND (%s::text IS NULL OR thread_id = %s)
+    ORDER BY created_at, run_id
+"""
+_INSERT = f"""
+    INSERT INTO runs (run_id, thread_id, assistant_id, status, kwargs, metadata,
+                      multitask_strategy, idempotency_key)
+    VALUES (%s, %s, %s, 'pending', %s, %s, %s, %s)
+    ON CONFLICT (thread_id, idempotency_key) DO NOTHING
+    RETURNING {_COLUMNS}
+"""
+_BY_KEY = f"SELECT {_COLUMNS} FROM runs WHERE thread_id = %s AND idempotency_key = %s"
+_INTERRUPT_PENDING = f"""
+    UPDATE runs SET status = 'interrupted', updated_at = now()
+    WHERE thread_id = %s AND status = 'pending' AND run_id <> %s
+    RETURNING {_COLUMNS}
+"""
+_DELETE_PENDING = f"""
+    DELETE FROM runs WHERE thread_id = %s AND status = 'pending' AND run_id <> %s
+    RETURNING {_COLUMNS}
+"""
+_CLAIM_NEXT = """
+    WITH next AS (
+        SELECT run_id, attempt FROM runs
+        WHERE thread_id = %s AND status IN ('pending', 'running')
+        ORDER BY status = 'running' DESC, created_at, run_id
+        LIMIT 1 FOR UPDATE
+    )
+    UPDATE runs r SET status = 'running', attempt = r.attempt + 1, updated_at = now()
+    FROM next WHERE r.run_id = next.run_id
+    RETURNING r.run_id, r.thread_id, r.assistant_id, r.status, r.kwargs, r.metadata,
+              r.multitask_strategy, next.attempt, r.created_at, r.updated_at
+"""
+_CLAIMED = """
+    EXISTS (
+        SELECT 1 FROM pg_locks l
+        WHERE l.locktype = 'advisory' AND l.objsubid = 2
+          AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+          AND l.classid = %s::oid AND l.objid = hashtext(r.thread_id)::oid
+    )
+"""
+"""Someone holds the claim of `r`'s thread (`api/cluster.py`); the parameter is its space."""
+_END_ORPHAN = f"""
+    UPDATE runs r SET status = 'interrupted', updated_at = now()
+    WHERE r.run_id = %s AND r.status = 'running' AND NOT {_CLAIMED}
+    RETURNING r.run_id
+"""
+_UNCLAIMED = f"""
+    SELECT DISTINCT r.thread_id FROM runs r
+    WHERE r.status IN ('pending', 'running') AND NOT {_CLAIMED}
+"""
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """What `RunStore.submit` did."""
+
+    run: dict[str, Any]
+    created: bool
+    """False: the idempotency key was known, `run` is the first request's run."""
+    dropped: list[dict[str, Any]] = field(default_factory=list)
+    """Pending runs ended by `interrupt` / `rollback`; their followers still need an end."""
+    running: dict[str, Any] | None = None
+    """The run executing on the thread, which `interrupt` / `rollback` must stop."""
 
 
 def run_json(row: dict[str, Any]) -> dict[str, Any]:
@@ -38,42 +107,53 @@ class RunStore:
     def __init__(self, pool: Pool) -> None:
         self.pool = pool
 
-    async def create(
+    async def submit(
         self,
         thread_id: str,
         *,
         assistant_id: str,
         kwargs: dict[str, Any],
         metadata: dict[str, Any],
-        multitask_strategy: str,
+        strategy: str,
         idempotency_key: str | None,
-    ) -> tuple[dict[str, Any], bool]:
-        """Insert a pending run; with a known idempotency key, return that run (and False)."""
-        query = f"""
-            INSERT INTO runs (run_id, thread_id, assistant_id, status, kwargs, metadata,
-                              multitask_strategy, idempotency_key)
-            VALUES (%s, %s, %s, 'pending', %s, %s, %s, %s)
-            ON CONFLICT (thread_id, idempotency_key) DO NOTHING
-            RETURNING {_COLUMNS}
-        """
+    ) -> Submitted:
+        """Queue a run, applying `strategy` if the thread is busy, in one transaction that is
+        serialised per thread across processes: `reject` raises `Conflict`; `interrupt` and
+        `rollback` end the pending runs before it (no process can start them afterwards) and
+        name the running one, which the caller stops. A known idempotency key returns that
+        run, unchanged."""
         params = [
             str(uuid.uuid4()),
             thread_id,
             assistant_id,
             Jsonb(kwargs),
             Jsonb(metadata),
-            multitask_strategy,
+            strategy,
             idempotency_key,
         ]
-        row = await self._one(query, params)
-        if row is not None:
-            return row, True
-        existing = await self._one(
-            f"SELECT {_COLUMNS} FROM runs WHERE thread_id = %s AND idempotency_key = %s",
-            [thread_id, idempotency_key],
-        )
-        assert existing is not None
-        return existing, False
+        async with self.pool.connection() as conn, conn.transaction():
+            async with conn.cursor(row_factory=dict_row) as cur:
+                await cur.execute(
+                    "SELECT pg_advisory_xact_lock(%s::int, hashtext(%s))", [SUBMIT_SPACE, thread_id]
+                )
+                await cur.execute(_UNFINISHED, [thread_id, thread_id])
+                waiting = await cur.fetchall()
+                await cur.execute(_INSERT, params)
+                run = await cur.fetchone()
+                if run is None:
+                    await cur.execute(_BY_KEY, [thread_id, idempotency_key])
+                    existing = await cur.fetchone()
+                    assert existing is not None
+                    return Submitted(existing, created=False)
+                if waiting and strategy == "reject":
+                    raise Conflict("Thread is already running a task. Wait for it or interject.")
+                if not waiting or strategy not in ("interrupt", "rollback"):
+                    return Submitted(run, created=True)
+                drop = _DELETE_PENDING if strategy == "rollback" else _INTERRUPT_PENDING
+                await cur.execute(drop, [thread_id, run["run_id"]])
+                dropped = await cur.fetchall()
+        running = next((r for r in waiting if r["status"] == "running"), None)
+        return Submitted(run, created=True, dropped=dropped, running=running)
 
     async def get(self, thread_id: str, run_id: str) -> dict[str, Any] | None:
         return await self._one(
@@ -91,29 +171,40 @@ class RunStore:
         """
         return await self._all(query, [thread_id, status, status, limit, offset])
 
-    async def next_pending(self, thread_id: str) -> dict[str, Any] | None:
-        """The run to execute next: one a dead process left running, else the oldest pending."""
-        return await self._one(
-            f"""SELECT {_COLUMNS} FROM runs
-                WHERE thread_id = %s AND status IN ('pending', 'running')
-                ORDER BY status = 'running' DESC, created_at, run_id LIMIT 1""",
-            [thread_id],
-        )
+    async def claim_next(self, thread_id: str) -> dict[str, Any] | None:
+        """Mark the run to execute next `running` and return it (with the attempt it had):
+        one a dead process left running, else the oldest pending. The caller holds the
+        thread's claim; the row lock only orders this against a concurrent drop."""
+        return await self._one(_CLAIM_NEXT, [thread_id])
+
+    async def unclaimed_threads(self) -> list[str]:
+        """Threads with unfinished runs that no process has claimed (their process died)."""
+        rows = await self._all(_UNCLAIMED, [CLAIM_SPACE])
+        return [str(row["thread_id"]) for row in rows]
+
+    async def end_orphan(self, run_id: str) -> bool:
+        """Mark a `running` run that no process executes (its process died, and none has
+        claimed the thread since) interrupted; False when a process holds its thread."""
+        return await self._one(_END_ORPHAN, [run_id, CLAIM_SPACE]) is not None
+
+    async def drop_pending(self, run_id: str, *, rollback: bool) -> bool:
+        """End a run that has not started (interrupted, or deleted for a rollback); False when
+        a process claimed it meanwhile."""
+        if rollback:
+            query = "DELETE FROM runs WHERE run_id = %s AND status = 'pending' RETURNING run_id"
+        else:
+            query = """UPDATE runs SET status = 'interrupted', updated_at = now()
+                       WHERE run_id = %s AND status = 'pending' RETURNING run_id"""
+        return await self._one(query, [run_id]) is not None
 
     async def unfinished(self, thread_id: str | None = None) -> list[dict[str, Any]]:
         """Pending and running runs (of one thread, or all), oldest first."""
-        query = f"""
-            SELECT {_COLUMNS} FROM runs
-            WHERE status IN ('pending', 'running') AND (%s::text IS NULL OR thread_id = %s)
-            ORDER BY created_at, run_id
-        """
-        return await self._all(query, [thread_id, thread_id])
+        return await self._all(_UNFINISHED, [thread_id, thread_id])
 
-    async def set_status(self, run_id: str, status: str, *, started: bool = False) -> None:
-        bump = ", attempt = attempt + 1" if started else ""
+    async def set_status(self, run_id: str, status: str) -> None:
         async with self.pool.connection() as conn:
             await conn.execute(
-                f"UPDATE runs SET status = %s, updated_at = now(){bump} WHERE run_id = %s",
+                "UPDATE runs SET status = %s, updated_at = now() WHERE run_id = %s",
                 [status, run_id],
             )
 

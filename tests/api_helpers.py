@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
+import socket
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -23,7 +28,7 @@ from api.studio import Studio
 from graph.builder import build_graph
 from tests.studio_helpers import NEON, make_context
 
-__all__ = ["NEON", "Served", "read_sse", "serve"]
+__all__ = ["NEON", "Served", "ServerProcess", "read_sse", "serve"]
 
 
 @dataclass
@@ -133,3 +138,71 @@ async def read_sse(
                 elif field == "id":
                     sid = value
     return events
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class ServerProcess:
+    """A real `studio serve` in a subprocess (offline model and renderer, slowed down so that
+    runs can be caught mid-way), on `database_url`, logging to `home / f"{name}.log"`."""
+
+    def __init__(self, home: Path, database_url: str, *, name: str = "server") -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {
+            **os.environ,
+            "STUDIO_HOME": str(home),
+            "DATABASE_URL": database_url,
+            "STUDIO_OFFLINE_TOKEN_DELAY_S": "0.004",
+            "STUDIO_RENDER_STAGE_DELAY_S": "0.15",
+        }
+        self.log = home / f"{name}.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def http(self, token: str | None = None, timeout: float = 60) -> httpx.AsyncClient:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return httpx.AsyncClient(base_url=self.url, headers=headers, timeout=timeout)
+
+    def spawn(self) -> subprocess.Popen[bytes]:
+        command = [sys.executable, "-c", "from api.cli import main; main()", "serve"]
+        with open(self.log, "ab") as log:
+            return subprocess.Popen(
+                [*command, "--port", str(self.port)], env=self.env, stdout=log, stderr=log
+            )
+
+    async def start(self) -> None:
+        """Start it (again, on the same port) and wait until `/ok` answers."""
+        self.process = self.spawn()
+        async with httpx.AsyncClient(base_url=self.url) as client:
+            for _ in range(600):
+                try:
+                    if (await client.get("/ok")).status_code == 200:
+                        return
+                except httpx.TransportError:
+                    pass
+                assert self.process.poll() is None, self.log.read_text()
+                await asyncio.sleep(0.05)
+        raise AssertionError(f"server did not start: {self.log.read_text()}")
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()

@@ -204,6 +204,16 @@ async def test_database_opens_again_on_the_same_url(database_url: str, tmp_path:
     assert state.values == {"n": 42}
 
 
+async def test_studios_starting_at_once_on_a_new_database_all_open(
+    database_url: str, tmp_path: Path
+) -> None:
+    async def start(n: int) -> bool:
+        async with Database(database_url, tmp_path / str(n)) as db:
+            return await db.saver.aget_tuple({"configurable": {"thread_id": "none"}}) is None
+
+    assert await asyncio.gather(*(start(n) for n in range(4))) == [True] * 4
+
+
 async def test_unreachable_database_url_raises_service_unavailable(tmp_path: Path) -> None:
     with pytest.raises(ServiceUnavailable) as caught:
         async with Database("postgresql://studio:s3cret@127.0.0.1:1/studio", tmp_path):
