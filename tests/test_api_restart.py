@@ -2,13 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,72 +10,14 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api_helpers import NEON, Sse, read_sse
+from tests.api_helpers import NEON, ServerProcess, Sse, read_sse
 
 pytestmark = pytest.mark.anyio
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class Server:
-    """`studio serve` in a subprocess."""
-
-    def __init__(self, home: Path, database_url: str) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {
-            **os.environ,
-            "STUDIO_HOME": str(home),
-            "DATABASE_URL": database_url,
-            "STUDIO_OFFLINE_TOKEN_DELAY_S": "0.004",
-            "STUDIO_RENDER_STAGE_DELAY_S": "0.15",
-        }
-        self.log = home / "server.log"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def spawn(self) -> subprocess.Popen[bytes]:
-        command = [sys.executable, "-c", "from api.cli import main; main()", "serve"]
-        with open(self.log, "ab") as log:
-            return subprocess.Popen(
-                [*command, "--port", str(self.port)], env=self.env, stdout=log, stderr=log
-            )
-
-    async def start(self) -> None:
-        """Start it (again, on the same port) and wait until `/ok` answers."""
-        self.process = self.spawn()
-        async with httpx.AsyncClient(base_url=self.url) as client:
-            for _ in range(300):
-                try:
-                    if (await client.get("/ok")).status_code == 200:
-                        return
-                except httpx.TransportError:
-                    pass
-                assert self.process.poll() is None, self.log.read_text()
-                await asyncio.sleep(0.05)
-        raise AssertionError(f"server did not start: {self.log.read_text()}")
-
-    def kill(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-
 @pytest.fixture
-def server(tmp_path: Path, database_url: str) -> Iterator[Server]:
-    running = Server(tmp_path, database_url)
+def server(tmp_path: Path, database_url: str) -> Iterator[ServerProcess]:
+    running = ServerProcess(tmp_path, database_url)
     try:
         yield running
     finally:
