@@ -6,6 +6,7 @@ from typing import Any
 
 from langchain_core.messages import BaseMessage
 from langgraph.types import StreamMode
+from sse_starlette import ServerSentEvent
 
 from api.serde import dumps, interrupt_json, jsonable
 
@@ -17,6 +18,17 @@ _GRAPH_MODE: dict[str, StreamMode] = {
     "messages-tuple": "messages",
     "messages": "messages",
 }
+
+
+def frame(data: str, *, event: str | None = None, id: str | None = None) -> bytes:
+    """One SSE event as sse-starlette's `ServerSentEvent(...).encode()` writes it, without
+    building one per event: JSON text from `dumps` never holds a line break."""
+    if any("\r" in s or "\n" in s for s in (data, event or "", id or "")):
+        return ServerSentEvent(data, event=event, id=id).encode()
+    head = f"id: {id}\r\n" if id is not None else ""
+    if event is not None:
+        head += f"event: {event}\r\n"
+    return f"{head}data: {data}\r\n\r\n".encode()
 
 
 def graph_modes(requested: list[str], always: list[StreamMode]) -> list[StreamMode]:
@@ -37,10 +49,18 @@ def values_json(values: Any, interrupts: Any = ()) -> dict[str, Any]:
     return data
 
 
+def _values_text(values: Any, interrupts: Any) -> str:
+    """`dumps(values_json(...))` in one pass: the encoder converts what it meets."""
+    data = dict(values) if isinstance(values, dict) else {}
+    if interrupts:
+        data["__interrupt__"] = list(interrupts)
+    return dumps(data)
+
+
 def _message_metadata(meta: Any) -> dict[str, Any]:
     if not isinstance(meta, dict):
         return {}
-    return {k: jsonable(v) for k, v in meta.items() if not k.startswith("__")}
+    return {k: v for k, v in meta.items() if not k.startswith("__")}
 
 
 def run_events(part: dict[str, Any], requested: list[str]) -> list[tuple[str, str]]:
@@ -48,7 +68,7 @@ def run_events(part: dict[str, Any], requested: list[str]) -> list[tuple[str, st
     kind, data, ns = part.get("type"), part.get("data"), part.get("ns") or ()
     suffix = "".join(f"|{n}" for n in ns)
     if kind == "values" and "values" in requested:
-        return [(f"values{suffix}", dumps(values_json(data, part.get("interrupts"))))]
+        return [(f"values{suffix}", _values_text(data, part.get("interrupts")))]
     if kind == "updates" and "updates" in requested:
         return [(f"updates{suffix}", dumps(data))]
     if kind == "custom" and "custom" in requested:

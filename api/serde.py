@@ -24,31 +24,63 @@ def interrupt_json(item: Interrupt) -> dict[str, Any]:
     return out
 
 
-def jsonable(obj: Any) -> Any:
-    """A JSON-ready copy of `obj`: messages become `model_dump()` dicts (with `type`)."""
-    if obj is None or isinstance(obj, str | int | float | bool):
-        return obj
-    if isinstance(obj, Mapping):
-        return {str(k): jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple | set | frozenset):
-        return [jsonable(v) for v in obj]
+def _wire(obj: Any) -> Any:
+    """One step towards JSON for what the encoder cannot write itself (its `default`)."""
     if isinstance(obj, Interrupt):
-        return interrupt_json(obj)
+        out: dict[str, Any] = {"value": obj.value, "id": obj.id}
+        schema = getattr(obj, "response_schema", None)
+        if isinstance(schema, dict):
+            out["response_schema"] = schema
+        return out
     if isinstance(obj, Send):
-        return {"node": obj.node, "arg": jsonable(obj.arg)}
+        return {"node": obj.node, "arg": obj.arg}
     if isinstance(obj, BaseModel):
-        return jsonable(obj.model_dump(mode="json"))
+        return obj.model_dump(mode="json")
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return jsonable(dataclasses.asdict(obj))
+        return dataclasses.asdict(obj)
     if isinstance(obj, datetime | date):
         return obj.isoformat()
     if isinstance(obj, uuid.UUID | Enum):
         return str(obj.value if isinstance(obj, Enum) else obj)
     if isinstance(obj, bytes):
         return base64.b64encode(obj).decode("ascii")
+    if isinstance(obj, Mapping):
+        return dict(obj)
+    if isinstance(obj, set | frozenset):
+        return list(obj)
     return str(obj)
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=_wire)
+"""The C encoder walks dicts, lists and scalars itself and calls `_wire` for anything else,
+so a message list is serialised without a Python-level walk of every value."""
+
+
 def dumps(obj: Any) -> str:
-    """Compact JSON of `jsonable(obj)`."""
-    return json.dumps(jsonable(obj), separators=(",", ":"), ensure_ascii=False)
+    """Compact JSON of `obj`, the same text as `json.dumps(jsonable(obj))`."""
+    try:
+        return _ENCODER.encode(obj)
+    except (TypeError, ValueError):  # e.g. a key that is not a string: the slow, general path
+        return json.dumps(_jsonable(obj), separators=(",", ":"), ensure_ascii=False)
+
+
+def jsonable(obj: Any) -> Any:
+    """A JSON-ready copy of `obj`: messages become `model_dump()` dicts (with `type`)."""
+    if obj is None or isinstance(obj, str | int | float | bool):
+        return obj
+    try:
+        return json.loads(_ENCODER.encode(obj))
+    except (TypeError, ValueError):
+        return _jsonable(obj)
+
+
+def _jsonable(obj: Any) -> Any:
+    """`jsonable` one value at a time (keys of any type become strings)."""
+    if obj is None or isinstance(obj, str | int | float | bool):
+        return obj
+    if isinstance(obj, Mapping):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple | set | frozenset):
+        return [_jsonable(v) for v in obj]
+    converted = _wire(obj)
+    return converted if isinstance(converted, str) else _jsonable(converted)

@@ -8,18 +8,21 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
-from sse_starlette import EventSourceResponse, ServerSentEvent
+from sse_starlette import EventSourceResponse
 
 from adapters.errors import InvalidInput
 from api.deps import Services, ServicesDep, ThreadDep
 from api.errors import NotFound
-from api.protocol import RUN_MODES, values_json
+from api.eventlog import Record
+from api.protocol import RUN_MODES, frame, values_json
 from api.resume import check_resume
+from api.routes.assistants import ASSISTANT_ID, GRAPH_ID
 from api.runstore import run_json
 from api.schemas import RunCreate
 
 router = APIRouter(prefix="/threads/{thread_id}", tags=["runs"])
-ASSISTANTS = ("studio",)
+ASSISTANTS = (GRAPH_ID, ASSISTANT_ID)
+"""The graph id and the default assistant's id, as langgraph-api names them."""
 PING_S = 15
 ALL_MODES = ["values", "updates", "custom", "messages-tuple"]
 
@@ -74,6 +77,33 @@ async def create_run(
     )
 
 
+async def batches(
+    svc: Services,
+    thread_id: str,
+    after: int,
+    channels: tuple[str, ...],
+    *,
+    run_id: str | None = None,
+) -> AsyncIterator[list[Record]]:
+    """The thread's written events after `after`, forever, as the lists they became readable
+    in (one flush of the log is one list): a stream sends each list as one chunk, one write to
+    the socket instead of one per event."""
+    while True:
+        batch = await svc.log.read(thread_id, after, channels=channels, run_id=run_id)
+        if not batch:  # nothing new yet: wait for the next event, then take its companions
+            waiting = svc.log.follow(thread_id, after, channels=channels, run_id=run_id)
+            try:
+                first = await anext(waiting)
+            finally:
+                closing = getattr(waiting, "aclose", None)  # an async generator: stop it now
+                if closing is not None:
+                    await closing()
+            rest = await svc.log.read(thread_id, first.seq, channels=channels, run_id=run_id)
+            batch = [first, *rest]
+        yield batch
+        after = batch[-1].seq
+
+
 def stream_response(
     svc: Services,
     run: dict[str, Any],
@@ -87,20 +117,25 @@ def stream_response(
     resumable = bool(run["kwargs"].get("stream_resumable"))
     wanted = {"messages" if m == "messages-tuple" else m for m in modes or []}
 
-    async def events() -> AsyncIterator[ServerSentEvent]:
+    async def events() -> AsyncIterator[bytes]:
         ended = False
         try:
-            yield ServerSentEvent(json.dumps({"run_id": rid, "attempt": 1}), event="metadata")
-            records = svc.log.follow(tid, after, channels=("run", "control"), run_id=rid)
-            async for record in records:
-                if record.channel == "control":
-                    ended = True
+            yield frame(json.dumps({"run_id": rid, "attempt": 1}), event="metadata")
+            async for batch in batches(svc, tid, after, ("run", "control"), run_id=rid):
+                chunk = []
+                for record in batch:
+                    if record.channel == "control":
+                        ended = True
+                        break
+                    mode = record.event.split("|")[0]
+                    if wanted and mode not in wanted and mode != "error":
+                        continue
+                    seq = str(record.seq) if resumable else None
+                    chunk.append(frame(record.data, event=record.event, id=seq))
+                if chunk:
+                    yield b"".join(chunk)
+                if ended:
                     return
-                mode = record.event.split("|")[0]
-                if wanted and mode not in wanted and mode != "error":
-                    continue
-                seq = str(record.seq) if resumable else None
-                yield ServerSentEvent(record.data, event=record.event, id=seq)
         finally:
             if not ended and cancel_on_disconnect:
                 svc.manager.cancel_soon(tid, rid)
@@ -238,8 +273,8 @@ async def follow_thread(thread: ThreadDep, svc: ServicesDep, request: Request) -
     gate, notice, error, done), forever; a browser's EventSource resumes with Last-Event-ID."""
     tid, after = thread["thread_id"], last_event_id(request)
 
-    async def events() -> AsyncIterator[ServerSentEvent]:
-        async for record in svc.log.follow(tid, after, channels=("studio",)):
-            yield ServerSentEvent(record.data, event=record.event, id=str(record.seq))
+    async def events() -> AsyncIterator[bytes]:
+        async for batch in batches(svc, tid, after, ("studio",)):
+            yield b"".join(frame(r.data, event=r.event, id=str(r.seq)) for r in batch)
 
     return EventSourceResponse(events(), ping=PING_S)

@@ -1,0 +1,116 @@
+"""Full sessions/s through the HTTP API against the same graph in-process.
+
+    python -m bench.api [--sessions 200] [--clients 10] [--inproc] [--profile FILE]
+
+A session is what aegra was measured on, on a trivial three-node graph with one gate: create a
+thread, stream a run to the gate (`runs.stream`, stream_mode=values), resume it
+(`command={"resume": ...}`) and stream to the end, all through the unmodified
+`langgraph-sdk`. The baseline is the same graph driven with `graph.astream` (same modes, same
+durability) on the same Postgres saver, in this process. So the figures measure the shell:
+HTTP, SSE, run manager, Postgres event log and run table. The two take turns, a round of
+`--clients` sessions at a time, so a change in the machine's load hits both alike. The server
+runs in a process of its own, as `studio serve` runs it (uvicorn, uvloop, httptools).
+Goal: >= 60 sessions/s sequential, >= 200/s with 10 clients (anchors: aegra 12.8/s and
+16.9/s). `DATABASE_URL` picks the Postgres, else an embedded one in a temporary directory.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+if not __package__:  # `python bench/api.py`: this file would shadow the `api` package
+    sys.path[0] = str(Path(__file__).resolve().parent.parent)
+
+import argparse
+import uuid
+from typing import Any
+
+from langgraph.types import Command
+from langgraph_sdk import get_client
+
+from bench.harness import (
+    alternate,
+    argparser,
+    database,
+    header,
+    make_graph,
+    median_ms,
+    out,
+    run,
+    serve,
+    token_of,
+)
+
+WARMUP = 5
+
+
+async def main(args: argparse.Namespace) -> None:
+    header("api: full sessions (create -> gate -> resume -> end) on a trivial graph", args)
+    async with database() as db:
+        graph = make_graph("trivial", db.saver)
+
+        async def in_process(_index: int) -> None:
+            config = {"configurable": {"thread_id": str(uuid.uuid4())}}
+            async for _ in graph.astream({"topic": "cats"}, config, stream_mode="values"):
+                pass
+            resume: Command[Any] = Command(resume={"action": "approve"})
+            final: Any = None
+            async for part in graph.astream(resume, config, stream_mode="values"):
+                final = part
+            assert final["log"][-1] == "done", final
+
+        home = db.home
+        async with serve("trivial", db, home, inproc=args.inproc, profile=args.profile) as server:
+            first = await get_client(url=server.url).threads.create()
+            client = get_client(
+                url=server.url, headers={"Authorization": f"Bearer {token_of(first)}"}, timeout=60
+            )
+
+            async def over_http(_index: int) -> None:
+                thread = await client.threads.create()
+                tid = thread["thread_id"]
+                async for _ in client.runs.stream(
+                    tid, "studio", input={"topic": "cats"}, stream_mode="values"
+                ):
+                    pass
+                last: Any = None
+                async for part in client.runs.stream(
+                    tid, "studio", command={"resume": {"action": "approve"}}, stream_mode="values"
+                ):
+                    if part.event == "values":
+                        last = part.data
+                assert last is not None and last["log"][-1] == "done", last
+
+            drivers = {"in-process": in_process, "HTTP + SDK": over_http}
+            await alternate(drivers, WARMUP, 1)
+            seq = await alternate(drivers, args.sessions, 1)
+            conc = await alternate(drivers, args.sessions, args.clients)
+            figures = {name: (seq[name][0], conc[name][0]) for name in drivers}
+            for name in drivers:
+                out(
+                    f"{name:<11} sequential {seq[name][0]:7.1f} sessions/s (median "
+                    f"{median_ms(seq[name][1]):5.1f} ms)   {args.clients} clients "
+                    f"{conc[name][0]:7.1f} sessions/s"
+                )
+            await client.aclose()
+
+    (ip_seq, ip_conc), (h_seq, h_conc) = figures["in-process"], figures["HTTP + SDK"]
+    out(f"HTTP costs {ip_seq / h_seq:.2f}x in-process sequential, {ip_conc / h_conc:.2f}x with "
+        f"{args.clients} clients (aegra: ~5x)")  # fmt: skip
+    out(
+        f"summary: api {h_seq:.1f} sessions/s sequential (goal >= 60, aegra 12.8), "
+        f"{h_conc:.1f}/s with {args.clients} clients (goal >= 200, aegra 16.9); "
+        f"in-process {ip_seq:.1f}/s and {ip_conc:.1f}/s"
+    )
+
+
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparser("bench.api", __doc__)
+    parser.add_argument("--sessions", type=int, default=200, help="sessions per measurement")
+    parser.add_argument("--clients", type=int, default=10, help="concurrent clients")
+    return parser.parse_args(argv)
+
+
+if __name__ == "__main__":
+    run(main(parse()))

@@ -1,0 +1,154 @@
+"""Orchestration overhead: a full studio session through the HTTP API vs the graph in-process.
+
+    python -m bench.overhead [--sessions 8] [--clients 10] [--concurrent 20] [--inproc]
+
+A session is the real studio graph (`graph/builder.py::build_graph`) from brief to approved
+outputs: stream the first run to the plan gate, resume `approve` at each gate until the
+session ends. The personas speak through the built-in offline model with no token delay (it
+is cheap: rule-based, no weights) and images come from a zero-latency fake generator
+(`bench.harness.FakeImages`: one 64x48 PNG per job), so what is left is the orchestration
+itself. Over HTTP the session is driven with the unmodified `langgraph-sdk` (`threads.create`,
+`runs.stream` with stream_mode values + messages-tuple + custom, `command={"resume": ...}`);
+the baseline is the same graph on the same Postgres saver driven in this process by
+`graph.astream` with the same modes (and, for reference, by `graph.ainvoke`). The drivers
+take turns, a round of `--clients` sessions at a time, so a change in the machine's load hits
+them alike. Goal: HTTP / in-process <= 1.15. `DATABASE_URL` picks the Postgres, else an
+embedded one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import uuid
+from typing import Any
+
+from langgraph.types import Command
+from langgraph_sdk import get_client
+
+from bench.harness import (
+    BRIEF,
+    alternate,
+    argparser,
+    database,
+    header,
+    make_context,
+    make_graph,
+    median_ms,
+    out,
+    run,
+    serve,
+    token_of,
+)
+
+APPROVE = {"action": "approve"}
+MODES: Any = ["values", "messages-tuple", "custom"]
+GRAPH_MODES: Any = ["values", "messages", "custom"]
+
+
+def start() -> dict[str, Any]:
+    return {"messages": [{"role": "user", "content": BRIEF}]}
+
+
+async def main(args: argparse.Namespace) -> None:
+    header("overhead: the studio graph, brief to approved outputs, HTTP vs in-process", args)
+    async with database() as db:
+        graph = make_graph("studio", db.saver)
+        context = make_context(db, db.home)
+        gates: list[int] = []
+
+        async def streamed(_index: int) -> None:
+            config: Any = {"configurable": {"thread_id": str(uuid.uuid4())}, "recursion_limit": 200}
+            payload: Any = start()
+            count = 0
+            while True:
+                interrupted = False
+                async for part in graph.astream(
+                    payload, config, context=context, stream_mode=GRAPH_MODES, version="v2",
+                    durability="sync",
+                ):  # fmt: skip
+                    if part["type"] == "values":
+                        interrupted = bool(part.get("interrupts"))
+                if not interrupted:
+                    break
+                count += 1
+                payload = Command(resume=APPROVE)
+            gates.append(count)
+
+        async def invoked(_index: int) -> None:
+            config: Any = {"configurable": {"thread_id": str(uuid.uuid4())}, "recursion_limit": 200}
+            result = await graph.ainvoke(start(), config, context=context, durability="sync")
+            while "__interrupt__" in result:
+                result = await graph.ainvoke(
+                    Command(resume=APPROVE), config, context=context, durability="sync"
+                )
+            assert result["phase"] == "approved", result["phase"]
+
+        async with serve("studio", db, db.home, inproc=args.inproc, profile=args.profile) as srv:
+            first = await get_client(url=srv.url).threads.create()
+            client = get_client(
+                url=srv.url, headers={"Authorization": f"Bearer {token_of(first)}"}, timeout=120
+            )
+            events: list[int] = []
+
+            async def over_http(_index: int) -> None:
+                tid = (await client.threads.create())["thread_id"]
+                kwargs: dict[str, Any] = {"input": start()}
+                received = 0
+                while True:
+                    last: Any = None
+                    async for part in client.runs.stream(
+                        tid, "studio", stream_mode=MODES, **kwargs
+                    ):
+                        received += 1
+                        if part.event == "values":
+                            last = part.data
+                        elif part.event == "error":
+                            raise RuntimeError(f"run failed: {part.data}")
+                    if not last or "__interrupt__" not in last:
+                        break
+                    kwargs = {"command": {"resume": APPROVE}}
+                assert last and last["phase"] == "approved", last and last.get("phase")
+                events.append(received)
+
+            drivers = {"astream": streamed, "ainvoke": invoked, "HTTP + SDK": over_http}
+            await alternate(drivers, 1, 1)  # warm-up
+            events.clear()
+            seq = await alternate(drivers, args.sessions, 1)
+            conc = await alternate(drivers, args.concurrent, args.clients)
+            figures = {
+                name: (seq[name][0], conc[name][0], median_ms(seq[name][1])) for name in drivers
+            }
+            for name, (rate, rate_conc, median) in figures.items():
+                out(
+                    f"{name:<11} sequential {rate:6.2f} sessions/s (median {median:6.1f} ms)   "
+                    f"{args.clients} clients {rate_conc:6.2f} sessions/s"
+                )
+            await client.aclose()
+
+    out(f"gates per session: {sorted(set(gates))}; SSE events per session over HTTP: "
+        f"median {sorted(events)[len(events) // 2]}")  # fmt: skip
+    base, http = figures["astream"], figures["HTTP + SDK"]
+    ratio_seq = base[0] / http[0]
+    ratio_conc = base[1] / http[1]
+    out(f"HTTP / in-process (astream): {ratio_seq:.2f} sequential (median session "
+        f"{http[2] / base[2]:.2f}), {ratio_conc:.2f} with {args.clients} clients")  # fmt: skip
+    verdict = "meets" if ratio_seq <= 1.15 else "misses"
+    out(
+        f"summary: overhead HTTP/in-process {ratio_seq:.2f} sequential ({verdict} goal <= 1.15), "
+        f"{ratio_conc:.2f} with {args.clients} clients; HTTP {http[0]:.2f} sessions/s sequential, "
+        f"{http[1]:.2f}/s with {args.clients} clients"
+    )
+
+
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparser("bench.overhead", __doc__)
+    parser.add_argument("--sessions", type=int, default=8, help="sequential sessions per driver")
+    parser.add_argument("--clients", type=int, default=10, help="concurrent clients")
+    parser.add_argument(
+        "--concurrent", type=int, default=20, help="sessions per driver with --clients clients"
+    )
+    return parser.parse_args(argv)
+
+
+if __name__ == "__main__":
+    run(main(parse()))
