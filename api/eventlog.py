@@ -48,8 +48,9 @@ Pending = tuple[str | None, str, str, str]
 
 
 class EventLog:
-    """Appends events to a per-thread sequence; writes them in batches (every
-    `flush_interval_s`, or when a caller flushes at a node boundary), and only then shows them
+    """Appends events to a per-thread sequence; writes them in batches (group commit: at once
+    when no write is in flight, after `flush_interval_s` if set, or when a caller flushes at a
+    node boundary), and only then shows them
     to followers, so what a client saw is always in the log and a replay never diverges.
 
     Across processes: a batch is numbered when it is written, after the last seq this process
@@ -64,7 +65,7 @@ class EventLog:
         pool: Pool,
         *,
         origin: str = "",
-        flush_interval_s: float = 0.05,
+        flush_interval_s: float = 0.0,
         keep: int = 2000,
     ) -> None:
         self.pool = pool
@@ -83,7 +84,7 @@ class EventLog:
     async def append(
         self, thread_id: str, run_id: str | None, channel: str, event: str, data: str
     ) -> None:
-        """Queue one event (JSON text `data`); it is written within `flush_interval_s`."""
+        """Queue one event (JSON text `data`); it is written with the next batch."""
         self._buffers.setdefault(thread_id, []).append((run_id, channel, event, data))
         timer = self._timers.get(thread_id)
         if timer is None or timer.done():
@@ -211,15 +212,20 @@ class EventLog:
                 logger.exception("could not write buffered events of thread %s", thread_id)
 
     async def _flush_later(self, thread_id: str) -> None:
+        """Group commit: write what is buffered as soon as no write is in flight; events
+        appended during a write go in the next one, so batches grow only under load."""
         delay = self.flush_interval_s
         while True:
             await asyncio.sleep(delay)
             try:
                 await self.flush(thread_id)
-                return
             except Exception:
                 logger.exception("writing events of thread %s failed; retrying", thread_id)
                 delay = min(5.0, max(delay * 4, 0.2))
+                continue
+            if not self._buffers.get(thread_id):
+                return
+            delay = self.flush_interval_s
 
     def _lock(self, thread_id: str) -> asyncio.Lock:
         return self._locks.setdefault(thread_id, asyncio.Lock())
