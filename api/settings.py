@@ -27,7 +27,9 @@ class Settings(BaseSettings):
     ollama_url: str | None = Field(None, validation_alias="OLLAMA_URL")
     """OLLAMA_URL: talk to Ollama; unset means the built-in offline model."""
     comfyui_url: str | None = Field(None, validation_alias="COMFYUI_URL")
-    """COMFYUI_URL: generate through ComfyUI; unset means the built-in renderer."""
+    """COMFYUI_URL: generate through ComfyUI; unset means the built-in renderer. A
+    comma-separated list of URLs is a pool: each job goes to the least busy server that can be
+    reached (see `comfyui_urls`)."""
     comfyui_token: str | None = Field(None, validation_alias="COMFYUI_TOKEN")
     """COMFYUI_TOKEN: optional bearer token sent to ComfyUI (HTTP and websocket)."""
     default_models: dict[str, str] = Field(
@@ -80,3 +82,8 @@ class Settings(BaseSettings):
     """STUDIO_API_KEY: when set, creating a thread over HTTP needs it (header `X-Api-Key`)."""
     interject_grace_s: float = 10.0
     """STUDIO_INTERJECT_GRACE_S: how long an interjection lets the running node finish."""
+
+    @property
+    def comfyui_urls(self) -> list[str]:
+        """The ComfyUI servers `COMFYUI_URL` names, in order (empty: the built-in renderer)."""
+        return [url.strip() for url in (self.comfyui_url or "").split(",") if url.strip()]

@@ -44,11 +44,17 @@ class ThreadView:
 
 
 def build_images(settings: Settings) -> ImageGenerator:
-    """ComfyUI when `COMFYUI_URL` is set, else the built-in renderer."""
-    if settings.comfyui_url:
+    """ComfyUI when `COMFYUI_URL` is set (a pool when it lists several servers), else the
+    built-in renderer."""
+    urls = settings.comfyui_urls
+    if len(urls) > 1:
+        from adapters.comfyui import ComfyUIPool
+
+        return ComfyUIPool.from_urls(urls, token=settings.comfyui_token)
+    if urls:
         from adapters.comfyui import ComfyUIImageGenerator
 
-        return ComfyUIImageGenerator(settings.comfyui_url, token=settings.comfyui_token)
+        return ComfyUIImageGenerator(urls[0], token=settings.comfyui_token)
     return Renderer(stage_delay_s=settings.render_stage_delay_s)
 
 
@@ -206,6 +212,8 @@ async def log_capabilities(context: StudioContext) -> None:
     except StudioError as exc:
         logger.warning("image generator not reachable at startup: %s", exc.message)
         return
+    if described.get("error"):  # a pool with some servers down: the others carry on
+        logger.warning("image generator: %s", described["error"])
     templates = described.get("templates") or {}
     runnable = [name for name, t in templates.items() if t["runnable"]]
     logger.info(

@@ -1,0 +1,216 @@
+"""`ComfyUIPool`: one `ImageGenerator` over several ComfyUI servers, least busy first."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+from adapters.comfyui.generator import ComfyUIImageGenerator
+from adapters.comfyui.jobs import prompt_id_for
+from adapters.comfyui.lifecycle import Finished, JobState, Queued, reconcile
+from adapters.comfyui.outcomes import was_interrupted
+from adapters.comfyui.progress import monotonic
+from adapters.comfyui.templates import TEMPLATES
+from adapters.errors import GenerationCancelled, ServiceUnavailable
+from adapters.images import GeneratedImage, ProgressFn
+from adapters.specs import GenerationSpec
+
+Probe = tuple[JobState, bool] | None
+"""Where a prompt stands on one server and whether it can run the spec's template; None: down."""
+
+
+def _holds(state: JobState) -> int | None:
+    """How firmly a server holds a job: 0 queued or running, 1 finished, None not at all (an
+    interrupted record does not count: a cancelled job asked for again runs afresh)."""
+    if isinstance(state, Queued):
+        return 0
+    if isinstance(state, Finished) and not was_interrupted(state.entry):
+        return 1
+    return None
+
+
+class ComfyUIPool:
+    """Generates through N ComfyUI servers; implements `adapters.images.ImageGenerator`.
+
+    Each job goes to the server with the fewest of this process's jobs in flight (ties in
+    turn) among those that can be reached and can run its template. Exactly-once holds
+    across the pool: before dispatching, every reachable server is asked about the job's
+    prompt id (`/queue`, `/history/{id}`), and a server that has it queued, running or
+    finished gets the job back, to attach or collect. A server that cannot be reached is
+    skipped, also when it goes away mid-job (the job then runs on another one); only when
+    none can be reached is `ServiceUnavailable` raised. `templates()` is the union of what
+    the servers can run: a job is only dispatched to a server that runs its template.
+    """
+
+    name = "comfyui"
+
+    def __init__(self, members: Sequence[ComfyUIImageGenerator]) -> None:
+        if not members:
+            raise ValueError("a ComfyUI pool needs at least one server")
+        self.members = list(members)
+        self.label = f"ComfyUI pool of {len(self.members)} ({', '.join(self.urls)})"
+        self._busy = [0] * len(self.members)
+        """Jobs of this process in flight per member."""
+        self._turn = 0
+        self._jobs: dict[str, ComfyUIImageGenerator | None] = {}
+        """Prompt id -> member running it (None while choosing) of every `generate` here."""
+        self._cancelled: set[str] = set()
+
+    @classmethod
+    def from_urls(cls, urls: Sequence[str], **options: Any) -> ComfyUIPool:
+        """A pool of `ComfyUIImageGenerator(url, **options)`, one per URL."""
+        return cls([ComfyUIImageGenerator(url, **options) for url in urls])
+
+    @property
+    def urls(self) -> list[str]:
+        return [member.client.base_url for member in self.members]
+
+    async def __aenter__(self) -> ComfyUIPool:
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close every server's connections."""
+        await asyncio.gather(*(member.aclose() for member in self.members))
+
+    async def generate(
+        self,
+        spec: GenerationSpec,
+        *,
+        job_id: str,
+        on_progress: ProgressFn,
+        references: Sequence[bytes] = (),
+    ) -> list[GeneratedImage]:
+        """Make the images for `spec` on one server (see the class), or collect them from the
+        server that already ran this job. Raises what `ComfyUIImageGenerator.generate` does."""
+        prompt_id = prompt_id_for(job_id)
+        on_progress = monotonic(on_progress)  # a fall-over restarts the count; the bar must not
+        down: set[int] = set()
+        self._jobs[prompt_id] = None
+        try:
+            while True:
+                index = await self._choose(prompt_id, spec.template, down)
+                if prompt_id in self._cancelled:
+                    raise GenerationCancelled("The generation was cancelled.")
+                member = self.members[index]
+                self._busy[index] += 1
+                self._jobs[prompt_id] = member
+                try:
+                    return await member.generate(
+                        spec, job_id=job_id, on_progress=on_progress, references=references
+                    )
+                except ServiceUnavailable:
+                    down.add(index)  # gone mid-job: its queue is lost or unreachable
+                finally:
+                    self._busy[index] -= 1
+                    self._jobs[prompt_id] = None
+        finally:
+            self._jobs.pop(prompt_id, None)
+            self._cancelled.discard(prompt_id)
+
+    async def _choose(self, prompt_id: str, template: str, down: set[int]) -> int:
+        """The member for a job: the one holding it, else the least busy that can run it.
+        Adds the members that cannot be reached to `down`."""
+        asked = [i for i in range(len(self.members)) if i not in down]
+        probes = await asyncio.gather(*(self._probe(i, prompt_id, template) for i in asked))
+        up = {i: probe for i, probe in zip(asked, probes, strict=True) if probe is not None}
+        down.update(set(asked) - set(up))
+        if not up:
+            raise ServiceUnavailable(self._unreachable())
+        holders = {i: rank for i, (state, _) in up.items() if (rank := _holds(state)) is not None}
+        if holders:
+            return min(holders, key=lambda i: holders[i])
+        # When no server can run the template, one still gets the job, to say what it lacks.
+        capable = [i for i, (_, runs) in up.items() if runs] or list(up)
+        n = len(self.members)
+        chosen = min(capable, key=lambda i: (self._busy[i], (i - self._turn) % n))
+        self._turn = (chosen + 1) % n
+        return chosen
+
+    async def _probe(self, index: int, prompt_id: str, template: str) -> Probe:
+        member = self.members[index]
+        try:
+            state = await reconcile(member.client, prompt_id)
+            caps = await member.capabilities()
+        except ServiceUnavailable:
+            return None
+        known = template in TEMPLATES  # an unknown one is the member's to explain
+        return state, known and not any(m.blocking for m in caps.check_template(template))
+
+    async def cancel(self, job_id: str) -> None:
+        """Cancel the job on the server running it; a job not in flight here (another
+        process's) is looked for on every server. Never raises `ServiceUnavailable`."""
+        prompt_id = prompt_id_for(job_id)
+        if prompt_id in self._jobs:
+            self._cancelled.add(prompt_id)
+        member = self._jobs.get(prompt_id)
+        targets = [member] if member is not None else self.members
+        await asyncio.gather(*(target.cancel(job_id) for target in targets))
+
+    async def cancel_thread(self, thread_id: str) -> list[str]:
+        """Cancel every job of a thread on every server; returns the job ids."""
+        found = await asyncio.gather(*(m.cancel_thread(thread_id) for m in self.members))
+        return sorted({job for jobs in found for job in jobs})
+
+    async def templates(self) -> list[str]:
+        """Templates at least one reachable server can run from a spec alone, in the order
+        of `TEMPLATES`. Raises `ServiceUnavailable` when no server can be reached."""
+        runnable: list[set[str]] = []
+        for outcome in await asyncio.gather(
+            *(m.templates() for m in self.members), return_exceptions=True
+        ):
+            if isinstance(outcome, BaseException):
+                if not isinstance(outcome, ServiceUnavailable):
+                    raise outcome
+            else:
+                runnable.append(set(outcome))
+        if not runnable:
+            raise ServiceUnavailable(self._unreachable())
+        return [name for name in TEMPLATES if any(name in names for names in runnable)]
+
+    async def describe(self) -> dict[str, Any]:
+        """Every server's report under `servers`, merged for people: a template runs when
+        some server runs it, and what each server lacks is named with its URL. `ok` is False
+        and `error` names them when some servers cannot be reached (the others carry on)."""
+        servers = await asyncio.gather(*(self._describe(m) for m in self.members))
+        up = [s for s in servers if s["ok"]]
+        if not up:
+            raise ServiceUnavailable(self._unreachable())
+        templates = {
+            name: {
+                "runnable": any(s["templates"][name]["runnable"] for s in up),
+                "missing": [
+                    f"{s['url']}: {line}" for s in up for line in s["templates"][name]["missing"]
+                ],
+            }
+            for name in TEMPLATES
+        }
+        report: dict[str, Any] = {
+            "generator": self.name,
+            "url": ", ".join(self.urls),
+            "version": ", ".join(dict.fromkeys(s["version"] for s in up)),
+            "devices": [device for s in up for device in s["devices"]],
+            "checkpoints": list(dict.fromkeys(c for s in up for c in s["checkpoints"])),
+            "templates": templates,
+            "servers": servers,
+        }
+        if errors := [s["error"] for s in servers if not s["ok"]]:
+            report.update(ok=False, error=" ".join(errors))
+        return report
+
+    @staticmethod
+    async def _describe(member: ComfyUIImageGenerator) -> dict[str, Any]:
+        try:
+            return {"ok": True, **await member.describe()}
+        except ServiceUnavailable as exc:
+            return {"ok": False, "url": member.client.base_url, "error": exc.message}
+
+    def _unreachable(self) -> str:
+        return (
+            f"Cannot reach any of the {len(self.members)} ComfyUI servers in COMFYUI_URL "
+            f"({', '.join(self.urls)}). Check COMFYUI_URL and that at least one of them is "
+            "running; generation waits until one is back."
+        )
