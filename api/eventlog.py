@@ -4,25 +4,33 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
-from psycopg.errors import UniqueViolation
-
-from api.cluster import EVENTS
-from api.database import Pool
+from api.cluster import EVENTS, EVENTS_SPACE
+from api.database import Connection, Pool
 
 logger = logging.getLogger("studio.eventlog")
 
-_INSERT = """
-    INSERT INTO events (thread_id, seq, run_id, channel, event, data)
-    VALUES (%s, %s, %s, %s, %s, %s::jsonb)
+_LOCK = "SELECT pg_advisory_xact_lock(%s::int, hashtext(%s))"
+"""Held by a batch's transaction: one writer at a time per thread, in any process."""
+_WRITE = """
+    WITH written AS (
+        INSERT INTO events (thread_id, seq, run_id, channel, event, data)
+        SELECT %(thread_id)s, last.seq + e.n, e.run_id, e.channel, e.event, e.data::jsonb
+        FROM (SELECT COALESCE(max(seq), 0) AS seq FROM events WHERE thread_id = %(thread_id)s)
+             AS last,
+             unnest(%(run_ids)s::text[], %(channels)s::text[], %(events)s::text[],
+                    %(data)s::text[]) WITH ORDINALITY AS e(run_id, channel, event, data, n)
+        RETURNING seq
+    )
+    SELECT (SELECT min(seq) FROM written) AS first, pg_notify(%(topic)s, %(payload)s)
 """
-_NOTIFY = "SELECT pg_notify(%s, %s)"
-_NUMBERING_TRIES = 5
-"""A batch loses the race for its seqs only to another process's write; it then renumbers."""
+"""A whole batch in one statement, numbered after the thread's last event (one row per array
+element, in order), with its notification."""
 _SELECT = """
     SELECT seq, run_id, channel, event, data::text AS data FROM events
     WHERE thread_id = %(thread_id)s AND seq > %(after)s AND channel = ANY(%(channels)s)
@@ -45,6 +53,8 @@ class Record:
 
 Pending = tuple[str | None, str, str, str]
 """An appended event not written yet: `(run_id, channel, event, data)`; its seq comes later."""
+Then = Callable[[Connection], Awaitable[object]]
+"""A statement to commit with a batch, given the batch's connection."""
 
 
 class EventLog:
@@ -53,11 +63,12 @@ class EventLog:
     node boundary), and only then shows them
     to followers, so what a client saw is always in the log and a replay never diverges.
 
-    Across processes: a batch is numbered when it is written, after the last seq this process
-    knows, and `(thread_id, seq)` is the table's key, so a batch that raced another process's
-    write (an interjection ending a queued run) fails whole and is renumbered after it: seqs
-    stay unique and gap-free. Each write notifies `studio_events`; other processes then drop
-    what they cached of the thread and wake their followers, who read from Postgres.
+    Across processes: a batch is numbered when it is written, after the thread's last event,
+    in a transaction that holds the thread's advisory lock (`EVENTS_SPACE`), so writers from
+    several processes (an interjection ending a queued run while another process executes the
+    thread) take turns: seqs stay unique and gap-free, and no writer can starve another. Each
+    write notifies `studio_events`; other processes then drop what they cached of the thread
+    and wake their followers, who read from Postgres.
     """
 
     def __init__(
@@ -73,8 +84,6 @@ class EventLog:
         """This process's id in notifications (`Cluster.origin`)."""
         self.flush_interval_s = flush_interval_s
         self.keep = keep
-        self._next: dict[str, int] = {}
-        """The next seq of threads this process wrote; a hint, checked by the table's key."""
         self._buffers: dict[str, list[Pending]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._timers: dict[str, asyncio.Task[None]] = {}
@@ -90,55 +99,64 @@ class EventLog:
         if timer is None or timer.done():
             self._timers[thread_id] = asyncio.create_task(self._flush_later(thread_id))
 
-    async def flush(self, thread_id: str) -> None:
-        """Write the thread's buffered events now (in order, one batch), then wake followers."""
+    async def flush(self, thread_id: str, *, then: Then | None = None) -> None:
+        """Write the thread's buffered events now (in order, one batch), then wake followers.
+        `then` runs on the same connection, in the batch's transaction: both commit or neither
+        (a run's end events and its final status)."""
         async with self._lock(thread_id):
             pending = self._buffers.pop(thread_id, [])
             if not pending:
+                if then is not None:
+                    async with self.pool.connection() as conn:
+                        await then(conn)
                 return
             try:
-                batch = await self._write(thread_id, pending)
+                batch = await self._write(thread_id, pending, then)
             except BaseException:
                 # still under the lock: later events stay behind these, order is kept
                 self._buffers[thread_id] = pending + self._buffers.get(thread_id, [])
                 raise
-            self._next[thread_id] = batch[-1].seq + 1
             self._remember(thread_id, batch)
         self._wake(thread_id)
 
-    def reclaimed(self, thread_id: str) -> None:
-        """This process starts writing the thread again: others may have written meanwhile."""
-        self._next.pop(thread_id, None)
+    def created(self, thread_id: str) -> None:
+        """The thread was just created here: it has no events, no need to ask Postgres."""
+        self._recent[thread_id] = []
+        self._recent.move_to_end(thread_id)
 
     def written_elsewhere(self, thread_id: str) -> None:
         """Another process wrote the thread's events: drop what is cached, wake followers."""
-        self._next.pop(thread_id, None)
         self._recent.pop(thread_id, None)
         self._wake(thread_id)
 
     def missed(self) -> None:
         """Notifications may have been lost (the listener reconnected): trust no cache."""
-        self._next.clear()
         self._recent.clear()
         for thread_id in list(self._signals):
             self._wake(thread_id)
 
-    async def _write(self, thread_id: str, pending: list[Pending]) -> list[Record]:
-        start = self._next.get(thread_id)
-        for _ in range(_NUMBERING_TRIES):
-            if start is None:
-                start = await self._max_seq(thread_id) + 1
-            batch = [Record(start + i, *event) for i, event in enumerate(pending)]
-            rows = [(thread_id, r.seq, r.run_id, r.channel, r.event, r.data) for r in batch]
-            try:
-                async with self.pool.connection() as conn, conn.transaction():
-                    async with conn.cursor() as cur:
-                        await cur.executemany(_INSERT, rows)
-                        await cur.execute(_NOTIFY, [EVENTS, f"{self.origin} {thread_id}"])
-                return batch
-            except UniqueViolation:
-                start = None  # another process wrote these seqs first: number after it
-        raise RuntimeError(f"could not number the events of thread {thread_id}")
+    async def _write(
+        self, thread_id: str, pending: list[Pending], then: Then | None = None
+    ) -> list[Record]:
+        run_ids, channels, events, data = zip(*pending, strict=True)
+        params = {
+            "thread_id": thread_id,
+            "run_ids": list(run_ids),
+            "channels": list(channels),
+            "events": list(events),
+            "data": list(data),
+            "topic": EVENTS,
+            "payload": f"{self.origin} {thread_id}",
+        }
+        # one round trip: BEGIN, the lock, the batch, `then`, COMMIT
+        async with self.pool.connection() as conn, conn.pipeline(), conn.transaction():
+            await conn.execute(_LOCK, [EVENTS_SPACE, thread_id])
+            written = await conn.execute(_WRITE, params)
+            if then is not None:
+                await then(conn)
+        row = await written.fetchone()
+        assert row is not None and row["first"] is not None
+        return [Record(row["first"] + i, *event) for i, event in enumerate(pending)]
 
     async def read(
         self,
@@ -151,14 +169,12 @@ class EventLog:
     ) -> list[Record]:
         """Written events after `after`, oldest first (from memory when it has them)."""
         wanted = tuple(channels)
-        recent = self._recent.get(thread_id)
-        if recent and recent[0].seq <= after + 1:
-            found = [
-                r
-                for r in recent
-                if r.seq > after and r.channel in wanted and (run_id is None or r.run_id == run_id)
-            ]
-            return found[:limit]
+        newer = self._cached_after(thread_id, after)
+        if newer is not None:
+            found = (
+                r for r in newer if r.channel in wanted and (run_id is None or r.run_id == run_id)
+            )
+            return list(itertools.islice(found, limit))
         params = {
             "thread_id": thread_id,
             "after": after,
@@ -169,6 +185,16 @@ class EventLog:
         async with self.pool.connection() as conn, conn.cursor() as cur:
             await cur.execute(_SELECT, params)
             return [Record(**row) for row in await cur.fetchall()]
+
+    def _cached_after(self, thread_id: str, after: int) -> list[Record] | None:
+        """Every event after `after` from memory, or None when the cache does not reach back."""
+        recent = self._recent.get(thread_id)
+        if recent is None:
+            return None
+        first = recent[0].seq if recent else 1  # empty: a new thread (`created`)
+        if first > after + 1:
+            return None
+        return recent[max(0, after + 1 - first) :]  # seqs in the cache are consecutive
 
     async def follow(
         self,
@@ -194,7 +220,6 @@ class EventLog:
         async with self._lock(thread_id):
             self._buffers.pop(thread_id, None)
             self._recent.pop(thread_id, None)
-            self._next.pop(thread_id, None)
             async with self.pool.connection() as conn:
                 await conn.execute("DELETE FROM events WHERE thread_id = %s", [thread_id])
 
@@ -237,7 +262,8 @@ class EventLog:
 
     def _remember(self, thread_id: str, records: list[Record]) -> None:
         """Cache the batch; the cache is always one unbroken run of seqs ending at the newest
-        write this process knows of (anything else starts it over)."""
+        write this process knows of (anything else starts it over). An empty cache is one that
+        `created` started: a new thread, nothing written yet."""
         recent = self._recent.setdefault(thread_id, [])
         self._recent.move_to_end(thread_id)
         if recent and recent[-1].seq + 1 != records[0].seq:
@@ -247,12 +273,3 @@ class EventLog:
             del recent[: len(recent) - self.keep]
         while len(self._recent) > 256:
             self._recent.popitem(last=False)
-
-    async def _max_seq(self, thread_id: str) -> int:
-        async with self.pool.connection() as conn, conn.cursor() as cur:
-            await cur.execute(
-                "SELECT COALESCE(max(seq), 0) AS seq FROM events WHERE thread_id = %s",
-                [thread_id],
-            )
-            row = await cur.fetchone()
-            return int(row["seq"]) if row else 0

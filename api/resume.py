@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+from collections.abc import Awaitable
 from typing import Any
 
 from pydantic import ValidationError
@@ -44,11 +46,16 @@ def check_answer(gate_value: Any, answer: Any) -> None:
         raise InvalidGateAction(f"command.resume: {friendly_validation(exc)}") from None
 
 
-async def check_resume(studio: Studio, thread_id: str, resume: Any, *, busy: bool) -> None:
-    """Refuse a resume that would silently re-interrupt (unknown id) or fail the run."""
-    snapshot = await studio.graph.aget_state(studio.config(thread_id))
+async def check_resume(
+    studio: Studio, thread_id: str, resume: Any, *, busy: Awaitable[bool]
+) -> None:
+    """Refuse a resume that would silently re-interrupt (unknown id) or fail the run. `busy`:
+    whether the thread has runs queued or running (asked at the same time as the state)."""
+    snapshot, busy_now = await asyncio.gather(
+        studio.graph.aget_state(studio.config(thread_id)), busy
+    )
     pending = {i.id: i for i in snapshot.interrupts}
-    if busy and not pending:
+    if busy_now and not pending:
         return  # a queued resume: the gate it answers may not exist yet
     if not pending:
         raise Conflict("The thread is not waiting at a gate; send `input` instead of a resume.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from langgraph.errors import GraphDrained
@@ -164,7 +165,7 @@ class Runner:
         await self.studio.threads.upsert(tid, status=thread_status, phase=phase)
         done = {"run_id": rid, "status": status, "thread_status": thread_status}
         await self.log.append(tid, rid, "studio", "done", dumps({**done, "phase": phase}))
-        if status != "rolled_back":
-            await self.store.set_status(rid, status)
         await self.log.append(tid, rid, "control", "end", dumps({"status": status}))
-        await self.log.flush(tid)
+        # the end events and the run's status commit together: a crash leaves both or neither
+        record = None if status == "rolled_back" else partial(self.store.set_status, rid, status)
+        await self.log.flush(tid, then=record)

@@ -171,13 +171,12 @@ class RunManager:
         me = asyncio.current_task()
         try:
             while not self._closing and await self.cluster.claim(thread_id):
-                self.log.reclaimed(thread_id)
                 try:
                     await self._drain(thread_id)
                 finally:
                     await asyncio.shield(self.cluster.release(thread_id))
                 async with self._lock(thread_id):
-                    if self._closing or not await self.store.unfinished(thread_id):
+                    if self._closing or not await self.store.any_unfinished(thread_id):
                         return
         finally:
             if self._workers.get(thread_id) is me:

@@ -10,7 +10,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from api.cluster import CLAIM_SPACE
-from api.database import Pool
+from api.database import Connection, Pool
 from api.errors import Conflict
 
 SUBMIT_SPACE = 0x5355
@@ -131,27 +131,26 @@ class RunStore:
             strategy,
             idempotency_key,
         ]
-        async with self.pool.connection() as conn, conn.transaction():
-            async with conn.cursor(row_factory=dict_row) as cur:
-                await cur.execute(
-                    "SELECT pg_advisory_xact_lock(%s::int, hashtext(%s))", [SUBMIT_SPACE, thread_id]
-                )
-                await cur.execute(_UNFINISHED, [thread_id, thread_id])
-                waiting = await cur.fetchall()
-                await cur.execute(_INSERT, params)
-                run = await cur.fetchone()
-                if run is None:
-                    await cur.execute(_BY_KEY, [thread_id, idempotency_key])
-                    existing = await cur.fetchone()
-                    assert existing is not None
-                    return Submitted(existing, created=False)
-                if waiting and strategy == "reject":
-                    raise Conflict("Thread is already running a task. Wait for it or interject.")
-                if not waiting or strategy not in ("interrupt", "rollback"):
-                    return Submitted(run, created=True)
-                drop = _DELETE_PENDING if strategy == "rollback" else _INTERRUPT_PENDING
-                await cur.execute(drop, [thread_id, run["run_id"]])
-                dropped = await cur.fetchall()
+        # pipelined: BEGIN, the lock, the queue and the insert go in one round trip
+        async with self.pool.connection() as conn, conn.pipeline(), conn.transaction():
+            lock = "SELECT pg_advisory_xact_lock(%s::int, hashtext(%s))"
+            await conn.execute(lock, [SUBMIT_SPACE, thread_id])
+            queue = await conn.execute(_UNFINISHED, [thread_id, thread_id])
+            inserted = await conn.execute(_INSERT, params)
+            waiting = await queue.fetchall()
+            run = await inserted.fetchone()
+            if run is None:
+                existing = await (
+                    await conn.execute(_BY_KEY, [thread_id, idempotency_key])
+                ).fetchone()
+                assert existing is not None
+                return Submitted(existing, created=False)
+            if waiting and strategy == "reject":
+                raise Conflict("Thread is already running a task. Wait for it or interject.")
+            if not waiting or strategy not in ("interrupt", "rollback"):
+                return Submitted(run, created=True)
+            drop = _DELETE_PENDING if strategy == "rollback" else _INTERRUPT_PENDING
+            dropped = await (await conn.execute(drop, [thread_id, run["run_id"]])).fetchall()
         running = next((r for r in waiting if r["status"] == "running"), None)
         return Submitted(run, created=True, dropped=dropped, running=running)
 
@@ -201,12 +200,19 @@ class RunStore:
         """Pending and running runs (of one thread, or all), oldest first."""
         return await self._all(_UNFINISHED, [thread_id, thread_id])
 
-    async def set_status(self, run_id: str, status: str) -> None:
-        async with self.pool.connection() as conn:
-            await conn.execute(
-                "UPDATE runs SET status = %s, updated_at = now() WHERE run_id = %s",
-                [status, run_id],
-            )
+    async def any_unfinished(self, thread_id: str) -> bool:
+        """Whether the thread has a pending or running run."""
+        query = "SELECT 1 FROM runs WHERE thread_id = %s AND status IN ('pending', 'running')"
+        return await self._one(query + " LIMIT 1", [thread_id]) is not None
+
+    async def set_status(self, run_id: str, status: str, conn: Connection | None = None) -> None:
+        """Record the run's status (on `conn`, in its transaction, when given)."""
+        query = "UPDATE runs SET status = %s, updated_at = now() WHERE run_id = %s"
+        if conn is not None:
+            await conn.execute(query, [status, run_id])
+            return
+        async with self.pool.connection() as own:
+            await own.execute(query, [status, run_id])
 
     async def delete(self, run_id: str) -> None:
         async with self.pool.connection() as conn:

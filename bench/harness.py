@@ -373,22 +373,9 @@ def _what_if_flush_interval(seconds: float) -> None:
     EventLog.__init__ = patched  # type: ignore[method-assign]
 
 
-def _what_if_no_pool_check() -> None:
-    """Experiment only: hand out pooled connections without the round trip that checks each
-    one first (`api/database.py` builds its pool with `check=check_connection`)."""
-    from psycopg_pool import AsyncConnectionPool
-
-    async def unchecked(conn: Any) -> None:
-        return None
-
-    AsyncConnectionPool.check_connection = staticmethod(unchecked)  # type: ignore[method-assign]
-
-
 async def _serve_main(graph: str, port: int, home: Path, profile: Path | None) -> None:
     if interval := os.environ.get("BENCH_EVENTLOG_FLUSH_S"):
         _what_if_flush_interval(float(interval))
-    if os.environ.get("BENCH_NO_POOL_CHECK"):
-        _what_if_no_pool_check()
     async with Database(os.environ["DATABASE_URL"], home) as db:
         app = create_app(Settings(home=home), studio=make_studio(graph, db, home))
         server = uvicorn.Server(uvicorn_config(app, port))

@@ -7,6 +7,7 @@ gate can be answered again) instead of guessed.
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Literal
 
 from langchain_core.messages import AIMessage, HumanMessage
@@ -74,11 +75,18 @@ def answer_schema(
     gate: str, *, deliverables: list[str] | None = None, assets: dict[str, str] | None = None
 ) -> type[GateAnswer]:
     """The resume schema of one gate instance: its actions, deliverables, and asset ids (each
-    with the deliverable it is an output of)."""
+    with the deliverable it is an output of). Built once per distinct gate instance."""
+    return _answer_schema(gate, tuple(deliverables or ()), tuple((assets or {}).items()))
+
+
+@functools.lru_cache(maxsize=256)
+def _answer_schema(
+    gate: str, deliverables: tuple[str, ...], assets: tuple[tuple[str, str], ...]
+) -> type[GateAnswer]:
     choices: dict[str, Any] = {
-        "deliverable": deliverables or [],
-        "asset_id": list(assets or {}),
-        "owner": assets or {},
+        "deliverable": list(deliverables),
+        "asset_id": [asset for asset, _ in assets],
+        "owner": dict(assets),
     }
 
     def allowed(self: GateAnswer) -> dict[str, Any]:

@@ -214,6 +214,39 @@ async def test_studios_starting_at_once_on_a_new_database_all_open(
     assert await asyncio.gather(*(start(n) for n in range(4))) == [True] * 4
 
 
+async def test_pool_replaces_an_idle_connection_the_server_closed(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with database.pool.connection() as conn:
+        pid = conn.info.backend_pid
+    async with await psycopg.AsyncConnection.connect(database.url, autocommit=True) as admin:
+        await admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+    monkeypatch.setattr("api.database.IDLE_CHECK_S", 0.0)  # it has sat idle "long enough"
+    async with database.pool.connection() as conn:
+        assert conn.info.backend_pid != pid, "the dead connection was checked and replaced"
+        assert await scalar(conn, "SELECT 1") == 1
+
+
+async def test_pool_hands_out_a_busy_connection_without_checking_it(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checks: list[object] = []
+
+    async def counted(conn: object) -> None:
+        checks.append(conn)
+
+    monkeypatch.setattr("psycopg_pool.AsyncConnectionPool.check_connection", counted)
+    for _ in range(5):
+        async with database.pool.connection() as conn:
+            await conn.execute("SELECT 1")
+    assert checks == [], "connections returned moments ago are not pinged again"
+    monkeypatch.setattr("api.database.IDLE_CHECK_S", 0.0)
+    for _ in range(database.pool_max + 1):  # the pool hands them out in turn; one was returned
+        async with database.pool.connection() as conn:
+            await conn.execute("SELECT 1")
+    assert checks, "an idle one is"
+
+
 async def test_unreachable_database_url_raises_service_unavailable(tmp_path: Path) -> None:
     with pytest.raises(ServiceUnavailable) as caught:
         async with Database("postgresql://studio:s3cret@127.0.0.1:1/studio", tmp_path):

@@ -50,8 +50,7 @@ async def create_run(
     tid = thread["thread_id"]
     command = body.command.model_dump(exclude_none=True) if body.command else None
     if command and "resume" in command:
-        busy = bool(await svc.runs.unfinished(tid))
-        await check_resume(svc.studio, tid, command["resume"], busy=busy)
+        await check_resume(svc.studio, tid, command["resume"], busy=svc.runs.any_unfinished(tid))
     payload = body.input
     if isinstance(payload, dict) and isinstance(payload.get("settings"), dict):
         await svc.studio.context.models.check(payload["settings"].get("models"))

@@ -63,6 +63,7 @@ async def create_thread(body: ThreadCreate, request: Request, svc: ServicesDep) 
         if body.if_exists == "do_nothing" and existing and owns(existing["owner_hash"], owner):
             return {**await thread_json(svc, existing), "token": token}
         raise Conflict(f"Thread {thread_id} already exists")
+    svc.log.created(thread_id)
     return {**new_thread_json(rows[0]), "token": token}
 
 

@@ -1,0 +1,101 @@
+"""The event log on a real Postgres: batches, numbering across processes, cache vs table."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import psycopg
+import pytest
+
+from api.database import Pool
+from api.eventlog import EventLog, Record
+
+pytestmark = pytest.mark.anyio
+
+CHANNELS = ("run", "studio", "control")
+
+
+async def append_many(log: EventLog, thread_id: str, n: int, *, tag: str) -> None:
+    for i in range(n):
+        channel = CHANNELS[i % len(CHANNELS)]
+        run_id = f"run-{i % 2}"
+        await log.append(thread_id, run_id, channel, "tick", json.dumps({"tag": tag, "i": i}))
+
+
+def rows(records: list[Record]) -> list[tuple[int, str | None, str, str, dict[str, object]]]:
+    return [(r.seq, r.run_id, r.channel, r.event, json.loads(r.data)) for r in records]
+
+
+async def test_a_batch_is_written_in_order_and_read_back_from_the_table(pool: Pool) -> None:
+    log = EventLog(pool)
+    await append_many(log, "t1", 50, tag="a")
+    await log.flush("t1")
+    fresh = EventLog(pool)  # another process: nothing cached, reads Postgres
+    stored = await fresh.read("t1", 0, channels=CHANNELS)
+    assert [r.seq for r in stored] == list(range(1, 51))
+    assert [json.loads(r.data)["i"] for r in stored] == list(range(50))
+    assert [r.channel for r in stored[:4]] == ["run", "studio", "control", "run"]
+
+
+async def test_reads_from_the_cache_match_reads_from_the_table(pool: Pool) -> None:
+    log = EventLog(pool, keep=40)  # the cache holds the newest 40 of 60
+    for _ in range(3):
+        await append_many(log, "t2", 20, tag="b")
+        await log.flush("t2")
+    fresh = EventLog(pool)
+    for after in (0, 1, 19, 20, 21, 39, 45, 59, 60, 80):
+        for channels, run_id in ((CHANNELS, None), (("studio",), None), (("run",), "run-1")):
+            for limit in (1000, 3):
+                cached = await log.read("t2", after, channels=channels, run_id=run_id, limit=limit)
+                stored = await fresh.read(
+                    "t2", after, channels=channels, run_id=run_id, limit=limit
+                )
+                assert rows(cached) == rows(stored), (after, channels, run_id, limit)
+
+
+async def test_processes_writing_one_thread_at_once_keep_seqs_unique_and_gap_free(
+    pool: Pool,
+) -> None:
+    logs = [EventLog(pool) for _ in range(3)]  # three "processes", no notifications between
+
+    async def writer(n: int, log: EventLog) -> None:
+        for batch in range(15):
+            await append_many(log, "t3", 1 + (batch + n) % 4, tag=f"w{n}")
+            await log.flush("t3")
+
+    await asyncio.gather(*(writer(n, log) for n, log in enumerate(logs)))
+    stored = await EventLog(pool).read("t3", 0, channels=CHANNELS)
+    expected = sum(1 + (b + n) % 4 for n in range(3) for b in range(15))
+    assert [r.seq for r in stored] == list(range(1, expected + 1))
+    for n in range(3):  # each writer's events in the order it appended them
+        mine = [json.loads(r.data)["i"] for r in stored if json.loads(r.data)["tag"] == f"w{n}"]
+        assert mine == [i for b in range(15) for i in range(1 + (b + n) % 4)]
+
+
+async def test_a_statement_given_with_a_batch_commits_with_it(
+    pool: Pool,
+) -> None:
+    async with pool.connection() as conn:
+        await conn.execute("CREATE TABLE marks (n int)")
+    a, b = EventLog(pool), EventLog(pool)
+    await append_many(a, "t4", 3, tag="a")
+    await a.flush("t4")
+    await append_many(b, "t4", 3, tag="b")
+    await b.flush("t4")
+    await append_many(a, "t4", 2, tag="a")
+    await a.flush("t4", then=lambda conn: conn.execute("INSERT INTO marks VALUES (1)"))
+    stored = await EventLog(pool).read("t4", 0, channels=CHANNELS)
+    assert [r.seq for r in stored] == list(range(1, 9))
+    async with pool.connection() as conn:
+        marks = await (await conn.execute("SELECT count(*) AS n FROM marks")).fetchone()
+    assert marks == {"n": 1}, "the statement ran once, with the batch"
+    failing = EventLog(pool, flush_interval_s=60)  # only explicit flushes write
+    await failing.append("t4", None, "studio", "tick", json.dumps({"tag": "c", "i": 0}))
+    with pytest.raises(psycopg.errors.UndefinedTable):
+        await failing.flush("t4", then=lambda conn: conn.execute("INSERT INTO nowhere VALUES (1)"))
+    assert len(await EventLog(pool).read("t4", 0, channels=CHANNELS)) == 8, "neither committed"
+    await failing.flush("t4")
+    kept = await EventLog(pool).read("t4", 0, channels=CHANNELS)
+    assert [(r.seq, json.loads(r.data)["tag"]) for r in kept[-1:]] == [(9, "c")], "nor lost"
+    await failing.close()
