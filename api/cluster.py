@@ -37,8 +37,6 @@ CONTROL = "studio_control"
 """Payload JSON `{thread_id, run_id, action, reason}`: stop a run, wherever it executes."""
 CLAIM_SPACE = 0x5354
 """First key of the two-key advisory locks that claim threads (a space of our own)."""
-EVENTS_SPACE = 0x5356
-"""First key of the transaction-level advisory lock a thread's event write holds."""
 
 
 class ClaimsLost(Exception):

@@ -10,27 +10,28 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
-from api.cluster import EVENTS, EVENTS_SPACE
+from api.cluster import EVENTS
 from api.database import Connection, Pool
 
 logger = logging.getLogger("studio.eventlog")
 
-_LOCK = "SELECT pg_advisory_xact_lock(%s::int, hashtext(%s))"
-"""Held by a batch's transaction: one writer at a time per thread, in any process."""
 _WRITE = """
-    WITH written AS (
+    WITH counter AS (
+        INSERT INTO event_counters AS c (thread_id, last_seq) VALUES (%(thread_id)s, %(n)s::bigint)
+        ON CONFLICT (thread_id) DO UPDATE SET last_seq = c.last_seq + %(n)s::bigint
+        RETURNING c.last_seq - %(n)s::bigint AS base
+    ), written AS (
         INSERT INTO events (thread_id, seq, run_id, channel, event, data)
-        SELECT %(thread_id)s, last.seq + e.n, e.run_id, e.channel, e.event, e.data::jsonb
-        FROM (SELECT COALESCE(max(seq), 0) AS seq FROM events WHERE thread_id = %(thread_id)s)
-             AS last,
+        SELECT %(thread_id)s, counter.base + e.n, e.run_id, e.channel, e.event, e.data::jsonb
+        FROM counter,
              unnest(%(run_ids)s::text[], %(channels)s::text[], %(events)s::text[],
                     %(data)s::text[]) WITH ORDINALITY AS e(run_id, channel, event, data, n)
-        RETURNING seq
     )
-    SELECT (SELECT min(seq) FROM written) AS first, pg_notify(%(topic)s, %(payload)s)
+    SELECT base, pg_notify(%(topic)s, %(payload)s) FROM counter
 """
-"""A whole batch in one statement, numbered after the thread's last event (one row per array
-element, in order), with its notification."""
+"""A whole batch in one statement: its seqs taken from the thread's counter (whose row lock
+orders concurrent writers, in any process), its rows (one per array element, in order) and
+its notification."""
 _SELECT = """
     SELECT seq, run_id, channel, event, data::text AS data FROM events
     WHERE thread_id = %(thread_id)s AND seq > %(after)s AND channel = ANY(%(channels)s)
@@ -63,12 +64,12 @@ class EventLog:
     node boundary), and only then shows them
     to followers, so what a client saw is always in the log and a replay never diverges.
 
-    Across processes: a batch is numbered when it is written, after the thread's last event,
-    in a transaction that holds the thread's advisory lock (`EVENTS_SPACE`), so writers from
-    several processes (an interjection ending a queued run while another process executes the
-    thread) take turns: seqs stay unique and gap-free, and no writer can starve another. Each
-    write notifies `studio_events`; other processes then drop what they cached of the thread
-    and wake their followers, who read from Postgres.
+    Across processes: a batch is numbered when it is written, by bumping the thread's row in
+    `event_counters` in the same statement; the row lock makes writers from several processes
+    (an interjection ending a queued run while another process executes the thread) take
+    turns, so seqs stay unique and gap-free and no writer has to retry. Each write notifies
+    `studio_events`; other processes then drop what they cached of the thread and wake their
+    followers, who read from Postgres.
     """
 
     def __init__(
@@ -141,6 +142,7 @@ class EventLog:
         run_ids, channels, events, data = zip(*pending, strict=True)
         params = {
             "thread_id": thread_id,
+            "n": len(pending),
             "run_ids": list(run_ids),
             "channels": list(channels),
             "events": list(events),
@@ -148,15 +150,16 @@ class EventLog:
             "topic": EVENTS,
             "payload": f"{self.origin} {thread_id}",
         }
-        # one round trip: BEGIN, the lock, the batch, `then`, COMMIT
-        async with self.pool.connection() as conn, conn.pipeline(), conn.transaction():
-            await conn.execute(_LOCK, [EVENTS_SPACE, thread_id])
-            written = await conn.execute(_WRITE, params)
-            if then is not None:
-                await then(conn)
-        row = await written.fetchone()
-        assert row is not None and row["first"] is not None
-        return [Record(row["first"] + i, *event) for i, event in enumerate(pending)]
+        async with self.pool.connection() as conn:
+            if then is None:
+                written = await conn.execute(_WRITE, params)
+            else:  # one round trip: BEGIN, the batch, `then`, COMMIT
+                async with conn.pipeline(), conn.transaction():
+                    written = await conn.execute(_WRITE, params)
+                    await then(conn)
+            row = await written.fetchone()
+        assert row is not None
+        return [Record(row["base"] + 1 + i, *event) for i, event in enumerate(pending)]
 
     async def read(
         self,
@@ -220,8 +223,9 @@ class EventLog:
         async with self._lock(thread_id):
             self._buffers.pop(thread_id, None)
             self._recent.pop(thread_id, None)
-            async with self.pool.connection() as conn:
+            async with self.pool.connection() as conn, conn.transaction():
                 await conn.execute("DELETE FROM events WHERE thread_id = %s", [thread_id])
+                await conn.execute("DELETE FROM event_counters WHERE thread_id = %s", [thread_id])
 
     async def close(self) -> None:
         """Write what is buffered and stop the timers."""
