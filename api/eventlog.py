@@ -22,16 +22,18 @@ _WRITE = """
         RETURNING c.last_seq - %(n)s::bigint AS base
     ), written AS (
         INSERT INTO events (thread_id, seq, run_id, channel, event, data)
-        SELECT %(thread_id)s, counter.base + e.n, e.run_id, e.channel, e.event, e.data::jsonb
+        SELECT %(thread_id)s, counter.base + e.n, e.run_id, e.channel, e.event, e.data
         FROM counter,
-             unnest(%(run_ids)s::text[], %(channels)s::text[], %(events)s::text[],
-                    %(data)s::text[]) WITH ORDINALITY AS e(run_id, channel, event, data, n)
+             ROWS FROM (unnest(%(run_ids)s::text[]), unnest(%(channels)s::text[]),
+                        unnest(%(events)s::text[]), jsonb_array_elements(%(data)s::jsonb))
+             WITH ORDINALITY AS e(run_id, channel, event, data, n)
     )
     SELECT base, pg_notify(%(topic)s, %(payload)s) FROM counter
 """
 """A whole batch in one statement: its seqs taken from the thread's counter (whose row lock
 orders concurrent writers, in any process), its rows (one per array element, in order) and
-its notification."""
+its notification. The events' JSON goes as one JSON array, not a `text[]`: psycopg escapes
+every quote of a text array's elements with a regex, which cost a fifth of the server's CPU."""
 _SELECT = """
     SELECT seq, run_id, channel, event, data::text AS data FROM events
     WHERE thread_id = %(thread_id)s AND seq > %(after)s AND channel = ANY(%(channels)s)
@@ -146,7 +148,7 @@ class EventLog:
             "run_ids": list(run_ids),
             "channels": list(channels),
             "events": list(events),
-            "data": list(data),
+            "data": f"[{','.join(data)}]",  # each is JSON text already
             "topic": EVENTS,
             "payload": f"{self.origin} {thread_id}",
         }
