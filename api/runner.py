@@ -20,7 +20,7 @@ from api.events import STREAM_MODES, to_events
 from api.protocol import graph_modes, run_events
 from api.runstore import RunStore
 from api.serde import dumps
-from api.studio import Studio
+from api.studio import Studio, work_left
 
 logger = logging.getLogger("studio.runs")
 FINISHED = object()
@@ -104,7 +104,7 @@ class Runner:
         if run["attempt"] > 0:  # it was running when the process died
             snapshot = await self.studio.graph.aget_state(Studio.config(run["thread_id"]))
             if (snapshot.metadata or {}).get("run_id") == run["run_id"]:
-                return FINISHED if snapshot.interrupts or not snapshot.next else None
+                return FINISHED if snapshot.interrupts or not work_left(snapshot) else None
         command = kwargs.get("command")
         if command:
             return Command(**{k: v for k, v in command.items() if v is not None})

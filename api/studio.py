@@ -12,7 +12,7 @@ from typing import Any, cast
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import RunControl
-from langgraph.types import Command, Durability, StreamMode
+from langgraph.types import Command, Durability, StateSnapshot, StreamMode
 
 from adapters.assets import AssetStore
 from adapters.errors import StudioError
@@ -41,6 +41,14 @@ class ThreadView:
     values: dict[str, Any]
     interrupts: list[dict[str, Any]] = field(default_factory=list)
     next: tuple[str, ...] = ()
+
+
+def work_left(snapshot: StateSnapshot) -> tuple[str, ...]:
+    """The nodes a resume without input would still run. LangGraph's `snapshot.next` leaves
+    out tasks whose writes are already saved, so a process killed after a step's tasks
+    finished but before the step's checkpoint shows `next == ()` although the run is not
+    over: those tasks count here (resuming applies their writes and goes on)."""
+    return tuple(snapshot.next) or tuple(t.name for t in snapshot.tasks if not t.interrupts)
 
 
 def build_images(settings: Settings) -> ImageGenerator:
@@ -139,7 +147,7 @@ class Studio:
             status = str(record["status"])
         else:
             status = "idle"
-        return ThreadView(thread_id, status, phase, values, interrupts, tuple(snapshot.next))
+        return ThreadView(thread_id, status, phase, values, interrupts, work_left(snapshot))
 
     def parts(
         self,
