@@ -126,6 +126,7 @@ class EventLog:
         """The thread was just created here: it has no events, no need to ask Postgres."""
         self._recent[thread_id] = []
         self._recent.move_to_end(thread_id)
+        self._evict()
 
     def written_elsewhere(self, thread_id: str) -> None:
         """Another process wrote the thread's events: drop what is cached, wake followers."""
@@ -277,5 +278,9 @@ class EventLog:
         recent.extend(records)
         if len(recent) > self.keep:
             del recent[: len(recent) - self.keep]
+        self._evict()
+
+    def _evict(self) -> None:
+        """Keep the caches of the 256 threads used last."""
         while len(self._recent) > 256:
             self._recent.popitem(last=False)
