@@ -42,7 +42,7 @@ class IdempotencyMiddleware:
         if stored is not None:
             await _replay(stored, send)
             return
-        captured: dict[str, Any] = {"body": b""}
+        captured: dict[str, Any] = {"body": b"", "held": []}
 
         async def capture(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -52,9 +52,14 @@ class IdempotencyMiddleware:
                     for k, v in message.get("headers", [])
                     if k.decode().lower() in _KEPT_HEADERS
                 }
+                content_type = captured["headers"].get("content-type", "")
+                captured["streamed"] = "text/event-stream" in content_type
             elif message["type"] == "http.response.body":
                 captured["body"] += message.get("body", b"")
-            await send(message)
+            if captured.get("streamed"):
+                await send(message)
+            else:  # held until stored: a retry that arrives meanwhile must find the answer
+                captured["held"].append(message)
 
         try:
             await self.app(scope, receive, capture)
@@ -62,11 +67,12 @@ class IdempotencyMiddleware:
             await self._release(name, key)
             raise
         status = captured.get("status", 500)
-        streamed = "text/event-stream" in captured.get("headers", {}).get("content-type", "")
-        if streamed or status >= 500:
+        if captured.get("streamed") or status >= 500:
             await self._release(name, key)  # not a replayable answer: a retry runs again
         else:
             await self._store(name, key, status, captured["headers"], captured["body"])
+        for message in captured["held"]:
+            await send(message)
 
     async def _claim(self, name: str, key: str) -> dict[str, Any] | None:
         """None when this request is the first with the key; else the stored response."""

@@ -19,8 +19,8 @@ class State(TypedDict, total=False):
     log: list[str]
 
 
-class Killed(BaseException):
-    """Stands in for SIGKILL: nothing after it runs."""
+class Killed(Exception):
+    """Stands in for SIGKILL: the checkpoint is never written."""
 
 
 class DiesBeforeCheckpoint(StudioSaver):
