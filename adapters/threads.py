@@ -50,6 +50,14 @@ class ThreadRegistry:
         assert row is not None, "INSERT ... RETURNING always returns the row"
         return row
 
+    async def mark(
+        self, thread_id: str, *, status: str, phase: str, conn: AsyncConnection[Any]
+    ) -> None:
+        """`upsert(thread_id, status=..., phase=...)` on `conn` without reading the row back,
+        so that it can go in another statement's pipelined transaction (a run's end)."""
+        params = {"thread_id": thread_id, "title": None, "status": status, "phase": phase}
+        await conn.execute(_UPSERT, {**params, "metadata": None})
+
     async def get(self, thread_id: str) -> dict[str, Any] | None:
         """The thread's row, or None."""
         return await self._fetch_one("SELECT * FROM threads WHERE thread_id = %s", [thread_id])

@@ -25,7 +25,7 @@ _WRITE = """
         SELECT %(thread_id)s, counter.base + e.n, e.run_id, e.channel, e.event, e.data
         FROM counter,
              ROWS FROM (unnest(%(run_ids)s::text[]), unnest(%(channels)s::text[]),
-                        unnest(%(events)s::text[]), jsonb_array_elements(%(data)s::jsonb))
+                        unnest(%(events)s::text[]), json_array_elements(%(data)s::json))
              WITH ORDINALITY AS e(run_id, channel, event, data, n)
     )
     SELECT base, pg_notify(%(topic)s, %(payload)s) FROM counter

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any
 
 from langgraph.errors import GraphDrained
@@ -14,6 +13,7 @@ from langgraph.types import Command
 from pydantic import ValidationError
 
 from adapters.errors import StudioError
+from api.database import Connection
 from api.errors import INTERNAL_MESSAGE, friendly_validation
 from api.eventlog import EventLog
 from api.events import STREAM_MODES, to_events
@@ -39,6 +39,9 @@ class RunHandle:
     """An image generation is running (stopping then cancels it rather than draining)."""
     finished: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[None] | None = None
+    final: dict[str, Any] | None = None
+    """The last top-level `values` part of a stream that ran to its end: the state the run
+    left (read from the checkpoint instead when the run stopped any other way)."""
 
     @property
     def thread_id(self) -> str:
@@ -75,8 +78,7 @@ class Runner:
         """Run to the end (success, gate, error, interrupt); only a shutdown leaves it open."""
         status, error = "success", None
         try:
-            payload = await self._payload(handle.run)  # the claim marked it running
-            await self.studio.threads.upsert(handle.thread_id, status="busy")
+            payload = await self._payload(handle.run)  # the claim marked it (and its thread)
             if handle.run["attempt"] > 0:
                 await self._announce_resume(handle)
             if payload is not FINISHED:
@@ -127,12 +129,15 @@ class Runner:
         parts = self.studio.parts(
             tid,
             payload,
-            modes=graph_modes(requested, STREAM_MODES),
+            modes=graph_modes(requested, [*STREAM_MODES, "values"]),
             run_id=rid,
             durability=kwargs.get("durability") or "sync",
             control=handle.control,
         )
+        final = None
         async for part in parts:
+            if part.get("type") == "values" and not part.get("ns"):
+                final = part
             for event, data in run_events(part, requested):
                 await self.log.append(tid, rid, "run", event, data)
             for studio_event in to_events(part):
@@ -145,6 +150,7 @@ class Runner:
                 if any(node != "generate" for node in part.get("data") or {}):
                     handle.generating = False
                 await self.log.flush(tid)  # a node boundary: its events are durable now
+        handle.final = final
 
     async def finish(self, handle: RunHandle, status: str, error: BaseException | None) -> None:
         """Record how the run ended (rolled back, if that is why it stopped), the thread's
@@ -154,18 +160,32 @@ class Runner:
             await self.store.rollback_checkpoints(tid, rid)
             await self.store.delete(rid)
             status = "rolled_back"
-        snapshot = await self.studio.graph.aget_state(self.studio.config(tid))
-        phase = str((snapshot.values or {}).get("phase", "created"))
-        thread_status = "interrupted" if snapshot.interrupts else "idle"
+        values, interrupts = await self._final_state(handle, status)
+        phase = str(values.get("phase", "created"))
+        thread_status = "interrupted" if interrupts else "idle"
         if error is not None:
             thread_status = "error"
             protocol, studio = error_payloads(error)
             await self.log.append(tid, rid, "run", "error", dumps(protocol))
             await self.log.append(tid, rid, "studio", "error", dumps({**studio, "run_id": rid}))
-        await self.studio.threads.upsert(tid, status=thread_status, phase=phase)
         done = {"run_id": rid, "status": status, "thread_status": thread_status}
         await self.log.append(tid, rid, "studio", "done", dumps({**done, "phase": phase}))
         await self.log.append(tid, rid, "control", "end", dumps({"status": status}))
-        # the end events and the run's status commit together: a crash leaves both or neither
-        record = None if status == "rolled_back" else partial(self.store.set_status, rid, status)
+
+        async def record(conn: Connection) -> None:
+            await self.studio.threads.mark(tid, status=thread_status, phase=phase, conn=conn)
+            if status != "rolled_back":
+                await self.store.set_status(rid, status, conn)
+
+        # the end events, the run's status and the thread's commit together: a crash leaves
+        # all or none of them, and it costs one round trip
         await self.log.flush(tid, then=record)
+
+    async def _final_state(self, handle: RunHandle, status: str) -> tuple[dict[str, Any], bool]:
+        """The state the run left and whether a gate waits: from its stream when it ran to
+        the end, else from the latest checkpoint."""
+        final = handle.final
+        if status == "success" and final is not None and isinstance(final.get("data"), dict):
+            return final["data"], bool(final.get("interrupts"))
+        snapshot = await self.studio.graph.aget_state(self.studio.config(handle.thread_id))
+        return snapshot.values or {}, bool(snapshot.interrupts)

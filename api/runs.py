@@ -66,6 +66,9 @@ class RunManager:
         """Queue a run on the thread, applying `strategy` when the thread is busy; returns
         once a run it interrupts has stopped."""
         async with self._lock(thread_id):
+            # start the worker first: its claim (a round trip on the claims connection)
+            # overlaps the submit, and it waits for this lock before it looks for a run
+            self._ensure_worker(thread_id)
             submitted = await self.store.submit(
                 thread_id,
                 assistant_id=assistant_id,
@@ -76,7 +79,6 @@ class RunManager:
             )
             for dropped in submitted.dropped:
                 await self._end_unstarted(dropped)
-            self._ensure_worker(thread_id)
         if submitted.running is not None:
             await self._stop(submitted.running, strategy)
         return submitted.run
@@ -170,7 +172,7 @@ class RunManager:
         is this worker's to start."""
         me = asyncio.current_task()
         try:
-            while not self._closing and await self.cluster.claim(thread_id):
+            while not self._closing and await self._claim(thread_id):
                 try:
                     await self._drain(thread_id)
                 finally:
@@ -181,6 +183,17 @@ class RunManager:
         finally:
             if self._workers.get(thread_id) is me:
                 del self._workers[thread_id]
+
+    async def _claim(self, thread_id: str) -> bool:
+        """Claim the thread. A worker may start while its run is still being submitted: when
+        another process holds the claim, try again once the submit is done, so that either
+        this worker gets it or the holder, which looks for runs after releasing, sees the run.
+        """
+        if await self.cluster.claim(thread_id):
+            return True
+        async with self._lock(thread_id):
+            pass
+        return await self.cluster.claim(thread_id)
 
     async def _drain(self, thread_id: str) -> None:
         while True:

@@ -47,12 +47,19 @@ _CLAIM_NEXT = """
         WHERE thread_id = %s AND status IN ('pending', 'running')
         ORDER BY status = 'running' DESC, created_at, run_id
         LIMIT 1 FOR UPDATE
+    ), claimed AS (
+        UPDATE runs r SET status = 'running', attempt = r.attempt + 1, updated_at = now()
+        FROM next WHERE r.run_id = next.run_id
+        RETURNING r.run_id, r.thread_id, r.assistant_id, r.status, r.kwargs, r.metadata,
+                  r.multitask_strategy, next.attempt, r.created_at, r.updated_at
+    ), busy AS (
+        INSERT INTO threads AS t (thread_id, status) SELECT thread_id, 'busy' FROM claimed
+        ON CONFLICT (thread_id) DO UPDATE SET status = 'busy', updated_at = now()
     )
-    UPDATE runs r SET status = 'running', attempt = r.attempt + 1, updated_at = now()
-    FROM next WHERE r.run_id = next.run_id
-    RETURNING r.run_id, r.thread_id, r.assistant_id, r.status, r.kwargs, r.metadata,
-              r.multitask_strategy, next.attempt, r.created_at, r.updated_at
+    SELECT * FROM claimed
 """
+"""The next run marked `running` and its thread `busy` (`adapters/threads.py`'s table), in
+one statement."""
 _CLAIMED = """
     EXISTS (
         SELECT 1 FROM pg_locks l
@@ -171,9 +178,10 @@ class RunStore:
         return await self._all(query, [thread_id, status, status, limit, offset])
 
     async def claim_next(self, thread_id: str) -> dict[str, Any] | None:
-        """Mark the run to execute next `running` and return it (with the attempt it had):
-        one a dead process left running, else the oldest pending. The caller holds the
-        thread's claim; the row lock only orders this against a concurrent drop."""
+        """Mark the run to execute next `running`, and its thread `busy`, and return it (with
+        the attempt it had): one a dead process left running, else the oldest pending. The
+        caller holds the thread's claim; the row lock only orders this against a concurrent
+        drop."""
         return await self._one(_CLAIM_NEXT, [thread_id])
 
     async def unclaimed_threads(self) -> list[str]:

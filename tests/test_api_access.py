@@ -30,6 +30,11 @@ async def test_threads_are_visible_to_their_token_only(database, tmp_path: Path)
             assert (await other.post(f"/threads/{tid}/runs", json=start())).status_code == 404
             found = (await other.post("/threads/search", json={})).json()
             assert tid not in [t["thread_id"] for t in found]
+            taken = {"thread_id": tid, "if_exists": "do_nothing"}
+            assert (await other.post("/threads", json=taken)).status_code == 409
+        async with served.http("a-token-nobody-was-given") as guesser:
+            made = (await guesser.post("/threads", json={})).json()
+            assert made["token"] != "a-token-nobody-was-given", "only tokens we issued are kept"
         async with served.http(token) as owner:
             mine = (await owner.post("/threads", json={})).json()
             assert mine["token"] == token, "a token you hold keeps one token for your threads"

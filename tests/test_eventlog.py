@@ -54,6 +54,23 @@ async def test_reads_from_the_cache_match_reads_from_the_table(pool: Pool) -> No
                 assert rows(cached) == rows(stored), (after, channels, run_id, limit)
 
 
+async def test_a_replay_from_the_table_sends_the_bytes_the_live_stream_sent(pool: Pool) -> None:
+    texts = [
+        '{"z": 1, "a": [1, 2.50, {"y": null, "b": "x"}]}',  # key order and spacing kept
+        '{"a":1,"a":2}',  # a duplicate key, as written
+        '{"text": "néon \\u00e9 \\"quoted\\"  two  spaces"}',
+        "[]",
+    ]
+    log = EventLog(pool)
+    for text in texts:
+        await log.append("t4", "run-1", "run", "values", text)
+    await log.flush("t4")
+    live = await log.read("t4", 0, channels=CHANNELS)  # what followers were sent
+    replayed = await EventLog(pool).read("t4", 0, channels=CHANNELS)
+    assert [r.data for r in live] == texts
+    assert [r.data for r in replayed] == texts
+
+
 async def test_processes_writing_one_thread_at_once_keep_seqs_unique_and_gap_free(
     pool: Pool,
 ) -> None:

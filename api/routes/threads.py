@@ -20,10 +20,14 @@ router = APIRouter(prefix="/threads", tags=["threads"])
 
 _INSERT = """
     INSERT INTO threads (thread_id, status, phase, metadata, owner_hash)
-    VALUES (%s, 'idle', 'created', %s, %s)
+    SELECT %(thread_id)s, 'idle', 'created', %(metadata)s,
+           CASE WHEN EXISTS (SELECT 1 FROM threads WHERE owner_hash = %(given)s)
+                THEN %(given)s ELSE %(fresh)s END
     ON CONFLICT (thread_id) DO NOTHING
     RETURNING *
 """
+"""A new thread, owned by the token the caller sent if that token already owns a thread,
+else by a fresh one (one statement: the check and the insert)."""
 _SEARCH = """
     SELECT * FROM threads
     WHERE owner_hash = %(owner)s
@@ -41,29 +45,30 @@ async def _rows(svc: Services, query: str, params: Any) -> list[dict[str, Any]]:
             return await cur.fetchall()
 
 
-async def _known_owner(svc: Services, owner: str) -> bool:
-    rows = await _rows(svc, "SELECT 1 AS one FROM threads WHERE owner_hash = %s LIMIT 1", [owner])
-    return bool(rows)
-
-
 @router.post("")
 async def create_thread(body: ThreadCreate, request: Request, svc: ServicesDep) -> dict[str, Any]:
     """Create a thread. The response's `token` is the client token every later call on the
     thread needs (`Authorization: Bearer`); sending a token you already hold keeps one token
     for all your threads."""
     check_api_key(request, svc.settings.api_key)
-    token = bearer(request)
-    if token is None or not await _known_owner(svc, token_hash(token)):
-        token = new_token()
-    owner = token_hash(token)
+    given, fresh = bearer(request), new_token()
+    given_hash = token_hash(given) if given is not None else None
     thread_id = body.thread_id or str(uuid.uuid4())
-    rows = await _rows(svc, _INSERT, [thread_id, Jsonb(body.metadata), owner])
+    params = {
+        "thread_id": thread_id,
+        "metadata": Jsonb(body.metadata),
+        "given": given_hash,
+        "fresh": token_hash(fresh),
+    }
+    rows = await _rows(svc, _INSERT, params)
     if not rows:
         existing = await svc.studio.threads.get(thread_id)
-        if body.if_exists == "do_nothing" and existing and owns(existing["owner_hash"], owner):
-            return {**await thread_json(svc, existing), "token": token}
+        mine = existing and given_hash and owns(existing["owner_hash"], given_hash)
+        if body.if_exists == "do_nothing" and mine:
+            return {**await thread_json(svc, existing), "token": given}
         raise Conflict(f"Thread {thread_id} already exists")
     svc.log.created(thread_id)
+    token = given if given is not None and rows[0]["owner_hash"] == given_hash else fresh
     return {**new_thread_json(rows[0]), "token": token}
 
 
