@@ -94,7 +94,6 @@ class Database:
             open=False,
             kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
             check=_check_if_idle,
-            reset=_note_returned,
         )
         try:
             await pool.open(wait=True, timeout=CONNECT_TIMEOUT_S)
@@ -155,18 +154,18 @@ class Database:
         return ServiceUnavailable(f"Cannot connect to {self.label}: {reason}. Please {advice}.")
 
 
-_returned: weakref.WeakKeyDictionary[Connection, float] = weakref.WeakKeyDictionary()
-"""When each pooled connection last came back to the pool (`time.monotonic()`)."""
-
-
-async def _note_returned(conn: Connection) -> None:
-    _returned[conn] = time.monotonic()
+_handed_out: weakref.WeakKeyDictionary[Connection, float] = weakref.WeakKeyDictionary()
+"""When each pooled connection was last handed out (`time.monotonic()`)."""
 
 
 async def _check_if_idle(conn: Connection) -> None:
-    """The pool's `check`: ping only connections that sat idle (new ones were just opened)."""
-    returned = _returned.get(conn)
-    if returned is not None and time.monotonic() - returned > IDLE_CHECK_S:
+    """The pool's `check`: ping only connections not handed out for `IDLE_CHECK_S` (new ones
+    were just opened). Counting from the last checkout, not the return, errs towards pinging,
+    and needs no `reset` callback: with one, the pool returns every connection through a
+    background task instead of at once."""
+    now = time.monotonic()
+    last, _handed_out[conn] = _handed_out.get(conn), now
+    if last is not None and now - last > IDLE_CHECK_S:
         await AsyncConnectionPool.check_connection(conn)
 
 

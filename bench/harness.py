@@ -333,10 +333,12 @@ def server_command(graph: str, port: int, home: Path, profile: Path | None) -> l
     return command
 
 
-def spawn(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    """Start `command` from the repository root, its output appended to `log`."""
+def spawn(
+    command: list[str], env: dict[str, str], log: Path, *, cwd: Path = ROOT
+) -> subprocess.Popen[bytes]:
+    """Start `command` from the repository root (or `cwd`), its output appended to `log`."""
     with open(log, "ab") as sink:
-        return subprocess.Popen(command, cwd=ROOT, env=env, stdout=sink, stderr=sink)
+        return subprocess.Popen(command, cwd=cwd, env=env, stdout=sink, stderr=sink)
 
 
 def tail(log: Path) -> str:

@@ -45,6 +45,10 @@ async def _rows(svc: Services, query: str, params: Any) -> list[dict[str, Any]]:
             return await cur.fetchall()
 
 
+def _owned_by(thread: dict[str, Any], owner: str | None) -> bool:
+    return owner is not None and owns(thread["owner_hash"], owner)
+
+
 @router.post("")
 async def create_thread(body: ThreadCreate, request: Request, svc: ServicesDep) -> dict[str, Any]:
     """Create a thread. The response's `token` is the client token every later call on the
@@ -63,8 +67,7 @@ async def create_thread(body: ThreadCreate, request: Request, svc: ServicesDep) 
     rows = await _rows(svc, _INSERT, params)
     if not rows:
         existing = await svc.studio.threads.get(thread_id)
-        mine = existing and given_hash and owns(existing["owner_hash"], given_hash)
-        if body.if_exists == "do_nothing" and mine:
+        if body.if_exists == "do_nothing" and existing and _owned_by(existing, given_hash):
             return {**await thread_json(svc, existing), "token": given}
         raise Conflict(f"Thread {thread_id} already exists")
     svc.log.created(thread_id)
