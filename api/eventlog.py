@@ -105,12 +105,14 @@ class EventLog:
     async def flush(self, thread_id: str, *, then: Then | None = None) -> None:
         """Write the thread's buffered events now (in order, one batch), then wake followers.
         `then` runs on the same connection, in the batch's transaction: both commit or neither
-        (a run's end events and its final status)."""
+        (a run's end events and its final status; a checkpoint). It must not read results:
+        its statements and the batch go as one pipeline, whose implicit transaction ends at
+        the first read (an explicit `transaction()` would cost a round trip per statement)."""
         async with self._lock(thread_id):
             pending = self._buffers.pop(thread_id, [])
             if not pending:
                 if then is not None:
-                    async with self.pool.connection() as conn:
+                    async with self.pool.connection() as conn, conn.pipeline():
                         await then(conn)
                 return
             try:
@@ -156,8 +158,8 @@ class EventLog:
         async with self.pool.connection() as conn:
             if then is None:
                 written = await conn.execute(_WRITE, params)
-            else:  # one round trip: BEGIN, the batch, `then`, COMMIT
-                async with conn.pipeline(), conn.transaction():
+            else:  # one round trip, one implicit transaction: the batch, then `then`
+                async with conn.pipeline():
                     written = await conn.execute(_WRITE, params)
                     await then(conn)
             row = await written.fetchone()
