@@ -56,7 +56,7 @@ class ThreadRegistry:
         """`upsert(thread_id, status=..., phase=...)` on `conn` without reading the row back,
         so that it can go in another statement's pipelined transaction (a run's end)."""
         params = {"thread_id": thread_id, "title": None, "status": status, "phase": phase}
-        await conn.execute(_UPSERT, {**params, "metadata": None})
+        await conn.execute(_UPSERT, params | {"metadata": None})
 
     async def get(self, thread_id: str) -> dict[str, Any] | None:
         """The thread's row, or None."""

@@ -105,7 +105,7 @@ class EventLog:
     async def flush(self, thread_id: str, *, then: Then | None = None) -> None:
         """Write the thread's buffered events now (in order, one batch), then wake followers.
         `then` runs on the same connection, in the batch's transaction: both commit or neither
-        (a run's end events and its final status; a checkpoint). It must not read results:
+        (a run's end events and its final status). It must not read results:
         its statements and the batch go as one pipeline, whose implicit transaction ends at
         the first read (an explicit `transaction()` would cost a round trip per statement)."""
         async with self._lock(thread_id):
