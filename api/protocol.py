@@ -31,6 +31,12 @@ def frame(data: str, *, event: str | None = None, id: str | None = None) -> byte
     return f"{head}data: {data}\r\n\r\n".encode()
 
 
+# A run's stream closes with `event: end` (as LangGraph Server did before 0.16, and as
+# langgraph-sdk still expects): without it the SDK cannot tell a finished run from a cut
+# connection and asks `GET /threads/{id}/runs/{run_id}` after every stream.
+END_FRAME = frame("null", event="end")
+
+
 def graph_modes(requested: list[str], always: list[StreamMode]) -> list[StreamMode]:
     """The `astream` modes that serve both the run's requested modes and the studio events."""
     chosen: list[StreamMode] = list(always)

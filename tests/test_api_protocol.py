@@ -55,10 +55,12 @@ async def test_stream_speaks_every_mode_and_stops_at_the_plan_gate(sdk) -> None:
     tuples = [p.data for p in parts if p.event == "messages"]
     chunk, meta = next(t for t in tuples if t[0]["type"] == "AIMessageChunk")
     assert chunk["content"] and meta["langgraph_node"]
-    assert all(p.id is not None for p in parts[1:])
-    ids = [int(p.id) for p in parts[1:]]
+    assert parts[-1].event == "end" and parts[-1].data is None  # the SDK asks nothing more
+    events = parts[1:-1]
+    assert all(p.id is not None for p in events)
+    ids = [int(p.id) for p in events]
     assert ids == sorted(set(ids))
-    last = parts[-1]
+    last = events[-1]
     assert last.event == "values"
     assert last.data["messages"][0]["type"] == "human"
     (gate,) = last.data["__interrupt__"]
@@ -90,7 +92,7 @@ async def test_resume_with_command_by_value_and_by_interrupt_id(sdk) -> None:
             tid, "studio", command={"resume": {"action": "approve"}}, stream_mode="updates"
         )
     ]
-    assert parts[-1].event == "updates" and "finalize" in parts[-1].data
+    assert parts[-2].event == "updates" and "finalize" in parts[-2].data
     final = await client.threads.get_state(tid)
     assert final["values"]["phase"] == "approved" and final["next"] == []
     assert (await client.threads.get(tid))["status"] == "idle"
@@ -128,7 +130,7 @@ async def test_join_stream_replays_after_last_event_id(sdk) -> None:
     only_values = [
         p async for p in client.runs.join_stream(tid, run["run_id"], stream_mode="values")
     ]
-    assert {p.event for p in only_values[1:]} == {"values"}
+    assert {p.event for p in only_values[1:-1]} == {"values"} and only_values[-1].event == "end"
     assert (await client.runs.get(tid, run["run_id"]))["status"] == "success"
 
 

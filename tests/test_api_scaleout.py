@@ -143,8 +143,9 @@ async def test_stream_on_one_process_sees_every_event_of_a_run_on_the_other(
     assert {"token", "message", "phase", "gate", "done"} <= {e.event for e in replay}
     assert joined[0].event == "metadata" and len(joined) > 2
     assert [(e.id, e.data) for e in joined] == [(e.id, e.data) for e in stored]
-    ids = [int(e.id) for e in joined[1:] if e.id]
-    assert ids == sorted(set(ids)) and len(ids) == len(joined) - 1
+    assert joined[-1].event == "end" and joined[-1].id is None
+    ids = [int(e.id) for e in joined[1:-1] if e.id]
+    assert ids == sorted(set(ids)) and len(ids) == len(joined) - 2
 
 
 async def test_interjection_and_cancel_reach_the_executing_process(

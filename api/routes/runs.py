@@ -14,7 +14,7 @@ from adapters.errors import InvalidInput
 from api.deps import Services, ServicesDep, ThreadDep
 from api.errors import NotFound
 from api.eventlog import Record
-from api.protocol import RUN_MODES, frame, values_json
+from api.protocol import END_FRAME, RUN_MODES, frame, values_json
 from api.resume import check_resume
 from api.routes.assistants import ASSISTANT_ID, GRAPH_ID
 from api.runstore import run_json
@@ -125,6 +125,7 @@ def stream_response(
                 for record in batch:
                     if record.channel == "control":
                         ended = True
+                        chunk.append(END_FRAME)
                         break
                     mode = record.event.split("|")[0]
                     if wanted and mode not in wanted and mode != "error":
