@@ -62,11 +62,14 @@ class ThreadRegistry:
         """The thread's row, or None."""
         return await self._fetch_one("SELECT * FROM threads WHERE thread_id = %s", [thread_id])
 
-    async def delete(self, thread_id: str) -> bool:
-        """Forget the thread; True when it existed. Its checkpoints and assets are not touched."""
-        async with self.pool.connection() as conn:
-            cur = await conn.execute("DELETE FROM threads WHERE thread_id = %s", [thread_id])
-            return bool(cur.rowcount)
+    async def delete(self, thread_id: str, *, conn: AsyncConnection[Any] | None = None) -> bool:
+        """Forget the thread; True when it existed. Its checkpoints and assets are not touched.
+        On `conn`, it goes in that connection's transaction."""
+        query = "DELETE FROM threads WHERE thread_id = %s"
+        if conn is not None:
+            return bool((await conn.execute(query, [thread_id])).rowcount)
+        async with self.pool.connection() as own:
+            return bool((await own.execute(query, [thread_id])).rowcount)
 
     # Defined last: inside the class body, the name `list` means this method from here on.
     async def list(self, limit: int = 50, offset: int = 0) -> builtins.list[dict[str, Any]]:

@@ -50,6 +50,7 @@ def create_app(settings: Settings | None = None, *, studio: Studio | None = None
                 Handlers(
                     events=log.written_elsewhere,
                     control=manager.on_control,
+                    forgotten=log.forgotten,
                     reconnected=log.missed,
                     sweep=manager.sweep,
                     claims_lost=manager.claims_lost,

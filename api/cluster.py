@@ -6,7 +6,8 @@ Two dedicated connections, outside the pool:
   executing. Postgres releases a session's locks when it ends, so the threads of a process that
   died (SIGKILL, lost host) become claimable by the others at once, with no lease to expire;
 - the **listener** connection `LISTEN`s for what other processes do: events written to a
-  thread's log (`studio_events`) and requests to stop a run (`studio_control`).
+  thread's log (`studio_events`), requests to stop a run (`studio_control`) and deleted
+  threads (`studio_forgotten`).
 
 Notifications are an optimisation with a fallback: a periodic sweep finds unfinished runs no
 process holds, and after the listener reconnects every follower re-reads the log.
@@ -35,6 +36,8 @@ EVENTS = "studio_events"
 spaces, so the thread id comes last)."""
 CONTROL = "studio_control"
 """Payload JSON `{thread_id, run_id, action, reason}`: stop a run, wherever it executes."""
+FORGOTTEN = "studio_forgotten"
+"""Payload: the id of a thread just deleted (every process ends its followers)."""
 CLAIM_SPACE = 0x5354
 """First key of the two-key advisory locks that claim threads (a space of our own)."""
 
@@ -50,6 +53,8 @@ class Handlers:
     events: Callable[[str], None]
     """Another process wrote this thread's events."""
     control: Callable[[dict[str, Any]], Awaitable[None]]
+    forgotten: Callable[[str], None]
+    """A process deleted this thread."""
     reconnected: Callable[[], None]
     """Notifications may have been missed: re-read everything."""
     sweep: Callable[[], Awaitable[object]]
@@ -143,6 +148,7 @@ class Cluster:
                 async with await self._connect("listener") as conn:
                     await conn.execute(f"LISTEN {EVENTS}")
                     await conn.execute(f"LISTEN {CONTROL}")
+                    await conn.execute(f"LISTEN {FORGOTTEN}")
                     if listening.is_set():
                         handlers.reconnected()
                     listening.set()
@@ -161,6 +167,8 @@ class Cluster:
                 handlers.events(thread_id)
         elif channel == CONTROL:
             self._spawn(handlers.control(json.loads(payload)))
+        elif channel == FORGOTTEN:
+            handlers.forgotten(payload)
 
     async def _sweep(self, handlers: Handlers) -> None:
         while True:

@@ -10,7 +10,7 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
-from api.cluster import EVENTS
+from api.cluster import EVENTS, FORGOTTEN
 from api.database import Connection, Pool
 
 logger = logging.getLogger("studio.eventlog")
@@ -92,6 +92,9 @@ class EventLog:
         self._timers: dict[str, asyncio.Task[None]] = {}
         self._signals: dict[str, asyncio.Event] = {}
         self._recent: OrderedDict[str, list[Record]] = OrderedDict()
+        self._forgotten: OrderedDict[str, int] = OrderedDict()
+        """Thread -> serial of its latest deletion: a follower ends when it changes."""
+        self._deletions = itertools.count(1)
 
     async def append(
         self, thread_id: str, run_id: str | None, channel: str, event: str, data: str
@@ -212,9 +215,13 @@ class EventLog:
         channels: Iterable[str],
         run_id: str | None = None,
     ) -> AsyncIterator[Record]:
-        """Every written event after `after`, then each new one as it is written (forever)."""
+        """Every written event after `after`, then each new one as it is written, until the
+        thread is deleted (by any process)."""
         wanted = tuple(channels)
+        deletion = self._forgotten.get(thread_id)
         while True:
+            if self._forgotten.get(thread_id) != deletion:
+                return
             signal = self._signals.setdefault(thread_id, asyncio.Event())
             batch = await self.read(thread_id, after, channels=wanted, run_id=run_id)
             for record in batch:
@@ -223,14 +230,29 @@ class EventLog:
             if not batch:
                 await signal.wait()
 
-    async def forget(self, thread_id: str) -> None:
-        """Drop a deleted thread's events."""
+    async def forget(self, thread_id: str, *, then: Then | None = None) -> None:
+        """Drop a deleted thread's events and end its followers, in every process. `then`
+        (deleting the thread's row) and the notification commit with the delete, so a
+        follower's client that reconnects finds no thread."""
         async with self._lock(thread_id):
             self._buffers.pop(thread_id, None)
-            self._recent.pop(thread_id, None)
             async with self.pool.connection() as conn, conn.transaction():
                 await conn.execute("DELETE FROM events WHERE thread_id = %s", [thread_id])
                 await conn.execute("DELETE FROM event_counters WHERE thread_id = %s", [thread_id])
+                if then is not None:
+                    await then(conn)
+                await conn.execute("SELECT pg_notify(%s, %s)", [FORGOTTEN, thread_id])
+        self.forgotten(thread_id)
+
+    def forgotten(self, thread_id: str) -> None:
+        """The thread was deleted (here or by another process): drop its cache and end its
+        followers (a client that reconnects then gets a 404)."""
+        self._recent.pop(thread_id, None)
+        self._forgotten[thread_id] = next(self._deletions)
+        self._forgotten.move_to_end(thread_id)
+        while len(self._forgotten) > 1024:
+            self._forgotten.popitem(last=False)
+        self._wake(thread_id)
 
     async def close(self) -> None:
         """Write what is buffered and stop the timers."""

@@ -148,6 +148,39 @@ async def test_stream_on_one_process_sees_every_event_of_a_run_on_the_other(
     assert ids == sorted(set(ids)) and len(ids) == len(joined) - 2
 
 
+async def test_deleting_a_thread_ends_its_streams_on_every_process(
+    pair: list[ServerProcess], database_url: str
+) -> None:
+    a, b = pair
+    tid, token = await new_thread(a)
+    await post_run(a, token, tid, {"input": say(NEON)})
+    for server in pair:  # both processes have read (and cached) its events up to the gate
+        await follow(server, token, tid, "gate")
+    followers = [asyncio.create_task(follow(server, token, tid, "never")) for server in pair]
+    await asyncio.sleep(0.5)  # both are waiting for new events
+    async with a.http(token) as client:
+        assert (await client.delete(f"/threads/{tid}")).status_code == 204
+    ended = await asyncio.wait_for(asyncio.gather(*followers), timeout=PATIENCE / 10)
+    assert all("gate" in {e.event for e in events} for events in ended), "both streams closed"
+    async with b.http(token) as client:
+        assert (await client.get(f"/threads/{tid}/stream")).status_code == 404
+
+    async with b.http() as client:  # the same id again, a new thread: nothing of the old one
+        made = (await client.post("/threads", json={"thread_id": tid})).json()
+    run = await post_run(a, made["token"], tid, {"input": say("a quiet harbour at dawn")})
+    fresh = await follow(b, made["token"], tid, "gate")
+    studio = await rows(
+        database_url,
+        "SELECT seq FROM events WHERE thread_id = %s AND channel = 'studio' ORDER BY seq",
+        tid,
+    )
+    assert [int(e.id or 0) for e in fresh] == [seq for (seq,) in studio][: len(fresh)]
+    stored = await rows(
+        database_url, "SELECT DISTINCT run_id FROM events WHERE thread_id = %s", tid
+    )
+    assert stored == [(run["run_id"],)]
+
+
 async def test_interjection_and_cancel_reach_the_executing_process(
     pair: list[ServerProcess], database_url: str
 ) -> None:

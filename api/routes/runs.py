@@ -84,15 +84,17 @@ async def batches(
     *,
     run_id: str | None = None,
 ) -> AsyncIterator[list[Record]]:
-    """The thread's written events after `after`, forever, as the lists they became readable
-    in (one flush of the log is one list): a stream sends each list as one chunk, one write to
-    the socket instead of one per event."""
+    """The thread's written events after `after`, until it is deleted, as the lists they
+    became readable in (one flush of the log is one list): a stream sends each list as one
+    chunk, one write to the socket instead of one per event."""
     while True:
         batch = await svc.log.read(thread_id, after, channels=channels, run_id=run_id)
         if not batch:  # nothing new yet: wait for the next event, then take its companions
             waiting = svc.log.follow(thread_id, after, channels=channels, run_id=run_id)
             try:
                 first = await anext(waiting)
+            except StopAsyncIteration:  # the thread was deleted
+                return
             finally:
                 closing = getattr(waiting, "aclose", None)  # an async generator: stop it now
                 if closing is not None:
@@ -270,7 +272,8 @@ async def cancel_run(
 @router.get("/stream", response_class=EventSourceResponse)
 async def follow_thread(thread: ThreadDep, svc: ServicesDep, request: Request) -> Any:
     """Every run's events in the studio vocabulary (token, message, phase, progress, asset,
-    gate, notice, error, done), forever; a browser's EventSource resumes with Last-Event-ID."""
+    gate, notice, error, done), until the thread is deleted; a browser's EventSource resumes
+    with Last-Event-ID."""
     tid, after = thread["thread_id"], last_event_id(request)
 
     async def events() -> AsyncIterator[bytes]:

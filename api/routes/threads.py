@@ -110,8 +110,9 @@ async def delete_thread(thread: ThreadDep, svc: ServicesDep) -> Response:
         await svc.manager.cancel(thread_id, run["run_id"], action="interrupt", wait=True)
     await svc.studio.graph.checkpointer.adelete_thread(thread_id)  # type: ignore[union-attr]
     await svc.runs.delete_thread(thread_id)
-    await svc.log.forget(thread_id)
-    await svc.studio.threads.delete(thread_id)
+    await svc.log.forget(
+        thread_id, then=lambda conn: svc.studio.threads.delete(thread_id, conn=conn)
+    )
     return Response(status_code=204)
 
 
