@@ -16,6 +16,7 @@ import anyio
 import pytest
 
 from adapters.comfyui import ComfyUIImageGenerator, ComfyUIPool, job_id_for, prompt_id_for
+from adapters.comfyui.client import Timeouts
 from adapters.errors import GenerationCancelled, ServiceUnavailable
 from adapters.images import GeneratedImage
 from adapters.specs import GenerationSpec
@@ -96,6 +97,42 @@ async def test_a_server_that_is_down_is_skipped(servers: list[LoopbackComfyUI]) 
             assert image.recipe["job_id"] == job
 
     assert len(a.posts("/prompt")) == 2
+
+
+async def test_a_server_that_does_not_answer_is_not_asked_again_for_a_while(
+    servers: list[LoopbackComfyUI],
+) -> None:
+    """A host that accepts connections and never answers (as a hung or black-holed one):
+    it costs the first job a read timeout, then rests instead of delaying every job."""
+    a = servers[0]
+    contacts: list[int] = []
+
+    async def hang(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        contacts.append(1)
+        await reader.read()  # until the client gives up and closes
+        writer.close()
+
+    silent = await asyncio.start_server(hang, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{silent.sockets[0].getsockname()[1]}"
+    timeouts = Timeouts(connect_s=1.0, read_s=0.3)
+    try:
+        for retry_down_s, expected in ((60.0, [1, 1, 1]), (0.0, [1, 2, 3])):
+            contacts.clear()
+            urls = [url, a.base_url]
+            pool = ComfyUIPool.from_urls(
+                urls, retry_down_s=retry_down_s, poll_interval_s=0.05, timeouts=timeouts
+            )
+            async with pool:
+                seen = []
+                for i in range(3):
+                    [image] = await start(pool, f"t{retry_down_s}:hero-{i}:0:0")
+                    assert image.recipe["job_id"] == f"t{retry_down_s}:hero-{i}:0:0"
+                    seen.append(len(contacts))
+            assert seen == expected, "asked once, then rested (or, with no rest, every time)"
+    finally:
+        silent.close()
+        await silent.wait_closed()
+    assert len(a.posts("/prompt")) == 6
 
 
 async def test_a_job_whose_server_goes_away_is_finished_on_another(

@@ -38,17 +38,24 @@ class ComfyUIPool:
     across the pool: before dispatching, every reachable server is asked about the job's
     prompt id (`/queue`, `/history/{id}`), and a server that has it queued, running or
     finished gets the job back, to attach or collect. A server that cannot be reached is
-    skipped, also when it goes away mid-job (the job then runs on another one); only when
-    none can be reached is `ServiceUnavailable` raised. `templates()` is the union of what
+    skipped, also when it goes away mid-job (the job then runs on another one), and is not
+    asked again for `retry_down_s` (a dead host would otherwise cost every job a connect
+    timeout); only when none can be reached is `ServiceUnavailable` raised, and when every
+    server is resting, all are asked again. `templates()` is the union of what
     the servers can run: a job is only dispatched to a server that runs its template.
     """
 
     name = "comfyui"
 
-    def __init__(self, members: Sequence[ComfyUIImageGenerator]) -> None:
+    def __init__(
+        self, members: Sequence[ComfyUIImageGenerator], *, retry_down_s: float = 10.0
+    ) -> None:
         if not members:
             raise ValueError("a ComfyUI pool needs at least one server")
         self.members = list(members)
+        self.retry_down_s = retry_down_s
+        self._down_until = [0.0] * len(self.members)
+        """Per member: loop time before which it is not asked (it could not be reached)."""
         self.label = f"ComfyUI pool of {len(self.members)} ({', '.join(self.urls)})"
         self._busy = [0] * len(self.members)
         """Jobs of this process in flight per member."""
@@ -58,9 +65,12 @@ class ComfyUIPool:
         self._cancelled: set[str] = set()
 
     @classmethod
-    def from_urls(cls, urls: Sequence[str], **options: Any) -> ComfyUIPool:
+    def from_urls(
+        cls, urls: Sequence[str], *, retry_down_s: float = 10.0, **options: Any
+    ) -> ComfyUIPool:
         """A pool of `ComfyUIImageGenerator(url, **options)`, one per URL."""
-        return cls([ComfyUIImageGenerator(url, **options) for url in urls])
+        members = [ComfyUIImageGenerator(url, **options) for url in urls]
+        return cls(members, retry_down_s=retry_down_s)
 
     @property
     def urls(self) -> list[str]:
@@ -104,6 +114,7 @@ class ComfyUIPool:
                     )
                 except ServiceUnavailable:
                     down.add(index)  # gone mid-job: its queue is lost or unreachable
+                    self._rest(index)
                 finally:
                     self._busy[index] -= 1
                     self._jobs[prompt_id] = None
@@ -113,11 +124,16 @@ class ComfyUIPool:
 
     async def _choose(self, prompt_id: str, template: str, down: set[int]) -> int:
         """The member for a job: the one holding it, else the least busy that can run it.
-        Adds the members that cannot be reached to `down`."""
-        asked = [i for i in range(len(self.members)) if i not in down]
-        probes = await asyncio.gather(*(self._probe(i, prompt_id, template) for i in asked))
-        up = {i: probe for i, probe in zip(asked, probes, strict=True) if probe is not None}
-        down.update(set(asked) - set(up))
+        Adds the members that cannot be reached to `down`; skips those resting, unless all
+        the others are down too."""
+        now = asyncio.get_running_loop().time()
+        left = [i for i in range(len(self.members)) if i not in down]
+        fresh = [i for i in left if self._down_until[i] <= now]
+        up = await self._probe_all(fresh, prompt_id, template, down)
+        if not up:  # nothing else answered: try the resting ones after all
+            up = await self._probe_all(
+                [i for i in left if i not in fresh], prompt_id, template, down
+            )
         if not up:
             raise ServiceUnavailable(self._unreachable())
         holders = {i: rank for i, (state, _) in up.items() if (rank := _holds(state)) is not None}
@@ -129,6 +145,23 @@ class ComfyUIPool:
         chosen = min(capable, key=lambda i: (self._busy[i], (i - self._turn) % n))
         self._turn = (chosen + 1) % n
         return chosen
+
+    async def _probe_all(
+        self, indices: list[int], prompt_id: str, template: str, down: set[int]
+    ) -> dict[int, tuple[JobState, bool]]:
+        """Probe these members at once; the ones that answer, by index (the others rest)."""
+        probes = await asyncio.gather(*(self._probe(i, prompt_id, template) for i in indices))
+        up = {i: probe for i, probe in zip(indices, probes, strict=True) if probe is not None}
+        for i in indices:
+            if i in up:
+                self._down_until[i] = 0.0
+            else:
+                down.add(i)
+                self._rest(i)
+        return up
+
+    def _rest(self, index: int) -> None:
+        self._down_until[index] = asyncio.get_running_loop().time() + self.retry_down_s
 
     async def _probe(self, index: int, prompt_id: str, template: str) -> Probe:
         member = self.members[index]
