@@ -124,8 +124,10 @@ def server(database_url: str, tmp_path: Path) -> Iterator[Server]:
         srv.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """Chromium for one test module. Not for the session: while `sync_playwright` is open its
+    event loop counts as running in this thread, and async tests after it could not start."""
     executable = chromium_path()
     if executable is None:
         why = "chromium is not installed (apt-get install -y chromium); .ci/run installs it"
