@@ -131,3 +131,21 @@ def test_generation_error_is_shown_in_words_and_retry_continues(page: Any, serve
     expect(error).to_be_hidden(timeout=30_000)
     expect(page.locator("#phase")).to_have_text("approved", timeout=60_000)
     expect(page.locator("#gallery .tile").first).to_be_visible()
+
+
+def test_a_thread_deleted_elsewhere_says_so_and_stops_reconnecting(
+    page: Any, server: Server
+) -> None:
+    thread_id = start_session(page, server, "Lighthouse", "stormy sea, one light")
+    expect(page.locator(PLAN_GATE)).to_be_visible(timeout=60_000)
+    expect(page.locator("#connection")).to_have_text("live")
+    token = page.evaluate(f"localStorage.getItem('studio.token.{thread_id}')")
+    page.console_errors.allow_network_noise = True  # the browser logs the stream's 404
+    deleted = httpx.delete(
+        f"{server.url}/threads/{thread_id}", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert deleted.status_code == 204
+    expect(page.locator("#connection")).to_have_text("deleted", timeout=30_000)
+    expect(page.locator("#error")).to_contain_text("This thread was deleted")
+    expect(page.locator(PLAN_GATE)).to_be_hidden()
+    shot(page, "deleted-1-told")

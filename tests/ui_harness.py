@@ -35,7 +35,12 @@ CHROMIUM_ARGS = [
 ]
 SLOW = {"STUDIO_OFFLINE_TOKEN_DELAY_S": "0.003", "STUDIO_RENDER_STAGE_DELAY_S": "0.15"}
 """The embedded defaults, slowed so that mid-run states can be seen (and photographed)."""
-NETWORK_NOISE = ("net::ERR_CONNECTION_REFUSED", "net::ERR_EMPTY_RESPONSE", "ERR_INCOMPLETE_CHUNKED")
+NETWORK_NOISE = (
+    "net::ERR_CONNECTION_REFUSED",
+    "net::ERR_EMPTY_RESPONSE",
+    "ERR_INCOMPLETE_CHUNKED",
+    "the server responded with a status of 404",  # a thread deleted on purpose
+)
 
 
 def chromium_path() -> str | None:

@@ -174,10 +174,26 @@ export class ThreadStream {
   reopenLater() {
     this.source?.close();
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
+    this.timer = setTimeout(async () => {
+      if (this.closed) return;
+      if (await this.deleted()) {
+        this.close();
+        this.onStatus("deleted"); // its stream ended for good: no use reconnecting
+        return;
+      }
       if (!this.closed) this.open();
     }, this.retryMs);
     this.retryMs = Math.min(this.retryMs * 2, 5000);
+  }
+
+  /** Whether the thread is gone (deleted by another tab or client), not just unreachable. */
+  async deleted() {
+    try {
+      await this.api.thread();
+      return false;
+    } catch (error) {
+      return error instanceof ApiError && error.status === 404;
+    }
   }
 
   close() {

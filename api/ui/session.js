@@ -52,6 +52,10 @@ export class Session {
     const was = $("connection").dataset.status;
     setConnection(status);
     if (status === "live" && was === "reconnecting") this.later("refresh", () => this.refresh(), 50);
+    if (status === "deleted") {
+      this.showGate(null); // nothing is left to answer
+      showError(new ApiError(404, "not_found", "This thread was deleted, by another tab or client.", false));
+    }
   }
 
   /** Re-read the saved state: messages, phase, the waiting gate, outputs. */

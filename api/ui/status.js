@@ -40,7 +40,7 @@ export function setPhase(phase, detail = "") {
 
 export function setConnection(status) {
   const badge = $("connection");
-  badge.textContent = status === "live" ? "live" : "reconnecting…";
+  badge.textContent = { live: "live", deleted: "deleted" }[status] || "reconnecting…";
   badge.dataset.status = status;
 }
 
