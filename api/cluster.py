@@ -37,7 +37,8 @@ spaces, so the thread id comes last)."""
 CONTROL = "studio_control"
 """Payload JSON `{thread_id, run_id, action, reason}`: stop a run, wherever it executes."""
 FORGOTTEN = "studio_forgotten"
-"""Payload: the id of a thread just deleted (every process ends its followers)."""
+"""Payload `origin thread_id`: process `origin` deleted the thread (the others end its
+followers too)."""
 CLAIM_SPACE = 0x5354
 """First key of the two-key advisory locks that claim threads (a space of our own)."""
 
@@ -54,7 +55,7 @@ class Handlers:
     """Another process wrote this thread's events."""
     control: Callable[[dict[str, Any]], Awaitable[None]]
     forgotten: Callable[[str], None]
-    """A process deleted this thread."""
+    """Another process deleted this thread."""
     reconnected: Callable[[], None]
     """Notifications may have been missed: re-read everything."""
     sweep: Callable[[], Awaitable[object]]
@@ -161,14 +162,16 @@ class Cluster:
             delay = min(delay * 2, 5.0)
 
     def _dispatch(self, handlers: Handlers, channel: str, payload: str) -> None:
-        if channel == EVENTS:
-            origin, _, thread_id = payload.partition(" ")
-            if origin != self.origin:
-                handlers.events(thread_id)
-        elif channel == CONTROL:
+        if channel == CONTROL:
             self._spawn(handlers.control(json.loads(payload)))
+            return
+        origin, _, thread_id = payload.partition(" ")
+        if origin == self.origin:
+            return  # this process acted on its own already
+        if channel == EVENTS:
+            handlers.events(thread_id)
         elif channel == FORGOTTEN:
-            handlers.forgotten(payload)
+            handlers.forgotten(thread_id)
 
     async def _sweep(self, handlers: Handlers) -> None:
         while True:

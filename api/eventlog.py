@@ -241,7 +241,8 @@ class EventLog:
                 await conn.execute("DELETE FROM event_counters WHERE thread_id = %s", [thread_id])
                 if then is not None:
                     await then(conn)
-                await conn.execute("SELECT pg_notify(%s, %s)", [FORGOTTEN, thread_id])
+                note = f"{self.origin} {thread_id}"
+                await conn.execute("SELECT pg_notify(%s, %s)", [FORGOTTEN, note])
         self.forgotten(thread_id)
 
     def forgotten(self, thread_id: str) -> None:
