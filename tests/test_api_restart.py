@@ -109,8 +109,9 @@ async def test_sigkill_mid_discussion_and_mid_generation_loses_nothing(server) -
             headers={"Last-Event-ID": run_events[-1].id},
         )
         everything = await read_sse(client, "GET", f"/threads/{tid}/runs/{run['run_id']}/stream")
-        ids = [e.id for e in everything[1:]]
-        assert [e.id for e in rejoined[1:]] == ids[ids.index(run_events[-1].id) + 1 :]
+        assert everything[-1].event == rejoined[-1].event == "end"
+        ids = [e.id for e in everything[1:-1]]
+        assert [e.id for e in rejoined[1:-1]] == ids[ids.index(run_events[-1].id) + 1 :]
         assert ids == sorted(set(ids), key=int)
 
         generations = thread["values"]["generations"]
