@@ -10,6 +10,8 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
+import psycopg
+
 from api.cluster import EVENTS, FORGOTTEN
 from api.database import Connection, Pool
 
@@ -40,6 +42,12 @@ _SELECT = """
       AND (%(run_id)s::text IS NULL OR run_id = %(run_id)s)
     ORDER BY seq LIMIT %(limit)s
 """
+
+_DELETED = """
+    SELECT t.thread_id FROM unnest(%s::text[]) AS t(thread_id)
+    WHERE NOT EXISTS (SELECT 1 FROM threads WHERE threads.thread_id = t.thread_id)
+"""
+"""Which of these threads no longer exist (deleted while notifications were not heard)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +103,7 @@ class EventLog:
         self._forgotten: OrderedDict[str, int] = OrderedDict()
         """Thread -> serial of its latest deletion: a follower ends when it changes."""
         self._deletions = itertools.count(1)
+        self._background: set[asyncio.Task[None]] = set()
 
     async def append(
         self, thread_id: str, run_id: str | None, channel: str, event: str, data: str
@@ -139,10 +148,27 @@ class EventLog:
         self._wake(thread_id)
 
     def missed(self) -> None:
-        """Notifications may have been lost (the listener reconnected): trust no cache."""
+        """Notifications may have been lost (the listener reconnected): trust no cache, and
+        end the followers of threads deleted in the meantime."""
         self._recent.clear()
-        for thread_id in list(self._signals):
+        followed = list(self._signals)
+        for thread_id in followed:
             self._wake(thread_id)
+        if followed:
+            task = asyncio.create_task(self._end_deleted(followed))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+
+    async def _end_deleted(self, thread_ids: list[str]) -> None:
+        try:
+            async with self.pool.connection() as conn:
+                cursor = await conn.execute(_DELETED, [thread_ids])
+                deleted = [row["thread_id"] for row in await cursor.fetchall()]
+        except psycopg.Error as exc:  # the next reconnect checks again
+            logger.warning("could not check for deleted threads: %s", exc)
+            return
+        for thread_id in deleted:
+            self.forgotten(thread_id)
 
     async def _write(
         self, thread_id: str, pending: list[Pending], then: Then | None = None
@@ -257,7 +283,7 @@ class EventLog:
 
     async def close(self) -> None:
         """Write what is buffered and stop the timers."""
-        for timer in list(self._timers.values()):
+        for timer in [*self._timers.values(), *self._background]:
             timer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await timer

@@ -116,3 +116,26 @@ async def test_a_statement_given_with_a_batch_commits_with_it(
     kept = await EventLog(pool).read("t4", 0, channels=CHANNELS)
     assert [(r.seq, json.loads(r.data)["tag"]) for r in kept[-1:]] == [(9, "c")], "nor lost"
     await failing.close()
+
+
+async def test_followers_of_a_thread_deleted_unheard_end_after_a_reconnect(pool: Pool) -> None:
+    """A deletion whose notification this process missed (its listener was reconnecting) is
+    found when it re-reads after the reconnect: that thread's followers end, others go on."""
+    async with pool.connection() as conn:
+        for tid in ("kept", "gone"):
+            await conn.execute("INSERT INTO threads (thread_id) VALUES (%s)", [tid])
+    log = EventLog(pool)
+
+    async def follow(thread_id: str) -> list[int]:
+        return [r.seq async for r in log.follow(thread_id, 0, channels=CHANNELS)]
+
+    kept, gone = asyncio.create_task(follow("kept")), asyncio.create_task(follow("gone"))
+    await asyncio.sleep(0.2)  # both wait for events
+    async with pool.connection() as conn:  # another process deletes it; nobody hears of it
+        await conn.execute("DELETE FROM threads WHERE thread_id = 'gone'")
+    log.missed()
+    assert await asyncio.wait_for(gone, timeout=30) == []
+    await asyncio.sleep(0.2)
+    assert not kept.done(), "a thread that still exists is still followed"
+    kept.cancel()
+    await log.close()
