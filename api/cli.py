@@ -17,6 +17,7 @@ from rich.console import Console
 
 from adapters.errors import InvalidInput, StudioError
 from api.app import create_app
+from api.database import Database
 from api.gate_prompt import ask_gate
 from api.live import LiveView
 from api.settings import Settings
@@ -374,23 +375,51 @@ def print_check(report: dict[str, Any]) -> None:
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=64,
+            help="Server processes on the one port (uvicorn workers). Each is a whole studio "
+            "process on the same Postgres: any of them takes any request, each run executes "
+            "once (see Scale-out in the README). One process uses one core.",
+        ),
+    ] = 1,
 ) -> None:
     """Serve the HTTP API (LangGraph Server threads and runs over SSE) on the configured or
     embedded services; unfinished runs of a previous process are resumed at startup."""
     settings = Settings()
     settings.home.mkdir(parents=True, exist_ok=True)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    try:
-        uvicorn.run(
-            create_app(settings),
-            host=host,
-            port=port,
-            timeout_graceful_shutdown=5,
-            log_level="info",
-        )
+    try:  # here, once: uvicorn would only log a failed startup as a traceback (one per worker)
+        asyncio.run(prepare_database(settings))
     except StudioError as exc:
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(1) from None
+    options: dict[str, Any] = {"host": host, "port": port, "timeout_graceful_shutdown": 5}
+    if workers == 1:
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+        )
+        uvicorn.run(create_app(settings), log_level="info", **options)
+        return
+    # each worker process builds its own app (and opens its own studio) from the factory
+    config = {**uvicorn.config.LOGGING_CONFIG}
+    config["loggers"] = {**config["loggers"], "studio": {"handlers": ["default"], "level": "INFO"}}
+    uvicorn.run(
+        "api.app:create_app",
+        factory=True,
+        workers=workers,
+        log_level="info",
+        log_config=config,
+        **options,
+    )
+
+
+async def prepare_database(settings: Settings) -> None:
+    """Start the embedded Postgres (it outlives this process) or reach `DATABASE_URL`, and
+    apply the migrations."""
+    async with Database(settings.database_url, settings.home):
+        pass
 
 
 def main() -> None:

@@ -150,7 +150,10 @@ class ServerProcess:
     """A real `studio serve` in a subprocess (offline model and renderer, slowed down so that
     runs can be caught mid-way), on `database_url`, logging to `home / f"{name}.log"`."""
 
-    def __init__(self, home: Path, database_url: str, *, name: str = "server") -> None:
+    def __init__(
+        self, home: Path, database_url: str, *, name: str = "server", args: tuple[str, ...] = ()
+    ) -> None:
+        self.args = args
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {
@@ -176,7 +179,10 @@ class ServerProcess:
         command = [sys.executable, "-c", "from api.cli import main; main()", "serve"]
         with open(self.log, "ab") as log:
             return subprocess.Popen(
-                [*command, "--port", str(self.port)], env=self.env, stdout=log, stderr=log
+                [*command, "--port", str(self.port), *self.args],
+                env=self.env,
+                stdout=log,
+                stderr=log,
             )
 
     async def start(self) -> None:

@@ -27,8 +27,8 @@ _EXECUTOR = """
 
 @pytest.fixture
 async def pair(tmp_path: Path, database_url: str) -> AsyncIterator[list[ServerProcess]]:
-    """Processes A and B, sharing the database and the asset store. Started one after the
-    other: the checkpointer's own `setup()` is not safe to run concurrently on a new database."""
+    """Processes A and B, sharing the database and the asset store (two workers of one
+    `studio serve --workers 2`, below, start at once on a new database instead)."""
     servers = [ServerProcess(tmp_path, database_url, name=name) for name in ("a", "b")]
     try:
         for server in servers:
@@ -117,6 +117,45 @@ async def test_runs_submitted_through_both_processes_execute_exactly_once(
            FROM events GROUP BY run_id""",
     )
     assert sorted(count for _, *count in ends) == [[1, 1]] * 8, "one end, one done per run"
+
+
+async def test_serve_with_two_workers_executes_each_run_once(
+    tmp_path: Path, database_url: str
+) -> None:
+    server = ServerProcess(tmp_path, database_url, name="workers", args=("--workers", "2"))
+    try:
+        await server.start()
+        listeners: list[tuple[Any, ...]] = []
+        for _ in range(PATIENCE):  # each worker opens its studio (and its listener) on its own
+            listeners = await rows(
+                database_url,
+                "SELECT application_name FROM pg_stat_activity"
+                " WHERE application_name LIKE 'studio listener pid=%%'",
+            )
+            if len(listeners) == 2:
+                break
+            await asyncio.sleep(0.1)
+        assert len({name for (name,) in listeners}) == 2, "two worker processes, one listener each"
+        runs = []
+        for _ in range(4):
+            tid, token = await new_thread(server)
+            await post_run(server, token, tid, {"input": say(NEON)})
+            approve = {"command": {"resume": {"action": "approve"}}}
+            approve["multitask_strategy"] = "enqueue"
+            enqueued = await post_run(server, token, tid, approve)
+            runs.append((token, tid, enqueued["run_id"]))
+        for token, tid, rid in runs:
+            assert (await wait_status(server, token, tid, rid, "success", "error"))["status"] == (
+                "success"
+            )
+        assert await rows(database_url, "SELECT status, attempt FROM runs") == [("success", 1)] * 8
+        ends = await rows(
+            database_url, "SELECT count(*) FROM events WHERE channel = 'control' GROUP BY run_id"
+        )
+        assert ends == [(1,)] * 8, "one end per run"
+    finally:
+        server.stop()
+    assert server.process is not None and server.process.returncode == 0, server.log.read_text()
 
 
 async def test_stream_on_one_process_sees_every_event_of_a_run_on_the_other(

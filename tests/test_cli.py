@@ -89,13 +89,15 @@ def test_errors_are_one_clear_line(env: dict[str, str]) -> None:
     bad_model = studio(env, "run", NEON, "--model", "painter=llava")
     assert bad_model.returncode == 1 and "Traceback" not in bad_model.stderr
     assert "--model expects ROLE=NAME" in bad_model.stderr
-    down = studio({**env, "DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"}, "threads")
-    assert down.returncode == 1 and "Traceback" not in down.stderr
-    assert "DATABASE_URL" in down.stderr and len(down.stderr.strip().splitlines()) == 1
+    nowhere = {**env, "DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"}
+    for command in (["threads"], ["serve"], ["serve", "--workers", "2"]):
+        down = studio(nowhere, *command)
+        assert down.returncode == 1 and "Traceback" not in down.stderr, command
+        assert "DATABASE_URL" in down.stderr and len(down.stderr.strip().splitlines()) == 1
 
 
 def test_help_explains_every_command(env: dict[str, str]) -> None:
-    for command in ("run", "resume", "say", "threads"):
+    for command in ("run", "resume", "say", "threads", "serve"):
         shown = studio(env, command, "--help")
         assert shown.returncode == 0 and "Usage" in shown.stdout
 
