@@ -1,6 +1,6 @@
 """Full sessions/s through the HTTP API against the same graph in-process.
 
-    python -m bench.api [--sessions 200] [--clients 10] [--inproc] [--profile FILE]
+    python -m bench.api [--sessions 200] [--clients 10] [--servers 1] [--inproc] [--profile FILE]
 
 A session is what aegra was measured on, on a trivial three-node graph with one gate: create a
 thread, stream a run to the gate (`runs.stream`, stream_mode=values), resume it
@@ -9,7 +9,8 @@ thread, stream a run to the gate (`runs.stream`, stream_mode=values), resume it
 durability) on the same Postgres saver, in this process. So the figures measure the shell:
 HTTP, SSE, run manager, Postgres event log and run table. The two take turns, a round of
 `--clients` sessions at a time, so a change in the machine's load hits both alike. The server
-runs in a process of its own, as `studio serve` runs it (uvicorn, uvloop, httptools).
+runs in a process of its own, as `studio serve` runs it (uvicorn, uvloop, httptools);
+`--servers N` starts N of them on the one Postgres, the scale-out a deployment adds cores with.
 Goal: >= 60 sessions/s sequential, >= 200/s with 10 clients (anchors: aegra 12.8/s and
 16.9/s). `DATABASE_URL` picks the Postgres, else an embedded one in a temporary directory.
 """
@@ -24,6 +25,7 @@ if not __package__:  # `python bench/api.py`: this file would shadow the `api` p
 
 import argparse
 import uuid
+from contextlib import AsyncExitStack
 from typing import Any
 
 from langgraph.types import Command
@@ -60,14 +62,20 @@ async def main(args: argparse.Namespace) -> None:
                 final = part
             assert final["log"][-1] == "done", final
 
-        home = db.home
-        async with serve("trivial", db, home, inproc=args.inproc, profile=args.profile) as server:
-            first = await get_client(url=server.url).threads.create()
-            client = get_client(
-                url=server.url, headers={"Authorization": f"Bearer {token_of(first)}"}, timeout=60
-            )
+        async with AsyncExitStack() as stack:
+            clients = []
+            for _ in range(args.servers):  # studio processes on the one Postgres
+                server = await stack.enter_async_context(
+                    serve("trivial", db, db.home, inproc=args.inproc, profile=args.profile)
+                )
+                first = await get_client(url=server.url).threads.create()
+                headers = {"Authorization": f"Bearer {token_of(first)}"}
+                client = get_client(url=server.url, headers=headers, timeout=60)
+                stack.push_async_callback(client.aclose)
+                clients.append(client)
 
-            async def over_http(_index: int) -> None:
+            async def over_http(index: int) -> None:
+                client = clients[index % len(clients)]  # sessions spread round-robin
                 thread = await client.threads.create()
                 tid = thread["thread_id"]
                 async for _ in client.runs.stream(
@@ -93,13 +101,13 @@ async def main(args: argparse.Namespace) -> None:
                     f"{median_ms(seq[name][1]):5.1f} ms)   {args.clients} clients "
                     f"{conc[name][0]:7.1f} sessions/s"
                 )
-            await client.aclose()
 
     (ip_seq, ip_conc), (h_seq, h_conc) = figures["in-process"], figures["HTTP + SDK"]
     out(f"HTTP costs {ip_seq / h_seq:.2f}x in-process sequential, {ip_conc / h_conc:.2f}x with "
         f"{args.clients} clients (aegra: ~5x)")  # fmt: skip
     out(
-        f"summary: api {h_seq:.1f} sessions/s sequential (goal >= 60, aegra 12.8), "
+        f"summary: api ({args.servers} server{'s' if args.servers > 1 else ''}) "
+        f"{h_seq:.1f} sessions/s sequential (goal >= 60, aegra 12.8), "
         f"{h_conc:.1f}/s with {args.clients} clients (goal >= 200, aegra 16.9); "
         f"in-process {ip_seq:.1f}/s and {ip_conc:.1f}/s"
     )
@@ -109,6 +117,13 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparser("bench.api", __doc__)
     parser.add_argument("--sessions", type=int, default=200, help="sessions per measurement")
     parser.add_argument("--clients", type=int, default=10, help="concurrent clients")
+    parser.add_argument(
+        "--servers",
+        type=int,
+        default=1,
+        help="studio server processes on the one Postgres, sessions spread round-robin "
+        "(what `studio serve --workers N` or N machines behind a load balancer give)",
+    )
     return parser.parse_args(argv)
 
 
