@@ -135,6 +135,40 @@ async def test_a_server_that_does_not_answer_is_not_asked_again_for_a_while(
     assert len(a.posts("/prompt")) == 6
 
 
+async def test_templates_do_not_wait_on_a_resting_server_and_the_report_asks_it_again(
+    servers: list[LoopbackComfyUI],
+) -> None:
+    """Pixel asks `templates()` on every spec round: a hung server costs that a read timeout
+    once, then rests (as for jobs). `describe()` is the health report: it asks it anyway."""
+    a = servers[0]
+    contacts: list[int] = []
+
+    async def hang(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        contacts.append(1)
+        await reader.read()
+        writer.close()
+
+    silent = await asyncio.start_server(hang, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{silent.sockets[0].getsockname()[1]}"
+    timeouts = Timeouts(connect_s=1.0, read_s=0.3)
+    try:
+        async with ComfyUIPool.from_urls([url, a.base_url], timeouts=timeouts) as pool:
+            seen = []
+            for _ in range(3):
+                assert "txt2img" in await pool.templates()
+                seen.append(len(contacts))
+            assert seen[0] > 0 and seen == seen[:1] * 3, "asked once, then rested"
+            [image] = await start(pool, JOB)  # the job skips it too
+            assert len(contacts) == seen[0] and image.recipe["job_id"] == JOB
+
+            report = await pool.describe()
+            assert len(contacts) > seen[0] and report["ok"] is False
+            assert url in report["error"] and report["servers"][1]["ok"] is True
+    finally:
+        silent.close()
+        await silent.wait_closed()
+
+
 async def test_a_job_whose_server_goes_away_is_finished_on_another(
     servers: list[LoopbackComfyUI],
 ) -> None:

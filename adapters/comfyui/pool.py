@@ -126,13 +126,11 @@ class ComfyUIPool:
         """The member for a job: the one holding it, else the least busy that can run it.
         Adds the members that cannot be reached to `down`; skips those resting, unless all
         the others are down too."""
-        now = asyncio.get_running_loop().time()
-        left = [i for i in range(len(self.members)) if i not in down]
-        fresh = [i for i in left if self._down_until[i] <= now]
-        up = await self._probe_all(fresh, prompt_id, template, down)
+        fresh, resting = self._split()
+        up = await self._probe_all([i for i in fresh if i not in down], prompt_id, template, down)
         if not up:  # nothing else answered: try the resting ones after all
             up = await self._probe_all(
-                [i for i in left if i not in fresh], prompt_id, template, down
+                [i for i in resting if i not in down], prompt_id, template, down
             )
         if not up:
             raise ServiceUnavailable(self._unreachable())
@@ -190,25 +188,49 @@ class ComfyUIPool:
 
     async def templates(self) -> list[str]:
         """Templates at least one reachable server can run from a spec alone, in the order
-        of `TEMPLATES`. Raises `ServiceUnavailable` when no server can be reached."""
-        runnable: list[set[str]] = []
-        for outcome in await asyncio.gather(
-            *(m.templates() for m in self.members), return_exceptions=True
-        ):
-            if isinstance(outcome, BaseException):
-                if not isinstance(outcome, ServiceUnavailable):
-                    raise outcome
-            else:
-                runnable.append(set(outcome))
+        of `TEMPLATES`. Resting servers are asked only when no other answers (as for a job),
+        and one that does not answer rests. Raises `ServiceUnavailable` when none answers."""
+        fresh, resting = self._split()
+        runnable = await self._templates_of(fresh)
+        if not runnable:  # nothing else answered: ask the resting ones after all
+            runnable = await self._templates_of(resting)
         if not runnable:
             raise ServiceUnavailable(self._unreachable())
         return [name for name in TEMPLATES if any(name in names for names in runnable)]
 
+    async def _templates_of(self, indices: list[int]) -> list[set[str]]:
+        """What each of these members runs, for those that answer (the others rest)."""
+        outcomes = await asyncio.gather(
+            *(self.members[i].templates() for i in indices), return_exceptions=True
+        )
+        runnable: list[set[str]] = []
+        for index, outcome in zip(indices, outcomes, strict=True):
+            if isinstance(outcome, ServiceUnavailable):
+                self._rest(index)
+            elif isinstance(outcome, BaseException):
+                raise outcome
+            else:
+                self._down_until[index] = 0.0
+                runnable.append(set(outcome))
+        return runnable
+
+    def _split(self) -> tuple[list[int], list[int]]:
+        """The members' indices: those that may be asked now, and those resting."""
+        now = asyncio.get_running_loop().time()
+        fresh = [i for i in range(len(self.members)) if self._down_until[i] <= now]
+        return fresh, [i for i in range(len(self.members)) if i not in fresh]
+
     async def describe(self) -> dict[str, Any]:
         """Every server's report under `servers`, merged for people: a template runs when
         some server runs it, and what each server lacks is named with its URL. `ok` is False
-        and `error` names them when some servers cannot be reached (the others carry on)."""
+        and `error` names them when some servers cannot be reached (the others carry on).
+        Resting servers are asked too (this is the health report), and rest or wake by it."""
         servers = await asyncio.gather(*(self._describe(m) for m in self.members))
+        for index, server in enumerate(servers):  # a report asks every server: learn from it
+            if server["ok"]:
+                self._down_until[index] = 0.0
+            else:
+                self._rest(index)
         up = [s for s in servers if s["ok"]]
         if not up:
             raise ServiceUnavailable(self._unreachable())
