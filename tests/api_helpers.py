@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -25,6 +23,7 @@ from adapters.threads import ThreadRegistry
 from api.app import create_app
 from api.settings import Settings
 from api.studio import Studio
+from bench.harness import free_port, sse_events
 from graph.builder import build_graph
 from tests.studio_helpers import NEON, make_context
 
@@ -118,32 +117,11 @@ async def read_sse(
     events: list[Sse] = []
     async with client.stream(method, path, **kwargs) as response:
         assert response.status_code == 200, await response.aread()
-        event, data, sid = "message", [], None
-        async for line in response.aiter_lines():
-            if line == "":
-                if data:
-                    events.append(Sse(event, json.loads("\n".join(data)), sid))
-                    if event == until or (limit is not None and len(events) >= limit):
-                        break
-                event, data, sid = "message", [], None
-            elif line.startswith(":"):
-                continue
-            else:
-                field, _, value = line.partition(":")
-                value = value.removeprefix(" ")
-                if field == "event":
-                    event = value
-                elif field == "data":
-                    data.append(value)
-                elif field == "id":
-                    sid = value
+        async for raw in sse_events(response):
+            events.append(Sse(raw.event, raw.json(), raw.id))
+            if raw.event == until or (limit is not None and len(events) >= limit):
+                break
     return events
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class ServerProcess:

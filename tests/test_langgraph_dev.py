@@ -6,7 +6,6 @@ import importlib.util
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ import pytest
 from langgraph_sdk import get_client
 
 from api.database import Database
+from bench.harness import free_port
 from graph.builder import build_graph
 from tests.studio_helpers import NEON, config, make_context, start
 
@@ -38,12 +38,6 @@ class DevServer:
     url: str
     database_url: str
     workdir: Path
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _workdir(tmp_path: Path) -> Path:
@@ -108,7 +102,7 @@ def dev_server(database_url: str, tmp_path: Path) -> Iterator[DevServer]:
         pytest.skip("the langgraph CLI is not installed next to this interpreter")
     workdir = _workdir(tmp_path)
     repo_records = (ROOT / ".langgraph_api").exists()  # a developer's own `langgraph dev`
-    port = _free_port()
+    port = free_port()
     log = tmp_path / "langgraph-dev.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
