@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import weakref
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
@@ -62,6 +63,15 @@ class Record:
     data: str
 
 
+class _Life:
+    """A thread's existence as its followers see it; `over` once it is deleted."""
+
+    __slots__ = ("over", "__weakref__")
+
+    def __init__(self) -> None:
+        self.over = False
+
+
 Pending = tuple[str | None, str, str, str]
 """An appended event not written yet: `(run_id, channel, event, data)`; its seq comes later."""
 Then = Callable[[Connection], Awaitable[object]]
@@ -100,9 +110,9 @@ class EventLog:
         self._timers: dict[str, asyncio.Task[None]] = {}
         self._signals: dict[str, asyncio.Event] = {}
         self._recent: OrderedDict[str, list[Record]] = OrderedDict()
-        self._forgotten: OrderedDict[str, int] = OrderedDict()
-        """Thread -> serial of its latest deletion: a follower ends when it changes."""
-        self._deletions = itertools.count(1)
+        self._lives: weakref.WeakValueDictionary[str, _Life] = weakref.WeakValueDictionary()
+        """Thread -> its life so far, while someone follows it: a follower ends when the one
+        it started in is over (a deletion replaces it; no follower, no entry)."""
         self._background: set[asyncio.Task[None]] = set()
 
     async def append(
@@ -244,9 +254,9 @@ class EventLog:
         """Every written event after `after`, then each new one as it is written, until the
         thread is deleted (by any process)."""
         wanted = tuple(channels)
-        deletion = self._forgotten.get(thread_id)
+        life = self._lives.setdefault(thread_id, _Life())
         while True:
-            if self._forgotten.get(thread_id) != deletion:
+            if life.over:
                 return
             signal = self._signals.setdefault(thread_id, asyncio.Event())
             batch = await self.read(thread_id, after, channels=wanted, run_id=run_id)
@@ -275,10 +285,8 @@ class EventLog:
         """The thread was deleted (here or by another process): drop its cache and end its
         followers (a client that reconnects then gets a 404)."""
         self._recent.pop(thread_id, None)
-        self._forgotten[thread_id] = next(self._deletions)
-        self._forgotten.move_to_end(thread_id)
-        while len(self._forgotten) > 1024:
-            self._forgotten.popitem(last=False)
+        if (life := self._lives.pop(thread_id, None)) is not None:
+            life.over = True
         self._wake(thread_id)
 
     async def close(self) -> None:

@@ -139,3 +139,19 @@ async def test_followers_of_a_thread_deleted_unheard_end_after_a_reconnect(pool:
     assert not kept.done(), "a thread that still exists is still followed"
     kept.cancel()
     await log.close()
+
+
+async def test_a_follower_ends_however_many_deletions_come_before_it_wakes(pool: Pool) -> None:
+    """Deletions of other threads, heard before a follower of a deleted thread wakes (a burst
+    of notifications), never make it miss its own."""
+    log = EventLog(pool)
+    followers = [
+        asyncio.create_task(anext(log.follow("t7", 0, channels=CHANNELS), None)) for _ in range(2)
+    ]
+    await asyncio.sleep(0.2)  # both wait for events
+    log.forgotten("t7")
+    for i in range(5000):  # no await in between: the followers have not woken yet
+        log.forgotten(f"other-{i}")
+    assert await asyncio.wait_for(asyncio.gather(*followers), timeout=30) == [None, None]
+    assert len(log._lives) == 0, "a thread nobody follows costs nothing"
+    await log.close()
