@@ -106,9 +106,13 @@ class EventLog:
         self.flush_interval_s = flush_interval_s
         self.keep = keep
         self._buffers: dict[str, list[Pending]] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
+        # per thread, only while in use: a lock or a signal lives while someone holds or
+        # waits on it, and a timer leaves when it is done (a server sees millions of threads)
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._timers: dict[str, asyncio.Task[None]] = {}
-        self._signals: dict[str, asyncio.Event] = {}
+        self._signals: weakref.WeakValueDictionary[str, asyncio.Event] = (
+            weakref.WeakValueDictionary()
+        )
         self._recent: OrderedDict[str, list[Record]] = OrderedDict()
         self._lives: weakref.WeakValueDictionary[str, _Life] = weakref.WeakValueDictionary()
         """Thread -> its life so far, while someone follows it: a follower ends when the one
@@ -122,7 +126,8 @@ class EventLog:
         self._buffers.setdefault(thread_id, []).append((run_id, channel, event, data))
         timer = self._timers.get(thread_id)
         if timer is None or timer.done():
-            self._timers[thread_id] = asyncio.create_task(self._flush_later(thread_id))
+            timer = self._timers[thread_id] = asyncio.create_task(self._flush_later(thread_id))
+            timer.add_done_callback(lambda done: self._timer_done(thread_id, done))
 
     async def flush(self, thread_id: str, *, then: Then | None = None) -> None:
         """Write the thread's buffered events now (in order, one batch), then wake followers.
@@ -317,6 +322,10 @@ class EventLog:
             if not self._buffers.get(thread_id):
                 return
             delay = self.flush_interval_s
+
+    def _timer_done(self, thread_id: str, timer: asyncio.Task[None]) -> None:
+        if self._timers.get(thread_id) is timer:
+            del self._timers[thread_id]
 
     def _lock(self, thread_id: str) -> asyncio.Lock:
         return self._locks.setdefault(thread_id, asyncio.Lock())

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import weakref
 from typing import Any
 
 from api.cluster import Cluster
@@ -46,7 +47,8 @@ class RunManager:
         """How long an interjection waits for the running node to finish before cancelling."""
         self._active: dict[str, RunHandle] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        """Per thread, while someone holds or waits on it."""
         self._closing = False
         self._background: set[asyncio.Task[None]] = set()
 

@@ -34,6 +34,7 @@ __all__ = ["NEON", "Served", "ServerProcess", "read_sse", "serve"]
 class Served:
     url: str
     studio: Studio
+    app: Any = None
 
     def http(self, token: str | None = None, **headers: str) -> httpx.AsyncClient:
         if token:
@@ -91,7 +92,7 @@ async def serve(
         await asyncio.sleep(0.01)
     port = server.servers[0].sockets[0].getsockname()[1]
     try:
-        yield Served(f"http://127.0.0.1:{port}", studio)
+        yield Served(f"http://127.0.0.1:{port}", studio, app)
     finally:
         server.should_exit = True
         await task

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from pathlib import Path
 from typing import Any
 
@@ -201,3 +202,29 @@ async def test_leaving_a_stream_never_stops_work_unless_asked(database, tmp_path
                 runs[0] = finished
         assert kept[0]["status"] == "success", "a closed tab never stops work"
         assert cancelled[0]["status"] == "interrupted"
+
+
+async def test_finished_threads_leave_nothing_behind_in_the_server(database, tmp_path) -> None:
+    """Per-thread locks, signals and timers exist only while in use: a server that has run
+    many threads holds nothing for those that are done."""
+    async with serve(database, tmp_path) as served:
+        for _ in range(3):
+            tid, token = await served.new_thread()
+            async with served.http(token) as client:
+                body = {"input": say(NEON, auto_approve=True), "stream_mode": ["values"]}
+                events = await read_sse(client, "POST", f"/threads/{tid}/runs/stream", json=body)
+                assert events[-1].event == "end"
+                assert (await client.get(f"/threads/{tid}")).json()["status"] == "idle"
+        await asyncio.sleep(0.2)  # the workers' last look at the queue
+        gc.collect()
+        services = served.app.state.services
+        log, manager = services.log, services.manager
+        held = {
+            "log locks": len(log._locks),
+            "log timers": len(log._timers),
+            "log signals": len(log._signals),
+            "log lives": len(log._lives),
+            "run locks": len(manager._locks),
+            "workers": len(manager._workers),
+        }
+        assert held == dict.fromkeys(held, 0)
