@@ -1,6 +1,7 @@
 """Full sessions/s through the HTTP API against the same graph in-process.
 
-    python -m bench.api [--sessions 200] [--clients 10] [--servers 1] [--inproc] [--profile FILE]
+    python -m bench.api [--sessions 200] [--clients 10] [--servers 1] [--client-procs N]
+                        [--inproc] [--profile FILE]
 
 A session is what aegra was measured on, on a trivial three-node graph with one gate: create a
 thread, stream a run to the gate (`runs.stream`, stream_mode=values), resume it
@@ -10,7 +11,9 @@ durability) on the same Postgres saver, in this process. So the figures measure 
 HTTP, SSE, run manager, Postgres event log and run table. The two take turns, a round of
 `--clients` sessions at a time, so a change in the machine's load hits both alike. The server
 runs in a process of its own, as `studio serve` runs it (uvicorn, uvloop, httptools);
-`--servers N` starts N of them on the one Postgres, the scale-out a deployment adds cores with.
+`--servers N` starts N of them on the one Postgres, the scale-out a deployment adds cores with;
+`--client-procs N` drives the HTTP sessions from N client processes (as real clients are
+separate programs) instead of this one, whose single core then no longer caps the rate.
 Goal: >= 60 sessions/s sequential, >= 200/s with 10 clients (anchors: aegra 12.8/s and
 16.9/s). `DATABASE_URL` picks the Postgres, else an embedded one in a temporary directory.
 """
@@ -24,7 +27,10 @@ if not __package__:  # `python bench/api.py`: this file would shadow the `api` p
     sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 import argparse
+import asyncio
+import multiprocessing
 import uuid
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import AsyncExitStack
 from typing import Any
 
@@ -47,6 +53,46 @@ from bench.harness import (
 WARMUP = 5
 
 
+async def http_session(client: Any) -> None:
+    """One session over HTTP: create a thread, stream to the gate, resume to the end."""
+    thread = await client.threads.create()
+    tid = thread["thread_id"]
+    async for _ in client.runs.stream(tid, "studio", input={"topic": "cats"}, stream_mode="values"):
+        pass
+    last: Any = None
+    async for part in client.runs.stream(
+        tid, "studio", command={"resume": {"action": "approve"}}, stream_mode="values"
+    ):
+        if part.event == "values":
+            last = part.data
+    assert last is not None and last["log"][-1] == "done", last
+
+
+# -- `--client-procs`: sessions driven from client processes of their own ---------------------
+_WORKER: dict[str, Any] = {}
+"""A client process's event loop and SDK clients (one per server), made by `_start_worker`."""
+
+
+def _start_worker(servers: list[tuple[str, str]]) -> None:
+    try:
+        import uvloop
+
+        loop = uvloop.new_event_loop()
+    except ImportError:
+        loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    clients = [
+        get_client(url=url, headers={"Authorization": f"Bearer {token}"}, timeout=60)
+        for url, token in servers
+    ]
+    _WORKER.update(loop=loop, clients=clients)
+
+
+def _worker_session(index: int) -> None:
+    clients = _WORKER["clients"]
+    _WORKER["loop"].run_until_complete(http_session(clients[index % len(clients)]))
+
+
 async def main(args: argparse.Namespace) -> None:
     header("api: full sessions (create -> gate -> resume -> end) on a trivial graph", args)
     async with database() as db:
@@ -63,35 +109,41 @@ async def main(args: argparse.Namespace) -> None:
             assert final["log"][-1] == "done", final
 
         async with AsyncExitStack() as stack:
-            clients = []
+            servers: list[tuple[str, str]] = []
             for _ in range(args.servers):  # studio processes on the one Postgres
                 server = await stack.enter_async_context(
                     serve("trivial", db, db.home, inproc=args.inproc, profile=args.profile)
                 )
                 first = await get_client(url=server.url).threads.create()
-                headers = {"Authorization": f"Bearer {token_of(first)}"}
-                client = get_client(url=server.url, headers=headers, timeout=60)
+                servers.append((server.url, token_of(first)))
+            clients = []
+            for url, token in servers:
+                headers = {"Authorization": f"Bearer {token}"}
+                client = get_client(url=url, headers=headers, timeout=60)
                 stack.push_async_callback(client.aclose)
                 clients.append(client)
 
+            pool = None
+            if args.client_procs:
+                pool = ProcessPoolExecutor(
+                    args.client_procs,
+                    mp_context=multiprocessing.get_context("spawn"),  # no fork of a running loop
+                    initializer=_start_worker,
+                    initargs=(servers,),
+                )
+                stack.callback(pool.shutdown)
+            loop = asyncio.get_running_loop()
+
             async def over_http(index: int) -> None:
-                client = clients[index % len(clients)]  # sessions spread round-robin
-                thread = await client.threads.create()
-                tid = thread["thread_id"]
-                async for _ in client.runs.stream(
-                    tid, "studio", input={"topic": "cats"}, stream_mode="values"
-                ):
-                    pass
-                last: Any = None
-                async for part in client.runs.stream(
-                    tid, "studio", command={"resume": {"action": "approve"}}, stream_mode="values"
-                ):
-                    if part.event == "values":
-                        last = part.data
-                assert last is not None and last["log"][-1] == "done", last
+                if pool is None:  # sessions spread round-robin over the servers
+                    await http_session(clients[index % len(clients)])
+                else:
+                    await loop.run_in_executor(pool, _worker_session, index)
 
             drivers = {"in-process": in_process, "HTTP + SDK": over_http}
             await alternate(drivers, WARMUP, 1)
+            if args.client_procs:  # start every client process before measuring
+                await alternate(drivers, args.client_procs * 2, args.client_procs)
             seq = await alternate(drivers, args.sessions, 1)
             conc = await alternate(drivers, args.sessions, args.clients)
             figures = {name: (seq[name][0], conc[name][0]) for name in drivers}
@@ -105,8 +157,9 @@ async def main(args: argparse.Namespace) -> None:
     (ip_seq, ip_conc), (h_seq, h_conc) = figures["in-process"], figures["HTTP + SDK"]
     out(f"HTTP costs {ip_seq / h_seq:.2f}x in-process sequential, {ip_conc / h_conc:.2f}x with "
         f"{args.clients} clients (aegra: ~5x)")  # fmt: skip
+    procs = f", {args.client_procs} client processes" if args.client_procs else ""
     out(
-        f"summary: api ({args.servers} server{'s' if args.servers > 1 else ''}) "
+        f"summary: api ({args.servers} server{'s' if args.servers > 1 else ''}{procs}) "
         f"{h_seq:.1f} sessions/s sequential (goal >= 60, aegra 12.8), "
         f"{h_conc:.1f}/s with {args.clients} clients (goal >= 200, aegra 16.9); "
         f"in-process {ip_seq:.1f}/s and {ip_conc:.1f}/s"
@@ -123,6 +176,14 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         default=1,
         help="studio server processes on the one Postgres, sessions spread round-robin "
         "(what `studio serve --workers N` or N machines behind a load balancer give)",
+    )
+    parser.add_argument(
+        "--client-procs",
+        type=int,
+        default=0,
+        metavar="N",
+        help="drive the HTTP sessions from N client processes (default 0: from this one); "
+        "on a machine with cores to spare, so the clients' CPU does not cap the rate",
     )
     return parser.parse_args(argv)
 
