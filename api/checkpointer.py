@@ -45,6 +45,9 @@ DELTA_MARKER = "__studio_delta_list__"
 """Inline value of a delta-stored channel in `checkpoints.checkpoint->'channel_values'`."""
 DELTA_CHANNELS = ("messages", "contributions")
 """The studio state's append-mostly lists that grow with the discussion (graph/state.py)."""
+INLINE_VALUES = 8
+"""A checkpoint with at most this many values to serialize (blobs and list items) is
+serialized on the event loop; more go to a worker thread, as the stock saver sends all."""
 HEADS_CACHED = 1024
 """Threads whose latest list the saver remembers, to write the next version as a delta."""
 
@@ -195,8 +198,15 @@ class StudioSaver(AsyncPostgresSaver):
         }
         blob_versions = {k: v for k, v in new_versions.items() if k in blob_values}
         heads = {channel: self._heads.get((thread_id, ns, channel)) for channel, _, _ in lists}
-        planned = await asyncio.to_thread(self._plan, thread_id, ns, lists, heads)
-        blobs = await asyncio.to_thread(self._dump_blobs, thread_id, ns, blob_values, blob_versions)
+
+        def serialize() -> tuple[list[_Plan], list[Any]]:
+            planned = self._plan(thread_id, ns, lists, heads)
+            return planned, self._dump_blobs(thread_id, ns, blob_values, blob_versions)
+
+        if len(blob_values) + sum(len(value) for _, _, value in lists) <= INLINE_VALUES:
+            planned, blobs = serialize()  # a thread hop would cost more than the work
+        else:  # many values: off the event loop, in one hop
+            planned, blobs = await asyncio.to_thread(serialize)
         async with self._cursor(pipeline=True) as cur:
             # Items, then lists (each after the version it extends), then the checkpoint.
             if items := [row for plan in planned for row in plan.items]:
