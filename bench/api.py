@@ -53,6 +53,10 @@ from bench.harness import (
 WARMUP = 5
 
 
+def sdk_client(url: str, token: str) -> Any:
+    return get_client(url=url, headers={"Authorization": f"Bearer {token}"}, timeout=60)
+
+
 async def http_session(client: Any) -> None:
     """One session over HTTP: create a thread, stream to the gate, resume to the end."""
     thread = await client.threads.create()
@@ -81,11 +85,7 @@ def _start_worker(servers: list[tuple[str, str]]) -> None:
     except ImportError:
         loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    clients = [
-        get_client(url=url, headers={"Authorization": f"Bearer {token}"}, timeout=60)
-        for url, token in servers
-    ]
-    _WORKER.update(loop=loop, clients=clients)
+    _WORKER.update(loop=loop, clients=[sdk_client(url, token) for url, token in servers])
 
 
 def _worker_session(index: int) -> None:
@@ -118,8 +118,7 @@ async def main(args: argparse.Namespace) -> None:
                 servers.append((server.url, token_of(first)))
             clients = []
             for url, token in servers:
-                headers = {"Authorization": f"Bearer {token}"}
-                client = get_client(url=url, headers=headers, timeout=60)
+                client = sdk_client(url, token)
                 stack.push_async_callback(client.aclose)
                 clients.append(client)
 
