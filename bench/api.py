@@ -29,6 +29,7 @@ if not __package__:  # `python bench/api.py`: this file would shadow the `api` p
 import argparse
 import asyncio
 import multiprocessing
+import os
 import uuid
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import AsyncExitStack
@@ -38,6 +39,7 @@ from langgraph.types import Command
 from langgraph_sdk import get_client
 
 from bench.harness import (
+    CpuMeter,
     alternate,
     argparser,
     database,
@@ -45,6 +47,7 @@ from bench.harness import (
     make_graph,
     median_ms,
     out,
+    postmaster_pid,
     run,
     serve,
     token_of,
@@ -93,6 +96,28 @@ def _worker_session(index: int) -> None:
     _WORKER["loop"].run_until_complete(http_session(clients[index % len(clients)]))
 
 
+def ceilings_of(seq: CpuMeter, conc: CpuMeter, graph_ms: float) -> tuple[float, float]:
+    """What HTTP sessions/s could reach here if the server added nothing to the graph: the
+    graph's own work and the SDK client's CPU are left either way.
+
+    Sequential: the client waits for the server and the server for the client, so a session
+    takes at least the in-process session (`graph_ms`) plus the client's CPU. With clients
+    in parallel the machine's cores are the limit: the in-process session's CPU (Postgres's
+    included) plus the client's, spread over every core."""
+    client_seq = seq.per_session_ms("HTTP + SDK")["clients"] or 0.0
+    client_conc = conc.per_session_ms("HTTP + SDK")["clients"] or 0.0
+    graph_cpu = sum(ms or 0.0 for ms in conc.per_session_ms("in-process").values())
+    sequential = 1000 / (graph_ms + client_seq)
+    parallel = (os.cpu_count() or 1) * 1000 / (graph_cpu + client_conc)
+    out(
+        f"ceilings if the server added nothing to the graph: sequential {sequential:.0f} "
+        f"sessions/s (the in-process session {graph_ms:.1f} ms + the SDK client's CPU "
+        f"{client_seq:.1f} ms); parallel {parallel:.0f}/s ({os.cpu_count()} cores over the "
+        f"in-process session's CPU {graph_cpu:.1f} ms + the client's {client_conc:.1f} ms)"
+    )
+    return sequential, parallel
+
+
 async def main(args: argparse.Namespace) -> None:
     header("api: full sessions (create -> gate -> resume -> end) on a trivial graph", args)
     async with database() as db:
@@ -110,12 +135,14 @@ async def main(args: argparse.Namespace) -> None:
 
         async with AsyncExitStack() as stack:
             servers: list[tuple[str, str]] = []
+            pids: list[int] = []
             for _ in range(args.servers):  # studio processes on the one Postgres
                 server = await stack.enter_async_context(
                     serve("trivial", db, db.home, inproc=args.inproc, profile=args.profile)
                 )
                 first = await get_client(url=server.url).threads.create()
                 servers.append((server.url, token_of(first)))
+                pids += [server.pid] if server.pid is not None else []
             clients = []
             for url, token in servers:
                 client = sdk_client(url, token)
@@ -143,8 +170,11 @@ async def main(args: argparse.Namespace) -> None:
             await alternate(drivers, WARMUP, 1)
             if args.client_procs:  # start every client process before measuring
                 await alternate(drivers, args.client_procs * 2, args.client_procs)
-            seq = await alternate(drivers, args.sessions, 1)
-            conc = await alternate(drivers, args.sessions, args.clients)
+            # the server's CPU is its own only when it runs in a process of its own
+            postmaster = postmaster_pid(db)
+            meters = [None, None] if args.inproc else [CpuMeter(pids, postmaster) for _ in range(2)]
+            seq = await alternate(drivers, args.sessions, 1, meter=meters[0])
+            conc = await alternate(drivers, args.sessions, args.clients, meter=meters[1])
             figures = {name: (seq[name][0], conc[name][0]) for name in drivers}
             for name in drivers:
                 out(
@@ -152,6 +182,14 @@ async def main(args: argparse.Namespace) -> None:
                     f"{median_ms(seq[name][1]):5.1f} ms)   {args.clients} clients "
                     f"{conc[name][0]:7.1f} sessions/s"
                 )
+            ceilings = None
+            if meters[0] is not None and meters[1] is not None:
+                for line in [
+                    *meters[0].lines("sequential"),
+                    *meters[1].lines(f"{args.clients} clients"),
+                ]:
+                    out(line)
+                ceilings = ceilings_of(meters[0], meters[1], median_ms(seq["in-process"][1]))
 
     (ip_seq, ip_conc), (h_seq, h_conc) = figures["in-process"], figures["HTTP + SDK"]
     out(f"HTTP costs {ip_seq / h_seq:.2f}x in-process sequential, {ip_conc / h_conc:.2f}x with "
@@ -162,6 +200,12 @@ async def main(args: argparse.Namespace) -> None:
         f"{h_seq:.1f} sessions/s sequential (goal >= 60, aegra 12.8), "
         f"{h_conc:.1f}/s with {args.clients} clients (goal >= 200, aegra 16.9); "
         f"in-process {ip_seq:.1f}/s and {ip_conc:.1f}/s"
+        + (
+            f"; ceilings with a shell that cost nothing: {ceilings[0]:.0f}/s and "
+            f"{ceilings[1]:.0f}/s"
+            if ceilings is not None
+            else ""
+        )
     )
 
 

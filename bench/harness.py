@@ -535,12 +535,113 @@ def run(main: Coroutine[Any, Any, None]) -> None:
         uvloop.run(main)
 
 
+class CpuMeter:
+    """CPU time (user + system) that each driver's sessions cost, per group of processes:
+    `clients` (this process and its children other than the servers: the SDK clients, or the
+    graph itself when it runs in-process), `servers` and `postgres` (the embedded server's
+    postmaster and backends; not measured with `DATABASE_URL`, which may be on another
+    host). `alternate` charges each driver the CPU its rounds used; the drivers take turns,
+    so nothing else of the benchmark runs meanwhile. The processes are listed between rounds
+    (listing them costs milliseconds, reading their times microseconds): a process started
+    during a round is counted from the next one."""
+
+    GROUPS = ("clients", "servers", "postgres")
+
+    def __init__(self, server_pids: list[int], postmaster: int | None) -> None:
+        import psutil  # type: ignore[import-untyped]  # pgserver depends on it
+
+        self._psutil = psutil
+        self.server_pids = set(server_pids)
+        self.postmaster = postmaster
+        self.used: dict[str, list[float]] = {}
+        """Driver -> CPU seconds per group, over `sessions[driver]` sessions."""
+        self.sessions: dict[str, int] = {}
+        self._processes: list[tuple[int, Any]] = []
+        self._list()
+
+    def _list(self) -> None:
+        """(group index, process) of every process measured."""
+        psutil = self._psutil
+        postgres: list[Any] = []
+        with contextlib.suppress(psutil.Error):
+            if self.postmaster is not None:
+                main = psutil.Process(self.postmaster)
+                postgres = [main, *main.children(recursive=True)]
+        others = self.server_pids | {p.pid for p in postgres}
+        me = psutil.Process()
+        clients = [me, *(c for c in me.children(recursive=True) if c.pid not in others)]
+        servers = []
+        for pid in self.server_pids:
+            with contextlib.suppress(psutil.Error):
+                servers.append(psutil.Process(pid))
+        self._processes = [
+            (index, process)
+            for index, group in enumerate((clients, servers, postgres))
+            for process in group
+        ]
+
+    def sample(self) -> dict[int, tuple[int, float]]:
+        """pid -> (group index, CPU seconds so far)."""
+        found = {}
+        for index, process in self._processes:
+            with contextlib.suppress(self._psutil.Error):
+                times = process.cpu_times()
+                found[process.pid] = (index, float(times.user + times.system))
+        return found
+
+    def charge(self, driver: str, before: dict[int, tuple[int, float]], sessions: int) -> None:
+        after = self.sample()
+        used = self.used.setdefault(driver, [0.0] * len(self.GROUPS))
+        for pid, (index, seconds) in after.items():
+            if pid in before:
+                used[index] += seconds - before[pid][1]
+        self.sessions[driver] = self.sessions.get(driver, 0) + sessions
+        self._list()
+
+    def per_session_ms(self, driver: str) -> dict[str, float | None]:
+        """CPU milliseconds per session by group (`postgres`: None when not measured)."""
+        count = max(self.sessions.get(driver, 0), 1)
+        used = self.used.get(driver, [0.0] * len(self.GROUPS))
+        figures: dict[str, float | None] = {
+            group: 1000 * seconds / count for group, seconds in zip(self.GROUPS, used, strict=True)
+        }
+        if self.postmaster is None:
+            figures["postgres"] = None
+        return figures
+
+    def lines(self, label: str) -> list[str]:
+        """One line per driver: its CPU ms per session by group, and their sum."""
+        found = [f"CPU per session ({label}), milliseconds:"]
+        for driver in self.used:
+            figures = self.per_session_ms(driver)
+            parts = [
+                f"{group} {'n/a' if ms is None else f'{ms:6.1f}'}" for group, ms in figures.items()
+            ]
+            total = sum(ms for ms in figures.values() if ms is not None)
+            found.append(f"  {driver:<11} {'   '.join(parts)}   all {total:6.1f}")
+        return found
+
+
+def postmaster_pid(db: Database) -> int | None:
+    """The embedded Postgres's postmaster (first line of `postmaster.pid`), else None."""
+    if not db.embedded:
+        return None
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        return int((db.pgdata / "postmaster.pid").read_text().splitlines()[0])
+    return None
+
+
 async def alternate(
-    drivers: Mapping[str, Callable[[int], Awaitable[Any]]], total: int, clients: int
+    drivers: Mapping[str, Callable[[int], Awaitable[Any]]],
+    total: int,
+    clients: int,
+    *,
+    meter: CpuMeter | None = None,
 ) -> dict[str, tuple[float, list[float]]]:
     """Sessions/s of each driver and each session's seconds, `total` sessions each on
     `clients` concurrent workers. The drivers take turns, one round of `clients` sessions at a
-    time, so a change in the machine's load (other work on it) hits them alike."""
+    time, so a change in the machine's load (other work on it) hits them alike. `meter`, if
+    given, is charged each round's CPU."""
     spent = dict.fromkeys(drivers, 0.0)
     times: dict[str, list[float]] = {name: [] for name in drivers}
     done = 0
@@ -553,9 +654,12 @@ async def alternate(
                 await session(index)
                 return time.perf_counter() - started
 
+            cpu = meter.sample() if meter is not None else {}
             started = time.perf_counter()
             times[name] += await asyncio.gather(*(one(done + i) for i in range(batch)))
             spent[name] += time.perf_counter() - started
+            if meter is not None:
+                meter.charge(name, cpu, batch)
         done += batch
     return {name: (total / spent[name], times[name]) for name in drivers}
 

@@ -27,6 +27,7 @@ from langgraph_sdk import get_client
 
 from bench.harness import (
     BRIEF,
+    CpuMeter,
     alternate,
     argparser,
     database,
@@ -35,6 +36,7 @@ from bench.harness import (
     make_graph,
     median_ms,
     out,
+    postmaster_pid,
     run,
     serve,
     token_of,
@@ -47,6 +49,31 @@ GRAPH_MODES: Any = ["values", "messages", "custom"]
 
 def start() -> dict[str, Any]:
     return {"messages": [{"role": "user", "content": BRIEF}]}
+
+
+def floors_of(seq: CpuMeter, conc: CpuMeter, graph_ms: float) -> tuple[float, float]:
+    """The lowest HTTP / in-process ratio a server that added nothing to the graph could
+    show here: the SDK client's CPU is left either way. Sequential: the in-process session
+    (`graph_ms`, median) plus the client's CPU, over the former. With clients in parallel on
+    a machine they saturate: the in-process session's CPU (Postgres's included) plus the
+    client's, over the former. Also the server's CPU beyond the graph's, per session."""
+    client_seq = seq.per_session_ms("HTTP + SDK")["clients"] or 0.0
+    base = conc.per_session_ms("astream")
+    http = conc.per_session_ms("HTTP + SDK")
+    graph_cpu = sum(ms or 0.0 for ms in base.values())
+    client_conc = http["clients"] or 0.0
+    sequential = (graph_ms + client_seq) / graph_ms
+    parallel = (graph_cpu + client_conc) / graph_cpu
+    shell = (http["servers"] or 0.0) - (base["clients"] or 0.0)
+    extra_pg = (http["postgres"] or 0.0) - (base["postgres"] or 0.0)
+    out(
+        f"floors if the server added nothing to the graph: {sequential:.2f} sequential (the "
+        f"SDK client's CPU {client_seq:.0f} ms on a {graph_ms:.0f} ms session), {parallel:.2f} "
+        f"in parallel (its {client_conc:.0f} ms on the in-process {graph_cpu:.0f} ms of CPU); "
+        f"what the server adds: {shell:.0f} ms of its CPU and {extra_pg:.0f} ms of "
+        f"Postgres's per session"
+    )
+    return sequential, parallel
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -113,8 +140,13 @@ async def main(args: argparse.Namespace) -> None:
             drivers = {"astream": streamed, "ainvoke": invoked, "HTTP + SDK": over_http}
             await alternate(drivers, 1, 1)  # warm-up
             events.clear()
-            seq = await alternate(drivers, args.sessions, 1)
-            conc = await alternate(drivers, args.concurrent, args.clients)
+            # the server's CPU is its own only when it runs in a process of its own
+            postmaster = postmaster_pid(db)
+            meters: list[CpuMeter | None] = [None, None]
+            if not args.inproc and srv.pid is not None:
+                meters = [CpuMeter([srv.pid], postmaster) for _ in range(2)]
+            seq = await alternate(drivers, args.sessions, 1, meter=meters[0])
+            conc = await alternate(drivers, args.concurrent, args.clients, meter=meters[1])
             figures = {
                 name: (seq[name][0], conc[name][0], median_ms(seq[name][1])) for name in drivers
             }
@@ -124,6 +156,14 @@ async def main(args: argparse.Namespace) -> None:
                     f"{args.clients} clients {rate_conc:6.2f} sessions/s"
                 )
             await client.aclose()
+            floors = None
+            if meters[0] is not None and meters[1] is not None:
+                for line in [
+                    *meters[0].lines("sequential"),
+                    *meters[1].lines(f"{args.clients} clients"),
+                ]:
+                    out(line)
+                floors = floors_of(meters[0], meters[1], figures["astream"][2])
 
     out(f"gates per session: {sorted(set(gates))}; SSE events per session over HTTP: "
         f"median {sorted(events)[len(events) // 2]}")  # fmt: skip
@@ -143,6 +183,11 @@ async def main(args: argparse.Namespace) -> None:
         f"{ratio_conc:.2f} with {args.clients} clients (against ainvoke {invoke_seq:.2f} and "
         f"{invoke_conc:.2f}); HTTP {http[0]:.2f} sessions/s sequential, "
         f"{http[1]:.2f}/s with {args.clients} clients"
+        + (
+            f"; floors with a shell that cost nothing: {floors[0]:.2f} and {floors[1]:.2f}"
+            if floors is not None
+            else ""
+        )
     )
 
 
