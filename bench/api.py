@@ -16,6 +16,10 @@ runs in a process of its own, as `studio serve` runs it (uvicorn, uvloop, httpto
 separate programs) instead of this one, whose single core then no longer caps the rate.
 Goal: >= 60 sessions/s sequential, >= 200/s with 10 clients (anchors: aegra 12.8/s and
 16.9/s). `DATABASE_URL` picks the Postgres, else an embedded one in a temporary directory.
+
+It also prints the CPU each driver's sessions cost, per process group (the clients, the
+servers, the embedded Postgres), and the ceilings: the rates a server that added nothing to
+the graph would still be held to, by the graph's own session and the SDK client's CPU.
 """
 
 from __future__ import annotations

@@ -375,9 +375,40 @@ def _what_if_flush_interval(seconds: float) -> None:
     EventLog.__init__ = patched  # type: ignore[method-assign]
 
 
+def _what_if_memory_log() -> None:
+    """Experiment only: the event log numbers and keeps its batches in this process's memory
+    instead of writing them to Postgres (no durability, no other process sees them), to show
+    how much of the overhead the durable log is. Followers read from the cache, which keeps
+    every event of a thread while this runs (a bench server's threads are small)."""
+    from api.eventlog import EventLog, Pending, Record, Then
+
+    last: dict[str, int] = {}
+
+    async def write(
+        self: EventLog, thread_id: str, pending: list[Pending], then: Then | None = None
+    ) -> list[Record]:
+        if then is not None:  # the run's status and the thread's still go to Postgres
+            async with self.pool.connection() as conn:
+                await then(conn)
+        base = last.get(thread_id, 0)
+        last[thread_id] = base + len(pending)
+        return [Record(base + 1 + i, *event) for i, event in enumerate(pending)]
+
+    EventLog._write = write  # type: ignore[method-assign]
+    original = EventLog.__init__
+
+    def patched(self: EventLog, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("keep", 1_000_000)
+        original(self, *args, **kwargs)
+
+    EventLog.__init__ = patched  # type: ignore[method-assign]
+
+
 async def _serve_main(graph: str, port: int, home: Path, profile: Path | None) -> None:
     if interval := os.environ.get("BENCH_EVENTLOG_FLUSH_S"):
         _what_if_flush_interval(float(interval))
+    if os.environ.get("BENCH_EVENTLOG_IN_MEMORY"):
+        _what_if_memory_log()
     async with Database(os.environ["DATABASE_URL"], home) as db:
         app = create_app(Settings(home=home), studio=make_studio(graph, db, home))
         server = uvicorn.Server(uvicorn_config(app, port))

@@ -1,6 +1,7 @@
 """Orchestration overhead: a full studio session through the HTTP API vs the graph in-process.
 
     python -m bench.overhead [--sessions 8] [--clients 10] [--concurrent 20] [--inproc]
+                             [--profile FILE] [--memory-log]
 
 A session is the real studio graph (`graph/builder.py::build_graph`) from brief to approved
 outputs: stream the first run to the plan gate, resume `approve` at each gate until the
@@ -14,6 +15,10 @@ the baseline is the same graph on the same Postgres saver driven in this process
 take turns, a round of `--clients` sessions at a time, so a change in the machine's load hits
 them alike. Goal: HTTP / in-process <= 1.15. `DATABASE_URL` picks the Postgres, else an
 embedded one.
+
+It also prints the CPU each driver's sessions cost, per process group (the clients, the
+server, the embedded Postgres), and the floors: the ratios a server that added nothing to the
+graph would still show, because the SDK client's CPU is left either way.
 """
 
 from __future__ import annotations
@@ -110,7 +115,10 @@ async def main(args: argparse.Namespace) -> None:
                 )
             assert result["phase"] == "approved", result["phase"]
 
-        async with serve("studio", db, db.home, inproc=args.inproc, profile=args.profile) as srv:
+        env = {"BENCH_EVENTLOG_IN_MEMORY": "1"} if args.memory_log else None
+        async with serve(
+            "studio", db, db.home, inproc=args.inproc, profile=args.profile, env=env
+        ) as srv:
             first = await get_client(url=srv.url).threads.create()
             client = get_client(
                 url=srv.url, headers={"Authorization": f"Bearer {token_of(first)}"}, timeout=120
@@ -197,6 +205,12 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--clients", type=int, default=10, help="concurrent clients")
     parser.add_argument(
         "--concurrent", type=int, default=20, help="sessions per driver with --clients clients"
+    )
+    parser.add_argument(
+        "--memory-log",
+        action="store_true",
+        help="what-if (experiments only): the server keeps its event log in memory instead of "
+        "Postgres, which shows how much of the overhead the durable log is",
     )
     return parser.parse_args(argv)
 
