@@ -31,6 +31,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",  # help paragraphs reflow to the terminal's width
 )
 logger = logging.getLogger("studio")
 
@@ -332,9 +333,10 @@ def threads(
 
 @app.command()
 def check(as_json: JsonOut = False) -> None:
-    """Check the configured services: the database, the model per role (installed on Ollama?)
-    and the image generator (ComfyUI version, devices, which templates it can run and what
-    each lacks). Exits 1 when something needs fixing."""
+    """Check the configured services and say what needs fixing (exit 1 if anything does).
+
+    The database, the model per role (installed on Ollama?) and the image generator (ComfyUI
+    version, devices, which templates it can run and what each lacks)."""
 
     async def body(studio: Studio) -> None:
         report = await studio.check()
@@ -386,8 +388,10 @@ def serve(
         ),
     ] = 1,
 ) -> None:
-    """Serve the HTTP API (LangGraph Server threads and runs over SSE) on the configured or
-    embedded services; unfinished runs of a previous process are resumed at startup."""
+    """Serve the HTTP API: LangGraph Server threads and runs over SSE, and the web UI.
+
+    On the configured or embedded services; unfinished runs of a previous process are resumed
+    at startup."""
     settings = Settings()
     settings.home.mkdir(parents=True, exist_ok=True)
     try:  # here, once: uvicorn would only log a failed startup as a traceback (one per worker)

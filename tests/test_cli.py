@@ -97,9 +97,12 @@ def test_errors_are_one_clear_line(env: dict[str, str]) -> None:
 
 
 def test_help_explains_every_command(env: dict[str, str]) -> None:
-    for command in ("run", "resume", "say", "threads", "serve"):
+    for command in ("run", "resume", "say", "threads", "check", "serve"):
         shown = studio(env, command, "--help")
         assert shown.returncode == 0 and "Usage" in shown.stdout
+    # a description's paragraphs reflow to the terminal, not to the docstring's line breaks
+    wide = studio({**env, "COLUMNS": "200"}, "check", "--help")
+    assert "the image generator (ComfyUI version, devices, which templates" in wide.stdout
 
 
 def _kill_when(proc: subprocess.Popen[str], marker: str, out: list[str]) -> None:
