@@ -7,9 +7,10 @@ import contextlib
 import os
 import subprocess
 import time
+import warnings
 import weakref
 from pathlib import Path
-from types import TracebackType
+from types import ModuleType, TracebackType
 from typing import Literal, Self
 
 import psycopg
@@ -186,10 +187,8 @@ def start_embedded_postgres(pgdata: Path) -> str:
 
     Blocking. The server keeps running after this process exits (pgserver `cleanup_mode=None`).
     """
-    # Imported here: only the embedded mode needs pgserver (importing it warns when
-    # XDG_RUNTIME_DIR is unset; the fallback, /tmp/runtime-<uid>, suits its lock and sockets).
-    from pgserver.postgres_server import PostgresServer, get_server
-
+    server = _pgserver()
+    PostgresServer, get_server = server.PostgresServer, server.get_server
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     pgdata = pgdata.resolve()
     # pgserver's own inter-process lock: no pgserver user can be starting this server meanwhile.
@@ -205,8 +204,8 @@ def start_embedded_postgres(pgdata: Path) -> str:
 
 def stop_embedded_postgres(pgdata: Path) -> None:
     """Stop the embedded server in `pgdata` if it runs (fast shutdown). Blocking."""
+    PostgresServer = _pgserver().PostgresServer
     from pgserver._commands import POSTGRES_BIN_PATH
-    from pgserver.postgres_server import PostgresServer
 
     pgdata = pgdata.resolve()
     if not (pgdata / "postmaster.pid").exists():
@@ -219,6 +218,17 @@ def stop_embedded_postgres(pgdata: Path) -> None:
             user=_postgres_system_user(),
             timeout=60,
         )
+
+
+def _pgserver() -> ModuleType:
+    """pgserver's server module, imported here: only the embedded mode needs it. Importing it
+    warns when XDG_RUNTIME_DIR is unset (containers, CI, root shells); the fallback,
+    /tmp/runtime-<uid>, suits its lock and sockets, so the warning would be noise at every
+    start."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+        from pgserver import postgres_server
+    return postgres_server
 
 
 def _postgres_system_user() -> str | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -381,3 +382,25 @@ async def test_thread_delete_and_get_of_unknown_threads(database: Database) -> N
     assert await threads.delete("t1") is True
     assert await threads.delete("t1") is False
     assert await threads.get("t1") is None
+
+
+def test_the_embedded_mode_starts_without_a_runtime_dir_warning() -> None:
+    """Without XDG_RUNTIME_DIR (containers, CI, root shells) importing pgserver warns; the
+    studio imports it quietly, since the fallback directory suits it."""
+    env = {k: v for k, v in os.environ.items() if k != "XDG_RUNTIME_DIR"}
+
+    def stderr_of(code: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-W", "default", "-c", code],
+            cwd=REPO_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+        return done.stderr
+
+    if "XDG_RUNTIME_DIR" not in stderr_of("import pgserver"):  # what users would see
+        pytest.skip("this platformdirs does not warn without XDG_RUNTIME_DIR")
+    assert stderr_of("from api.database import _pgserver; _pgserver()") == ""
