@@ -99,17 +99,21 @@ class Session:
         if self.as_json:
             typer.echo(json.dumps(result))
             return
+        # soft wrap: ids and paths stay whole on their lines, to copy or to parse
         self.console.print(
             f"\n[bold]Thread[/] {view.thread_id}  [bold]status[/] {view.status}  "
-            f"[bold]phase[/] {view.phase}"
+            f"[bold]phase[/] {view.phase}",
+            soft_wrap=True,
         )
         if view.interrupts:
             gate = view.interrupts[0]["value"].get("gate")
             self.console.print(
-                f"Waiting at the {gate} gate: run `studio resume {view.thread_id}` to answer it."
+                f"Waiting at the {gate} gate: run `studio resume {view.thread_id}` to answer it.",
+                soft_wrap=True,
             )
         for item in assets:
-            self.console.print(f"  {item['deliverable']}: {item['path']} (score {item['score']})")
+            line = f"  {item['deliverable']}: {item['path']} (score {item['score']})"
+            self.console.print(line, soft_wrap=True, markup=False, highlight=False)
 
 
 def thread_settings(
@@ -320,10 +324,13 @@ def threads(
             )
             return
         console = Console()
-        for r in listed:
+        for r in listed:  # one line per thread, whatever the terminal's width
             console.print(
                 f"{r['thread_id']}  {r['status']:<11} {r['phase']:<22} "
-                f"{r['updated_at'][:19]}  {r['title'][:50]}"
+                f"{r['updated_at'][:19]}  {r['title'][:50]}",
+                soft_wrap=True,
+                markup=False,
+                highlight=False,
             )
         if not listed:
             console.print('No threads yet. Start one with `studio run "your brief"`.')

@@ -78,6 +78,15 @@ def test_interactive_prompt_answers_each_gate(env: dict[str, str]) -> None:
     assert done.returncode == 0, done.stderr
     assert "Waiting for you at the plan gate" in done.stdout
     assert "phase approved" in done.stdout
+    # the summary names each asset on a line of its own, its path whole (not wrapped at 120)
+    assets = [line for line in done.stdout.splitlines() if "(score " in line]
+    assert len(assets) == 3
+    for line in assets:
+        path = line.split(": ", 1)[1].rsplit(" (score ", 1)[0]
+        assert Path(path).is_file(), line
+    thread_id = done.stdout.split("Thread ", 1)[1].split()[0]
+    listed = [line for line in studio(env, "threads").stdout.splitlines() if line.strip()]
+    assert len(listed) == 1 and listed[0].startswith(thread_id) and NEON[:40] in listed[0]
 
 
 def test_errors_are_one_clear_line(env: dict[str, str]) -> None:
