@@ -45,6 +45,15 @@ def measured_only(error: StudioError, measured: float) -> CritiqueVerdict:
     )
 
 
+def as_sentence(text: str) -> str:
+    """`text` as a sentence of its own: a capital first letter and a full stop at the end."""
+    text = text.strip()
+    if not text:
+        return ""
+    text = text[0].upper() + text[1:]
+    return text if text[-1] in ".!?" else text + "."
+
+
 async def review(
     state: StudioState, runtime: Runtime[StudioContext]
 ) -> Command[Literal["direct", "approve_plan"]]:
@@ -67,7 +76,7 @@ async def review(
                 **phase("synthesis", "Lens sent the plan back"),
             },
         )
-    text = "The plan holds up. " + ("; ".join(reasons) if reasons else "Ready to generate.")
+    text = "The plan holds up. " + (as_sentence("; ".join(reasons)) or "Ready to generate.")
     return Command(
         goto="approve_plan",
         update={

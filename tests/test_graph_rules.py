@@ -19,6 +19,7 @@ from adapters.errors import InvalidWorkflow, ServiceUnavailable
 from adapters.llm import RoleModels
 from adapters.offline.model import OfflineChatModel
 from adapters.renderer import Renderer
+from agents.critic import as_sentence
 from api.events import STREAM_MODES, to_events
 from graph.state import advance_phase
 from tests.studio_helpers import (
@@ -337,3 +338,15 @@ async def test_specs_only_name_templates_the_generator_can_run(database, tmp_pat
     assert any("template blend cannot run here -> txt2img" in note for note in gate["notes"])
     offered = [m for m in TemplateHopper.seen if "Templates the image server can run" in m]
     assert offered and "txt2img" in offered[-1]
+
+
+@pytest.mark.parametrize(
+    ("reasons", "said"),
+    [
+        ("every spec keeps neon light", "Every spec keeps neon light."),
+        ("Sizes fit their formats!", "Sizes fit their formats!"),
+        ("  ", ""),
+    ],
+)
+def test_lens_reasons_read_as_a_sentence(reasons: str, said: str) -> None:
+    assert as_sentence(reasons) == said
