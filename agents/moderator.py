@@ -57,6 +57,10 @@ def review_round(contributions: list[Contribution], round_no: int) -> dict[str, 
 Route = Literal["style", "direct", "ask_consensus", "finalize"]
 
 
+def ideas(count: int) -> str:
+    return f"{count} new idea" if count == 1 else f"{count} new ideas"
+
+
 async def moderate(state: StudioState, runtime: Runtime[StudioContext]) -> Command[Route]:
     """Decide: another refinement round, synthesis, or ask the person to settle a dispute."""
     lim = limits(state, resolve(runtime).defaults)
@@ -67,7 +71,7 @@ async def moderate(state: StudioState, runtime: Runtime[StudioContext]) -> Comma
     converged = round_no > 1 and len(seen["new"]) < NOVELTY_MIN
     at_cap = round_no >= lim.max_rounds
     if not (converged or at_cap or seen["repeated"]):
-        note = f"Round {round_no} added {len(seen['new'])} new ideas; one more round to refine."
+        note = f"Round {round_no} added {ideas(len(seen['new']))}; one more round to refine."
         return Command(
             goto="style",
             update={
@@ -92,7 +96,7 @@ async def moderate(state: StudioState, runtime: Runtime[StudioContext]) -> Comma
     if seen["repeated"]:
         why = f"{', '.join(seen['repeated'])} started repeating, so we move on"
     elif converged:
-        why = f"round {round_no} added only {len(seen['new'])} new ideas: we have consensus"
+        why = f"round {round_no} added only {ideas(len(seen['new']))}: we have consensus"
     else:
         why = f"that was the last of {lim.max_rounds} rounds"
     return Command(

@@ -20,6 +20,7 @@ from adapters.llm import RoleModels
 from adapters.offline.model import OfflineChatModel
 from adapters.renderer import Renderer
 from agents.critic import as_sentence
+from agents.moderator import ideas
 from api.events import STREAM_MODES, to_events
 from graph.state import advance_phase
 from tests.studio_helpers import (
@@ -350,3 +351,7 @@ async def test_specs_only_name_templates_the_generator_can_run(database, tmp_pat
 )
 def test_lens_reasons_read_as_a_sentence(reasons: str, said: str) -> None:
     assert as_sentence(reasons) == said
+
+
+def test_the_manager_counts_ideas_in_words() -> None:
+    assert [ideas(n) for n in (0, 1, 2)] == ["0 new ideas", "1 new idea", "2 new ideas"]

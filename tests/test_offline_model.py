@@ -262,8 +262,10 @@ def test_review_flags_a_spec_that_misses_the_brief() -> None:
     assert any("thumbnail" in r and "square" in r for r in verdict.reasons)
 
 
-def critique(findings: list[str], measurements: dict[str, float] | None = None) -> CritiqueVerdict:
-    state = studio()
+def critique(
+    findings: list[str], measurements: dict[str, float] | None = None, brief: str = BRIEF
+) -> CritiqueVerdict:
+    state = studio(brief)
     spec = specs_for(state)["hero-a"]
     verdict = (
         OfflineChatModel()
@@ -291,6 +293,15 @@ def test_critique_score_tracks_the_findings() -> None:
         ["brightness: too dark (measured 0.20, target 0.30)"], {"measured_score": 6.4}
     )
     assert anchored.score == 6.4
+
+
+def test_critique_reasons_read_well() -> None:
+    verdict = critique(["composition: subject too far left (measured 0.37, target 0.50)"])
+    assert "The subject sits too far left: x=0.37, planned 0.50" in verdict.reasons
+    # a storm's palette starts with two slate greys: each colour is named once
+    stormy = critique([], brief="a lighthouse in a storm, crashing waves, warm beam of light")
+    strength = next(r for r in stormy.reasons if r.startswith("Strength: the palette"))
+    assert strength == "Strength: the palette stays on brief (slate grey, dusty blue)"
 
 
 def test_refinement_answers_the_others_then_converges() -> None:

@@ -126,8 +126,11 @@ _SAY = {
 def _say(found: Finding, palette: list[str]) -> tuple[str, str]:
     key = found.key if found.key in _SAY else "composition" if "subject" in found.key else ""
     verb = "Raise" if found.target > found.measured else "Lower"
+    text = found.text or "off"
+    if key == "composition":  # "The subject sits too far left", not "sits subject too far left"
+        text = text.removeprefix("subject ")
     values = {
-        "text": found.text or "off",
+        "text": text,
         "m": found.measured,
         "t": found.target,
         "d": abs(found.target - found.measured),
@@ -178,7 +181,7 @@ def critique(prompt: Prompt) -> dict[str, Any]:
         score = 9.5 - penalty
     keys = " ".join(f.key for group in parsed for f in group) + " ".join(lines).lower()
     if "palette" not in keys:
-        names = ", ".join(colour_name(c) for c in goal["palette"][:3])
+        names = ", ".join(dict.fromkeys(colour_name(c) for c in goal["palette"][:3]))
         reasons.append(f"Strength: the palette stays on brief ({names})")
     elif "brightness" not in keys:
         reasons.append(f"Strength: the key sits where the brief wants it ({goal['lighting']})")
