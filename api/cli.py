@@ -368,7 +368,9 @@ def print_check(report: dict[str, Any]) -> None:
     if not models["ok"]:
         console.print(f"  [red]problem:[/] {models['error']}")
     images = report["images"]
-    console.print(f"[bold]images[/] {images['detail']} {images.get('version', '')}")
+    console.print(
+        f"[bold]images[/] {' '.join(filter(None, [images['detail'], images.get('version')]))}"
+    )
     if not images["ok"]:
         console.print(f"  [red]problem:[/] {images['error']}")
     for device in images.get("devices", []):

@@ -127,7 +127,8 @@ class Studio:
             report["images"] = {"ok": True, **await self.context.images.describe()}
         except StudioError as exc:
             report["images"] = {"ok": False, "error": exc.message}
-        report["images"]["detail"] = self.labels.get("images")
+        # the generator's own description first (the renderer says what it is)
+        report["images"].setdefault("detail", self.labels.get("images"))
         return report
 
     @staticmethod

@@ -41,6 +41,7 @@ async def test_embedded_defaults_check_out(env: dict[str, str]) -> None:
     report = json.loads(done.stdout)
     assert report["models"]["ok"] and report["images"]["ok"]
     assert report["images"]["generator"] == "renderer"
+    assert report["images"]["detail"] == "built-in Pillow renderer (no model, no GPU)"
     assert report["images"]["templates"]["txt2img"]["runnable"]
 
 
