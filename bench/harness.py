@@ -361,18 +361,22 @@ async def wait_ok(
     raise RuntimeError(f"the server did not start within {within_s} s: {log}")
 
 
-def _what_if_flush_interval(seconds: float) -> None:
-    """Experiment only: run the event log with another flush interval (the app builds its
-    `EventLog` with the default), to show how much of the latency the interval is."""
+def _eventlog_defaults(**defaults: Any) -> None:
+    """Experiment only: build the app's `EventLog` with other defaults (it passes none)."""
     from api.eventlog import EventLog
 
     original = EventLog.__init__
 
     def patched(self: EventLog, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("flush_interval_s", seconds)
-        original(self, *args, **kwargs)
+        original(self, *args, **{**defaults, **kwargs})
 
     EventLog.__init__ = patched  # type: ignore[method-assign]
+
+
+def _what_if_flush_interval(seconds: float) -> None:
+    """Experiment only: run the event log with another flush interval, to show how much of
+    the latency the interval is."""
+    _eventlog_defaults(flush_interval_s=seconds)
 
 
 def _what_if_memory_log() -> None:
@@ -395,13 +399,7 @@ def _what_if_memory_log() -> None:
         return [Record(base + 1 + i, *event) for i, event in enumerate(pending)]
 
     EventLog._write = write  # type: ignore[method-assign]
-    original = EventLog.__init__
-
-    def patched(self: EventLog, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("keep", 1_000_000)
-        original(self, *args, **kwargs)
-
-    EventLog.__init__ = patched  # type: ignore[method-assign]
+    _eventlog_defaults(keep=1_000_000)
 
 
 async def _serve_main(graph: str, port: int, home: Path, profile: Path | None) -> None:
