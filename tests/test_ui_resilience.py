@@ -119,8 +119,30 @@ def test_generation_error_is_shown_in_words_and_retry_continues(page: Any, serve
     expect(error).to_contain_text("Check that it is running, then retry")
     expect(page.locator("#connection")).to_have_text("live")
     shot(page, "error-1-shown")
+    # reopened while the outputs cannot be fetched (as when the server goes away meanwhile):
+    # the page still follows the thread, and the failure it reported keeps its Retry
+    failed: list[str] = []
+
+    def outputs(url: str) -> bool:
+        return "/outputs" in url
+
+    def refuse(route: Any) -> None:
+        failed.append(route.request.url)
+        route.abort("connectionrefused")
+
+    page.route(outputs, refuse)
+    page.console_errors.allow_network_noise = True  # the browser logs the failed fetches
     page.reload()
     expect(error).to_contain_text("Cannot reach ComfyUI")
+    for _ in range(100):  # the page's own refresh, then the one after the replayed `done`
+        if len(failed) >= 2:
+            break
+        page.wait_for_timeout(100)
+    assert len(failed) >= 2, failed
+    page.unroute(outputs)
+    page.console_errors.allow_network_noise = False
+    expect(error).to_contain_text("Cannot reach ComfyUI")
+    expect(error.get_by_role("button", name="Retry")).to_be_visible()
     # do what it says: bring the generator back (here: the built-in renderer), then retry
     page.console_errors.allow_network_noise = True
     del server.env_extra["COMFYUI_URL"]

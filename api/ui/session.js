@@ -10,6 +10,7 @@ import { clearError, setConnection, setPhase, showError } from "./status.js";
 
 const $ = (id) => document.getElementById(id);
 const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
+const isOffline = (error) => error instanceof ApiError && error.code === "offline";
 
 /** One open thread: its chat, gate, jobs and gallery, kept in step with its event stream. */
 export class Session {
@@ -51,6 +52,7 @@ export class Session {
   onConnection(status) {
     const was = $("connection").dataset.status;
     setConnection(status);
+    if (status === "live") clearError("offline"); // what it said is no longer true
     if (status === "live" && was === "reconnecting") this.later("refresh", () => this.refresh(), 50);
     if (status === "deleted") {
       this.showGate(null); // nothing is left to answer
@@ -58,15 +60,18 @@ export class Session {
     }
   }
 
-  /** Re-read the saved state: messages, phase, the waiting gate, outputs. */
+  /** Re-read the saved state: messages, phase, the waiting gate, outputs. Unreachable server:
+   * nothing changes here; the connection badge says so and reconnecting refreshes again. */
   async refresh() {
-    let state;
     try {
-      state = await this.api.state();
+      await this.load();
     } catch (error) {
-      if (error instanceof ApiError && error.code === "offline") return;
-      throw error;
+      if (!isOffline(error)) throw error;
     }
+  }
+
+  async load() {
+    const state = await this.api.state();
     this.values = state.values || {};
     this.chat.load(this.values.messages);
     if (this.idle(state)) this.chat.prune();
@@ -91,7 +96,9 @@ export class Session {
     if (this.timers[name]) return;
     this.timers[name] = setTimeout(() => {
       this.timers[name] = null;
-      Promise.resolve(fn()).catch((error) => this.showError(error));
+      // background work: a server that went away is the connection badge's to show, and
+      // must not cover a failure the thread reported (with its Retry)
+      Promise.resolve(fn()).catch((error) => isOffline(error) || this.showError(error));
     }, ms);
   }
 

@@ -67,9 +67,12 @@ export function showError(error, retry) {
     button.addEventListener("click", retry);
     box.append(button);
   }
+  box.dataset.code = error.code || "error";
   box.hidden = false;
 }
 
-export function clearError() {
-  $("error").hidden = true;
+/** Hide the error card; with `code`, only when that is what it shows. */
+export function clearError(code) {
+  const box = $("error");
+  if (!code || box.dataset.code === code) box.hidden = true;
 }
