@@ -11,6 +11,8 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from api.auth import bearer, check_api_key, new_token, owns, require_token, token_hash
+from api.database import Connection
+from api.deletion import delete_files, delete_rows, is_deleted_sql
 from api.deps import Services, ServicesDep, ThreadDep
 from api.errors import Conflict, NotFound
 from api.schemas import HistoryQuery, ThreadCreate, ThreadPatch, ThreadSearch
@@ -23,11 +25,12 @@ _INSERT = """
     SELECT %(thread_id)s, 'idle', 'created', %(metadata)s,
            CASE WHEN EXISTS (SELECT 1 FROM threads WHERE owner_hash = %(given)s)
                 THEN %(given)s ELSE %(fresh)s END
+    WHERE NOT {deleted}
     ON CONFLICT (thread_id) DO NOTHING
     RETURNING *
-"""
+""".format(deleted=is_deleted_sql("%(thread_id)s"))
 """A new thread, owned by the token the caller sent if that token already owns a thread,
-else by a fresh one (one statement: the check and the insert)."""
+else by a fresh one (one statement: the check and the insert); never an id deleted once."""
 _SEARCH = """
     SELECT * FROM threads
     WHERE owner_hash = %(owner)s
@@ -66,6 +69,8 @@ async def create_thread(body: ThreadCreate, request: Request, svc: ServicesDep) 
     }
     rows = await _rows(svc, _INSERT, params)
     if not rows:
+        if await _was_deleted(svc, thread_id):
+            raise Conflict(f"Thread {thread_id} was deleted; a deleted id is never used again")
         existing = await svc.studio.threads.get(thread_id)
         if body.if_exists == "do_nothing" and existing and _owned_by(existing, given_hash):
             return {**await thread_json(svc, existing), "token": given}
@@ -102,17 +107,29 @@ async def patch_thread(body: ThreadPatch, thread: ThreadDep, svc: ServicesDep) -
     return await thread_json(svc, row)
 
 
+async def _was_deleted(svc: Services, thread_id: str) -> bool:
+    found = await _rows(svc, f"SELECT {is_deleted_sql('%s')} AS deleted", [thread_id])
+    return bool(found and found[0]["deleted"])
+
+
 @router.delete("/{thread_id}", status_code=204)
 async def delete_thread(thread: ThreadDep, svc: ServicesDep) -> Response:
-    """Stop its runs and forget the thread: checkpoints, runs and events."""
+    """Stop its runs and delete the thread for good: its checkpoints, runs, events, outputs
+    and their image files (unless another thread made the same image). The id is never used
+    again, so nothing the thread left can reach anyone who creates a thread later."""
     thread_id = thread["thread_id"]
     for run in await svc.runs.unfinished(thread_id):
         await svc.manager.cancel(thread_id, run["run_id"], action="interrupt", wait=True)
     await svc.studio.graph.checkpointer.adelete_thread(thread_id)  # type: ignore[union-attr]
-    await svc.runs.delete_thread(thread_id)
-    await svc.log.forget(
-        thread_id, then=lambda conn: svc.studio.threads.delete(thread_id, conn=conn)
-    )
+    files: list[str] = []
+
+    async def delete_everything(conn: Connection) -> None:
+        files.extend(await delete_rows(conn, thread_id))
+
+    # the rows, the tombstone and the followers' notification commit together
+    await svc.log.forget(thread_id, then=delete_everything)
+    assets = svc.studio.context.assets
+    await delete_files(svc.studio.threads.pool, assets.root, files)
     return Response(status_code=204)
 
 
