@@ -17,18 +17,12 @@ from agents import prompts
 from agents.calls import overrides, structured
 from agents.schemas import CritiqueVerdict, PlanReview
 from graph.context import StudioContext, resolve
+from graph.directions import brief_text
 from graph.emit import phase
 from graph.state import Critique, StudioState
 
 MEASURED_WEIGHT = 0.7
 """Share of the final score that comes from pixel measurements (the rest: Lens's judgement)."""
-
-
-def brief_text(state: StudioState, deliverable: str | None = None) -> str:
-    """The brief, then the person's direction, then what they said about this deliverable
-    alone (later text wins in `brief_targets`)."""
-    focus = (state.get("focus") or {}).get(deliverable or "", "")
-    return " ".join([state.get("brief", ""), *state.get("direction", []), focus]).strip()
 
 
 def unreviewed(error: StudioError) -> PlanReview:

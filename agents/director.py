@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from langchain_core.messages import AIMessage
@@ -10,9 +11,34 @@ from langgraph.runtime import Runtime
 from adapters.specs import GenerationSpec, SpecBatch, SpecProposal, clamp_spec
 from agents import prompts
 from agents.calls import structured
+from graph import directions
 from graph.context import StudioContext, resolve
 from graph.emit import phase
 from graph.state import StudioState
+
+RESIZE = re.compile(
+    r"\b(?:resolution|size|pixels|larger image|bigger image|smaller image|aspect|crop|"
+    r"portrait format|landscape format)\b",
+    re.I,
+)
+"""Words that ask for another image size; without them a revision keeps the size it had."""
+DIFFED = (
+    "template",
+    "width",
+    "height",
+    "palette",
+    "lighting",
+    "weather",
+    "brightness",
+    "contrast",
+    "subject",
+    "subject_x",
+    "subject_y",
+    "subject_scale",
+    "horizon",
+    "camera",
+    "mood",
+)
 
 
 def targets(state: StudioState) -> list[str]:
@@ -25,12 +51,17 @@ def targets(state: StudioState) -> list[str]:
 def settle(
     batch: SpecBatch,
     wanted: list[str],
-    current: dict[str, dict[str, Any]],
+    state: StudioState,
     context: StudioContext,
     runnable: list[str],
+    feedback: dict[str, str] | None = None,
 ) -> tuple[dict[str, dict[str, Any]], list[str]]:
     """Clamp each proposal to safe bounds and to a template the image server can run; fill
-    any deliverable the model skipped from its closest sibling."""
+    any deliverable the model skipped from its closest sibling; keep a revised spec's size
+    unless the person asked for another; carry every direction in scope into its prompts."""
+    current = dict(state.get("specs") or {})
+    plan = state["plan"]["deliverables"] if state.get("plan") else []
+    asked = " ".join((feedback or {}).values())
     by_id = {p.deliverable: p for p in batch.specs}
     fallback = batch.specs[0] if batch.specs else None
     specs: dict[str, dict[str, Any]] = {}
@@ -51,9 +82,47 @@ def settle(
         if previous and spec.seed == previous.get("seed"):
             # a regeneration must never be a silent cache hit on the same seed
             spec = spec.model_copy(update={"seed": (spec.seed + 1) % 2**32})
-        specs[deliverable] = spec.model_dump()
+        size = (previous or {}).get("width"), (previous or {}).get("height")
+        if previous and size != (spec.width, spec.height) and not RESIZE.search(asked):
+            spec = spec.model_copy(update={"width": size[0], "height": size[1]})
+        carried, _ = directions.apply(
+            spec.model_dump(), directions.for_state(state, deliverable), plan
+        )
+        specs[deliverable] = GenerationSpec.model_validate(carried).model_dump()
         notes += [f"{deliverable}: {a}" for a in adjustments]
     return specs, notes
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.2f}"
+    if isinstance(value, list):
+        return " ".join(str(v) for v in value[:4])
+    return str(value)
+
+
+def diff(before: dict[str, Any] | None, after: dict[str, Any]) -> list[str]:
+    """What a revision changed, field by field, in words a person can check."""
+    if not before:
+        return []
+    changes = []
+    old_words = {w.strip().lower() for w in str(before.get("prompt", "")).split(",")}
+    added = [
+        w.strip()
+        for w in str(after.get("prompt", "")).split(",")
+        if w.strip() and w.strip().lower() not in old_words
+    ]
+    if added:
+        changes.append("prompt + '" + ", ".join(added)[:160] + "'")
+    if before.get("negative_prompt") != after.get("negative_prompt"):
+        changes.append(f"negative prompt: {after.get('negative_prompt', '')[:120]}")
+    for key in DIFFED:
+        old, new = before.get(key), after.get(key)
+        if old != new and not (
+            isinstance(old, float) and isinstance(new, float) and abs(old - new) < 0.005
+        ):
+            changes.append(f"{key} {_value(old)} -> {_value(new)}")
+    return changes
 
 
 def describe(spec: GenerationSpec) -> str:
@@ -69,19 +138,31 @@ async def direct(state: StudioState, runtime: Runtime[StudioContext]) -> dict[st
     context = resolve(runtime)
     wanted = targets(state)
     feedback = dict(state.get("feedback") or {})
-    for deliverable, said in (state.get("focus") or {}).items():
-        if deliverable in wanted and said not in feedback.get(deliverable, ""):
-            # the person's word on one deliverable holds in every later iteration of it
+    for deliverable in wanted:
+        # the person's word on one deliverable holds in every later iteration of it
+        own = [
+            directions.bullet(d)
+            for d in directions.for_state(state, deliverable)
+            if d["scope"] == deliverable
+        ]
+        said = "; ".join(o for o in own if o not in feedback.get(deliverable, ""))
+        if said:
             feedback[deliverable] = "; ".join(filter(None, [said, feedback.get(deliverable)]))
     runnable = await context.images.templates()
     batch, tokens = await structured(
         context, state, "director", SpecBatch, prompts.specs(state, feedback, wanted, runnable)
     )
-    specs, notes = settle(batch, wanted, dict(state.get("specs") or {}), context, runnable)
-    lines = [describe(GenerationSpec.model_validate(s)) for s in specs.values()]
+    specs, notes = settle(batch, wanted, state, context, runnable, feedback)
+    before = dict(state.get("specs") or {})
+    lines = []
+    for deliverable, spec in specs.items():
+        line = describe(GenerationSpec.model_validate(spec))
+        changed = diff(before.get(deliverable), spec)
+        if changed:
+            why = feedback.get(deliverable) or feedback.get("*") or "the team's revision"
+            line += f"\n  changed: {'; '.join(changed)} (because: {why[:200]})"
+        lines.append(line)
     text = "Specs ready:\n" + "\n".join(f"- {line}" for line in lines)
-    if feedback:
-        text += "\nApplied feedback: " + "; ".join(f"{k}: {v}" for k, v in feedback.items())
     if notes:
         text += "\nClamped to safe bounds: " + "; ".join(notes)
     if batch.rationale:

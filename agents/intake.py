@@ -7,6 +7,7 @@ from typing import Any
 from langchain_core.messages import HumanMessage
 
 from adapters.craft import is_vague
+from graph import directions
 from graph.emit import phase
 from graph.state import StudioState
 
@@ -25,8 +26,14 @@ async def intake(state: StudioState) -> dict[str, Any]:
     texts = [t.strip() for t in human_texts(state) if t.strip()]
     brief = " ".join(texts)
     question = is_vague(brief)
+    seen = state.get("humans_seen", 0)
+    source = "clarify" if seen else "brief"
     update: dict[str, Any] = {
         "brief": brief,
+        "directions": directions.said(
+            "\n".join(directions.without_deliverables(t) for t in human_texts(state)[seen:]),
+            source=source,
+        ),
         "humans_seen": len(human_texts(state)),
         "question": question or "",
         **phase("planning", "reading the brief"),

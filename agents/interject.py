@@ -11,10 +11,11 @@ from adapters.craft import concerns
 from agents import prompts
 from agents.calls import speak
 from agents.intake import human_texts
+from graph import directions
 from graph.budgets import limits
 from graph.context import StudioContext, resolve
 from graph.emit import notice
-from graph.state import StudioState
+from graph.state import Direction, StudioState
 
 DISCUSSION = frozenset({"ideation", "refinement"})
 BEFORE_GENERATION = frozenset({"synthesis", "review", "awaiting_plan_approval"})
@@ -22,8 +23,12 @@ BEFORE_GENERATION = frozenset({"synthesis", "review", "awaiting_plan_approval"})
 Route = Literal["style", "direct", "approve_outputs", "intake"]
 
 
-def next_step(state: StudioState, said: str, max_iterations: int) -> tuple[Route, dict[str, Any]]:
-    """Where the session continues after the person's message, and what that step needs."""
+def next_step(
+    state: StudioState, said: str, max_iterations: int, heard: list[Direction] | None = None
+) -> tuple[Route, dict[str, Any]]:
+    """Where the session continues after the person's message, and what that step needs: after
+    generation, the deliverables the new directions concern are made again, as the person's
+    request (the new variants become current)."""
     current = state.get("phase", "created")
     if current in ("created", "planning"):
         return "intake", {}
@@ -40,7 +45,15 @@ def next_step(state: StudioState, said: str, max_iterations: int) -> tuple[Route
         )
         return "approve_outputs", {}
     every = [d["id"] for d in state["plan"]["deliverables"]]
-    return "direct", {"feedback": {"*": said}, "pending": every, "iteration": iteration + 1}
+    scopes = {d["scope"] for d in heard or []}
+    targets = every if not scopes or "*" in scopes else [d for d in every if d in scopes]
+    return "direct", {
+        "feedback": {d: said for d in targets},
+        "pending": targets,
+        "requested": targets,
+        "settled": {d: None for d in targets},
+        "iteration": iteration + 1,
+    }
 
 
 async def interject(state: StudioState, runtime: Runtime[StudioContext]) -> Command[Route]:
@@ -53,18 +66,23 @@ async def interject(state: StudioState, runtime: Runtime[StudioContext]) -> Comm
     if not said:
         route, extra = next_step(state, said, limits(state, context.defaults).max_iterations)
         return Command(goto=route, update={"humans_seen": len(texts), **extra})
-    direction = [*state.get("direction", []), *unseen]
-    heard: StudioState = {**state, "direction": direction}
+    plan = state["plan"]["deliverables"] if state.get("plan") else []
+    new = [
+        d
+        for text in unseen
+        for d in directions.said(text, source="interjection", deliverables=plan)
+    ]
+    heard: StudioState = {**state, "directions": [*state.get("directions", []), *new]}
     replies, tokens = [], 0
     for role in concerns(said)[:3]:
         reply, used = await speak(context, heard, role, prompts.answer(role, heard, said))
         replies.append(reply)
         tokens += used
-    route, extra = next_step(state, said, limits(state, context.defaults).max_iterations)
+    route, extra = next_step(state, said, limits(state, context.defaults).max_iterations, new)
     return Command(
         goto=route,
         update={
-            "direction": unseen,
+            "directions": new,
             "humans_seen": len(texts),
             "messages": replies,
             "usage": {"tokens": tokens},

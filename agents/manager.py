@@ -8,24 +8,18 @@ from langchain_core.messages import AIMessage
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
-from agents.consistency import latest
+from agents import variants
 from graph.budgets import limits, stop_when_spent
 from graph.context import StudioContext, resolve
 from graph.emit import phase
 from graph.state import Critique, Failure, StudioState
 
 
-def latest_critiques(state: StudioState) -> dict[str, Critique]:
-    """The critique of each deliverable's newest output."""
-    newest = {g["asset_id"] for g in latest(state.get("generations", [])).values()}
-    return {c["deliverable"]: c for c in state.get("critiques", []) if c["asset_id"] in newest}
-
-
 def drifting(state: StudioState, threshold: float) -> set[str]:
     """The outliers of the set: deliverables in the most pairs whose drift is over threshold.
     A deliverable the person steered on its own is meant to differ, so it is never one."""
     report: dict[str, Any] = dict(state.get("drift") or {})
-    steered = set(state.get("focus") or {})
+    steered = {d["scope"] for d in state.get("directions", []) if d["scope"] != "*"}
     counts: dict[str, int] = {}
     for pair in report.get("pairs", []):
         keys = {str(pair["a"]), str(pair["b"])}
@@ -79,28 +73,57 @@ async def manage(
     state: StudioState, runtime: Runtime[StudioContext]
 ) -> Command[Literal["direct", "approve_outputs", "finalize"]]:
     """Send weak outputs back to Pixel with Lens's critique while budgets allow."""
-    lim = limits(state, resolve(runtime).defaults)
+    context = resolve(runtime)
+    lim = limits(state, context.defaults)
     iteration = state.get("iteration", 1)
     if failed := nothing_made(state):
         return failed
+    promoted, newly_settled, ruled = variants.promote(state)
+    state = {
+        **state,
+        "current": {**(state.get("current") or {}), **promoted},
+        "settled": {**(state.get("settled") or {}), **newly_settled},
+    }
+    ruling: dict[str, Any] = {
+        "current": promoted,
+        "settled": newly_settled,
+        "requested": [],
+    }
+    if promoted or newly_settled:
+        for verdict, ids in variants.verdicts(state, state["current"]).items():
+            await context.assets.record_verdict(ids, verdict)
+    said = [AIMessage(" ".join(ruled), name="manager")] if ruled else []
     if stop := stop_when_spent(state, lim):
-        return stop
-    critiques = latest_critiques(state)
-    weak = {d for d, c in critiques.items() if c["score"] < lim.score_threshold}
+        update = dict(stop.update) if isinstance(stop.update, dict) else {}
+        update["messages"] = [*said, *update.get("messages", [])]
+        return Command(goto=stop.goto, update={**ruling, **update})
+    critiques = variants.current_critiques(state)
+    settled = set(state.get("settled") or {})
+    weak = {
+        d for d, c in critiques.items() if c["score"] < lim.score_threshold and d not in settled
+    }
     report = state.get("drift")
     drift = report["drift"] if report else 0.0
     outliers = drifting(state, lim.drift_threshold) if drift > lim.drift_threshold else set()
+    outliers -= settled
     weak |= outliers
     scores = ", ".join(f"{d} {c['score']}" for d, c in sorted(critiques.items()))
     scores += "".join(
         f"; {f['deliverable']} failed ({f['message']})" for f in failures_of(state, iteration)
     )
     if not weak:
-        text = f"Every output clears {lim.score_threshold} ({scores}); over to you."
+        below = sorted(d for d in settled if d in critiques)
+        text = (
+            f"Every output clears {lim.score_threshold} ({scores}); over to you."
+            if not below
+            else f"{', '.join(below)} stayed below {lim.score_threshold} and iterating did not "
+            f"improve {'it' if len(below) == 1 else 'them'}, so I stopped ({scores}); over to you."
+        )
         return Command(
             goto="approve_outputs",
             update={
-                "messages": [AIMessage(text, name="manager")],
+                **ruling,
+                "messages": [*said, AIMessage(text, name="manager")],
                 **phase("awaiting_approval", "outputs ready for review"),
             },
         )
@@ -112,8 +135,9 @@ async def manage(
         return Command(
             goto="approve_outputs",
             update={
+                **ruling,
                 "stop_reason": "max_iterations",
-                "messages": [AIMessage(text, name="manager")],
+                "messages": [*said, AIMessage(text, name="manager")],
                 **phase("awaiting_approval", "iteration budget reached"),
             },
         )
@@ -127,26 +151,14 @@ async def manage(
     return Command(
         goto="direct",
         update={
+            **ruling,
             "iteration": iteration + 1,
             "pending": sorted(weak),
             "feedback": feedback,
-            "messages": [AIMessage(text, name="manager")],
+            "messages": [*said, AIMessage(text, name="manager")],
             **phase("iterating", f"iteration {iteration + 1}"),
         },
     )
-
-
-def choose(state: StudioState) -> dict[str, str]:
-    """Per deliverable: the person's pick, else the best-scoring output (newest on ties)."""
-    picks = dict(state.get("selected") or {})
-    best: dict[str, tuple[float, int, str]] = {}
-    for c in state.get("critiques", []):
-        key = (c["score"], c["iteration"], c["asset_id"])
-        if c["deliverable"] not in best or key > best[c["deliverable"]]:
-            best[c["deliverable"]] = key
-    for g in state.get("generations", []):  # outputs never critiqued still count
-        best.setdefault(g["deliverable"], (-1.0, g["iteration"], g["asset_id"]))
-    return {d: picks.get(d, entry[2]) for d, entry in best.items()}
 
 
 async def finalize(state: StudioState, runtime: Runtime[StudioContext]) -> dict[str, Any]:
@@ -157,13 +169,16 @@ async def finalize(state: StudioState, runtime: Runtime[StudioContext]) -> dict[
     else:
         outcome = state.get("outcome") or "approved"
         reason = state.get("stop_reason") or outcome
-    chosen = choose(state)
+    chosen = variants.current_of(state)  # exactly what the output gate showed
     if chosen:
+        await context.assets.record_verdict(
+            variants.verdicts(state, chosen)["superseded"], "superseded"
+        )
         await context.assets.record_verdict(list(chosen.values()), outcome)
     listing = ", ".join(f"{d}: {a[:8]}" for d, a in sorted(chosen.items())) or "no images"
     text = f"Session {outcome} ({reason.replace('_', ' ')}). Final set: {listing}."
     return {
-        "selected": chosen,
+        "current": chosen,
         "stop_reason": reason,
         "outcome": outcome,
         "stop_requested": False,

@@ -13,6 +13,7 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
+from graph import directions
 from graph.state import PERSONAS, StudioState
 
 PROMPTS_VERSION = "2026-11-22.3"
@@ -59,6 +60,15 @@ def role_header(role: str) -> str:
     return f"{VOICES[role]}\nRole: {role}\n{HOUSE_RULES}"
 
 
+def direction_lines(state: StudioState) -> list[str]:
+    """The person's pinned directions for the whole set, as words (oldest first)."""
+    return [
+        ("avoid " if d["negative"] else "") + d["text"]
+        for d in directions.for_state(state)
+        if d["scope"] == "*"
+    ]
+
+
 def _bullets(items: Sequence[str]) -> str:
     return "\n".join(f"- {item}" for item in items) if items else "- (none)"
 
@@ -93,7 +103,7 @@ def context_sections(state: StudioState) -> dict[str, str]:
             ]
         )
         sections["Style guards"] = _bullets(plan["style_guards"])
-    sections["Direction from the person"] = _bullets(state.get("direction", []))
+    sections["Direction from the person"] = _bullets(direction_lines(state))
     sections["Discussion so far"] = "\n".join(discussion_lines(state)) or "(nothing yet)"
     return sections
 
@@ -111,7 +121,7 @@ def plan(state: StudioState) -> list[BaseMessage]:
         "planner",
         {
             "Brief": state.get("brief", ""),
-            "Direction from the person": _bullets(state.get("direction", [])),
+            "Direction from the person": _bullets(direction_lines(state)),
         },
         "plan",
         "List the deliverables (two to four; ids are short slugs), a one-line scope and three to "
@@ -208,7 +218,7 @@ def critique(
     """Lens critiques one output, given what was measured from its pixels."""
     sections = {
         "Brief": state.get("brief", ""),
-        "Direction from the person": _bullets(state.get("direction", [])),
+        "Direction from the person": _bullets(direction_lines(state)),
         "Spec": _spec_line(spec),
         "Measurements": "\n".join(f"- {k}: {v:.3f}" for k, v in sorted(measurements.items())),
         "Findings": _bullets(findings),

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from adapters.errors import InvalidGateAction, InvalidInput
 from api.errors import Conflict, friendly_validation
 from api.studio import Studio
-from graph.gates import answer_schema
+from graph.gates import GateAnswer, answer_schema, schema_for
 from graph.state import GATE_ACTIONS
 
 _INTERRUPT_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -27,23 +27,27 @@ def is_id_map(resume: Any) -> bool:
     )
 
 
-def check_answer(gate_value: Any, answer: Any) -> None:
+def _schema(gate_value: dict[str, Any]) -> type[GateAnswer]:
+    """The gate's answer schema, from the choices its interrupt carries (a gate saved before
+    interrupts carried them: from its variants or specs)."""
+    if "choices" in gate_value:
+        return schema_for(gate_value)
+    variants = gate_value.get("variants") or {}
+    if gate_value["gate"] == "output":
+        assets = {asset: d for d, ids in variants.items() for asset in ids}
+        return answer_schema("output", deliverables=list(variants), assets=assets)
+    deliverables = [s.get("deliverable") for s in gate_value.get("specs", [])]
+    return answer_schema(str(gate_value["gate"]), deliverables=deliverables)
+
+
+def check_answer(gate_value: Any, answer: Any, *, field: str = "command.resume") -> None:
     """Validate `answer` with the pending gate's own schema (422 naming what it accepts)."""
     if not isinstance(gate_value, dict) or gate_value.get("gate") not in GATE_ACTIONS:
         return  # not one of the studio's gates: nothing to check against
-    gate = str(gate_value["gate"])
-    variants = gate_value.get("variants") or {}
-    if gate == "output":
-        deliverables = list(variants)
-        assets = {asset: d for d, ids in variants.items() for asset in ids}
-    else:
-        deliverables = [s.get("deliverable") for s in gate_value.get("specs", [])]
-        assets = {}
-    schema = answer_schema(gate, deliverables=deliverables, assets=assets)
     try:
-        schema.model_validate(answer)
+        _schema(gate_value).model_validate(answer)
     except ValidationError as exc:
-        raise InvalidGateAction(f"command.resume: {friendly_validation(exc)}") from None
+        raise InvalidGateAction(f"{field}: {friendly_validation(exc)}") from None
 
 
 async def check_resume(

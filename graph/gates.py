@@ -14,15 +14,19 @@ from langchain_core.messages import AIMessage, HumanMessage
 from langgraph.config import get_config
 from langgraph.runtime import Runtime
 from langgraph.types import Command, interrupt
-from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 
-from agents.consistency import latest
+from agents import variants
 from agents.generate import generation_sends
-from agents.manager import latest_critiques
+from agents.intake import human_texts
+from graph import directions
 from graph.budgets import limits
 from graph.context import StudioContext, resolve
 from graph.emit import emit, phase
 from graph.state import GATE_ACTIONS, GateRecord, StudioState
+
+MIN_PREFIX = 8
+"""An asset id may be given by any unique prefix of at least this many characters."""
 
 
 class GateAnswer(BaseModel):
@@ -47,6 +51,8 @@ class GateAnswer(BaseModel):
                 f"the {self.gate} gate accepts {', '.join(actions)}; got {self.action!r}"
             )
         choices = self.allowed()
+        if self.asset_id:
+            self.asset_id = _full_id(self.asset_id.strip(), choices.get("asset_id", []))
         if self.action == "answer" and not self.answer.strip():
             raise ValueError("action 'answer' needs a non-empty 'answer'")
         if self.action == "revise" and not self.feedback.strip():
@@ -69,6 +75,41 @@ class GateAnswer(BaseModel):
                 f"{', '.join(choices.get('deliverable', []))}"
             )
         return self
+
+
+def _full_id(given: str, ids: list[str]) -> str:
+    """The asset id a prefix names (at least `MIN_PREFIX` characters and unique)."""
+    if given in ids or len(given) < MIN_PREFIX:
+        return given
+    matches = [i for i in ids if i.startswith(given)]
+    if len(matches) > 1:
+        raise ValueError(f"asset id {given!r} matches {len(matches)} outputs; give more of it")
+    return matches[0] if matches else given
+
+
+def choices(deliverables: list[str], assets: dict[str, str] | None = None) -> dict[str, Any]:
+    """What a gate's answer may name, carried in the interrupt itself."""
+    return {"deliverables": list(deliverables), "assets": dict(assets or {})}
+
+
+def schema_for(payload: dict[str, Any]) -> type[GateAnswer]:
+    """The answer schema of a gate, built from the choices its interrupt carries."""
+    offered = payload.get("choices") or {}
+    return answer_schema(
+        str(payload.get("gate")),
+        deliverables=list(offered.get("deliverables") or []),
+        assets=dict(offered.get("assets") or {}),
+    )
+
+
+def readable(error: ValidationError) -> str:
+    """A validation error in one line, as the person reads it."""
+    parts = []
+    for item in error.errors():
+        message = str(item.get("msg", "")).removeprefix("Value error, ")
+        where = ".".join(str(p) for p in item.get("loc", ()))
+        parts.append(f"{where}: {message}" if where else message)
+    return "; ".join(parts)
 
 
 def answer_schema(
@@ -109,12 +150,22 @@ def _resuming() -> bool:
     return bool(scratchpad and (scratchpad.resume or scratchpad.get_null_resume(False)))
 
 
-def ask(payload: dict[str, Any], schema: type[GateAnswer]) -> GateAnswer:
-    """Announce the gate (once), pause, and return the validated answer."""
+def ask(payload: dict[str, Any]) -> GateAnswer:
+    """Announce the gate (once), pause, and return the validated answer. An answer the gate
+    does not accept (one that slipped past the edge's check) asks again with the reason, so
+    the thread stays at the gate instead of failing."""
     if not _resuming():
         emit("gate", **{k: payload[k] for k in ("gate", "actions", "message")})
-    answer = interrupt(payload, response_schema=schema)
-    return answer if isinstance(answer, GateAnswer) else schema.model_validate(answer)
+    schema = schema_for(payload)
+    shown = payload
+    while True:
+        answer = interrupt(shown, response_schema=schema)
+        if isinstance(answer, GateAnswer):
+            return answer
+        try:
+            return schema.model_validate(answer)
+        except ValidationError as exc:
+            shown = {**payload, "error": readable(exc)}
 
 
 def ask_question(gate: str, question: str) -> GateAnswer:
@@ -124,8 +175,9 @@ def ask_question(gate: str, question: str) -> GateAnswer:
         "actions": list(GATE_ACTIONS[gate]),
         "message": question,
         "question": question,
+        "choices": choices([]),
     }
-    return ask(payload, answer_schema(gate))
+    return ask(payload)
 
 
 def record(gate: str, answer: GateAnswer | None, *, auto: bool = False) -> dict[str, Any]:
@@ -139,6 +191,21 @@ def record(gate: str, answer: GateAnswer | None, *, auto: bool = False) -> dict[
         asset_id=answer.asset_id or "" if answer else "",
     )
     return {"gates": [entry]}
+
+
+def heard(
+    state: StudioState, words: str, source: str, deliverable: str | None = None
+) -> dict[str, Any]:
+    """The state update for words the person typed at a gate: their message in the chat, and
+    each clause pinned as a direction (for `deliverable` alone when they chose one)."""
+    plan = state["plan"]["deliverables"] if state.get("plan") else []
+    return {
+        "messages": [HumanMessage(words)],
+        "humans_seen": len(human_texts(state)) + 1,
+        "directions": directions.said(
+            words, source=source, scope=deliverable or "*", deliverables=plan
+        ),
+    }
 
 
 def stopped(gate: str, answer: GateAnswer) -> Command[Any]:
@@ -186,8 +253,7 @@ async def ask_consensus(state: StudioState) -> Command[Literal["direct", "finali
         goto="direct",
         update={
             **record("consensus", answer),
-            "direction": [answer.answer],
-            "humans_seen": state.get("humans_seen", 0),
+            **heard(state, answer.answer, "consensus"),
             **phase("synthesis", "the person settled the direction"),
         },
     )
@@ -207,8 +273,8 @@ async def approve_plan(state: StudioState, runtime: Runtime[StudioContext]) -> C
                 "specs": [state["specs"][d] for d in every if d in state.get("specs", {})],
                 "review": state.get("plan_review", {}),
                 "notes": state.get("spec_notes", []),
-            },
-            answer_schema("plan", deliverables=every),
+                "choices": choices(every),
+            }
         )
     if answer is not None and answer.action == "stop":
         return stopped("plan", answer)
@@ -217,7 +283,7 @@ async def approve_plan(state: StudioState, runtime: Runtime[StudioContext]) -> C
             goto="direct",
             update={
                 **record("plan", answer),
-                "direction": [answer.feedback],
+                **heard(state, answer.feedback, "plan_feedback", answer.deliverable),
                 "feedback": {answer.deliverable or "*": answer.feedback},
                 "pending": [answer.deliverable] if answer.deliverable else every,
                 **phase("synthesis", "revising the plan"),
@@ -236,15 +302,32 @@ async def approve_plan(state: StudioState, runtime: Runtime[StudioContext]) -> C
 
 
 def outputs(state: StudioState) -> list[dict[str, Any]]:
-    """What the output gate shows: each deliverable's newest output with its critique."""
-    critiques = latest_critiques(state)
+    """What the output gate shows: each deliverable's current variant with its critique."""
+    critiques = {c["asset_id"]: c for c in state.get("critiques", [])}
+    generations = variants.by_id(state)
     shown = []
-    for deliverable, g in sorted(latest(state.get("generations", [])).items()):
-        c = critiques.get(deliverable)
+    for _, asset in sorted(variants.current_of(state).items()):
+        g, c = generations[asset], critiques.get(asset)
         shown.append(
-            {**g, "score": c["score"] if c else None, "reasons": c["reasons"] if c else []}
+            {
+                **g,
+                "current": True,
+                "score": c["score"] if c else None,
+                "reasons": c["reasons"] if c else [],
+            }
         )
     return shown
+
+
+def candidates(state: StudioState) -> list[dict[str, Any]]:
+    """Newer variants that are not current (the manager kept a better one): one click away."""
+    current = variants.current_of(state)
+    score = variants.scores(state)
+    return [
+        {**g, "current": False, "score": score.get(g["asset_id"])}
+        for g in variants.newest(state.get("generations", [])).values()
+        if current.get(g["deliverable"]) != g["asset_id"]
+    ]
 
 
 async def approve_outputs(state: StudioState, runtime: Runtime[StudioContext]) -> Command[Any]:
@@ -255,29 +338,28 @@ async def approve_outputs(state: StudioState, runtime: Runtime[StudioContext]) -
     if (state.get("settings") or {}).get("auto_approve"):
         answer = None
     else:
+        listing = variants.variant_listing(state)
         answer = ask(
             {
                 "gate": "output",
                 "actions": list(GATE_ACTIONS["output"]),
-                "message": "Approve the set, regenerate with feedback, pick a variant, or stop.",
+                "message": "Approve the current variants, regenerate with feedback, pick "
+                "another variant, or stop.",
                 "outputs": outputs(state),
+                "candidates": candidates(state),
                 "drift": state.get("drift", {}),
-                "variants": {
-                    d: [
-                        g["asset_id"] for g in state.get("generations", []) if g["deliverable"] == d
-                    ]
-                    for d in every
-                },
+                "variants": {d: [v["asset_id"] for v in listing.get(d, [])] for d in every},
                 "failures": [f for f in state.get("failures", []) if f["deliverable"] in missing],
                 "stop_reason": state.get("stop_reason", ""),
-            },
-            answer_schema("output", deliverables=every, assets=assets),
+                "choices": choices(every, assets),
+            }
         )
     if answer is None or answer.action == "approve":
         return Command(
             goto="finalize",
             update={
                 **record("output", answer, auto=answer is None),
+                "current": variants.current_of(state),  # exactly what the gate showed
                 "outcome": "approved",
                 "stop_reason": state.get("stop_reason") or "approved",
             },
@@ -285,18 +367,34 @@ async def approve_outputs(state: StudioState, runtime: Runtime[StudioContext]) -
     if answer.action == "stop":
         return stopped("output", answer)
     if answer.action == "pick":
-        chosen = next(g for g in state.get("generations", []) if g["asset_id"] == answer.asset_id)
-        return Command(
-            goto="approve_outputs",
-            update={
-                **record("output", answer),
-                "selected": {chosen["deliverable"]: chosen["asset_id"]},
-            },
-        )
+        return await pick(state, answer, runtime)
     lim = limits(state, resolve(runtime).defaults)
     if answer.asset_id:  # regenerate exactly: that output's recipe, as it was
         return await rerun(state, answer, lim.max_iterations, lim.max_generations, runtime)
     return regenerate(state, answer, every, lim.max_iterations)
+
+
+async def pick(
+    state: StudioState, answer: GateAnswer, runtime: Runtime[StudioContext]
+) -> Command[Any]:
+    """Make the picked variant current (the others of its deliverable are superseded) and
+    show the gate again."""
+    chosen = variants.by_id(state)[str(answer.asset_id)]
+    current = {**variants.current_of(state), chosen["deliverable"]: chosen["asset_id"]}
+    for verdict, ids in variants.verdicts(state, current).items():
+        await resolve(runtime).assets.record_verdict(ids, verdict)
+    text = (
+        f"{chosen['deliverable']}: iteration {chosen['iteration']} "
+        f"({chosen['asset_id'][:MIN_PREFIX]}) is current now."
+    )
+    return Command(
+        goto="approve_outputs",
+        update={
+            **record("output", answer),
+            "current": {chosen["deliverable"]: chosen["asset_id"]},
+            "messages": [AIMessage(text, name="manager")],
+        },
+    )
 
 
 def budget_used(state: StudioState, answer: GateAnswer, budget: int) -> Command[Any] | None:
@@ -330,7 +428,11 @@ async def rerun(
         raise ValueError(f"asset {answer.asset_id} is no longer in the asset store")
     spec = {**asset.spec, "seed": asset.seed}
     iteration = state.get("iteration", 1) + 1
-    replay: StudioState = {**state, "specs": {asset.deliverable: spec}}
+    replay: StudioState = {
+        **state,
+        "specs": {asset.deliverable: spec},
+        "requested": [asset.deliverable],
+    }
     sends = generation_sends(replay, [asset.deliverable], iteration, max_generations)
     if not sends:
         text = "The generation budget is used; approve, pick or stop, or raise max_generations."
@@ -349,6 +451,7 @@ async def rerun(
             "specs": {asset.deliverable: spec},
             "iteration": iteration,
             "pending": [asset.deliverable],
+            "requested": [asset.deliverable],
             "stop_reason": None,
             "messages": [AIMessage(text, name="director")],
             **phase("iterating", f"re-running {asset.deliverable} exactly"),
@@ -359,25 +462,23 @@ async def rerun(
 def regenerate(
     state: StudioState, answer: GateAnswer, every: list[str], budget: int
 ) -> Command[Any]:
-    """Send the feedback to Pixel for one deliverable or all, if the iteration budget allows."""
+    """Send the feedback to Pixel for one deliverable or all, if the iteration budget allows;
+    the feedback is pinned as direction and the new outputs become current."""
     if refused := budget_used(state, answer, budget):
         return refused
     iteration = state.get("iteration", 1)
     targets = [answer.deliverable] if answer.deliverable else every
     feedback = answer.feedback or "make it better against the brief"
-    steer: dict[str, Any] = {}
-    if answer.feedback and answer.deliverable:
-        earlier = (state.get("focus") or {}).get(answer.deliverable, "")
-        steer["focus"] = {answer.deliverable: f"{earlier}; {answer.feedback}".strip("; ")}
-    elif answer.feedback:
-        steer["direction"] = [answer.feedback]
+    said = heard(state, answer.feedback, "output_feedback", answer.deliverable)
     return Command(
         goto="direct",
         update={
             **record("output", answer),
-            **steer,
+            **(said if answer.feedback.strip() else {}),
             "iteration": iteration + 1,
             "pending": targets,
+            "requested": targets,
+            "settled": {d: None for d in targets},
             "feedback": {d: feedback for d in targets},
             "stop_reason": None,
             **phase("iterating", "regenerating with feedback"),

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal, NotRequired, get_args
 
 from langchain_core.messages import AnyMessage
 from langgraph.graph.message import add_messages
+from pydantic import ConfigDict, Field, TypeAdapter, ValidationError, with_config
 from typing_extensions import TypedDict
 
 Role = Literal[
@@ -66,26 +67,66 @@ GATE_ACTIONS: dict[str, tuple[str, ...]] = {
 }
 
 
+_STRICT = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+"""Settings are checked as sent: no unknown keys, no `"3"` for 3, no NaN or infinity."""
+ModelName = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")]
+DeliverableEntry = Annotated[
+    str, Field(min_length=1, max_length=60, pattern=r"^[^\x00-\x1f\x7f]+$")
+]
+
+
+@with_config(_STRICT)
 class Budgets(TypedDict, total=False):
     """Per-thread limits; when one runs out the session ends and says why."""
 
-    max_iterations: int
-    max_generations: int
-    max_seconds: float
-    max_tokens: int
+    max_iterations: Annotated[int, Field(ge=0, le=50)]
+    max_generations: Annotated[int, Field(ge=1, le=1000)]
+    max_seconds: Annotated[float, Field(gt=0, le=7 * 24 * 3600)]
+    max_tokens: Annotated[int, Field(ge=1, le=100_000_000)]
 
 
+@with_config(_STRICT)
 class ThreadSettings(TypedDict, total=False):
-    """Options a thread's input may carry alongside the brief."""
+    """Options a thread's input may carry alongside the brief. The one schema of settings:
+    the HTTP API and the CLI refuse what it refuses (naming the field), and the graph keeps
+    only what it accepts (`valid_settings`), so stored settings can never stop a thread."""
 
+    deliverables: Annotated[list[DeliverableEntry], Field(max_length=8)]
+    """Exactly these deliverables, each `NAME [ASPECT]` (`"hero 16:9"`, `"thumbnail 1:1"`)."""
     auto_approve: bool
     budgets: Budgets
-    models: dict[str, str]
+    models: dict[Role, ModelName]
     """Model name per role id (used when Ollama is configured)."""
-    max_rounds: int
-    score_threshold: float
-    drift_threshold: float
-    seed: int
+    max_rounds: Annotated[int, Field(ge=1, le=10)]
+    score_threshold: Annotated[float, Field(ge=0, le=10)]
+    drift_threshold: Annotated[float, Field(ge=0, le=1)]
+    seed: Annotated[int, Field(ge=0, lt=2**32)]
+
+
+THREAD_SETTINGS: TypeAdapter[ThreadSettings] = TypeAdapter(ThreadSettings)
+
+
+def valid_settings(raw: object) -> ThreadSettings:
+    """`raw` as `ThreadSettings`, without the fields the schema refuses (their defaults apply):
+    what the graph reads, whatever was stored."""
+    data: dict[str, Any] = dict(raw) if isinstance(raw, dict) else {}
+    for _ in range(32):  # each pass drops at least one field
+        try:
+            return THREAD_SETTINGS.validate_python(data)
+        except ValidationError as exc:
+            for error in exc.errors():
+                key, *rest = error["loc"] or ("",)
+                inner = data.get(str(key))
+                if key == "budgets" and rest and isinstance(inner, dict):
+                    data["budgets"] = {k: v for k, v in inner.items() if k != rest[0]}
+                else:
+                    data.pop(str(key), None)
+    return {}
+
+
+def merge_settings(left: ThreadSettings | None, right: ThreadSettings | None) -> ThreadSettings:
+    """Reducer: `merge_dict`, then only what the schema accepts."""
+    return valid_settings(merge_dict(left, right))  # type: ignore[arg-type]
 
 
 class Deliverable(TypedDict):
@@ -94,6 +135,26 @@ class Deliverable(TypedDict):
     purpose: str
     aspect: str
     """`16:9`, `1:1`, `4:5`, ..."""
+
+
+DirectionSource = Literal[
+    "brief", "interjection", "plan_feedback", "output_feedback", "clarify", "consensus"
+]
+
+
+class Direction(TypedDict):
+    """One thing the person asked for, pinned until they change it."""
+
+    text: str
+    """The words that reach the prompt (or, when `negative`, the negative prompt)."""
+    scope: str
+    """`*` for the whole set, else one deliverable id."""
+    source: str
+    """A `DirectionSource`: where the person said it."""
+    negative: bool
+    """True for something to keep out ("avoid faces" -> `faces`)."""
+    at: str
+    """When it was said (ISO 8601, UTC)."""
 
 
 class Plan(TypedDict):
@@ -118,6 +179,8 @@ class Generation(TypedDict):
     seed: int
     generator: str
     path: str
+    requested: NotRequired[bool]
+    """Made because the person asked (regenerate, interjection, re-run): it becomes current."""
 
 
 class Failure(TypedDict):
@@ -208,7 +271,7 @@ class StudioInput(TypedDict):
     """What a run's input may carry: the person's message(s), thread settings, a stop request."""
 
     messages: Annotated[list[AnyMessage], add_messages]
-    settings: NotRequired[Annotated[ThreadSettings, merge_dict]]
+    settings: NotRequired[Annotated[ThreadSettings, merge_settings]]
     stop_requested: NotRequired[bool]
     """Set by a run's input to end the session now (phase `interrupted`)."""
 
@@ -228,10 +291,9 @@ class StudioState(StudioInput):
     contributions: NotRequired[Annotated[list[Contribution], operator.add]]
     """What each specialist said in which round (the moderator compares rounds)."""
     plan: NotRequired[Plan]
-    direction: NotRequired[Annotated[list[str], operator.add]]
-    """Pinned direction from the person (interjections, answers, gate feedback), oldest first."""
-    focus: NotRequired[Annotated[dict[str, str], merge_dict]]
-    """Direction the person gave for one deliverable only (it never reaches the others)."""
+    directions: NotRequired[Annotated[list[Direction], operator.add]]
+    """Everything the person directed (brief specifics, interjections, answers, gate feedback),
+    oldest first, each with its scope and source; carried into every spec in scope."""
     specs: NotRequired[Annotated[dict[str, dict[str, Any]], merge_dict]]
     """Current `GenerationSpec` (as a dict) per deliverable id."""
     spec_notes: NotRequired[list[str]]
@@ -247,8 +309,14 @@ class StudioState(StudioInput):
     failures: NotRequired[Annotated[list[Failure], operator.add]]
     """Generations that failed for good (a retry would fail the same way)."""
     drift: NotRequired[DriftReport]
-    selected: NotRequired[Annotated[dict[str, str], merge_dict]]
-    """Chosen asset id per deliverable (the person's pick, else the best score)."""
+    current: NotRequired[Annotated[dict[str, str], merge_dict]]
+    """The current variant (asset id) per deliverable: what the output gate shows and what
+    `approve` finalises. A requested regeneration or a `pick` makes a variant current; the
+    manager's own iteration only when it scores higher."""
+    requested: NotRequired[list[str]]
+    """Deliverables the person asked to be made again: their next outputs become current."""
+    settled: NotRequired[Annotated[dict[str, str], merge_dict]]
+    """Deliverables the manager stopped iterating (an iteration did not improve), with why."""
     gates: NotRequired[Annotated[list[GateRecord], operator.add]]
     usage: NotRequired[Annotated[Usage, add_usage]]
     outcome: NotRequired[str]

@@ -25,7 +25,7 @@ def rng_for(seed: int, *parts: str) -> random.Random:
 
 def direction_text(prompt: Prompt, *, with_said: bool = True) -> str:
     """The person's direction, oldest first (and what they just said, when asked)."""
-    lines = [d for d in prompt.direction if not (prompt.said and d.strip() == prompt.said)]
+    lines = [d for d in prompt.direction if not (prompt.said and d.strip() in prompt.said)]
     if with_said and prompt.said:
         lines.append(prompt.said)
     return "\n".join(lines)

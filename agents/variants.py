@@ -1,0 +1,115 @@
+"""Variants: which output of each deliverable is current, and when a new one replaces it.
+
+Each deliverable has one current variant: what the output gate shows and `approve` keeps. The
+first output of a deliverable is current; an output the person asked for (a regeneration, an
+interjection, a re-run) becomes current; the manager's own iteration replaces the current
+variant only when it scores higher, and a deliverable whose iteration did not improve is
+settled (the manager stops iterating it until the person asks for more).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from graph.state import Critique, Generation, StudioState
+
+
+def scores(state: StudioState) -> dict[str, float]:
+    """Lens's score per asset id."""
+    return {c["asset_id"]: c["score"] for c in state.get("critiques", [])}
+
+
+def newest(generations: list[Generation]) -> dict[str, Generation]:
+    """The newest generation per deliverable."""
+    out: dict[str, Generation] = {}
+    for g in generations:
+        if g["deliverable"] not in out or g["iteration"] >= out[g["deliverable"]]["iteration"]:
+            out[g["deliverable"]] = g
+    return out
+
+
+def current_of(state: StudioState) -> dict[str, str]:
+    """The current variant (asset id) per deliverable; a deliverable the manager has not
+    ruled on yet shows its newest output."""
+    current = dict(state.get("current") or {})
+    for deliverable, g in newest(state.get("generations", [])).items():
+        current.setdefault(deliverable, g["asset_id"])
+    return current
+
+
+def current_critiques(state: StudioState) -> dict[str, Critique]:
+    """The critique of each deliverable's current variant."""
+    shown = set(current_of(state).values())
+    return {c["deliverable"]: c for c in state.get("critiques", []) if c["asset_id"] in shown}
+
+
+def by_id(state: StudioState) -> dict[str, Generation]:
+    return {g["asset_id"]: g for g in state.get("generations", [])}
+
+
+def promote(state: StudioState) -> tuple[dict[str, str], dict[str, str], list[str]]:
+    """Rule on this iteration's new outputs: (current updates, settled deliverables, what the
+    manager says about each)."""
+    iteration = state.get("iteration", 1)
+    current = dict(state.get("current") or {})
+    score = scores(state)
+    generations = by_id(state)
+    updates: dict[str, str] = {}
+    settled: dict[str, str] = {}
+    lines: list[str] = []
+    for g in state.get("generations", []):
+        deliverable, asset = g["deliverable"], g["asset_id"]
+        held = current.get(deliverable)
+        if g["iteration"] != iteration or held == asset:
+            continue
+        new, old = score.get(asset, -1.0), score.get(held or "", -1.0)
+        if held is None:
+            updates[deliverable] = asset
+        elif g.get("requested"):
+            updates[deliverable] = asset
+            if 0 <= new < old:
+                lines.append(
+                    f"{deliverable}: your regeneration is current ({new} against {old} before; "
+                    f"iteration {generations[held]['iteration']} stays one click away)."
+                )
+        elif new > old:
+            updates[deliverable] = asset
+            lines.append(f"{deliverable}: iteration {g['iteration']} improved it ({old} -> {new}).")
+        else:
+            before = generations[held]["iteration"] if held in generations else "?"
+            why = (
+                f"iteration {g['iteration']} scored {new}, not above {old}; "
+                f"kept iteration {before} and stopped iterating it"
+            )
+            settled[deliverable] = why
+            lines.append(f"{deliverable}: {why}.")
+        current[deliverable] = updates.get(deliverable, held or asset)
+    return updates, settled, lines
+
+
+def verdicts(state: StudioState, current: dict[str, str]) -> dict[str, list[str]]:
+    """Asset ids by verdict: `current` for the current variants, `superseded` for the rest."""
+    chosen = set(current.values())
+    ids = [g["asset_id"] for g in state.get("generations", [])]
+    return {
+        "current": [a for a in ids if a in chosen],
+        "superseded": [a for a in ids if a not in chosen],
+    }
+
+
+def variant_listing(state: StudioState) -> dict[str, Any]:
+    """Per deliverable, its variants oldest first: asset id, iteration, score, current."""
+    current = current_of(state)
+    score = scores(state)
+    out: dict[str, Any] = {}
+    for g in state.get("generations", []):
+        out.setdefault(g["deliverable"], []).append(
+            {
+                "asset_id": g["asset_id"],
+                "iteration": g["iteration"],
+                "score": score.get(g["asset_id"]),
+                "current": current.get(g["deliverable"]) == g["asset_id"],
+                "requested": bool(g.get("requested")),
+            }
+        )
+    return out

@@ -1,0 +1,241 @@
+"""The person's directions: said once, pinned with scope and source, carried into every spec.
+
+A direction is one clause of what the person said ("add a stray cat on the kerb", "avoid
+faces"), scoped to the whole set (`*`) or to one deliverable. Pixel's specs carry every
+direction in scope: positives in the prompt, negatives in the negative prompt, and no default
+negative term may contradict a positive one. A later direction overrides an earlier one it
+contradicts ("no cat" after "add a cat"), so what the person said last holds.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from graph.state import Deliverable, Direction, StudioState
+
+_VERBS = r"add|make|show|keep|use|put|give|remove|drop|avoid|no|without|don'?t|do not|never"
+_CLAUSES = re.compile(
+    rf"(?:[.;!?\n]+\s*|,\s*(?:(?:and|but|also|plus)\s+)?|\s+and\s+(?=(?:{_VERBS})\b))",
+    re.I,
+)
+_NEGATIVE = re.compile(
+    r"^(?:please\s+)?(?:avoid|no|without|never show|never|don'?t (?:show|include|add|use)|"
+    r"do not (?:show|include|add|use)|remove|drop|lose|get rid of)\s+(?:any\s+|the\s+|a\s+|an\s+)?",
+    re.I,
+)
+_FILLER = re.compile(r"^(?:please\s+|also\s+|and\s+|but\s+|then\s+|ok(?:ay)?,?\s+)+", re.I)
+TEXT_WORDS = re.compile(
+    r"\b(?:text|name|title|logo|lettering|letters|words?|caption|headline|typography|"
+    r"type|tagline|label|slogan|wordmark)\b|\"[^\"]+\"|“[^”]+”",
+    re.I,
+)
+"""A positive direction asking for words in the image: the stock `text` negative must go."""
+_TEXT_NEGATIVES = ("text",)
+MAX_DIRECTION_CHARS = 300
+MAX_PROMPT_CHARS = 2000
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def clauses(text: str) -> list[str]:
+    """The clauses of what the person said, each a separate direction."""
+    parts = [_FILLER.sub("", p).strip(" ,:-") for p in _CLAUSES.split(text or "")]
+    return [" ".join(p.split())[:MAX_DIRECTION_CHARS] for p in parts if p and p.strip(" ,:-")]
+
+
+def _scope_of(clause: str, scope: str, deliverables: Sequence[Deliverable]) -> str:
+    """A clause naming exactly one deliverable ("make hero-b brighter") is about that one."""
+    if scope != "*":
+        return scope
+    named = {
+        d["id"]
+        for d in deliverables
+        if re.search(rf"\b{re.escape(d['id'])}\b", clause, re.I)
+        or (d["title"] and re.search(rf"\b{re.escape(d['title'])}\b", clause, re.I))
+    }
+    return named.pop() if len(named) == 1 else "*"
+
+
+def said(
+    text: str,
+    *,
+    source: str,
+    scope: str = "*",
+    deliverables: Sequence[Deliverable] = (),
+    at: str | None = None,
+) -> list[Direction]:
+    """Directions from one thing the person said, one per clause."""
+    when = at or now()
+    out: list[Direction] = []
+    for clause in clauses(text):
+        negative = _NEGATIVE.match(clause)
+        words = clause[negative.end() :].strip() if negative else clause
+        if not words:
+            continue
+        out.append(
+            Direction(
+                text=words,
+                scope=_scope_of(clause, scope, deliverables),
+                source=source,
+                negative=bool(negative),
+                at=when,
+            )
+        )
+    return out
+
+
+_IMPERATIVE = re.compile(
+    r"^(?:add|show|include|put|draw|give (?:it|them|the \w+)|make (?:it|them|the \w+)|"
+    r"let it be|i want|we need|there should be)\s+",
+    re.I,
+)
+
+
+def prompt_words(direction: Direction, deliverables: Sequence[Deliverable] = ()) -> str:
+    """A direction as prompt words: the person's clause without its imperative or the name of
+    the deliverable it is about ("make hero-b brighter" -> "brighter")."""
+    words = direction["text"]
+    for d in deliverables:
+        for name in (d["id"], d["title"]):
+            if name:
+                words = re.sub(
+                    rf"\b(?:for|in|on|of)?\s*(?:the\s+)?{re.escape(name)}\b", "", words, flags=re.I
+                )
+    words = " ".join(words.split()).strip(" ,:-")
+    return _IMPERATIVE.sub("", words).strip() or direction["text"]
+
+
+_FORMAT = (
+    r"(?:hero(?:es)?|banners?|thumbnails?|posters?|wallpapers?|covers?|stor(?:y|ies)|posts?|"
+    r"variations?|versions?|variants?|options?|images?|headers?|icons?|avatars?|takes?)"
+)
+_COUNT = r"(?:one|two|three|four|five|six|seven|eight|a|an|single|\d+)"
+_DELIVERABLE_TALK = re.compile(
+    rf"^\s*deliverables?\s*:.*$|\b{_COUNT}\s+(?:[\w-]+\s+){{0,2}}?{_FORMAT}(?:\s+{_FORMAT})*\b|"
+    r"\b[\w-]+\s+\d{1,2}:\d{1,2}\b|\b\d{1,2}:\d{1,2}\b",
+    re.I | re.M,
+)
+_LINK = re.compile(r"^(?:\s*(?:and|of|for|with|showing|featuring|in|at|,|:|-)\b)+\s*", re.I)
+_NOISE = frozenset({"and", "or", "of", "for", "with", "the", "a", "an", "plus", "in"})
+
+
+def without_deliverables(text: str) -> str:
+    """A clause without the words that name what to deliver ("a poster of a lighthouse" ->
+    "a lighthouse"; "two hero banners and a thumbnail" -> ""): the planner takes those; they
+    are not something to draw in every image."""
+    rest = _DELIVERABLE_TALK.sub(" ", text)
+    rest = re.sub(r"\s*,(?:\s*,)+", ",", " ".join(rest.split()))
+    rest = re.sub(r"\s+(?:and|or|plus)\s*(?=[,.;]|$)", "", rest)
+    rest = _LINK.sub("", rest).strip(" ,:;-")
+    words = [w for w in re.findall(r"[\w'-]+", rest.lower()) if w not in _NOISE]
+    return rest if words else ""
+
+
+def _norm(text: str) -> str:
+    return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
+
+
+def _contains(haystack: str, needle: str) -> bool:
+    return bool(needle) and f" {_norm(needle)} " in f" {_norm(haystack)} "
+
+
+def in_scope(directions: Iterable[Direction], deliverable: str | None) -> list[Direction]:
+    """The directions that hold for one deliverable (or for the set when `None`), oldest
+    first, with any that a later direction contradicts left out."""
+    held: list[Direction] = []
+    for d in directions:
+        if d["scope"] not in ("*", deliverable):
+            continue
+        if d["negative"]:  # "no cat" ends "add a stray cat"
+            held = [h for h in held if h["negative"] or not _contains(h["text"], d["text"])]
+        else:  # "add a cat" ends "no cat"
+            held = [h for h in held if not h["negative"] or not _contains(d["text"], h["text"])]
+        held = [h for h in held if _norm(h["text"]) != _norm(d["text"])]
+        held.append(d)
+    return held
+
+
+def for_state(state: StudioState, deliverable: str | None = None) -> list[Direction]:
+    return in_scope(state.get("directions") or [], deliverable)
+
+
+def brief_text(state: StudioState, deliverable: str | None = None) -> str:
+    """The brief, then every direction in scope (later text wins where targets are read)."""
+    lines = [state.get("brief", "")]
+    lines += [
+        ("avoid " if d["negative"] else "") + d["text"] for d in for_state(state, deliverable)
+    ]
+    return "\n".join(line for line in lines if line).strip()
+
+
+def bullet(direction: Direction) -> str:
+    """A direction as one line for a prompt, the spec and the lineage."""
+    words = ("avoid " if direction["negative"] else "") + direction["text"]
+    where = "" if direction["scope"] == "*" else f" [{direction['scope']}]"
+    return f"{words}{where} ({direction['source'].replace('_', ' ')})"
+
+
+def asks_for_text(directions: Iterable[Direction]) -> bool:
+    return any(not d["negative"] and TEXT_WORDS.search(d["text"]) for d in directions)
+
+
+def scrub(prompt: str) -> tuple[str, list[str]]:
+    """The prompt without phrases that name deliverables ("two hero banners") or that say what
+    to avoid ("avoid faces" belongs in the negative prompt: in the prompt it draws faces)."""
+    kept, notes = [], []
+    for phrase in (p.strip() for p in prompt.split(",")):
+        if not phrase:
+            continue
+        if _NEGATIVE.match(_FILLER.sub("", phrase)):
+            notes.append(f"prompt no longer says '{phrase}' (it goes to the negative prompt)")
+            continue
+        bare = without_deliverables(phrase)
+        if bare != phrase:
+            notes.append(f"prompt no longer says '{phrase}' (it names deliverables)")
+        if bare:
+            kept.append(bare)
+    return ", ".join(kept), notes
+
+
+def apply(
+    spec: dict[str, Any],
+    directions: Sequence[Direction],
+    deliverables: Sequence[Deliverable] = (),
+) -> tuple[dict[str, Any], list[str]]:
+    """Carry every direction into the spec's prompts; return the spec and what changed.
+
+    Positives join the prompt unless it already says them; negatives join the negative
+    prompt; a negative term (a stock default included) that a positive direction asks for
+    is removed, so no default contradicts the person."""
+    prompt, notes = scrub(str(spec.get("prompt", "")))
+    negative = str(spec.get("negative_prompt", ""))
+    positives = [d for d in directions if not d["negative"]]
+    wanted_text = asks_for_text(positives)
+    terms = [t.strip() for t in negative.split(",") if t.strip()]
+    kept_terms = []
+    for term in terms:
+        asked = any(_contains(d["text"], term) for d in positives)
+        if asked or (wanted_text and term.lower() in _TEXT_NEGATIVES):
+            notes.append(f"negative prompt no longer says '{term}' (the person asked for it)")
+            continue
+        kept_terms.append(term)
+    words = [prompt_words(d, deliverables) for d in positives]
+    missing = list(dict.fromkeys(w for w in words if not _contains(prompt, w)))
+    if missing:
+        addition = ", ".join(missing)
+        room = MAX_PROMPT_CHARS - len(addition) - 2
+        prompt = f"{prompt[: max(0, room)].rstrip(', ')}, {addition}".strip(", ")
+        notes += [f"prompt carries '{m}'" for m in missing]
+    for d in directions:
+        term = prompt_words(d, deliverables)
+        if d["negative"] and not any(_contains(t, term) for t in kept_terms):
+            kept_terms.append(term)
+            notes.append(f"negative prompt carries '{term}'")
+    out = {**spec, "prompt": prompt, "negative_prompt": ", ".join(kept_terms)}
+    out["directions"] = [bullet(d) for d in directions]
+    return out, notes
