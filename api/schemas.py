@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from graph.state import ThreadSettings
 
 StreamModeName = Literal["values", "updates", "custom", "messages-tuple", "messages"]
 MultitaskStrategy = Literal["reject", "interrupt", "rollback", "enqueue"]
@@ -39,17 +41,83 @@ class HistoryQuery(Body):
     metadata: dict[str, Any] | None = None
 
 
-class RunCommand(Body):
+MAX_MESSAGE_CHARS = 10_000
+"""The longest message (a brief, an interjection, an answer) a run accepts, in characters."""
+MAX_MESSAGES = 20
+"""The most messages one run's input may carry."""
+MessageText = Annotated[str, Field(max_length=MAX_MESSAGE_CHARS)]
+
+
+class InputMessage(BaseModel):
+    """A message as LangChain reads it from a dict: `role` (or `type`) and text `content`."""
+
+    model_config = ConfigDict(extra="forbid")
+    role: Literal["user", "human", "assistant", "ai", "system"] | None = None
+    type: Literal["human", "ai", "system"] | None = None
+    content: MessageText
+    id: Annotated[str, Field(max_length=200)] | None = None
+    name: Annotated[str, Field(max_length=200)] | None = None
+
+    @model_validator(mode="after")
+    def _has_role(self) -> InputMessage:
+        if self.role is None and self.type is None:
+            raise ValueError("a message needs `role` (user, assistant, system) or `type`")
+        return self
+
+
+class RunInput(BaseModel):
+    """A run's `input` (and a command's `update`): the graph's input schema, checked here with
+    the graph's own settings schema, so what is stored can always run."""
+
+    model_config = ConfigDict(extra="forbid")
+    messages: Annotated[list[InputMessage | MessageText], Field(max_length=MAX_MESSAGES)] = []
+    settings: ThreadSettings | None = None
+    stop_requested: bool | None = None
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> RunInput:
+        if not self.graph_input():
+            raise ValueError("input needs `messages` (or `settings`, or `stop_requested`)")
+        return self
+
+    def graph_input(self) -> dict[str, Any]:
+        """What the graph receives: the fields sent (messages keep their own keys)."""
+        out: dict[str, Any] = {}
+        if "messages" in self.model_fields_set:
+            out["messages"] = [
+                m if isinstance(m, str) else m.model_dump(exclude_none=True) for m in self.messages
+            ]
+        if self.settings is not None:
+            out["settings"] = dict(self.settings)
+        if self.stop_requested is not None:
+            out["stop_requested"] = self.stop_requested
+        return out
+
+
+NodeName = Annotated[str, Field(min_length=1, max_length=100)]
+
+
+class RunCommand(BaseModel):
+    """`resume` a gate (checked against the gate's own schema), `update` the input channels
+    (as `input` is checked), or `goto` nodes of the graph."""
+
+    model_config = ConfigDict(extra="forbid")
     resume: Any = None
-    update: dict[str, Any] | None = None
-    goto: Any = None
+    update: RunInput | None = None
+    goto: NodeName | list[NodeName] | None = None
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> RunCommand:
+        if self.resume is None and self.update is None and self.goto is None:
+            raise ValueError("a command needs `resume`, `update` or `goto`")
+        return self
 
 
 class RunCreate(Body):
     """What the SDK's `runs.create/stream/wait` send (unused fields are accepted and ignored)."""
 
     assistant_id: str = "studio"
-    input: dict[str, Any] | None = None
+    input: RunInput | None = None
     command: RunCommand | None = None
     stream_mode: StreamModeName | list[StreamModeName] | None = None
     stream_resumable: bool = False
@@ -68,13 +136,5 @@ class RunCreate(Body):
         return list(dict.fromkeys(chosen)) or list(default)
 
 
-class SettingsPatch(Body):
-    """Per-thread model and role settings; applied from the thread's next run on."""
-
-    models: dict[str, str] | None = None
-    auto_approve: bool | None = None
-    budgets: dict[str, float] | None = None
-    max_rounds: int | None = Field(None, ge=1, le=10)
-    score_threshold: float | None = Field(None, ge=0, le=10)
-    drift_threshold: float | None = Field(None, ge=0, le=1)
-    seed: int | None = None
+SettingsPatch = ThreadSettings
+"""Per-thread settings, applied from the thread's next run on: the graph's own schema."""

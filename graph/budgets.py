@@ -9,7 +9,7 @@ from langchain_core.messages import AIMessage
 from langgraph.types import Command
 
 from graph.context import SessionDefaults
-from graph.state import StudioState
+from graph.state import StudioState, valid_settings
 
 
 @dataclass(frozen=True)
@@ -27,8 +27,9 @@ class Limits:
 
 
 def limits(state: StudioState, defaults: SessionDefaults) -> Limits:
-    """Merge the thread's settings over the defaults."""
-    settings = state.get("settings") or {}
+    """Merge the thread's settings over the defaults (only the settings the schema accepts:
+    a thread whose stored settings are wrong runs on the defaults for those)."""
+    settings = valid_settings(state.get("settings"))
     budgets = settings.get("budgets") or {}
     return Limits(
         max_iterations=int(budgets.get("max_iterations", defaults.max_iterations)),

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal, NotRequired, get_args
 
 from langchain_core.messages import AnyMessage
 from langgraph.graph.message import add_messages
-from pydantic import ConfigDict, Field, TypeAdapter, ValidationError, with_config
+from pydantic import AfterValidator, ConfigDict, Field, TypeAdapter, ValidationError, with_config
 from typing_extensions import TypedDict
 
 Role = Literal[
@@ -69,6 +69,15 @@ GATE_ACTIONS: dict[str, tuple[str, ...]] = {
 
 _STRICT = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 """Settings are checked as sent: no unknown keys, no `"3"` for 3, no NaN or infinity."""
+
+
+def _known_role(role: str) -> str:
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role}; roles: {', '.join(ROLES)}")
+    return role
+
+
+RoleId = Annotated[str, AfterValidator(_known_role)]
 ModelName = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")]
 DeliverableEntry = Annotated[
     str, Field(min_length=1, max_length=60, pattern=r"^[^\x00-\x1f\x7f]+$")
@@ -95,7 +104,7 @@ class ThreadSettings(TypedDict, total=False):
     """Exactly these deliverables, each `NAME [ASPECT]` (`"hero 16:9"`, `"thumbnail 1:1"`)."""
     auto_approve: bool
     budgets: Budgets
-    models: dict[Role, ModelName]
+    models: dict[RoleId, ModelName]
     """Model name per role id (used when Ollama is configured)."""
     max_rounds: Annotated[int, Field(ge=1, le=10)]
     score_threshold: Annotated[float, Field(ge=0, le=10)]

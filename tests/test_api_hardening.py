@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -75,3 +76,123 @@ async def test_a_deleted_thread_never_comes_back(database, tmp_path: Path) -> No
                     assert "deleted" in again.json()["error"]["message"]
             assert (await owner.get(f"/threads/{tid}")).status_code == 404
             assert (await owner.get(f"/threads/{tid}/outputs")).status_code == 404
+
+
+# -- 4. settings are checked at the edge, with the graph's own schema ---------------------------
+
+BAD_SETTINGS = [
+    ({"max_rounds": "three"}, "settings.max_rounds"),
+    ({"budgets": "lots"}, "settings.budgets"),
+    ({"budgets": {"max_iterations": 2, "max_tokens": 1e30}}, "settings.budgets.max_tokens"),
+    ({"seed": 1e30}, "settings.seed"),
+    ({"score_threshold": [1]}, "settings.score_threshold"),
+    ({"drift_threshold": float("nan")}, "settings.drift_threshold"),
+    ({"auto_approve": "yes"}, "settings.auto_approve"),
+    ({"models": {"painter": "llama3.2"}}, "settings.models.painter"),
+    ({"deliverables": ["hero 16:9"] * 9}, "settings.deliverables"),
+    ({"deliverables": ["x" * 61]}, "settings.deliverables.0"),
+    ({"colour": "red"}, "settings.colour"),
+]
+
+
+async def test_bad_settings_are_refused_and_never_brick_a_thread(database, tmp_path) -> None:
+    async with serve(database, tmp_path) as served:
+        tid, token = await served.new_thread()
+        async with served.http(token) as client:
+            headers = {"Content-Type": "application/json"}
+            for settings, field in BAD_SETTINGS:
+                text = json.dumps(start(**settings))  # NaN goes as the bare `NaN` token
+                refused = await client.post(f"/threads/{tid}/runs", content=text, headers=headers)
+                assert refused.status_code == 422, (settings, refused.text)
+                assert field in refused.json()["error"]["message"], refused.json()
+                text = json.dumps(settings)
+                patched = await client.patch(
+                    f"/threads/{tid}/settings", content=text, headers=headers
+                )
+                assert patched.status_code == 422, (settings, patched.text)
+                assert field.removeprefix("settings.") in patched.json()["error"]["message"]
+            assert (await client.get(f"/threads/{tid}/runs")).json() == []
+
+            # settings stored before they were checked (thread metadata, or straight into the
+            # graph's state) are read through the same schema: the thread still runs
+            bad = {"max_rounds": "three", "budgets": "lots", "score_threshold": [1]}
+            await client.patch(f"/threads/{tid}", json={"metadata": {"settings": bad}})
+            config = served.studio.config(tid)
+            await served.studio.graph.aupdate_state(config, {"settings": bad})
+            state = await served.studio.graph.aget_state(config)
+            assert state.values["settings"] == {}, "the reducer keeps only valid settings"
+            done = await client.post(
+                f"/threads/{tid}/runs/wait",
+                json={"input": {"messages": [{"role": "user", "content": NEON}]}},
+            )
+            assert done.status_code == 200, done.text
+            assert "__error__" not in done.json() and done.json()["__interrupt__"]
+            good = await client.post(
+                f"/threads/{tid}/runs/wait",
+                json=start("warmer light", max_rounds=2, budgets={"max_iterations": 1}),
+            )
+            assert good.status_code == 200 and "__error__" not in good.json(), good.text
+
+
+def test_the_graph_reads_stored_settings_through_the_schema() -> None:
+    from graph.budgets import limits
+    from graph.context import SessionDefaults
+
+    defaults = SessionDefaults(
+        max_rounds=3,
+        score_threshold=7.0,
+        drift_threshold=0.5,
+        max_iterations=3,
+        max_generations=24,
+        max_seconds=3600.0,
+        max_tokens=200_000,
+        generator_wait_s=600.0,
+    )
+    stored: Any = {
+        "max_rounds": "three",
+        "budgets": {"max_iterations": 1, "max_tokens": "many"},
+        "score_threshold": [1],
+        "seed": 1e30,
+    }
+    lim = limits({"messages": [], "settings": stored}, defaults)
+    assert (lim.max_rounds, lim.score_threshold) == (3, 7.0)
+    assert (lim.max_iterations, lim.max_tokens) == (1, 200_000)
+
+
+BAD_RUNS = [
+    ({"input": {}}, "input"),
+    ({"input": {"settings": None}}, "input"),
+    ({"input": {"phase": "approved", "messages": []}}, "input.phase"),
+    ({"input": {"messages": "hello"}}, "input.messages"),
+    ({"input": {"messages": [{"content": "no role"}]}}, "input.messages.0"),
+    ({"input": {"messages": [{"role": "tool", "content": "x"}]}}, "input.messages.0"),
+    ({"command": {}}, "command"),
+    ({"command": {"goto": 5}}, "command.goto"),
+    ({"command": {"goto": "nowhere"}}, "command.goto"),
+    ({"command": {"goto": []}}, "command.goto"),
+    ({"command": {"update": {"plan": "x"}}}, "command.update.plan"),
+    ({"command": {"update": {}}}, "command.update"),
+    ({"command": {"resume": {"action": "approve"}, "surprise": 1}}, "command.surprise"),
+]
+
+
+async def test_malformed_run_bodies_are_422_not_failed_runs(database, tmp_path) -> None:
+    async with serve(database, tmp_path) as served:
+        tid, token = await served.new_thread()
+        async with served.http(token) as client:
+            for body, field in BAD_RUNS:
+                refused = await client.post(f"/threads/{tid}/runs", json=body)
+                assert refused.status_code == 422, (body, refused.text)
+                assert field in refused.json()["error"]["message"], (body, refused.json())
+            no_input = await client.post(f"/threads/{tid}/runs", json={})
+            assert no_input.status_code == 422
+            assert (await client.get(f"/threads/{tid}/runs")).json() == []
+            finished = await client.post(
+                f"/threads/{tid}/runs/wait",
+                json={"input": {"messages": [{"type": "human", "content": NEON}]}},
+            )
+            assert "__error__" not in finished.json()
+            jump = await client.post(
+                f"/threads/{tid}/runs/wait", json={"command": {"goto": "finalize"}}
+            )
+            assert jump.status_code == 200 and "__error__" not in jump.json(), jump.text

@@ -16,7 +16,7 @@ from api.auth import owns, require_token
 from api.deps import ServicesDep, ThreadDep
 from api.errors import NotFound
 from api.schemas import SettingsPatch
-from graph.state import PERSONAS, ROLES
+from graph.state import PERSONAS, ROLES, valid_settings
 
 router = APIRouter(tags=["studio"])
 
@@ -160,15 +160,12 @@ async def get_settings(thread: ThreadDep, svc: ServicesDep) -> Any:
 @router.patch("/threads/{thread_id}/settings")
 async def patch_settings(body: SettingsPatch, thread: ThreadDep, svc: ServicesDep) -> Any:
     """Change models per role and other settings; they apply from the thread's next run."""
-    unknown = [role for role in body.models or {} if role not in ROLES]
-    if unknown:
-        raise InvalidInput(f"models: unknown role {', '.join(unknown)}; roles: {', '.join(ROLES)}")
-    await svc.studio.context.models.check(body.models)  # "run `ollama pull NAME`", before saving
-    current = (thread.get("metadata") or {}).get("settings") or {}
-    changes = body.model_dump(exclude_none=True)
-    if "models" in changes:
-        changes["models"] = {**current.get("models", {}), **changes["models"]}
-    merged = {**current, **changes}
+    await svc.studio.context.models.check(body.get("models"))  # "run `ollama pull NAME`"
+    current = valid_settings((thread.get("metadata") or {}).get("settings"))
+    merged: dict[str, Any] = {**current, **body}
+    if "models" in body:
+        merged["models"] = {**current.get("models", {}), **body["models"]}
+    merged = dict(valid_settings(merged))
     row = await svc.studio.threads.upsert(thread["thread_id"], metadata={"settings": merged})
     values = (await svc.studio.graph.aget_state(svc.studio.config(thread["thread_id"]))).values
     return _effective(svc, values or {}, (row.get("metadata") or {}).get("settings") or {})

@@ -18,7 +18,8 @@ from api.protocol import END_FRAME, RUN_MODES, frame, values_json
 from api.resume import check_resume
 from api.routes.assistants import ASSISTANT_ID, GRAPH_ID
 from api.runstore import run_json
-from api.schemas import RunCreate
+from api.schemas import RunCommand, RunCreate
+from graph.state import valid_settings
 
 router = APIRouter(prefix="/threads/{thread_id}", tags=["runs"])
 ASSISTANTS = (GRAPH_ID, ASSISTANT_ID)
@@ -39,6 +40,26 @@ def last_event_id(request: Request) -> int:
         raise InvalidInput(message) from None
 
 
+def _command(command: RunCommand, svc: Services) -> dict[str, Any]:
+    """The command as the run stores it; `goto` names nodes of the graph."""
+    out: dict[str, Any] = {}
+    if command.resume is not None:
+        out["resume"] = command.resume
+    if command.update is not None:
+        out["update"] = command.update.graph_input()
+    if command.goto is not None:
+        nodes = [n for n in svc.studio.graph.nodes if not n.startswith("__")]
+        wanted = [command.goto] if isinstance(command.goto, str) else command.goto
+        unknown = [n for n in wanted if n not in nodes]
+        if unknown or not wanted:
+            raise InvalidInput(
+                f"command.goto: no node {', '.join(map(repr, unknown)) or 'given'}; "
+                f"nodes: {', '.join(nodes)}"
+            )
+        out["goto"] = command.goto
+    return out
+
+
 async def create_run(
     body: RunCreate, thread: dict[str, Any], svc: Services, request: Request, default: list[str]
 ) -> dict[str, Any]:
@@ -48,15 +69,21 @@ async def create_run(
     if body.input is not None and body.command is not None:
         raise InvalidInput("send either `input` or `command`, not both")
     tid = thread["thread_id"]
-    command = body.command.model_dump(exclude_none=True) if body.command else None
+    command = _command(body.command, svc) if body.command else None
     if command and "resume" in command:
         await check_resume(svc.studio, tid, command["resume"], busy=svc.runs.any_unfinished(tid))
-    payload = body.input
-    if isinstance(payload, dict) and isinstance(payload.get("settings"), dict):
+    payload = body.input.graph_input() if body.input is not None else None
+    # settings stored with PATCH …/settings apply to a run that brings none (checked again:
+    # whatever the metadata holds, only what the schema accepts reaches the graph)
+    stored = valid_settings((thread.get("metadata") or {}).get("settings"))
+    if payload is not None and stored and "settings" not in payload:
+        payload = {**payload, "settings": stored}
+    if payload is not None and "settings" in payload:
         await svc.studio.context.models.check(payload["settings"].get("models"))
-    settings = (thread.get("metadata") or {}).get("settings")
-    if payload is not None and settings and "settings" not in payload:
-        payload = {**payload, "settings": settings}
+    if payload is None and command is None:
+        snapshot = await svc.studio.graph.aget_state(svc.studio.config(tid))
+        if not snapshot.values:
+            raise InvalidInput("input: a new thread needs `input` with messages")
     modes = body.modes(default)
     kwargs = {
         "input": payload,
