@@ -92,10 +92,12 @@ async def manage(
     if promoted or newly_settled:
         for verdict, ids in variants.verdicts(state, state["current"]).items():
             await context.assets.record_verdict(ids, verdict)
-    said = [AIMessage(" ".join(ruled), name="manager")] if ruled else []
+    said = "".join(f"{line} " for line in ruled)  # the ruling opens the manager's message
     if stop := stop_when_spent(state, lim):
         update = dict(stop.update) if isinstance(stop.update, dict) else {}
-        update["messages"] = [*said, *update.get("messages", [])]
+        update["messages"] = [
+            AIMessage(said + m.content, name="manager") for m in update["messages"]
+        ]
         return Command(goto=stop.goto, update={**ruling, **update})
     critiques = variants.current_critiques(state)
     settled = set(state.get("settled") or {})
@@ -123,7 +125,7 @@ async def manage(
             goto="approve_outputs",
             update={
                 **ruling,
-                "messages": [*said, AIMessage(text, name="manager")],
+                "messages": [AIMessage(said + text, name="manager")],
                 **phase("awaiting_approval", "outputs ready for review"),
             },
         )
@@ -137,7 +139,7 @@ async def manage(
             update={
                 **ruling,
                 "stop_reason": "max_iterations",
-                "messages": [*said, AIMessage(text, name="manager")],
+                "messages": [AIMessage(said + text, name="manager")],
                 **phase("awaiting_approval", "iteration budget reached"),
             },
         )
@@ -155,7 +157,7 @@ async def manage(
             "iteration": iteration + 1,
             "pending": sorted(weak),
             "feedback": feedback,
-            "messages": [*said, AIMessage(text, name="manager")],
+            "messages": [AIMessage(said + text, name="manager")],
             **phase("iterating", f"iteration {iteration + 1}"),
         },
     )

@@ -90,7 +90,7 @@ def said(
 
 
 _IMPERATIVE = re.compile(
-    r"^(?:add|show|include|put|draw|give (?:it|them|the \w+)|make (?:it|them|the \w+)|"
+    r"^(?:add|show|include|put|draw|give (?:it|them|the \w+)|make(?: it| them| the \w+)?|"
     r"let it be|i want|we need|there should be)\s+",
     re.I,
 )

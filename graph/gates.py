@@ -159,13 +159,12 @@ def ask(payload: dict[str, Any]) -> GateAnswer:
     schema = schema_for(payload)
     shown = payload
     while True:
-        answer = interrupt(shown, response_schema=schema)
-        if isinstance(answer, GateAnswer):
-            return answer
-        try:
-            return schema.model_validate(answer)
+        try:  # `interrupt` validates the answer with the schema; a refused one is not saved
+            answer = interrupt(shown, response_schema=schema)
         except ValidationError as exc:
-            shown = {**payload, "error": readable(exc)}
+            shown = {**payload, "error": readable(exc)}  # ask again, saying why
+            continue
+        return answer if isinstance(answer, GateAnswer) else schema.model_validate(answer)
 
 
 def ask_question(gate: str, question: str) -> GateAnswer:

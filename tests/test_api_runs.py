@@ -95,7 +95,9 @@ async def test_interjection_keeps_finished_steps_and_answers_next(database, tmp_
             assert done["status"] == "success"
             values = (await client.get(f"/threads/{tid}/state")).json()["values"]
         assert values["phase"] == "approved"
-        assert values["direction"] == ["More rainy and melancholic"]
+        assert [d["text"] for d in values["directions"] if d["source"] == "interjection"] == [
+            "More rainy and melancholic"
+        ]
         texts = [m["content"] for m in values["messages"]]
         said = texts.index("More rainy and melancholic")
         assert said >= 2, "the messages finished before the interjection were kept"

@@ -242,7 +242,9 @@ async def test_interjection_and_cancel_reach_the_executing_process(
             "status"
         ] == "interrupted", "cancel waited for the other process to stop it"
         values = (await client.get(f"/threads/{tid}/state")).json()["values"]
-    assert values["direction"] == ["More rainy and melancholic"]
+    assert [d["text"] for d in values["directions"] if d["source"] == "interjection"] == [
+        "More rainy and melancholic"
+    ]
     assert progress[-1].event == "progress"
     seqs = await rows(database_url, "SELECT seq FROM events WHERE thread_id = %s", tid)
     assert sorted(s for (s,) in seqs) == list(range(1, len(seqs) + 1)), "both wrote, no gap"
@@ -288,7 +290,9 @@ async def test_an_interjection_ends_the_run_of_a_killed_process(
     assert done["status"] == "success"
     async with survivor.http(token) as client:
         values = (await client.get(f"/threads/{tid}/state")).json()["values"]
-    assert values["direction"] == ["More rainy and melancholic"]
+    assert [d["text"] for d in values["directions"] if d["source"] == "interjection"] == [
+        "More rainy and melancholic"
+    ]
     seqs = await rows(database_url, "SELECT seq FROM events WHERE thread_id = %s", tid)
     assert sorted(s for (s,) in seqs) == list(range(1, len(seqs) + 1))
 

@@ -41,7 +41,7 @@ async def test_auto_approved_session_generates_every_deliverable_through_comfyui
     assert state["phase"] == "approved"
     posted = [body["prompt_id"] for body in server.posts("/prompt")]
     assert len(posted) == len(set(posted))  # every job queued exactly once
-    for asset_id in state["selected"].values():
+    for asset_id in state["current"].values():
         record = await context.assets.get(asset_id)
         assert record is not None and record.generator == "comfyui"
         assert record.recipe["prompt_id"] == prompt_id_for(record.job_id) in posted
@@ -58,7 +58,7 @@ async def test_out_of_memory_in_a_session_is_retried_smaller(
     state = await run(fresh_graph(database.saver), start(NEON, auto_approve=True), "s2", context)
 
     assert state["phase"] == "approved"
-    records = [await context.assets.get(asset_id) for asset_id in state["selected"].values()]
+    records = [await context.assets.get(asset_id) for asset_id in state["current"].values()]
     assert all(r is not None and r.width * r.height <= 300_000 for r in records)
     assert any(r is not None and r.attempt >= 1 for r in records)  # retried at a smaller size
     failed = [e for e in server.history.values() if e["status"]["status_str"] == "error"]

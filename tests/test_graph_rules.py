@@ -121,7 +121,7 @@ async def test_no_consensus_at_the_cap_asks_the_person(database, tmp_path) -> No
         graph, {"action": "answer", "answer": "go with Luna: foggy and quiet"}, tid, context
     )
     state = (await graph.aget_state(config(tid))).values
-    assert "go with Luna: foggy and quiet" in state["direction"]
+    assert "go with Luna: foggy and quiet" in [d["text"] for d in state["directions"]]
     assert all(s["weather"] == "fog" for s in state["specs"].values())
 
 

@@ -17,6 +17,7 @@ from adapters.specs import LIGHTINGS, WEATHERS, SpecBatch, clamp_spec
 from agents import prompts
 from agents.moderator import NOVELTY_MIN, review_round
 from agents.schemas import CritiqueVerdict, Plan, PlanReview
+from graph.directions import said
 from graph.state import Contribution, StudioState
 
 pytestmark = pytest.mark.anyio
@@ -31,7 +32,7 @@ def studio(brief: str = BRIEF, direction: list[str] | None = None) -> StudioStat
     state: StudioState = {
         "messages": [HumanMessage(brief)],
         "brief": brief,
-        "direction": list(direction or []),
+        "directions": [d for t in direction or [] for d in said(t, source="interjection")],
     }
     plan = OfflineChatModel().with_structured_output(Plan).invoke(prompts.plan(state))
     assert isinstance(plan, Plan)

@@ -13,9 +13,12 @@ from adapters.errors import ModelNotFound
 from adapters.offline.reading import SECTIONS, read
 from agents import prompts
 from agents.calls import gap_note
+from graph.directions import said
 
 BRIEF = "a lighthouse in a storm at dusk"
 PINNED = "no people in the frame"
+PINNED_LINE = "avoid people in the frame"
+"""How a prompt lists the pinned direction: a negative, in the words it keeps out."""
 
 
 def state(**extra: Any) -> Any:
@@ -30,7 +33,7 @@ def state(**extra: Any) -> Any:
             HumanMessage(PINNED),
         ],
         "brief": BRIEF,
-        "direction": [PINNED],
+        "directions": said(PINNED, source="interjection"),
         "plan": {
             "deliverables": [
                 {"id": "hero-a", "title": "Hero A", "purpose": "the wide view", "aspect": "16:9"},
@@ -85,7 +88,7 @@ def test_discussion_prompts_carry_the_full_context(kind: str) -> None:
     assert f"## Brief\n{BRIEF}" in body
     assert "- hero-a: Hero A (16:9) - the wide view" in body
     assert "## Style guards\n- one warm light source\n- storm palette" in body
-    assert f"## Direction from the person\n- {PINNED}" in body
+    assert f"## Direction from the person\n- {PINNED_LINE}" in body
     assert "[Luna/style] Storm-grey #3a4250" in body
     assert "[Frame/composition] Low camera" in body and f"[Person] {PINNED}" in body
     assert re.search(rf"## Task \({kind}\)\n\S", body)
@@ -131,7 +134,7 @@ def test_structured_prompts_ask_for_json_and_give_their_inputs() -> None:
     s = state()
     plan = human(prompts.plan(s))
     assert "deliverables" in plan and "JSON matching the schema" in plan
-    assert f"## Direction from the person\n- {PINNED}" in plan
+    assert f"## Direction from the person\n- {PINNED_LINE}" in plan
     specs = human(prompts.specs(s, {"hero-a": "warmer"}, ["hero-a", "thumb"]))
     assert "## Current specs\n- hero-a: prompt=lighthouse; width=768; height=432" in specs
     assert "## Feedback\n- hero-a: warmer" in specs

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import colorsys
 import random
+import re
 
 from adapters.craft import LIGHTS, MATERIALS, MOODS, WEATHERS, colour_name, rgb
 from adapters.offline.reading import Prompt
@@ -157,9 +158,36 @@ def refine(prompt: Prompt, scene: Scene, rng: random.Random) -> str:
     return " ".join(lines)
 
 
+MORE: tuple[tuple[str, str], ...] = (
+    (
+        r"\brainier\b|\bmore rain|\bheav(?:y|ier) rain|\bwetter\b|\bdownpour|\bstormier",
+        "more rain: denser, longer streaks and wetter reflections on every surface",
+    ),
+    (
+        r"\bfoggier\b|\bmore fog|\bthicker fog|\bmistier\b",
+        "thicker fog: softer edges, paler distance",
+    ),
+    (r"\bsnowier\b|\bmore snow|\bheavier snow", "heavier snow: denser flakes, whiter ground"),
+    (
+        r"\bwarmer\b|\borange glow|\bgolden glow|\bwarm (?:light|glow)",
+        "warmer light: the lamps glow orange and the shadows pick up amber",
+    ),
+    (r"\bcooler\b|\bcolder\b|\bbluer\b", "cooler light: bluer shadows and less orange"),
+    (r"\bbrighter\b|\blighter\b", "a brighter key, lifted shadows"),
+    (r"\bdarker\b|\bmoodier\b", "a darker key, deeper shadows"),
+    (r"\bmore contrast|\bpunchier\b", "harder contrast between light and shadow"),
+)
+"""Asks for more of something the scene already has, and what that means for the look."""
+
+
+def intensified(said: str) -> list[str]:
+    """What the person asked to push further ("rainier", "warmer"), in Luna's words."""
+    return [words for pattern, words in MORE if re.search(pattern, said, re.IGNORECASE)]
+
+
 def answer(prompt: Prompt, before: Scene, after: Scene, rng: random.Random) -> str:
     """Say how the person's message changes the palette, the light and the key."""
-    changes = []
+    changes = intensified(prompt.said)
     if after.weather != before.weather:
         changes.append(f"{after.weather} it is: {after.weather_notes() or 'clean, dry air'}")
     if after.mood != before.mood:

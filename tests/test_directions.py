@@ -1,0 +1,98 @@
+"""Directions: what the person says is split, scoped, pinned and carried into the prompts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from adapters.specs import BASE_NEGATIVE
+from graph import directions
+from graph.state import Deliverable
+
+PLAN = [
+    Deliverable(id="hero-a", title="Hero A", purpose="", aspect="16:9"),
+    Deliverable(id="hero-b", title="Hero B", purpose="", aspect="4:5"),
+    Deliverable(id="thumbnail", title="Thumbnail", purpose="", aspect="1:1"),
+]
+
+
+def spec(prompt: str = "a harbour at night", negative: str = BASE_NEGATIVE) -> dict[str, Any]:
+    return {"prompt": prompt, "negative_prompt": negative}
+
+
+def test_an_interjection_is_split_into_clauses_each_pinned() -> None:
+    said = directions.said(
+        "make it rainier, and add a stray cat on the kerb", source="interjection"
+    )
+    assert [d["text"] for d in said] == ["make it rainier", "add a stray cat on the kerb"]
+    assert {d["scope"] for d in said} == {"*"}
+    assert {d["source"] for d in said} == {"interjection"}
+
+
+@pytest.mark.parametrize(
+    ("text", "term"),
+    [("avoid faces", "faces"), ("no people", "people"), ("without any text", "text")],
+)
+def test_an_avoid_clause_is_a_negative_direction(text: str, term: str) -> None:
+    (direction,) = directions.said(text, source="brief")
+    assert direction["negative"] and direction["text"] == term
+
+
+def test_a_clause_naming_one_deliverable_is_scoped_to_it() -> None:
+    (direction,) = directions.said(
+        "make hero-b brighter", source="interjection", deliverables=PLAN
+    )
+    assert direction["scope"] == "hero-b"
+    assert directions.prompt_words(direction, PLAN) == "brighter"
+
+
+def test_every_direction_reaches_the_prompt_of_the_specs_it_concerns() -> None:
+    pinned = directions.said("add a stray cat on the kerb", source="interjection")
+    pinned += directions.said("show big waves", source="output_feedback", scope="hero-b")
+    for deliverable in ("hero-a", "hero-b"):
+        carried, _ = directions.apply(spec(), directions.in_scope(pinned, deliverable), PLAN)
+        assert "a stray cat on the kerb" in carried["prompt"]
+        assert ("big waves" in carried["prompt"]) == (deliverable == "hero-b")
+
+
+def test_a_negative_direction_reaches_the_negative_prompt_and_leaves_the_prompt() -> None:
+    pinned = directions.said("a perfume bottle on wet stone, avoid faces", source="brief")
+    carried, _ = directions.apply(
+        spec("a perfume bottle on wet stone, avoid faces, soft light"), pinned
+    )
+    assert "faces" in carried["negative_prompt"]
+    assert "avoid faces" not in carried["prompt"] and "soft light" in carried["prompt"]
+
+
+def test_no_default_negative_contradicts_a_request_for_text() -> None:
+    assert "text" in BASE_NEGATIVE
+    pinned = directions.said('legible product name "NOCTURNE"', source="brief")
+    carried, notes = directions.apply(spec(), pinned)
+    terms = [t.strip() for t in carried["negative_prompt"].split(",")]
+    assert "text" not in terms and "watermark" in terms
+    assert '"NOCTURNE"' in carried["prompt"]
+    assert any("no longer says 'text'" in n for n in notes)
+
+
+def test_a_later_direction_overrides_the_one_it_contradicts() -> None:
+    pinned = directions.said("add a stray cat on the kerb", source="interjection")
+    pinned += directions.said("no cat", source="interjection")
+    held = directions.in_scope(pinned, "hero-a")
+    assert [(d["text"], d["negative"]) for d in held] == [("cat", True)]
+    carried, _ = directions.apply(spec(), held)
+    assert "cat" not in carried["prompt"] and "cat" in carried["negative_prompt"]
+
+
+def test_deliverable_talk_never_reaches_a_prompt() -> None:
+    assert directions.without_deliverables("two hero banners and one thumbnail") == ""
+    assert directions.without_deliverables("a poster of a lighthouse") == "a lighthouse"
+    assert directions.without_deliverables("neon street\nDeliverables: hero 16:9") == "neon street"
+    carried, _ = directions.apply(spec("Two hero banners and one thumbnail, a lighthouse"), [])
+    assert carried["prompt"] == "a lighthouse"
+
+
+def test_the_spec_lists_the_directions_it_carries_with_scope_and_source() -> None:
+    pinned = directions.said("warmer light", source="plan_feedback", scope="hero-a")
+    carried, _ = directions.apply(spec(), pinned)
+    assert carried["directions"] == ["warmer light [hero-a] (plan feedback)"]

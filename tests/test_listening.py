@@ -1,0 +1,173 @@
+"""The team listens: what the person directs reaches the specs, and approve keeps what was shown.
+
+End to end on the embedded defaults (offline model, built-in renderer), checkpointed to a real
+Postgres, through the graph's own gates.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from langchain_core.messages import HumanMessage
+
+from tests.studio_helpers import config, fresh_graph, make_context, pending_gate, resume, run, start
+
+pytestmark = pytest.mark.anyio
+
+HARBOUR = "a lighthouse on a rocky coast at dusk, rain, warm lamp light"
+
+
+@pytest.fixture
+def tid() -> str:
+    return str(uuid.uuid4())
+
+
+@pytest.fixture
+def context(database: Any, tmp_path: Path) -> Any:
+    return make_context(database.pool, tmp_path / "assets")
+
+
+@pytest.fixture
+def graph(database: Any) -> Any:
+    return fresh_graph(database.saver)
+
+
+async def at_output_gate(graph: Any, context: Any, tid: str, **settings: Any) -> dict[str, Any]:
+    await run(graph, start(HARBOUR, **settings), tid, context)
+    await resume(graph, {"action": "approve"}, tid, context)
+    gate = await pending_gate(graph, tid)
+    assert gate is not None and gate["gate"] == "output"
+    return gate
+
+
+async def values(graph: Any, tid: str) -> dict[str, Any]:
+    return dict((await graph.aget_state(config(tid))).values)
+
+
+async def test_an_interjections_words_reach_the_affected_specs_prompts(
+    graph: Any, context: Any, tid: str
+) -> None:
+    await at_output_gate(graph, context, tid)
+    said = "make it rainier, and add a stray cat on the kerb"
+    await run(graph, {"messages": [{"role": "user", "content": said}]}, tid, context)
+    state = await values(graph, tid)
+    pinned = [d for d in state["directions"] if d["source"] == "interjection"]
+    assert [d["text"] for d in pinned] == ["make it rainier", "add a stray cat on the kerb"]
+    for deliverable, spec in state["specs"].items():
+        assert "a stray cat on the kerb" in spec["prompt"], deliverable
+        assert any("stray cat" in line for line in spec["directions"])
+    luna = [m for m in state["messages"] if m.type == "ai" and m.name == "style"][-1]
+    assert "nothing has to change" not in str(luna.content)
+    assert "rain" in str(luna.content).lower()
+    # every regenerated deliverable's new variant is current: the person asked for it
+    gate = await pending_gate(graph, tid)
+    assert gate is not None
+    assert all(o["iteration"] == state["iteration"] for o in gate["outputs"])
+
+
+async def test_feedback_for_one_deliverable_reaches_only_its_prompt_and_keeps_its_size(
+    graph: Any, context: Any, tid: str
+) -> None:
+    gate = await at_output_gate(graph, context, tid)
+    target = gate["outputs"][0]["deliverable"]
+    before = (await values(graph, tid))["specs"]
+    await resume(
+        graph,
+        {
+            "action": "regenerate",
+            "deliverable": target,
+            "feedback": "show the sea with big waves, a beam of warm light",
+        },
+        tid,
+        context,
+    )
+    state = await values(graph, tid)
+    after = state["specs"]
+    assert "the sea with big waves" in after[target]["prompt"]
+    assert "a beam of warm light" in after[target]["prompt"]
+    assert (after[target]["width"], after[target]["height"]) == (
+        before[target]["width"],
+        before[target]["height"],
+    )
+    for other in set(after) - {target}:
+        assert "big waves" not in after[other]["prompt"]
+    # the feedback is the person's message in the chat, not a repeated interjection
+    humans = [m.content for m in state["messages"] if isinstance(m, HumanMessage)]
+    assert humans[-1] == "show the sea with big waves, a beam of warm light"
+    pixel = [m for m in state["messages"] if m.type == "ai" and m.name == "director"][-1]
+    assert "changed: prompt + 'the sea with big waves" in str(pixel.content)
+
+
+async def test_approve_keeps_exactly_the_variants_shown_after_regenerate_and_pick(
+    graph: Any, context: Any, tid: str
+) -> None:
+    gate = await at_output_gate(graph, context, tid)
+    first = gate["outputs"][0]
+    await resume(
+        graph,
+        {"action": "regenerate", "deliverable": first["deliverable"], "feedback": "much darker"},
+        tid,
+        context,
+    )
+    gate = await pending_gate(graph, tid)
+    assert gate is not None
+    shown = {o["deliverable"]: o["asset_id"] for o in gate["outputs"]}
+    assert shown[first["deliverable"]] != first["asset_id"], "the regeneration is current"
+    # pick the earlier variant back, by the 8-character prefix the manager prints
+    await resume(graph, {"action": "pick", "asset_id": first["asset_id"][:8]}, tid, context)
+    gate = await pending_gate(graph, tid)
+    assert gate is not None
+    shown = {o["deliverable"]: o["asset_id"] for o in gate["outputs"]}
+    assert shown[first["deliverable"]] == first["asset_id"]
+    state = await resume(graph, {"action": "approve"}, tid, context)
+    assert state["current"] == shown
+    every = {g["asset_id"] for g in state["generations"]}
+    for asset_id in every:
+        record = await context.assets.get(asset_id)
+        assert record is not None
+        expected = "approved" if asset_id in shown.values() else "superseded"
+        assert record.verdict == expected, asset_id
+
+
+async def test_the_manager_keeps_an_iteration_only_when_it_scores_higher(
+    graph: Any, context: Any, tid: str
+) -> None:
+    state = await run(
+        graph,
+        start(HARBOUR, auto_approve=True, score_threshold=9.9, budgets={"max_iterations": 4}),
+        tid,
+        context,
+    )
+    scores = {c["asset_id"]: c["score"] for c in state["critiques"]}
+    by_deliverable: dict[str, list[dict[str, Any]]] = {}
+    for g in state["generations"]:
+        by_deliverable.setdefault(g["deliverable"], []).append(g)
+    for deliverable, made in by_deliverable.items():
+        best = max(scores[g["asset_id"]] for g in made)
+        assert scores[state["current"][deliverable]] == best, deliverable
+        made.sort(key=lambda g: g["iteration"])
+        kept = scores[made[0]["asset_id"]]
+        for i, g in enumerate(made[1:], start=1):
+            if scores[g["asset_id"]] <= kept:
+                assert i == len(made) - 1, f"{deliverable} iterated on after not improving"
+                assert deliverable in state["settled"]
+            kept = max(kept, scores[g["asset_id"]])
+    texts = " ".join(str(m.content) for m in state["messages"] if m.name == "manager")
+    if state["settled"]:
+        assert "stopped iterating it" in texts
+
+
+async def test_an_answer_the_gate_does_not_accept_leaves_the_thread_at_the_gate(
+    graph: Any, context: Any, tid: str
+) -> None:
+    await run(graph, start(HARBOUR), tid, context)
+    await resume(graph, {"action": "dance"}, tid, context)
+    gate = await pending_gate(graph, tid)
+    assert gate is not None and gate["gate"] == "plan"
+    assert "accepts approve, revise, stop" in gate["error"]
+    await resume(graph, {"action": "approve"}, tid, context)
+    gate = await pending_gate(graph, tid)
+    assert gate is not None and gate["gate"] == "output" and "error" not in gate
