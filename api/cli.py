@@ -8,6 +8,7 @@ import logging
 import sys
 import uuid
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -18,6 +19,7 @@ from rich.console import Console
 from adapters.errors import InvalidInput, StudioError
 from api.app import create_app
 from api.database import Database
+from api.export import collect, current_set, file_stem, is_approved, write_folder
 from api.gate_prompt import ask_gate
 from api.live import LiveView
 from api.settings import Settings
@@ -81,11 +83,15 @@ class Session:
         """The final summary: thread id, status and asset paths (JSON with --json)."""
         values = view.values
         scores = {c["asset_id"]: c["score"] for c in values.get("critiques", [])}
-        chosen = set((values.get("selected") or {}).values())
-        gens = values.get("generations", [])
-        shown = [g for g in gens if g["asset_id"] in chosen] or gens
+        chosen = set(current_set(values).values())  # what the gate shows and approve keeps
+        shown = [g for g in values.get("generations", []) if g["asset_id"] in chosen]
         assets = [
-            {"path": g["path"], "deliverable": g["deliverable"], "score": scores.get(g["asset_id"])}
+            {
+                "path": g["path"],
+                "deliverable": g["deliverable"],
+                "score": scores.get(g["asset_id"]),
+                "sketch": bool(g.get("sketch")) or g["generator"] == "renderer",
+            }
             for g in shown
         ]
         result = {
@@ -111,9 +117,21 @@ class Session:
                 f"Waiting at the {gate} gate: run `studio resume {view.thread_id}` to answer it.",
                 soft_wrap=True,
             )
+        if assets:
+            self.console.print("Approved set:" if is_approved(values) else "Current variants:")
         for item in assets:
-            line = f"  {item['deliverable']}: {item['path']} (score {item['score']})"
+            sketch = ", sketch" if item["sketch"] else ""
+            line = f"  {item['deliverable']}: {item['path']} (score {item['score']}{sketch})"
             self.console.print(line, soft_wrap=True, markup=False, highlight=False)
+        if assets:
+            names = ", ".join(f"{file_stem(a['deliverable'])}.png" for a in assets)
+            self.console.print(
+                f"Readable copies ({names}, with specs, brief and discussion): "
+                f"`studio export {view.thread_id}`",
+                soft_wrap=True,
+                markup=False,
+                highlight=False,
+            )
 
 
 def thread_settings(
@@ -336,6 +354,33 @@ def threads(
             console.print('No threads yet. Start one with `studio run "your brief"`.')
 
     run_command(body)
+
+
+@app.command()
+def export(
+    thread_id: Annotated[str, typer.Argument(help="The thread whose work to take home.")],
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Folder to write to; default ./creative-studio-<title>-<id>/."),
+    ] = None,
+) -> None:
+    """Write a thread's work to a folder: the approved images named by deliverable
+    (`hero-a.png`; the current variants while it is not approved, as its README says), each
+    image's spec and recipe (`hero-a.json`), the brief and directions, and the discussion."""
+
+    async def body(studio: Studio) -> None:
+        package = await collect(studio, thread_id)
+        if package is None:
+            raise InvalidInput(f"no thread {thread_id!r} here; `studio threads` lists them")
+        folder = out or Path.cwd() / package.name
+        written = await asyncio.to_thread(write_folder, package, folder)
+        console = Console()
+        console.print(package.status_line(), soft_wrap=True, markup=False, highlight=False)
+        console.print(f"Wrote {len(written)} files to {folder}:", soft_wrap=True, markup=False)
+        for path in written:
+            console.print(f"  {path.name}", markup=False, highlight=False)
+
+    run_command(body, thread_id)
 
 
 @app.command()

@@ -23,10 +23,12 @@ async def test_threads_are_visible_to_their_token_only(database, tmp_path: Path)
         assert token != stranger
         async with served.http() as anonymous:
             assert (await anonymous.get(f"/threads/{tid}")).status_code == 401
+            assert (await anonymous.get(f"/threads/{tid}/export")).status_code == 401
             assert (await anonymous.post("/threads/search", json={})).status_code == 401
         async with served.http(stranger) as other:
             assert (await other.get(f"/threads/{tid}")).status_code == 404
             assert (await other.get(f"/threads/{tid}/state")).status_code == 404
+            assert (await other.get(f"/threads/{tid}/export")).status_code == 404
             assert (await other.post(f"/threads/{tid}/runs", json=start())).status_code == 404
             found = (await other.post("/threads/search", json={})).json()
             assert tid not in [t["thread_id"] for t in found]

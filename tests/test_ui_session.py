@@ -143,7 +143,7 @@ def test_regenerate_with_feedback_for_one_deliverable(page: Any, server: Server)
     variants.first.click()
     expect(variants.first).to_have_attribute("aria-pressed", "true", timeout=30_000)
     chosen = page.locator(f"#gallery .tile[data-deliverable='{first}']", has_text="iteration 1")
-    expect(chosen.locator(".badge.chosen")).to_be_visible()
+    expect(chosen.locator(".badge.current")).to_be_visible()
     # and once more exactly from that image's own recipe, from its lineage panel
     chosen.locator("button.tile-open").click()
     page.locator("#lineage").get_by_role("button", name="Regenerate exactly").click()

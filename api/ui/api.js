@@ -26,28 +26,41 @@ export class ApiError extends Error {
   }
 }
 
+async function send(path, options) {
+  try {
+    return await fetch(path, options);
+  } catch {
+    throw new ApiError(0, "offline", "Cannot reach the studio server; retrying when it is back.", true);
+  }
+}
+
+function failure(response, data) {
+  const error = data.error || {};
+  const detail = typeof data.detail === "string" ? data.detail : response.statusText;
+  return new ApiError(response.status, error.code || "error", error.message || detail, !!error.retryable);
+}
+
 export async function call(method, path, { token, body } = {}) {
   const headers = { Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (token) headers.Authorization = `Bearer ${token}`;
-  let response;
-  try {
-    response = await fetch(path, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-  } catch {
-    throw new ApiError(0, "offline", "Cannot reach the studio server; retrying when it is back.", true);
-  }
+  const response = await send(path, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   if (response.status === 204) return null;
   const data = await response.json().catch(() => ({}));
-  if (!response.ok) {
-    const error = data.error || {};
-    const detail = typeof data.detail === "string" ? data.detail : response.statusText;
-    throw new ApiError(response.status, error.code || "error", error.message || detail, !!error.retryable);
-  }
+  if (!response.ok) throw failure(response, data);
   return data;
+}
+
+/** The file name a `Content-Disposition` header gives (`filename*=` first), if any. */
+function dispositionName(header) {
+  const encoded = /filename\*=UTF-8''([^;]+)/i.exec(header || "");
+  if (encoded) return decodeURIComponent(encoded[1]);
+  const plain = /filename="?([^";]+)"?/i.exec(header || "");
+  return plain ? plain[1] : null;
 }
 
 /** One thread's API, bound to its token. */
@@ -90,6 +103,19 @@ export class ThreadApi {
 
   runStatus(runId) {
     return this.get(`/runs/${encodeURIComponent(runId)}`);
+  }
+
+  /** The thread's work as a zip (`/export`), fetched with the token in a header, not a URL:
+   * `{blob, filename}`. */
+  async download() {
+    const response = await send(this.path("/export"), {
+      headers: { Accept: "application/zip", Authorization: `Bearer ${this.token}` },
+    });
+    if (!response.ok) throw failure(response, await response.json().catch(() => ({})));
+    const filename =
+      dispositionName(response.headers.get("Content-Disposition")) ||
+      `creative-studio-${this.threadId.slice(0, 8)}.zip`;
+    return { blob: await response.blob(), filename };
   }
 
   assetUrl(assetId) {

@@ -1,6 +1,7 @@
 // The gallery: every output with its critic score, reasons and drift, and a lineage panel.
 
 import { specCard } from "./gates.js";
+import { SKETCH_TITLE, currentSet, isSketch, verdictOf } from "./variants.js";
 
 function el(tag, className, text) {
   const node = document.createElement(tag);
@@ -13,6 +14,12 @@ function scoreText(scores) {
   return typeof scores?.score === "number" ? `${scores.score}/10` : "not scored yet";
 }
 
+function sketchBadge() {
+  const badge = el("span", "badge sketch", "sketch");
+  badge.title = SKETCH_TITLE;
+  return badge;
+}
+
 export class Gallery {
   /** `regenerate(item)` asks for an exact regeneration; `showDiscussion(item)` jumps to it. */
   constructor(grid, dialog, { regenerate, showDiscussion, assetUrl }) {
@@ -22,6 +29,7 @@ export class Gallery {
     this.showDiscussion = showDiscussion;
     this.assetUrl = assetUrl;
     this.items = [];
+    this.current = {};
     dialog.addEventListener("click", (event) => {
       if (event.target === dialog) dialog.close();
     });
@@ -30,7 +38,8 @@ export class Gallery {
   /** Render the thread's outputs (newest iteration first) with what the state says of them. */
   render(items, values = {}) {
     this.items = items;
-    const selected = new Set(Object.values(values.selected || {}));
+    const current = currentSet(values, items);
+    this.current = current;
     const flags = values.drift?.flags || [];
     this.grid.replaceChildren();
     if (!items.length) {
@@ -41,7 +50,8 @@ export class Gallery {
       (a, b) => b.iteration - a.iteration || a.deliverable.localeCompare(b.deliverable),
     );
     for (const item of ordered) {
-      const figure = el("figure", "tile");
+      const verdict = verdictOf(item, current);
+      const figure = el("figure", `tile ${verdict || ""}`.trim());
       figure.dataset.assetId = item.asset_id;
       figure.dataset.deliverable = item.deliverable;
       const open = el("button", "tile-open");
@@ -59,7 +69,8 @@ export class Gallery {
       const head = el("div", "tile-head");
       head.append(el("strong", "", item.deliverable), el("span", "iter", `iteration ${item.iteration}`));
       head.append(el("span", "score", scoreText(item.scores)));
-      if (selected.has(item.asset_id)) head.append(el("span", "badge chosen", "chosen"));
+      if (verdict) head.append(el("span", `badge ${verdict}`, verdict));
+      if (isSketch(item)) head.append(sketchBadge());
       caption.append(head);
       const reasons = el("ul", "reasons");
       for (const reason of item.scores?.reasons || []) reasons.append(el("li", "", reason));
@@ -77,7 +88,9 @@ export class Gallery {
     const lineage = item.lineage || {};
     const spec = lineage.spec || {};
     const body = el("div", "lineage");
+    const sketch = isSketch(item);
     const title = el("h3", "", `${item.deliverable} · iteration ${item.iteration}`);
+    if (sketch) title.append(" ", sketchBadge());
     title.id = "lineage-title";
     const img = el("img");
     img.src = this.assetUrl(item.asset_id);
@@ -85,10 +98,11 @@ export class Gallery {
     const facts = el("dl");
     const rows = [
       ["Score", scoreText(item.scores)],
+      ["Status", verdictOf(item, this.current)],
       ["Seed", lineage.seed],
       ["Template", spec.template],
       ["Iteration", `${item.iteration} (attempt ${lineage.attempt ?? 0})`],
-      ["Generator", lineage.generator],
+      ["Generator", sketch ? `${lineage.generator} (sketch: layout only, no image model)` : lineage.generator],
       ["Job", lineage.job_id],
       ["SHA-256", (lineage.sha256 || "").slice(0, 16)],
     ];
@@ -120,7 +134,7 @@ export class Gallery {
     close.type = "button";
     close.addEventListener("click", () => this.dialog.close());
     actions.append(again, discussion, close);
-    body.append(title, img, facts, el("h4", "", "Spec"), specCard({ deliverable: item.deliverable, ...spec }));
+    body.append(title, img, facts, el("h4", "", "Spec"), specCard({ deliverable: item.deliverable, ...spec, sketch }));
     body.append(actions, status);
     this.dialog.replaceChildren(body);
     this.dialog.setAttribute("aria-labelledby", "lineage-title");

@@ -1,6 +1,7 @@
 // Gate cards: the plan, the outputs, a clarifying question. Each answer resumes the graph.
 
 import { persona } from "./chat.js";
+import { SKETCH_TITLE, isSketch } from "./variants.js";
 
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -31,17 +32,34 @@ function swatches(palette = []) {
   );
 }
 
+const joined = (...parts) => parts.filter((p) => p !== null && p !== undefined && p !== "").join(" · ");
+const known = (value, text) => (value === null || value === undefined || value === "" ? null : text);
+
+/** How the image is made; a sketch shows no sampler settings (it has no sampler). */
+function recipeText(spec, sketch) {
+  const sampling = sketch
+    ? ["sketch"]
+    : [known(spec.steps, `${spec.steps} steps`), known(spec.cfg, `cfg ${spec.cfg}`), spec.sampler];
+  return joined(spec.template, ...sampling, known(spec.seed, `seed ${spec.seed}`));
+}
+
+function sketchBadge() {
+  return el("span", { class: "badge sketch", title: SKETCH_TITLE }, "sketch");
+}
+
 /** One spec as a person reads it: what, how it looks, how it is framed, how it is made. */
 export function specCard(spec) {
+  const sketch = isSketch(spec);
+  const size = spec.width && spec.height ? `${spec.width}×${spec.height}` : null;
   const rows = [
-    ["Looks", `${spec.mood} · ${spec.lighting} light · ${spec.weather}`],
-    ["Framing", `${spec.subject} · camera ${spec.camera} · ${spec.width}×${spec.height}`],
-    ["Recipe", `${spec.template} · ${spec.steps} steps · cfg ${spec.cfg} · ${spec.sampler} · seed ${spec.seed}`],
+    ["Looks", joined(spec.mood, known(spec.lighting, `${spec.lighting} light`), spec.weather)],
+    ["Framing", joined(spec.subject, known(spec.camera, `camera ${spec.camera}`), size)],
+    ["Recipe", recipeText(spec, sketch)],
   ];
   return el(
     "article",
     { class: "spec", "data-deliverable": spec.deliverable },
-    el("h4", {}, spec.deliverable, " ", swatches(spec.palette)),
+    el("h4", {}, spec.deliverable, " ", swatches(spec.palette), sketch ? [" ", sketchBadge()] : null),
     el("p", { class: "prompt", title: spec.prompt }, spec.prompt),
     el("dl", {}, rows.map(([k, v]) => [el("dt", {}, k), el("dd", {}, v)])),
   );
@@ -69,7 +87,7 @@ function feedbackBox(placeholder) {
  * Render the waiting gate into `card`. `answer(decision)` resumes it and returns a promise;
  * `assetUrl(id)` gives an image URL; `onStop()` is the stop button's action.
  */
-export function renderGate(card, value, { answer, assetUrl, selected = {} }) {
+export function renderGate(card, value, { answer, assetUrl, current = {}, assets = new Map() }) {
   card.replaceChildren();
   if (!value) {
     card.hidden = true;
@@ -94,7 +112,7 @@ export function renderGate(card, value, { answer, assetUrl, selected = {} }) {
   card.setAttribute("aria-labelledby", "gate-title");
   card.append(title, el("p", { class: "gate-message" }, value.message || ""));
   if (value.gate === "plan") planGate(card, value, act);
-  else if (value.gate === "output") outputGate(card, value, act, assetUrl, selected);
+  else if (value.gate === "output") outputGate(card, value, act, assetUrl, current, assets);
   else questionGate(card, value, act);
   card.append(status);
   card.scrollTop = 0;
@@ -132,40 +150,95 @@ function planGate(card, value, act) {
   card.append(el("div", { class: "revise" }, feedback, picker), actions);
 }
 
-function outputGate(card, value, act, assetUrl, selected) {
+const scoreOf = (x) => x.score ?? x.scores?.score;
+
+/** The variants of one deliverable, oldest first, each `{asset_id, iteration?, score?, ...}`:
+ * from the gate's `variants` (ids) and `candidates` (newer variants that are not current),
+ * the output's own `candidates`, and the outputs the gallery knows. */
+function variantsOf(value, output, assets, currentId) {
+  const d = output.deliverable;
+  const listed = (pool) =>
+    Array.isArray(pool)
+      ? pool.filter((c) => (typeof c === "string" ? assets.get(c)?.deliverable === d : c?.deliverable === d))
+      : (pool || {})[d] || [];
+  const raw = [
+    ...listed(value.variants),
+    ...listed(value.candidates),
+    ...(Array.isArray(output.candidates) ? output.candidates : []),
+    output,
+    currentId,
+  ];
+  const seen = new Map();
+  for (const c of raw) {
+    const id = typeof c === "string" ? c : c?.asset_id;
+    if (!id) continue;
+    const known = assets.get(id) || {};
+    seen.set(id, { ...known, ...seen.get(id), ...(typeof c === "string" ? {} : c), asset_id: id });
+  }
+  return [...seen.values()].sort((a, b) => (a.iteration ?? 0) - (b.iteration ?? 0));
+}
+
+function scoreLabel(x) {
+  const score = scoreOf(x);
+  return score === null || score === undefined ? "not scored" : `${score}/10`;
+}
+
+/** The current variant of each deliverable, large; its other variants one click away, each
+ * with a "make current" button (the gate's `pick`). */
+function outputGate(card, value, act, assetUrl, current, assets) {
   const outputs = value.outputs || [];
   const grid = el("div", { class: "outputs" });
   for (const o of outputs) {
-    const variants = (value.variants || {})[o.deliverable] || [];
+    const variants = variantsOf(value, o, assets, current[o.deliverable]);
+    const currentId =
+      current[o.deliverable] || variants.find((v) => v.current === true)?.asset_id || o.asset_id;
+    const shown = variants.find((v) => v.asset_id === currentId) || o;
+    const reasons = shown.reasons || shown.scores?.reasons || [];
     grid.append(
       el(
         "figure",
-        { class: "output", "data-deliverable": o.deliverable },
-        el("img", { src: assetUrl(o.asset_id), alt: `${o.deliverable}, iteration ${o.iteration}`, loading: "lazy" }),
+        { class: "output", "data-deliverable": o.deliverable, "data-asset-id": currentId },
+        el("img", {
+          src: assetUrl(currentId),
+          alt: `${o.deliverable}, iteration ${shown.iteration ?? "?"}`,
+          loading: "lazy",
+        }),
         el(
           "figcaption",
           {},
-          el("strong", {}, o.deliverable),
-          " ",
-          el("span", { class: "score" }, o.score === null || o.score === undefined ? "not scored" : `${o.score}/10`),
-          el("ul", { class: "reasons" }, (o.reasons || []).slice(0, 2).map((r) => el("li", {}, r))),
+          el(
+            "div",
+            { class: "output-head" },
+            el("strong", {}, o.deliverable),
+            el("span", { class: "score" }, scoreLabel(shown)),
+            shown.iteration !== undefined ? el("span", { class: "iter" }, `iteration ${shown.iteration}`) : null,
+            el("span", { class: "badge current" }, "current"),
+            isSketch(shown) ? sketchBadge() : null,
+          ),
+          el("ul", { class: "reasons" }, reasons.slice(0, 2).map((r) => el("li", {}, r))),
         ),
         variants.length > 1
           ? el(
               "div",
               { class: "variants", role: "group", "aria-label": `variants of ${o.deliverable}` },
-              variants.map((id, i) =>
-                el(
+              variants.map((v, i) => {
+                const isCurrent = v.asset_id === currentId;
+                const label = isCurrent ? "current" : "make current";
+                return el(
                   "button",
                   {
+                    type: "button",
                     class: "variant",
-                    title: `pick variant ${i + 1}`,
-                    "aria-pressed": String(id === (selected[o.deliverable] || o.asset_id)),
-                    onclick: (e) => act({ action: "pick", asset_id: id }, e.target),
+                    title: isCurrent
+                      ? `variant ${i + 1} is current`
+                      : `make variant ${i + 1} current (${scoreLabel(v)}); the others stay one click away`,
+                    "aria-pressed": String(isCurrent),
+                    onclick: (e) => isCurrent || act({ action: "pick", asset_id: v.asset_id }, e.currentTarget),
                   },
-                  el("img", { src: assetUrl(id), alt: `variant ${i + 1} of ${o.deliverable}` }),
-                ),
-              ),
+                  el("img", { src: assetUrl(v.asset_id), alt: `variant ${i + 1} of ${o.deliverable}` }),
+                  el("span", { class: "variant-label" }, `${v.iteration !== undefined ? `it. ${v.iteration} · ` : ""}${label}`),
+                );
+              }),
             )
           : null,
       ),

@@ -27,6 +27,7 @@ export class Session {
     this.jobs = new Jobs($("jobs"));
     this.gate = null;
     this.values = {};
+    this.assets = new Map(); // asset id -> its `/outputs` item (score, verdict, lineage)
     this.lastMessageId = null;
     this.runs = Promise.resolve();
     this.outbox = new Outbox((batch) => this.sendMessages(batch));
@@ -37,6 +38,7 @@ export class Session {
     $("thread").hidden = false;
     $("gallery-pane").hidden = false;
     $("thread-url").textContent = `${location.origin}/t/${this.api.threadId}`;
+    $("download").onclick = () => this.download();
     const thread = await this.api.thread();
     $("thread-title").textContent = threadTitle(thread);
     document.title = `${threadTitle(thread)} · Creative Studio`;
@@ -88,7 +90,33 @@ export class Session {
 
   async loadOutputs() {
     const outputs = await this.api.get("/outputs?limit=200");
-    this.gallery.render(outputs.items || [], this.values);
+    const items = outputs.items || [];
+    this.assets = new Map(items.map((item) => [item.asset_id, item]));
+    this.gallery.render(items, this.values);
+    if (this.gate?.gate === "output") this.showGate(this.gate); // scores of every variant
+  }
+
+  /** Save the thread's work as a zip: images named by deliverable, specs, brief, discussion. */
+  async download() {
+    const button = $("download");
+    button.disabled = true;
+    button.textContent = "Preparing…";
+    try {
+      const { blob, filename } = await this.api.download();
+      const link = document.createElement("a");
+      link.href = URL.createObjectURL(blob);
+      link.download = filename;
+      document.body.append(link);
+      link.click();
+      link.remove();
+      setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
+    } catch (error) {
+      // said where the person looks; no Retry here (it would continue the run): click again
+      showError({ code: error.code, message: `The download failed: ${error.message}`, retryable: false });
+    } finally {
+      button.disabled = false;
+      button.textContent = "Download";
+    }
   }
 
   /** Run `fn` once after `ms`, however often it is asked for meanwhile. */
@@ -145,15 +173,17 @@ export class Session {
   }
 
   showGate(value) {
-    const selected = this.values.selected || {};
-    const shown = JSON.stringify([value, selected]);
+    const current = this.values.current || this.values.selected || {};
+    const known = value?.gate === "output" ? [...this.assets.keys()] : [];
+    const shown = JSON.stringify([value, current, known]);
     if (shown === this.gateShown) return; // unchanged: keep what the person is typing in it
     this.gateShown = shown;
     this.gate = value;
     renderGate($("gate"), value, {
       answer: (decision) => this.answer(decision),
       assetUrl: (id) => this.api.assetUrl(id),
-      selected,
+      current,
+      assets: this.assets,
     });
   }
 
