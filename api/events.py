@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langgraph.types import StreamMode
 
 STREAM_MODES: list[StreamMode] = ["messages", "custom", "updates"]
@@ -44,15 +44,12 @@ def to_events(part: Any) -> list[Event]:
             if node == "__interrupt__" or not isinstance(update, dict):
                 continue
             for message in update.get("messages", []) or []:
-                if isinstance(message, AIMessage):
+                if isinstance(message, AIMessage | HumanMessage):  # human: typed at a gate
+                    role = "person" if isinstance(message, HumanMessage) else message.name
                     events.append(
                         Event(
                             "message",
-                            {
-                                "role": message.name or node,
-                                "text": _text(message),
-                                "id": message.id,
-                            },
+                            {"role": role or node, "text": _text(message), "id": message.id},
                         )
                     )
         return events

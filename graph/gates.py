@@ -8,6 +8,7 @@ gate can be answered again) instead of guessed.
 from __future__ import annotations
 
 import functools
+import uuid
 from typing import Any, Literal
 
 from langchain_core.messages import AIMessage, HumanMessage
@@ -199,7 +200,7 @@ def heard(
     each clause pinned as a direction (for `deliverable` alone when they chose one)."""
     plan = state["plan"]["deliverables"] if state.get("plan") else []
     return {
-        "messages": [HumanMessage(words)],
+        "messages": [HumanMessage(words, id=str(uuid.uuid4()))],  # an id the chat keys on
         "humans_seen": len(human_texts(state)) + 1,
         "directions": directions.said(
             words, source=source, scope=deliverable or "*", deliverables=plan

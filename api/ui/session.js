@@ -137,8 +137,8 @@ export class Session {
         this.chat.token(data);
         this.lastMessageId = data.id;
         break;
-      case "message":
-        this.chat.message(data);
+      case "message":  // the person's words typed at a gate come back as role "person"
+        this.chat.message(data.role === "person" ? { ...data, role: "you" } : data);
         this.lastMessageId = data.id;
         break;
       case "phase":
