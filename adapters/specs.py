@@ -80,6 +80,8 @@ class GenerationSpec(BaseModel):
     style_intensity: float = 0.5
     """How strongly the style is pushed; maps to cfg on ComfyUI."""
     quality: Quality = "standard"
+    sketch: bool = False
+    """Made by a template with no generative model (a layout sketch): no sampler settings."""
     directions: list[str] = Field(default_factory=list)
     """The person's directions this spec carries (words, scope, source), for the lineage."""
 

@@ -8,6 +8,9 @@ from typing import Any
 from langchain_core.messages import AIMessage
 from langgraph.runtime import Runtime
 
+from adapters.images import MODEL_TRAITS, TemplateTraits, template_traits
+from adapters.render_vocab import undrawable
+from adapters.renderer import Renderer
 from adapters.specs import GenerationSpec, SpecBatch, SpecProposal, clamp_spec
 from agents import prompts
 from agents.calls import structured
@@ -88,6 +91,7 @@ def settle(
         carried, _ = directions.apply(
             spec.model_dump(), directions.for_state(state, deliverable), plan
         )
+        carried["sketch"] = template_traits(context.images, spec.template).sketch
         specs[deliverable] = GenerationSpec.model_validate(carried).model_dump()
         notes += [f"{deliverable}: {a}" for a in adjustments]
     return specs, notes
@@ -125,11 +129,38 @@ def diff(before: dict[str, Any] | None, after: dict[str, Any]) -> list[str]:
     return changes
 
 
-def describe(spec: GenerationSpec) -> str:
+def describe(spec: GenerationSpec, traits: TemplateTraits = MODEL_TRAITS) -> str:
+    """One line per spec; a sketch template's line shows no sampler settings it does not use."""
+    sampling = (
+        f"{spec.steps} steps, cfg {spec.cfg}, {spec.sampler}, "
+        if traits.sampler
+        else f"a layout sketch ({spec.template}, no model), "
+    )
     return (
-        f"{spec.deliverable}: {spec.width}x{spec.height}, {spec.steps} steps, cfg {spec.cfg}, "
-        f"{spec.sampler}, seed {spec.seed}; {spec.lighting}, {spec.weather}, "
-        f"{spec.camera} camera, palette {' '.join(spec.palette[:4])}"
+        f"{spec.deliverable}: {spec.width}x{spec.height}, {sampling}seed {spec.seed}; "
+        f"{spec.lighting}, {spec.weather}, {spec.camera} camera, "
+        f"palette {' '.join(spec.palette[:4])}"
+    )
+
+
+def cannot_draw(state: StudioState, specs: dict[str, dict[str, Any]], images: object) -> str:
+    """One line naming what the person asked for that the built-in renderer cannot draw (the
+    prompt still carries it, for ComfyUI); empty when it draws everything asked."""
+    if not isinstance(images, Renderer):
+        return ""
+    asked = [
+        d["text"]
+        for deliverable in specs
+        for d in directions.for_state(state, deliverable)
+        if not d["negative"]
+    ]
+    missing = list(dict.fromkeys(n for text in asked for n in undrawable(text)))
+    if not missing:
+        return ""
+    things = ", ".join(f"a {n}" for n in missing[:4])
+    return (
+        f"The built-in renderer cannot draw {things}; the prompt carries it for ComfyUI "
+        "(set COMFYUI_URL)."
     )
 
 
@@ -156,13 +187,17 @@ async def direct(state: StudioState, runtime: Runtime[StudioContext]) -> dict[st
     before = dict(state.get("specs") or {})
     lines = []
     for deliverable, spec in specs.items():
-        line = describe(GenerationSpec.model_validate(spec))
+        line = describe(
+            GenerationSpec.model_validate(spec), template_traits(context.images, spec["template"])
+        )
         changed = diff(before.get(deliverable), spec)
         if changed:
             why = feedback.get(deliverable) or feedback.get("*") or "the team's revision"
             line += f"\n  changed: {'; '.join(changed)} (because: {why[:200]})"
         lines.append(line)
     text = "Specs ready:\n" + "\n".join(f"- {line}" for line in lines)
+    if limits_of_drawing := cannot_draw(state, specs, context.images):
+        text += f"\n{limits_of_drawing}"
     if notes:
         text += "\nClamped to safe bounds: " + "; ".join(notes)
     if batch.rationale:

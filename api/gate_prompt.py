@@ -22,11 +22,11 @@ def show_gate(console: Console, value: dict[str, Any]) -> None:
             table.add_row(
                 spec["deliverable"],
                 f"{spec['width']}x{spec['height']}",
-                f"{spec['steps']}/{spec['cfg']}",
+                "sketch" if spec.get("sketch") else f"{spec['steps']}/{spec['cfg']}",
                 str(spec["seed"]),
                 spec["lighting"],
                 spec["weather"],
-                spec["prompt"][:80],
+                spec["prompt"][:160],
             )
         console.print(table)
         review = value.get("review") or {}

@@ -171,3 +171,16 @@ async def test_an_answer_the_gate_does_not_accept_leaves_the_thread_at_the_gate(
     await resume(graph, {"action": "approve"}, tid, context)
     gate = await pending_gate(graph, tid)
     assert gate is not None and gate["gate"] == "output" and "error" not in gate
+
+
+async def test_pixel_says_in_one_line_what_the_renderer_cannot_draw_and_shows_no_sampler(
+    graph: Any, context: Any, tid: str
+) -> None:
+    await run(graph, start("a lighthouse on a rocky coast at dusk, a giraffe"), tid, context)
+    state = await values(graph, tid)
+    pixel = str(
+        [m for m in state["messages"] if m.type == "ai" and m.name == "director"][-1].content
+    )
+    assert "The built-in renderer cannot draw a giraffe; the prompt carries it" in pixel
+    assert "steps" not in pixel and "dpmpp" not in pixel and "a layout sketch" in pixel
+    assert all(spec["sketch"] and "a giraffe" in spec["prompt"] for spec in state["specs"].values())
