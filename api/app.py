@@ -14,6 +14,7 @@ from api.database import Pool
 from api.deps import Services
 from api.errors import install_error_handlers
 from api.eventlog import EventLog
+from api.guards import RequestGuards
 from api.idempotency import IdempotencyMiddleware
 from api.routes import assistants, domain, export, runs, threads
 from api.runs import RunManager
@@ -43,7 +44,12 @@ def create_app(settings: Settings | None = None, *, studio: Studio | None = None
             log = EventLog(pool, origin=cluster.origin)
             store = RunStore(pool)
             manager = RunManager(
-                opened, log, store, cluster, drain_grace_s=settings.interject_grace_s
+                opened,
+                log,
+                store,
+                cluster,
+                drain_grace_s=settings.interject_grace_s,
+                max_run_log_bytes=settings.max_run_log_bytes,
             )
             app.state.services = Services(settings, opened, log, store, manager)
             await cluster.start(
@@ -71,6 +77,7 @@ def create_app(settings: Settings | None = None, *, studio: Studio | None = None
     )
     install_error_handlers(app)
     app.add_middleware(IdempotencyMiddleware, pool=lambda: app.state.services.studio.threads.pool)
+    app.add_middleware(RequestGuards, max_body_bytes=settings.max_body_bytes)  # outermost
     app.include_router(threads.router)
     app.include_router(runs.router)
     app.include_router(domain.router)

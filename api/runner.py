@@ -25,6 +25,14 @@ from api.studio import Studio, work_left
 logger = logging.getLogger("studio.runs")
 FINISHED = object()
 """A recovered run whose work was already checkpointed: nothing is left to execute."""
+ESSENTIAL = frozenset({"message", "phase", "asset", "gate", "notice", "error", "done"})
+"""The studio events a run keeps logging past its log budget (no tokens, progress, values)."""
+OVER_BUDGET = {
+    "level": "warning",
+    "code": "event_log_full",
+    "text": "This run wrote more events than the studio keeps for one run; token streaming "
+    "and progress previews stop here (messages, gates and images still arrive).",
+}
 
 
 @dataclass(eq=False)
@@ -39,6 +47,8 @@ class RunHandle:
     """An image generation is running (stopping then cancels it rather than draining)."""
     finished: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[None] | None = None
+    logged: int = 0
+    """Characters of event data this process logged for the run (its log budget)."""
     final: dict[str, Any] | None = None
     """The last top-level `values` part of a stream that ran to its end: the state the run
     left (read from the checkpoint instead when the run stopped any other way)."""
@@ -69,10 +79,14 @@ def error_payloads(exc: BaseException) -> tuple[dict[str, Any], dict[str, Any]]:
 class Runner:
     """Executes runs on the studio graph; every event goes through the event log."""
 
-    def __init__(self, studio: Studio, log: EventLog, store: RunStore) -> None:
+    def __init__(
+        self, studio: Studio, log: EventLog, store: RunStore, *, max_log_bytes: int = 32 << 20
+    ) -> None:
         self.studio = studio
         self.log = log
         self.store = store
+        self.max_log_bytes = max_log_bytes
+        """What one run may write to the event log before only essential events are kept."""
 
     async def execute(self, handle: RunHandle) -> None:
         """Run to the end (success, gate, error, interrupt); only a shutdown leaves it open."""
@@ -139,18 +153,32 @@ class Runner:
             if part.get("type") == "values" and not part.get("ns"):
                 final = part
             for event, data in run_events(part, requested):
-                await self.log.append(tid, rid, "run", event, data)
+                await self._append(handle, "run", event, data, essential=False)
             for studio_event in to_events(part):
                 if studio_event.kind == "progress":
                     handle.generating = True
-                await self.log.append(
-                    tid, rid, "studio", studio_event.kind, dumps(studio_event.data)
-                )
+                kind = studio_event.kind
+                data = dumps(studio_event.data)
+                await self._append(handle, "studio", kind, data, essential=kind in ESSENTIAL)
             if part.get("type") == "updates":
                 if any(node != "generate" for node in part.get("data") or {}):
                     handle.generating = False
                 await self.log.flush(tid)  # a node boundary: its events are durable now
         handle.final = final
+
+    async def _append(
+        self, handle: RunHandle, channel: str, event: str, data: str, *, essential: bool
+    ) -> None:
+        """Log one event of the run, within its log budget: past it, only essential ones (and
+        once, a notice saying so), so one run cannot fill the database."""
+        budget_left = handle.logged <= self.max_log_bytes
+        if not essential and not budget_left:
+            return
+        handle.logged += len(data)
+        if budget_left and handle.logged > self.max_log_bytes:
+            notice = dumps({**OVER_BUDGET, "run_id": handle.run_id})
+            await self.log.append(handle.thread_id, handle.run_id, "studio", "notice", notice)
+        await self.log.append(handle.thread_id, handle.run_id, channel, event, data)
 
     async def finish(self, handle: RunHandle, status: str, error: BaseException | None) -> None:
         """Record how the run ended (rolled back, if that is why it stopped), the thread's

@@ -37,12 +37,13 @@ class RunManager:
         cluster: Cluster,
         *,
         drain_grace_s: float = 10.0,
+        max_run_log_bytes: int = 32 << 20,
     ) -> None:
         self.studio = studio
         self.log = log
         self.store = store
         self.cluster = cluster
-        self.runner = Runner(studio, log, store)
+        self.runner = Runner(studio, log, store, max_log_bytes=max_run_log_bytes)
         self.drain_grace_s = drain_grace_s
         """How long an interjection waits for the running node to finish before cancelling."""
         self._active: dict[str, RunHandle] = {}

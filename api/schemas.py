@@ -4,9 +4,22 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+import orjson
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
-from graph.state import ThreadSettings
+from adapters.errors import InvalidInput
+from api.errors import friendly_validation
+from graph.state import THREAD_SETTINGS, ThreadSettings
 
 StreamModeName = Literal["values", "updates", "custom", "messages-tuple", "messages"]
 MultitaskStrategy = Literal["reject", "interrupt", "rollback", "enqueue"]
@@ -18,14 +31,28 @@ class Body(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
 
+MAX_METADATA_BYTES = 65_536
+"""A thread's metadata, as JSON, is at most this long (after a PATCH merges it too)."""
+
+
+def small_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
+    size = len(orjson.dumps(metadata))
+    if size > MAX_METADATA_BYTES:
+        raise ValueError(f"at most {MAX_METADATA_BYTES} bytes as JSON; got {size}")
+    return metadata
+
+
+Metadata = Annotated[dict[str, Any], AfterValidator(small_metadata)]
+
+
 class ThreadCreate(Body):
     thread_id: str | None = Field(None, min_length=1, max_length=200)
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    metadata: Metadata = Field(default_factory=dict)
     if_exists: Literal["raise", "do_nothing"] = "raise"
 
 
 class ThreadPatch(Body):
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    metadata: Metadata = Field(default_factory=dict)
 
 
 class ThreadSearch(Body):
@@ -46,6 +73,23 @@ MAX_MESSAGE_CHARS = 10_000
 MAX_MESSAGES = 20
 """The most messages one run's input may carry."""
 MessageText = Annotated[str, Field(max_length=MAX_MESSAGE_CHARS)]
+_MESSAGE_TEXT: TypeAdapter[str] = TypeAdapter(MessageText)
+
+
+def checked_text(text: str, field: str) -> str:
+    """`text` if a run would accept it as a message (the CLI's check, worded as the API's)."""
+    try:
+        return _MESSAGE_TEXT.validate_python(text)
+    except ValidationError as exc:
+        raise InvalidInput(f"{field}: {friendly_validation(exc)}") from None
+
+
+def checked_settings(settings: object) -> ThreadSettings:
+    """`settings` if the graph's schema accepts them, else `InvalidInput` naming the field."""
+    try:
+        return THREAD_SETTINGS.validate_python(settings)
+    except ValidationError as exc:
+        raise InvalidInput(f"settings: {friendly_validation(exc)}") from None
 
 
 class InputMessage(BaseModel):
@@ -65,12 +109,20 @@ class InputMessage(BaseModel):
         return self
 
 
+def _as_message(value: Any) -> Any:
+    """A bare string is the person's message, as LangChain reads it."""
+    return {"role": "user", "content": value} if isinstance(value, str) else value
+
+
 class RunInput(BaseModel):
     """A run's `input` (and a command's `update`): the graph's input schema, checked here with
     the graph's own settings schema, so what is stored can always run."""
 
     model_config = ConfigDict(extra="forbid")
-    messages: Annotated[list[InputMessage | MessageText], Field(max_length=MAX_MESSAGES)] = []
+    messages: Annotated[
+        list[Annotated[InputMessage, BeforeValidator(_as_message)]],
+        Field(max_length=MAX_MESSAGES),
+    ] = []
     settings: ThreadSettings | None = None
     stop_requested: bool | None = None
 
@@ -105,6 +157,21 @@ class RunCommand(BaseModel):
     resume: Any = None
     update: RunInput | None = None
     goto: NodeName | list[NodeName] | None = None
+
+    @field_validator("resume")
+    @classmethod
+    def _short_resume(cls, resume: Any) -> Any:
+        """A gate answer's texts are messages too: each within the message limit."""
+        stack = [resume]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, str) and len(item) > MAX_MESSAGE_CHARS:
+                raise ValueError(f"String should have at most {MAX_MESSAGE_CHARS} characters")
+            if isinstance(item, dict):
+                stack.extend([*item.keys(), *item.values()])
+            elif isinstance(item, list):
+                stack.extend(item)
+        return resume
 
     @model_validator(mode="after")
     def _not_empty(self) -> RunCommand:

@@ -22,6 +22,7 @@ from adapters.renderer import Renderer
 from adapters.threads import ThreadRegistry
 from api.database import Database
 from api.events import STREAM_MODES, Event, to_events
+from api.schemas import checked_settings, checked_text
 from api.settings import Settings
 from graph.builder import StudioGraph, build_graph
 from graph.context import SessionDefaults, StudioContext
@@ -193,15 +194,19 @@ class Studio:
             await asyncio.shield(self.threads.upsert(thread_id, status=final, phase=view.phase))
 
     @staticmethod
-    def start_payload(brief: str, settings: ThreadSettings | None = None) -> dict[str, Any]:
+    def start_payload(
+        brief: str, settings: ThreadSettings | None = None, *, field: str = "brief"
+    ) -> dict[str, Any]:
+        """A run's input, checked as the HTTP API checks it (`InvalidInput` naming the limit)."""
         payload: dict[str, Any] = {"messages": [{"role": "user", "content": brief}]}
+        checked_text(brief, field)
         if settings:
-            payload["settings"] = dict(settings)
+            payload["settings"] = dict(checked_settings(settings))
         return payload
 
     @staticmethod
     def say_payload(message: str, settings: ThreadSettings | None = None) -> dict[str, Any]:
-        return Studio.start_payload(message, settings)
+        return Studio.start_payload(message, settings, field="message")
 
     @staticmethod
     def resume_payload(decision: Mapping[str, Any] | None) -> Command[Any] | None:

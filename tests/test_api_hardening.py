@@ -86,7 +86,7 @@ BAD_SETTINGS = [
     ({"budgets": {"max_iterations": 2, "max_tokens": 1e30}}, "settings.budgets.max_tokens"),
     ({"seed": 1e30}, "settings.seed"),
     ({"score_threshold": [1]}, "settings.score_threshold"),
-    ({"drift_threshold": float("nan")}, "settings.drift_threshold"),
+    ({"drift_threshold": float("nan")}, "NaN is not a JSON number"),
     ({"auto_approve": "yes"}, "settings.auto_approve"),
     ({"models": {"painter": "llama3.2"}}, "settings.models.painter"),
     ({"deliverables": ["hero 16:9"] * 9}, "settings.deliverables"),
@@ -111,6 +111,9 @@ async def test_bad_settings_are_refused_and_never_brick_a_thread(database, tmp_p
                 )
                 assert patched.status_code == 422, (settings, patched.text)
                 assert field.removeprefix("settings.") in patched.json()["error"]["message"]
+            huge = '{"input": {"messages": [], "settings": {"seed": 1e400}}}'
+            infinite = await client.post(f"/threads/{tid}/runs", content=huge, headers=headers)
+            assert infinite.status_code == 422
             assert (await client.get(f"/threads/{tid}/runs")).json() == []
 
             # settings stored before they were checked (thread metadata, or straight into the
@@ -196,3 +199,81 @@ async def test_malformed_run_bodies_are_422_not_failed_runs(database, tmp_path) 
                 f"/threads/{tid}/runs/wait", json={"command": {"goto": "finalize"}}
             )
             assert jump.status_code == 200 and "__error__" not in jump.json(), jump.text
+
+
+# -- 3. one request cannot stall the server ------------------------------------------------------
+
+
+async def test_bodies_and_messages_have_limits_named_in_the_answer(database, tmp_path) -> None:
+    async with serve(database, tmp_path, max_body_bytes=65_536) as served:
+        tid, token = await served.new_thread()
+        async with served.http(token) as client:
+            huge = start("x" * 70_000)
+            declared = await client.post(f"/threads/{tid}/runs", json=huge)
+            assert declared.status_code == 413
+            assert "STUDIO_MAX_BODY_BYTES" in declared.json()["error"]["message"]
+
+            async def chunks() -> Any:  # no Content-Length: counted as it arrives
+                for _ in range(20):
+                    yield b" " * 8192
+
+            streamed = await client.post(
+                f"/threads/{tid}/runs",
+                content=chunks(),
+                headers={"Content-Type": "application/json"},
+            )
+            assert streamed.status_code == 413
+
+            too_long = await client.post(f"/threads/{tid}/runs", json=start("y" * 10_001))
+            assert too_long.status_code == 422
+            message = too_long.json()["error"]["message"]
+            assert "input.messages.0.content" in message and "10000 characters" in message
+            answer = {"command": {"resume": {"action": "revise", "feedback": "z" * 10_001}}}
+            assert (await client.post(f"/threads/{tid}/runs", json=answer)).status_code == 422
+            many = {"input": {"messages": ["hi"] * 21}}
+            assert (await client.post(f"/threads/{tid}/runs", json=many)).status_code == 422
+            fat = {"metadata": {f"k{i}": "v" * 1000 for i in range(40)}}
+            for _ in range(2):  # each PATCH is small; what they add up to is bounded too
+                patched = await client.patch(f"/threads/{tid}", json=fat)
+                fat = {"metadata": {f"j{i}": "v" * 1000 for i in range(40)}}
+            assert patched.status_code == 422 and "metadata" in patched.json()["error"]["message"]
+            assert (await client.get(f"/threads/{tid}/runs")).json() == []
+            longest = await client.post(f"/threads/{tid}/runs/wait", json=start("y" * 10_000))
+            assert longest.status_code == 200 and "__error__" not in longest.json()
+
+
+def test_the_cli_refuses_what_the_api_refuses() -> None:
+    from adapters.errors import InvalidInput
+    from api.studio import Studio
+
+    with pytest.raises(InvalidInput, match="brief: String should have at most 10000 characters"):
+        Studio.start_payload("y" * 10_001)
+    with pytest.raises(InvalidInput, match="settings: max_rounds"):
+        Studio.start_payload(NEON, {"max_rounds": 0})
+    with pytest.raises(InvalidInput, match="message: "):
+        Studio.say_payload("y" * 10_001)
+
+
+async def test_one_run_cannot_fill_the_event_log(database, tmp_path) -> None:
+    budget = 65_536
+    async with serve(database, tmp_path, max_run_log_bytes=budget) as served:
+        tid, token = await served.new_thread()
+        async with served.http(token) as client:
+            done = await client.post(
+                f"/threads/{tid}/runs/wait",
+                json={**start(auto_approve=True), "stream_mode": ["values", "messages-tuple"]},
+            )
+            assert "__error__" not in done.json()
+            assert done.json()["phase"] == "approved"
+        async with database.pool.connection() as conn:
+            cursor = await conn.execute(
+                "SELECT channel, event, length(data::text) AS n FROM events WHERE thread_id = %s",
+                [tid],
+            )
+            rows = await cursor.fetchall()
+        bulky = sum(r["n"] for r in rows if r["event"] in ("token", "progress", "values"))
+        assert bulky <= budget + 200_000, "past the budget, no more tokens, progress or values"
+        notices = [r for r in rows if r["event"] == "notice"]
+        assert notices, "the run said that its log was cut"
+        kinds = {r["event"] for r in rows}
+        assert {"message", "phase", "asset", "done", "end"} <= kinds, "essential events stay"

@@ -10,12 +10,13 @@ from langchain_core.runnables import RunnableConfig
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
+from adapters.errors import InvalidInput
 from api.auth import bearer, check_api_key, new_token, owns, require_token, token_hash
 from api.database import Connection
 from api.deletion import delete_files, delete_rows, is_deleted_sql
 from api.deps import Services, ServicesDep, ThreadDep
 from api.errors import Conflict, NotFound
-from api.schemas import HistoryQuery, ThreadCreate, ThreadPatch, ThreadSearch
+from api.schemas import HistoryQuery, ThreadCreate, ThreadPatch, ThreadSearch, small_metadata
 from api.views import new_thread_json, state_json, thread_json
 
 router = APIRouter(prefix="/threads", tags=["threads"])
@@ -103,6 +104,10 @@ async def get_thread(thread: ThreadDep, svc: ServicesDep) -> dict[str, Any]:
 @router.patch("/{thread_id}")
 async def patch_thread(body: ThreadPatch, thread: ThreadDep, svc: ServicesDep) -> dict[str, Any]:
     """Merge `metadata` into the thread's metadata."""
+    try:
+        small_metadata({**(thread.get("metadata") or {}), **body.metadata})
+    except ValueError as exc:
+        raise InvalidInput(f"metadata: merged with the thread's, {exc}") from None
     row = await svc.studio.threads.upsert(thread["thread_id"], metadata=body.metadata)
     return await thread_json(svc, row)
 
