@@ -10,12 +10,12 @@ from numpy.typing import NDArray
 from PIL import Image
 
 from adapters.pixels import LUMA
+from adapters.render_vocab import FAMILIES, pick
+from adapters.render_words import Reading, read
 from adapters.specs import GenerationSpec
 
 Arr = NDArray[np.float32]
 Rng = np.random.Generator
-Keywords = tuple[tuple[str, tuple[str, ...]], ...]
-"""A lookup table: (name, keywords that start a word naming it)."""
 
 
 @dataclass(frozen=True)
@@ -58,15 +58,6 @@ LIGHTS: dict[str, Light] = {
     "neon": Light("#070519", "#2b1040", None, 0.0, 0.0, 0.0, 1.6, 0.25, "#d6a6ff",
                   0.0, 1.2, 0.5, 0.18),
 }
-FAMILIES: Keywords = (
-    ("studio", ("studio", "product", "packshot", "backdrop")),
-    ("water", ("sea", "ocean", "beach", "lake", "coast", "harbo", "river", "shore", "bay")),
-    ("city", ("city", "cities", "street", "urban", "cyberpunk", "alley", "downtown", "skyline",
-              "rooftop", "metropol", "avenue", "market", "neon")),
-    ("mountains", ("mountain", "peak", "alps", "cliff", "canyon", "valley", "summit")),
-    ("forest", ("forest", "wood", "jungle", "grove", "pine")),
-    ("meadow", ("meadow", "field", "grass", "prairie", "garden", "park", "hill", "farm")),
-)
 # fmt: on
 CAMERA_HORIZON = {"low": 0.06, "eye": 0.0, "high": -0.06, "overhead": -0.06}
 """Horizon shift by camera, kept under the critic's 0.08 horizon tolerance on purpose."""
@@ -100,20 +91,12 @@ def luma(a: Arr) -> Arr:
     return out
 
 
-def pick(text: str, table: Keywords) -> str | None:
-    """The first table entry with a keyword that starts a word in `text`."""
-    tokens = re.findall(r"[a-z]+", text.lower())
-    for name, keys in table:
-        if any(t.startswith(k) for t in tokens for k in keys):
-            return name
-    return None
-
-
 @dataclass
 class Canvas:
     """A render in progress: unclipped light in `rgb`, emitters in `glow` (bloomed at the end)."""
 
     spec: GenerationSpec
+    words: Reading  # what the spec's prompt adds to its fields
     light: Light
     family: str
     palette: Arr  # at least three colours, dominant first
@@ -151,14 +134,16 @@ def new_canvas(spec: GenerationSpec) -> Canvas:
         colours.append(colours[0] * 0.55)
     if len(colours) < 3:
         colours.append(mix(colours[0], WHITE, 0.5))
-    text = f"{spec.prompt} {spec.template}"
-    family = "studio" if spec.lighting == "studio" else pick(text, FAMILIES)
-    family = family or ("city" if spec.lighting in ("neon", "night") else "meadow")
+    words = read(spec)
+    text = f"{words.scene} {spec.template}"
+    family = "studio" if words.lighting == "studio" else pick(text, FAMILIES)
+    family = family or ("city" if words.lighting in ("neon", "night") else "meadow")
     h, w = spec.height, spec.width
     horizon = float(np.clip(spec.horizon + CAMERA_HORIZON.get(spec.camera, 0.0), 0.05, 0.95))
     return Canvas(
         spec=spec,
-        light=LIGHTS.get(spec.lighting, LIGHTS["daylight"]),
+        words=words,
+        light=LIGHTS.get(words.lighting, LIGHTS["daylight"]),
         family=family,
         palette=np.stack(colours),
         horizon=horizon,

@@ -243,13 +243,37 @@ def _water(c: Canvas, rng: Rng) -> None:
     paint(c, land, mix(_scenery_colour(c), c.sky_low, 0.5))
     ys = np.arange(hz, h)
     src = np.clip(2 * hz - ys - 1, 0, h - 1)
-    shift = (rng.normal(size=len(ys)) * (ys - hz + 1) * 0.02).astype(int)
+    sea = c.words.sea
+    shift = (rng.normal(size=len(ys)) * (ys - hz + 1) * 0.02 * sea).astype(int)
     xs = np.clip(np.arange(w)[None, :] + shift[:, None], 0, w - 1)
     # Darker than the sky it mirrors, as water is, which also keeps the horizon visible.
     water = mix(c.rgb[src[:, None], xs], c.palette[1] * c.light.ambient, 0.45) * 0.75
     c.rgb[hz:] = water
     c.glow[hz:] += c.glow[src[:, None], xs] * 0.6
     c.ground[hz:] = 1.0
+    if sea > 1:
+        _whitecaps(c, rng, sea)
+
+
+def _whitecaps(c: Canvas, rng: Rng, sea: float) -> None:
+    """Breaking crests on a rough sea, longer and thicker toward the camera."""
+    h, w, hz = c.h, c.w, c.horizon * c.h
+    caps = Image.new("L", (w, h))
+    draw = ImageDraw.Draw(caps)
+    troughs = Image.new("L", (w, h))
+    shade = ImageDraw.Draw(troughs)
+    for _ in range(int(w * (h - hz) / 2500 * (sea - 1))):
+        depth = rng.random() ** 1.5
+        x, y = rng.uniform(-0.05, 1.05) * w, hz + 2 + depth * (h - hz)
+        length = (0.04 + 0.16 * depth) * w * rng.uniform(0.6, 1.2)
+        lift = (0.002 + 0.007 * depth) * h * min(sea, 2.5)
+        box = (x - length / 2, y - lift, x + length / 2, y + lift)
+        shade.chord(box, 0, 180, fill=int(90 * min(1.0, sea / 2)))  # the dark face under a crest
+        draw.arc(
+            box, 215, 325, fill=int(rng.integers(140, 235)), width=max(1, int(1 + 2.5 * depth))
+        )
+    paint(c, as_mask(troughs), c.rgb * 0.6)
+    paint(c, as_mask(caps), mix(c.sky_low, WHITE, 0.75))
 
 
 def _studio(c: Canvas) -> None:

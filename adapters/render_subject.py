@@ -7,31 +7,17 @@ from PIL import Image, ImageDraw, ImageFilter
 
 from adapters.render_canvas import (
     WHITE,
+    Arr,
     Canvas,
-    Keywords,
     Rng,
     as_mask,
+    f32,
     luma,
     mix,
     noise,
     paint,
-    pick,
     rgb,
 )
-
-SUBJECTS: Keywords = (
-    (
-        "vehicle",
-        ("car", "vehicle", "truck", "bike", "motorbike", "motorcycle", "bus", "van", "taxi"),
-    ),
-    ("boat", ("boat", "ship", "sail", "yacht", "ferry", "canoe")),
-    ("tree", ("tree", "oak", "pine", "plant", "bush", "willow")),
-    ("house", ("house", "cabin", "cottage", "hut", "barn", "home")),
-    ("tower", ("tower", "building", "castle", "lighthouse", "church", "temple", "monument")),
-    ("animal", ("cat", "dog", "fox", "horse", "deer", "wolf", "animal", "pet")),
-    ("object", ("bottle", "product", "perfume", "vase", "cup", "can", "jar", "object")),
-)
-
 
 Polygon = list[tuple[float, float]]
 
@@ -56,11 +42,29 @@ _POLYGONS: dict[str, list[Polygon]] = {
     "object": [[(-0.16, 1.0), (-0.17, 0.42), (-0.06, 0.28), (-0.06, 0.08), (0.06, 0.08),
                 (0.06, 0.28), (0.17, 0.42), (0.16, 1.0)],
                [(-0.07, 0.0), (0.07, 0.0), (0.07, 0.09), (-0.07, 0.09)]],
+    "cat": [[(-0.13, 0.24), (-0.11, 0.03), (-0.02, 0.17)], [(0.05, 0.17), (0.13, 0.02),
+            (0.16, 0.23)], [(0.18, 0.97), (0.4, 0.95), (0.5, 0.8), (0.47, 0.62), (0.42, 0.63),
+            (0.44, 0.79), (0.37, 0.88), (0.18, 0.9)]],
+    "bird": [[(-0.5, 0.25), (-0.26, 0.0), (0.0, 0.3), (0.26, 0.0), (0.5, 0.25), (0.26, 0.12),
+              (0.0, 0.5), (-0.26, 0.12)]],
+    "lamp": [[(-0.03, 1.0), (-0.018, 0.1), (0.018, 0.1), (0.03, 1.0)],
+             [(-0.065, 1.0), (-0.05, 0.9), (0.05, 0.9), (0.065, 1.0)],
+             [(0.0, 0.07), (0.2, 0.05), (0.2, 0.09), (0.0, 0.12)],
+             [(0.13, 0.08), (0.28, 0.08), (0.25, 0.14), (0.16, 0.14)]],
+    "placeholder": [[(-0.2, 1.0), (-0.2, 0.25), (0.2, 0.25), (0.2, 1.0)]],
 }
+HALF_WIDTH = {"vehicle": 1.1, "boat": 0.6, "tree": 0.35, "house": 0.55, "tower": 0.13,
+              "animal": 0.62, "object": 0.17, "cat": 0.35, "bird": 0.5, "lamp": 0.28,
+              "placeholder": 0.2, "person": 0.17}
+"""Half the width of each silhouette, in units of its height (to place things beside it)."""
+LAMP_HEAD = (0.205, 0.13)
+"""Where a lamp's light comes from, in the lamp's unit coordinates."""
 _ELLIPSES: dict[str, list[tuple[float, float, float, float]]] = {
     "vehicle": [(-0.65, 0.83, 0.17, 0.17), (0.65, 0.83, 0.17, 0.17)],
     "animal": [(0.0, 0.55, 0.42, 0.2), (0.42, 0.33, 0.15, 0.14)],
     "person": [(0.0, 0.075, 0.062, 0.068)],
+    "cat": [(0.0, 0.67, 0.22, 0.31), (0.02, 0.3, 0.15, 0.14)],
+    "placeholder": [(0.0, 0.25, 0.2, 0.2)],
 }
 # fmt: on
 
@@ -76,7 +80,7 @@ def _person(coat: float) -> Polygon:
     return [*right, (0.0, 0.76), *[(-x, y) for x, y in reversed(right)]]
 
 
-def _shape(kind: str, rng: Rng, *, umbrella: bool) -> list[Polygon]:
+def shape(kind: str, rng: Rng, *, umbrella: bool) -> list[Polygon]:
     """Polygons of a subject of `kind`; the seed varies trees' crowns and the person's coat."""
     shape = [*_POLYGONS.get(kind, []), *(_ellipse(*e) for e in _ELLIPSES.get(kind, []))]
     if kind == "tree":
@@ -92,46 +96,109 @@ def _shape(kind: str, rng: Rng, *, umbrella: bool) -> list[Polygon]:
     return shape
 
 
-def draw_subject(c: Canvas, rng: Rng) -> None:
-    """The subject at its spot: ground shadow, backlight halo, silhouette and rim light."""
-    spec, h, w = c.spec, c.h, c.w
-    scale, keystone = {"low": (1.25, 0.25), "high": (0.85, -0.15), "overhead": (0.7, -0.25)}.get(
-        spec.camera, (1.0, 0.0)
-    )
-    size = spec.subject_scale * h * scale
-    cx, cy = spec.subject_x * w, spec.subject_y * h
+CAMERAS = {"low": (1.25, 0.25), "high": (0.85, -0.15), "overhead": (0.7, -0.25)}
+"""Camera height: how much bigger the subject looms, and the keystone of its verticals."""
+
+
+def halo_colour(c: Canvas) -> Arr:
+    """The backlight colour behind silhouettes: the sun's, or an accent at night and indoors."""
+    lighting = c.words.lighting
+    if c.family == "studio" or lighting in ("night", "neon"):
+        return mix(c.accents[0], WHITE, 0.6 if lighting != "neon" else 0.1)
+    return rgb(c.light.sun or c.light.horizon)
+
+
+def _box(c: Canvas, x0: float, y0: float, x1: float, y1: float) -> tuple[slice, slice]:
+    ys = slice(max(0, int(y0)), min(c.h, int(np.ceil(y1)) + 1))
+    xs = slice(max(0, int(x0)), min(c.w, int(np.ceil(x1)) + 1))
+    return ys, xs
+
+
+def stamp(
+    c: Canvas,
+    kind: str,
+    rng: Rng,
+    centre: tuple[float, float],
+    size: float,
+    *,
+    keystone: float = 0.0,
+    halo: float = 1.0,
+    shadow: float = 0.55,
+) -> Arr:
+    """Draw one silhouette of `kind`, `size` px tall, its box centred on `centre`: a ground
+    shadow, a backlight halo, the shape and a rim light; return its coverage (H x W).
+
+    Everything is computed in the shape's own box, so small elements cost little.
+    """
+    cx, cy = centre
     top, feet = cy - size / 2, cy + size / 2
-    kind = pick(spec.subject, SUBJECTS) or "person"
-    xs, ys = np.arange(w, dtype=np.float32)[None, :], np.arange(h, dtype=np.float32)[:, None]
-    stretch = 2.5 if spec.lighting in ("golden hour", "dawn", "dusk") else 1.0
-    shadow = np.exp(
-        -(((xs - cx) / (0.3 * size * stretch)) ** 2 + ((ys - feet) / (0.04 * size)) ** 2)
-    )
-    c.rgb *= (1 - 0.55 * shadow * c.ground)[..., None]
-    halo_colour = rgb(c.light.sun or c.light.horizon)
-    if c.family == "studio" or spec.lighting in ("night", "neon"):
-        halo_colour = mix(c.accents[0], WHITE, 0.6 if spec.lighting != "neon" else 0.1)
-    halo = np.exp(-(((xs - cx) ** 2 + (ys - cy + 0.1 * size) ** 2) / (0.6 * size) ** 2))
-    c.rgb += (halo_colour * c.light.halo * 0.7) * halo[..., None]
-    mask_img = Image.new("L", (2 * w, 2 * h))  # drawn at 2x and reduced: antialiased edges
-    draw = ImageDraw.Draw(mask_img)
-    for poly in _shape(kind, rng, umbrella=spec.weather == "rain"):
-        draw.polygon(
-            [
-                (2 * (cx + x * size * (1 + keystone * (y - 0.5))), 2 * (top + y * size))
-                for x, y in poly
-            ],
-            fill=255,
-        )
-    mask = as_mask(mask_img.reduce(2))
+    umbrella = kind == "person" and c.words.weather == "rain"
+    polys = [
+        [(cx + x * size * (1 + keystone * (y - 0.5)), top + y * size) for x, y in poly]
+        for poly in shape(kind, rng, umbrella=umbrella)
+    ]
+    stretch = 2.5 if c.words.lighting in ("golden hour", "dawn", "dusk") else 1.0
+    # Far enough that the halo and the shadow have faded to nothing at the box's edge.
+    reach = size * max(1.6, 0.75 * stretch * 2.2, HALF_WIDTH.get(kind, 0.3) + 0.3)
+    ys, xs = _box(c, cx - reach, cy - 1.6 * size, cx + reach, cy + 1.6 * size)
+    if ys.start >= ys.stop or xs.start >= xs.stop:
+        return np.zeros((c.h, c.w), np.float32)
+    gy = np.arange(ys.start, ys.stop, dtype=np.float32)[:, None]
+    gx = np.arange(xs.start, xs.stop, dtype=np.float32)[None, :]
+    dark = np.exp(-(((gx - cx) / (0.3 * size * stretch)) ** 2 + ((gy - feet) / (0.04 * size)) ** 2))
+    c.rgb[ys, xs] *= (1 - shadow * dark * c.ground[ys, xs])[..., None]
+    glow = np.exp(-(((gx - cx) ** 2 + (gy - cy + 0.1 * size) ** 2) / (0.6 * size) ** 2))
+    colour = halo_colour(c)
+    c.rgb[ys, xs] += (colour * c.light.halo * 0.7 * halo) * glow[..., None]
+    local = Image.new("L", (2 * (xs.stop - xs.start), 2 * (ys.stop - ys.start)))
+    draw = ImageDraw.Draw(local)  # drawn at 2x and reduced: antialiased edges
+    for poly in polys:
+        draw.polygon([(2 * (x - xs.start), 2 * (y - ys.start)) for x, y in poly], fill=255)
+    mask = np.zeros((c.h, c.w), np.float32)
+    mask[ys, xs] = as_mask(local.reduce(2))
     darkest = c.palette[int(np.argmin(luma(c.palette)))]
     base = mix(darkest, c.accents[-1], 0.25) * (0.2 + 0.45 * c.light.ambient)
-    shade = np.clip((ys - top) / max(size, 1.0), 0, 1)[..., None]
-    paint(c, mask, mix(base * 1.35, base * 0.7, shade))
-    c.subject = mask
-    offset = max(1, int(0.003 * h))
-    rim = np.clip(mask - np.roll(mask, (offset, offset), axis=(0, 1)), 0, 1)
-    c.rgb += mix(halo_colour, WHITE, 0.3) * (rim * 0.4 * (0.3 + c.light.halo))[..., None]
+    shade = np.clip((np.arange(c.h, dtype=np.float32)[:, None] - top) / max(size, 1.0), 0, 1)
+    paint(c, mask, mix(base * 1.35, base * 0.7, shade[..., None]))
+    offset = max(1, int(0.003 * c.h))
+    local_mask = mask[ys, xs]
+    rim = np.clip(local_mask - np.roll(local_mask, (offset, offset), axis=(0, 1)), 0, 1)
+    c.rgb[ys, xs] += mix(colour, WHITE, 0.3) * (rim * 0.4 * (0.3 + c.light.halo) * halo)[..., None]
+    return mask
+
+
+def lamp_colour(c: Canvas, said: str = "") -> Arr:
+    """A lamp's light: orange when the words warm the light, bluish when they cool it."""
+    if "orange" in said or "amber" in said or c.words.warmth > 0:
+        return rgb("#ffa040")
+    return rgb("#bcd6ff" if c.words.warmth < 0 else "#ffd9a0")
+
+
+def light_at(c: Canvas, x: float, y: float, radius: float, colour: Arr) -> None:
+    """A small light source (a lamp, a lighthouse lantern): a lit disc that blooms."""
+    r = max(1.5, radius)
+    ys = slice(max(0, int(y - 2 * r)), min(c.h, int(y + 2 * r) + 1))
+    xs = slice(max(0, int(x - 2 * r)), min(c.w, int(x + 2 * r) + 1))
+    gy = np.arange(ys.start, ys.stop, dtype=np.float32)[:, None]
+    gx = np.arange(xs.start, xs.stop, dtype=np.float32)[None, :]
+    disc = np.clip(1.5 - np.hypot(gx - x, gy - y) / r, 0, 1)
+    c.glow[ys, xs] += colour * (disc * 1.6)[..., None]
+
+
+def draw_subject(c: Canvas, rng: Rng) -> None:
+    """The subject at its spot: ground shadow, backlight halo, silhouette and rim light (and
+    its light, when it is a lighthouse or a lamp)."""
+    spec = c.spec
+    scale, keystone = CAMERAS.get(spec.camera, (1.0, 0.0))
+    size = spec.subject_scale * c.h * scale
+    cx, cy = spec.subject_x * c.w, spec.subject_y * c.h
+    c.subject = stamp(c, c.words.subject, rng, (cx, cy), size, keystone=keystone)
+    top = cy - size / 2
+    if c.words.subject == "tower" and "lighthouse" in spec.subject.lower():
+        light_at(c, cx, top + 0.12 * size, 0.05 * size, lamp_colour(c))
+    elif c.words.subject == "lamp":
+        light_at(c, cx + LAMP_HEAD[0] * size, top + LAMP_HEAD[1] * size, 0.035 * size,
+                 lamp_colour(c))  # fmt: skip
 
 
 def _reflect(c: Canvas, rng: Rng, strength: float) -> None:
@@ -151,37 +218,45 @@ def _reflect(c: Canvas, rng: Rng, strength: float) -> None:
 
 
 def draw_weather(c: Canvas, rng: Rng) -> None:
-    """Rain streaks and wet reflections, depth fog, or snow flakes and snow cover."""
-    h, w, weather = c.h, c.w, c.spec.weather
-    if weather == "rain" or (c.spec.lighting == "neon" and c.family == "city"):
-        _reflect(c, rng, 0.5 if weather == "rain" else 0.3)
+    """Rain streaks and wet reflections, depth fog, or snow flakes and snow cover, each as
+    heavy as the words ask ("light rain" .. "downpour", "make it rainier")."""
+    h, w, weather, level = c.h, c.w, c.words.weather, c.words.intensity
+    if weather == "rain" or (c.words.lighting == "neon" and c.family == "city"):
+        _reflect(c, rng, min(0.75, 0.35 + 0.15 * level) if weather == "rain" else 0.3)
     if weather == "rain":
-        c.rgb[:] = mix(c.rgb, luma(c.rgb)[..., None] * np.ones(3, np.float32), 0.2) * 0.9
+        grey = luma(c.rgb)[..., None] * np.ones(3, np.float32)
+        c.rgb[:] = mix(c.rgb, grey, min(0.45, 0.12 + 0.08 * level)) * (0.94 - 0.04 * level)
         streaks = Image.new("L", (w, h))
         draw = ImageDraw.Draw(streaks)
-        slant = rng.uniform(-0.25, 0.25)
-        for _ in range(int(w * h / 700)):
+        slant = rng.uniform(-0.25, 0.25) * (0.6 + 0.4 * level)
+        reach = 0.8 + 0.25 * level
+        for _ in range(int(w * h / 700 * level)):
             x, y, length = (
                 rng.uniform(-0.1, 1.1) * w,
                 rng.uniform(0, 1) * h,
-                rng.uniform(0.02, 0.07) * h,
+                rng.uniform(0.02, 0.07) * h * reach,
             )
             draw.line((x, y, x + slant * length, y + length), fill=int(rng.integers(60, 170)))
         paint(c, as_mask(streaks), mix(c.sky_low, WHITE, 0.6))
+        if level > 1:  # a downpour veils the distance
+            rows = (np.arange(h, dtype=np.float32)[:, None] + 0.5) / h
+            veil = np.exp(-np.abs(rows - c.horizon) / 0.2) * min(0.35, 0.2 * (level - 1))
+            paint(c, f32(veil * np.ones((1, w))), mix(c.sky_low, WHITE, 0.2))
     elif weather == "fog":
         rows = (np.arange(h, dtype=np.float32)[:, None] + 0.5) / h
         depth = np.exp(-np.abs(rows - c.horizon) / 0.22) * 0.55 + 0.25
         banks = 0.85 + 0.3 * noise(rng, h, w, (3, 8))
         fog = mix(c.sky_low, WHITE, 0.35) * (0.4 + 0.6 * c.light.sky_gain)
+        thick = 0.55 + 0.45 * level
         # The subject stands nearer than the horizon, so it keeps more of its contrast.
-        paint(c, np.clip(depth * banks, 0, 0.85) * (1 - 0.6 * c.subject), fog)
+        paint(c, np.clip(depth * banks * thick, 0, 0.9) * (1 - 0.6 * c.subject), fog)
         c.glow *= 0.7
     elif weather == "snow":
-        cover = c.ground * (1 - c.subject) * 0.55
+        cover = c.ground * (1 - c.subject) * min(0.8, 0.35 + 0.2 * level)
         paint(c, cover, mix(c.sky_low, WHITE, 0.7))
         flakes = Image.new("L", (w, h))
         draw = ImageDraw.Draw(flakes)
-        for _ in range(int(w * h / 900)):
+        for _ in range(int(w * h / 900 * level)):
             x, y, r = rng.uniform(0, w), rng.uniform(0, h), rng.uniform(0.6, 0.004 * h + 1)
             draw.ellipse((x - r, y - r, x + r, y + r), fill=int(rng.integers(150, 255)))
         flakes = flakes.filter(ImageFilter.GaussianBlur(0.6))

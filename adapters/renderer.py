@@ -13,40 +13,26 @@ import numpy as np
 from PIL import Image, ImageFilter, PngImagePlugin
 
 from adapters.errors import GenerationCancelled, GenerationFailed, StudioError
-from adapters.images import GeneratedImage, ProgressFn
+from adapters.images import GeneratedImage, ProgressFn, TemplateTraits
 from adapters.pixels import CONTRAST_SCALE, FOG_CONTRAST
-from adapters.render_canvas import (
-    Arr,
-    Canvas,
-    Keywords,
-    Rng,
-    as_mask,
-    f32,
-    luma,
-    mix,
-    new_canvas,
-    pick,
-    rgb,
-)
+from adapters.render_canvas import Arr, Canvas, Rng, as_mask, f32, luma, mix, new_canvas, rgb
+from adapters.render_elements import draw_elements
 from adapters.render_scene import draw_scenery, draw_sky
 from adapters.render_subject import draw_subject, draw_weather
+from adapters.render_text import letter
+from adapters.render_vocab import MOODS, pick, undrawable, vocabulary
+from adapters.render_words import Reading
 from adapters.specs import GenerationSpec
 
-RENDERER_VERSION = "1.0"
+RENDERER_VERSION = "1.1"
 RECIPE_KEY = "studio:recipe"
 SOFTWARE = f"Creative Studio built-in renderer {RENDERER_VERSION}"
 _PREVIEW_SIDE = 192
 _GRADE_SOFTNESS = 0.02  # squared chroma distance over which palette colours blend
-MOODS: Keywords = (
-    ("#4f6f9f", ("melanchol", "sad", "lonely", "cold", "somber", "sombre")),
-    ("#ffb06a", ("warm", "cozy", "cosy", "nostalg", "hopeful", "inviting")),
-    ("#6a4a9a", ("myster", "dreamy", "magic", "surreal")),
-    ("#3f6a52", ("ominous", "eerie", "tense", "menac", "dark")),
-    ("#ffd45a", ("joy", "happy", "cheer", "playful", "energetic", "vibrant")),
-    ("#9fc8d8", ("calm", "serene", "peace", "tranquil")),
-)
-"""Mood words and the tint each casts over the frame."""
 _MOOD_STRENGTH = 0.1  # a hint of the mood; the palette must still lead
+_WARMTH = np.array([0.16, 0.04, -0.16], np.float32)  # per unit of warmth, on the whole frame
+SKETCH = TemplateTraits(sketch=True, sampler=False)
+"""Whatever the template, the renderer draws a layout sketch and has no sampler."""
 
 
 def _bloom(glow: Arr, radius: float) -> Arr:
@@ -132,12 +118,14 @@ def _tone(image: Arr, mean: float, std: float) -> Arr:
 def finish(c: Canvas, rng: Rng) -> Image.Image:
     """Bloom, tints, saturation and tone to the requested brightness and contrast; 8-bit out."""
     spec, light = c.spec, c.light
-    image = c.rgb + c.glow + _bloom(c.glow, 0.03 * max(c.h, c.w)) * (0.5 + 0.4 * light.emissive)
+    warm = 1 + _WARMTH * c.words.warmth
+    glow = c.glow * (1 + 2 * _WARMTH * c.words.warmth)  # lamps and windows warm the most
+    image = c.rgb + glow + _bloom(glow, 0.03 * max(c.h, c.w)) * (0.5 + 0.4 * light.emissive)
     image = mix(image, image * rgb(light.tint), 0.35)
     mood = pick(spec.mood, MOODS)
     if mood:
         image = mix(image, image * rgb(mood) * 1.3, _MOOD_STRENGTH)
-    image = _grade(image, c.palette, 0.5)
+    image = _grade(image, c.palette, 0.5) * warm
     grey = luma(image)[..., None]
     image = np.maximum(mix(grey, image, 0.8 + 0.6 * spec.style_intensity), 0)
     ys = np.linspace(-1, 1, c.h, dtype=np.float32)[:, None]
@@ -152,8 +140,9 @@ def finish(c: Canvas, rng: Rng) -> Image.Image:
 
 STAGES: tuple[tuple[str, Callable[[Canvas, Rng], object], float], ...] = (
     ("sky", draw_sky, 0.2),
-    ("scene", draw_scenery, 0.45),
-    ("subject", draw_subject, 0.65),
+    ("scene", draw_scenery, 0.4),
+    ("subject", draw_subject, 0.55),
+    ("elements", draw_elements, 0.7),
     ("weather", draw_weather, 0.8),
 )
 
@@ -168,7 +157,27 @@ def render(spec: GenerationSpec) -> Image.Image:
     canvas = new_canvas(spec)
     for index, (_, stage, _) in enumerate(STAGES):
         stage(canvas, _rng(spec, index))
-    return finish(canvas, _rng(spec, len(STAGES)))
+    return _lettered(finish(canvas, _rng(spec, len(STAGES))), canvas.words, spec)
+
+
+def _lettered(image: Image.Image, words: Reading, spec: GenerationSpec) -> Image.Image:
+    letter(image, spec, words.lettering.text)
+    return image
+
+
+def drawn(words: Reading, spec: GenerationSpec) -> dict[str, object]:
+    """What the renderer made of the spec's words, for the recipe and the lineage; with what
+    the prompt names that it cannot draw (the ComfyUI prompt still carries those)."""
+    return {
+        "subject": words.subject,
+        "elements": [e.kind if e.count == 1 else f"{e.kind} x{e.count}" for e in words.elements],
+        "lighting": words.lighting,
+        "weather": words.weather,
+        "intensity": words.intensity,
+        "warmth": words.warmth,
+        "text": words.lettering.text,
+        "cannot_draw": undrawable(f"{spec.subject}, {spec.prompt}"),
+    }
 
 
 def _preview(image: Image.Image | Canvas) -> bytes:
@@ -184,11 +193,11 @@ def _preview(image: Image.Image | Canvas) -> bytes:
 
 def parameters(spec: GenerationSpec) -> str:
     """The recipe in the A1111 `parameters` style that many image tools read."""
+    # No steps, sampler or CFG: the renderer has none, and a sketch must not claim them.
     return (
         f"{spec.prompt}\nNegative prompt: {spec.negative_prompt}\n"
-        f"Steps: {spec.steps}, Sampler: {spec.sampler}, Schedule type: {spec.scheduler}, "
-        f"CFG scale: {spec.cfg}, Seed: {spec.seed}, Size: {spec.width}x{spec.height}, "
-        f"Generator: creative-studio built-in renderer"
+        f"Seed: {spec.seed}, Size: {spec.width}x{spec.height}, "
+        f"Generator: creative-studio built-in renderer, Sketch: true"
     )
 
 
@@ -228,11 +237,19 @@ class Renderer:
         """The renderer draws every spec the same way: the plain text-to-image template."""
         return ["txt2img"]
 
+    def traits(self, template: str) -> TemplateTraits:
+        """Every image it makes is a sketch, and it has no sampler (steps, cfg) at all."""
+        return SKETCH
+
     async def describe(self) -> dict[str, Any]:
+        """Its templates (sketches, no sampler) and the vocabulary it draws from the words."""
         return {
             "generator": self.name,
             "detail": "built-in Pillow renderer (no model, no GPU)",
-            "templates": {"txt2img": {"runnable": True, "missing": []}},
+            "templates": {
+                "txt2img": {"runnable": True, "missing": [], "sketch": True, "sampler": False}
+            },
+            "vocabulary": vocabulary(),
         }
 
     async def generate(
@@ -266,11 +283,14 @@ class Renderer:
             on_progress(fraction, await asyncio.to_thread(_preview, canvas))
         await self._checkpoint(job_id, cancelled)
         image = await asyncio.to_thread(finish, canvas, _rng(spec, len(STAGES)))
+        image = await asyncio.to_thread(_lettered, image, canvas.words, spec)
         on_progress(0.95, None)
         recipe: dict[str, object] = {
             "generator": self.name,
             "renderer_version": RENDERER_VERSION,
             "job_id": job_id,
+            "sketch": True,
+            "drawn": drawn(canvas.words, spec),
             "spec": spec.model_dump(),
         }
         png = await asyncio.to_thread(encode_png, image, spec, recipe)

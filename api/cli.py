@@ -422,9 +422,34 @@ def print_check(report: dict[str, Any]) -> None:
         console.print(f"  device {device['name']} ({device['type']})")
     for name, template in images.get("templates", {}).items():
         mark = "[green]runs[/]" if template["runnable"] else "[red]cannot run[/]"
-        console.print(f"  template {name:<14} {mark}")
+        kind = [
+            label
+            for label, on in (
+                ("sketch", template.get("sketch")),
+                ("no sampler", not template.get("sampler", True)),
+            )
+            if on
+        ]
+        console.print(f"  template {name:<14} {mark}" + (f" ({', '.join(kind)})" if kind else ""))
         for line in template["missing"]:
             console.print(f"    {line}")
+    if vocabulary := images.get("vocabulary"):
+        print_vocabulary(console, vocabulary)
+
+
+def print_vocabulary(console: Console, vocabulary: dict[str, dict[str, list[str]]]) -> None:
+    """The built-in renderer's vocabulary: what it draws from a prompt's words, by group."""
+    console.print(
+        "  draws from the prompt's words (a sketch; a negative-prompt word keeps one out):"
+    )
+    for group, entries in vocabulary.items():
+        text = "; ".join(f"{name}: {', '.join(words)}" for name, words in entries.items())
+        console.print(f"    {group}: {text}", markup=False, highlight=False)
+    console.print(
+        "  anything else a prompt names (a giraffe, a piano) is not drawn; "
+        "the ComfyUI prompt carries it",
+        highlight=False,
+    )
 
 
 @app.command()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import time
 from typing import Any
 
 import numpy as np
@@ -12,10 +13,11 @@ from PIL import Image
 
 from adapters.errors import GenerationCancelled, GenerationFailed
 from adapters.pixels import PALETTE_ACCEPTABLE, measure, palette_distance
-from adapters.render_canvas import new_canvas
+from adapters.render_canvas import LIGHTS, new_canvas
 from adapters.render_scene import draw_scenery, draw_sky
 from adapters.render_subject import draw_subject
-from adapters.renderer import RECIPE_KEY, Renderer, read_recipe, render
+from adapters.render_text import SAFE_MARGIN, layout
+from adapters.renderer import RECIPE_KEY, STAGES, Renderer, read_recipe, render
 from adapters.specs import GenerationSpec
 
 NEON = ["#0b0f2a", "#ff2e88", "#00e5ff", "#7b2cbf"]
@@ -221,3 +223,156 @@ async def test_cancelling_the_task_stops_the_job() -> None:
 async def test_a_spec_that_cannot_be_drawn_fails_as_generation_failed() -> None:
     with pytest.raises(GenerationFailed, match="could not draw 'hero-a'"):
         await generate(Renderer(), width=0)
+
+
+# What the words of the prompt add: lettering, weather intensity, warmth, elements.
+
+NIGHT = ["#0b1a2e", "#2e4a62", "#f2a65a", "#d9e4ec"]
+
+
+def luma(a: np.ndarray[Any, np.dtype[np.float64]]) -> np.ndarray[Any, np.dtype[np.float64]]:
+    return np.asarray(a @ np.array([0.299, 0.587, 0.114]))
+
+
+@pytest.mark.parametrize(
+    ("prompt", "lighting", "palette"),
+    [
+        ("golden hour meadow, a lone walker", "golden hour", MEADOW),
+        ("rainy city street at night, a lone walker", "night", NIGHT),
+        ("perfume bottle packshot", "studio", ["#f4f1ea", "#d8cfc0", "#3a3a3a"]),
+    ],
+)
+def test_asked_for_text_is_lettered_legibly_inside_the_safe_margins(
+    prompt: str, lighting: str, palette: list[str]
+) -> None:
+    plain = spec(prompt=prompt, lighting=lighting, palette=palette)
+    asked = spec(prompt=f'{prompt}, legible name "HARBOR LIGHTS"', lighting=lighting,
+                 palette=palette)  # fmt: skip
+    plan = layout(asked, "HARBOR LIGHTS")
+    x0, y0, x1, y1 = plan.box
+    w, h = asked.width, asked.height
+    assert x0 >= SAFE_MARGIN * w - 1 and x1 <= w - SAFE_MARGIN * w + 1
+    assert y0 >= SAFE_MARGIN * h - 1 and y1 <= h - SAFE_MARGIN * h + 1
+    assert y1 - y0 >= 0.08 * h  # sized to read
+    with_text, without = pixels(render(asked)), pixels(render(plain))
+    box = luma(with_text[y0:y1, x0:x1])
+    # Type and outline in opposite tones: both dark and light ink, whatever is behind.
+    assert (box < 0.15).mean() > 0.1 and (box > 0.85).mean() > 0.1
+    changed = np.abs(with_text - without).sum(axis=-1) > 0.05
+    assert changed[y0:y1, x0:x1].mean() > 0.4
+    changed[y0:y1, x0:x1] = False
+    assert not changed.any()  # the name is set in type, not read as a harbour
+
+
+def test_no_text_is_drawn_unless_asked() -> None:
+    base = render(spec())
+    assert render(spec(prompt="golden hour meadow, a lone walker, no text")).tobytes() == (
+        base.tobytes()
+    )
+    assert render(spec(negative_prompt="text, watermark")).tobytes() == base.tobytes()
+
+
+def streak_share(image: Image.Image) -> float:
+    """Share of pixels on a thin vertical bright or dark line (rain streaks)."""
+    lum = luma(pixels(image))
+    across = np.abs(lum[:, 2:-2] - (lum[:, :-4] + lum[:, 4:]) / 2)
+    return float((across > 0.06).mean())
+
+
+def test_heavier_rain_makes_more_streaks() -> None:
+    shares = [
+        streak_share(render(spec(prompt=f"city street at dusk, {words}", lighting="dusk")))
+        for words in ("light rain", "rain", "heavy rain", "heavy rain. make it rainier")
+    ]
+    assert all(b > a * 1.1 for a, b in zip(shares, shares[1:], strict=False))
+    dry = streak_share(render(spec(prompt="city street at dusk", lighting="dusk")))
+    assert shares[0] > dry
+
+
+def red_minus_blue(image: Image.Image) -> float:
+    rgb = pixels(image)
+    return float((rgb[..., 0] - rgb[..., 2]).mean())
+
+
+def test_warmer_light_raises_red_minus_blue() -> None:
+    def warmth(words: str) -> float:
+        return red_minus_blue(render(spec(prompt=f"city street at night{words}",
+                                          lighting="night", palette=NIGHT)))  # fmt: skip
+
+    cold, plain = warmth(", cold blue light"), warmth("")
+    warm, warmer = warmth(", orange glow from the lamp"), warmth(", orange glow. warmer")
+    assert cold < plain - 0.03 and warm > plain + 0.03 and warmer > warm + 0.01
+
+
+def subject_canvas(**changes: Any) -> Any:
+    canvas = new_canvas(spec(**changes))
+    for index, (_, stage, _) in enumerate(STAGES[:4]):
+        stage(canvas, np.random.default_rng(index))
+    return canvas
+
+
+def test_a_named_cat_adds_a_silhouette_and_a_negative_word_keeps_it_out() -> None:
+    street = {"prompt": "city street at night, a lone walker", "lighting": "night",
+              "subject_x": 0.3}  # fmt: skip
+    alone = subject_canvas(**street)
+    cat = {**street, "prompt": street["prompt"] + ", a stray cat on the kerb"}
+    with_cat = subject_canvas(**cat)
+    added = with_cat.subject - alone.subject
+    ys, xs = np.nonzero(added > 0.25)
+    assert xs.size > 30  # a silhouette, not a speck
+    assert xs.mean() / 384 > 0.35  # beside the walker, on the roomier side
+    assert abs(ys.max() / 256 - with_cat.horizon) < 0.06  # sitting on the kerb
+    kept_out = subject_canvas(**cat, negative_prompt="blurry, cats")
+    assert np.array_equal(kept_out.subject, alone.subject)
+    assert render(spec(**cat, negative_prompt="cats")).tobytes() == (
+        render(spec(**street, negative_prompt="cats")).tobytes()
+    )
+
+
+@pytest.mark.parametrize("kind", ["lone walker", "lighthouse", "red car", "oak tree"])
+def test_the_subject_sits_where_the_spec_puts_it(kind: str) -> None:
+    for x, y, scale in ((0.3, 0.6, 0.35), (0.7, 0.5, 0.5)):
+        canvas = subject_canvas(subject=kind, subject_x=x, subject_y=y, subject_scale=scale)
+        ys, xs = np.nonzero(canvas.subject > 0.5)
+        assert abs(xs.mean() / 384 - x) < 0.04
+        assert abs(ys.max() / 256 - (y + scale / 2)) < 0.03
+        assert abs((ys.max() - ys.min()) / 256 - scale) < 0.2 * scale  # crowns vary by seed
+
+
+def test_time_of_day_and_weather_words_reach_the_canvas() -> None:
+    canvas = subject_canvas(prompt="sunny meadow. make it night, heavy snow", lighting="daylight")
+    assert canvas.light == LIGHTS["night"]
+    assert (canvas.words.weather, canvas.words.intensity) == ("snow", 1.8)
+
+
+@pytest.mark.anyio
+async def test_recipe_marks_a_sketch_and_says_what_was_drawn() -> None:
+    prompt = 'harbour at night, a lighthouse, a giraffe, a stray cat, legible name "HARBOR"'
+    (image,), _ = await generate(Renderer(), prompt=prompt, subject="lighthouse")
+    recipe = read_recipe(image.png)
+    assert recipe["sketch"] is True
+    drawn = recipe["drawn"]
+    assert drawn["elements"] == ["cat"] and drawn["text"] == "HARBOR"
+    assert drawn["cannot_draw"] == ["giraffe"]
+    with Image.open(io.BytesIO(image.png)) as png:
+        assert "Steps:" not in png.text["parameters"] and "CFG" not in png.text["parameters"]
+
+
+def test_rendering_every_feature_stays_fast() -> None:
+    busy = spec(
+        width=768, height=512, lighting="night", palette=NIGHT, subject="lighthouse",
+        prompt='rainy harbour at night, big waves, a beam of light, a stray cat on the kerb, '
+        'gulls, orange glow from the lamp, make it rainier, legible name "HARBOR LIGHTS"',
+    )  # fmt: skip
+    plain = spec(width=768, height=512)
+
+    def best_of_three(wanted: GenerationSpec) -> float:
+        times = []
+        for _ in range(3):
+            started = time.perf_counter()
+            render(wanted)
+            times.append(time.perf_counter() - started)
+        return min(times)
+
+    # Relative to a plain render on the same machine, so a busy CI box does not fail it.
+    assert best_of_three(busy) < 1.6 * best_of_three(plain) + 0.05

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from adapters.comfyui.templates import TEMPLATES, load_template
+from adapters.comfyui.templates import TEMPLATES, load_template, traits
 
 ModelKind = Literal["checkpoint", "lora", "upscale_model"]
 MODEL_INPUTS: dict[tuple[str, str], ModelKind] = {
@@ -159,13 +159,17 @@ class Capabilities:
 
     def report(self) -> dict[str, Any]:
         """Plain data for people and clients: version, devices, and per template whether it
-        runs and what it lacks (with the server's alternatives)."""
+        runs, what it lacks (with the server's alternatives), whether it makes a sketch and
+        whether it uses a sampler."""
         templates = {}
         for name in TEMPLATES:
             missing = self.check_template(name)
+            kind = traits(name)
             templates[name] = {
                 "runnable": not any(m.blocking for m in missing),
                 "missing": [m.describe() for m in missing],
+                "sketch": kind.sketch,
+                "sampler": kind.sampler,
             }
         return {
             "version": self.version,

@@ -31,7 +31,7 @@ from adapters.comfyui.outcomes import (
     was_interrupted,
 )
 from adapters.comfyui.progress import monotonic
-from adapters.comfyui.templates import TEMPLATES
+from adapters.comfyui.templates import TEMPLATES, traits
 from adapters.errors import (
     GenerationCancelled,
     GenerationFailed,
@@ -39,7 +39,7 @@ from adapters.errors import (
     InvalidWorkflow,
     ServiceUnavailable,
 )
-from adapters.images import GeneratedImage, ProgressFn
+from adapters.images import GeneratedImage, ProgressFn, TemplateTraits
 from adapters.specs import GenerationSpec, SpecLimits
 
 logger = logging.getLogger(__name__)
@@ -105,6 +105,10 @@ class ComfyUIImageGenerator:
         """The server's capabilities, asked afresh."""
         caps = await self.capabilities(refresh=True)
         return {"generator": self.name, "url": self.client.base_url, **caps.report()}
+
+    def traits(self, template: str) -> TemplateTraits:
+        """Whether `template` makes a sketch (`compose`) and whether it uses a sampler."""
+        return traits(template)
 
     async def templates(self) -> list[str]:
         """Templates the server can run from a spec alone (those that load reference images
@@ -222,6 +226,7 @@ class ComfyUIImageGenerator:
             "job_id": job_id,
             "server_version": caps.version,
             "adjustments": list(bound.adjustments),
+            "sketch": traits(bound.template).sketch,
         }
         # SaveImage writes each `extra_pnginfo` key as a PNG text chunk next to `prompt`, so
         # the served file carries its recipe; history and `/queue` keep `extra_data` too.
@@ -257,6 +262,8 @@ class ComfyUIImageGenerator:
         if not recipe and bound is not None:
             recipe = {"template": bound.template, "params": bound.params, "seed": bound.seed}
         recipe.update(prompt_id=prompt_id, job_id=job_id, cached=served_from_cache(entry))
+        template = recipe.get("template")
+        recipe.setdefault("sketch", isinstance(template, str) and traits(template).sketch)
         images: list[GeneratedImage] = []
         for ref in refs:
             png = await self.client.view(ref)

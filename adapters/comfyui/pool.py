@@ -11,9 +11,9 @@ from adapters.comfyui.jobs import prompt_id_for
 from adapters.comfyui.lifecycle import Finished, JobState, Queued, reconcile
 from adapters.comfyui.outcomes import was_interrupted
 from adapters.comfyui.progress import monotonic
-from adapters.comfyui.templates import TEMPLATES
+from adapters.comfyui.templates import TEMPLATES, traits
 from adapters.errors import GenerationCancelled, ServiceUnavailable
-from adapters.images import GeneratedImage, ProgressFn
+from adapters.images import GeneratedImage, ProgressFn, TemplateTraits
 from adapters.specs import GenerationSpec
 
 Probe = tuple[JobState, bool] | None
@@ -186,6 +186,11 @@ class ComfyUIPool:
         found = await asyncio.gather(*(m.cancel_thread(thread_id) for m in self.members))
         return sorted({job for jobs in found for job in jobs})
 
+    def traits(self, template: str) -> TemplateTraits:
+        """Whether `template` makes a sketch (`compose`) and whether it uses a sampler: the
+        same on every server, since the templates ship with the studio."""
+        return traits(template)
+
     async def templates(self) -> list[str]:
         """Templates at least one reachable server can run from a spec alone, in the order
         of `TEMPLATES`. Resting servers are asked only when no other answers (as for a job),
@@ -240,6 +245,8 @@ class ComfyUIPool:
                 "missing": [
                     f"{s['url']}: {line}" for s in up for line in s["templates"][name]["missing"]
                 ],
+                "sketch": traits(name).sketch,
+                "sampler": traits(name).sampler,
             }
             for name in TEMPLATES
         }

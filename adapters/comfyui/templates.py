@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from adapters.errors import InvalidWorkflow
+from adapters.images import MODEL_TRAITS, TemplateTraits
 
 TEMPLATE_DIR = Path(__file__).with_name("templates")
 
@@ -50,6 +51,23 @@ def load_template(name: str) -> dict[str, Any]:
             f"There is no ComfyUI template named {name!r}; the templates are {sorted(TEMPLATES)}."
         )
     return copy.deepcopy(json.loads(_template_text(name)))
+
+
+SAMPLER_NODES = frozenset(
+    {"KSampler", "KSamplerAdvanced", "SamplerCustom", "SamplerCustomAdvanced"}
+)
+"""Node classes that denoise with a model: steps, cfg, sampler and scheduler reach them."""
+
+
+@functools.cache
+def traits(name: str) -> TemplateTraits:
+    """Whether template `name` samples with a model and whether it makes a sketch, read from
+    the workflow itself: no sampler and no reference image means a layout drawn from the spec
+    (`compose`). Unknown names count as model-based."""
+    if name not in TEMPLATES:
+        return MODEL_TRAITS
+    sampler = any(node.get("class_type") in SAMPLER_NODES for node in load_template(name).values())
+    return TemplateTraits(sketch=not sampler and TEMPLATES[name].references == 0, sampler=sampler)
 
 
 def titles(workflow: Mapping[str, Any]) -> dict[str, str]:
