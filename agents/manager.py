@@ -8,7 +8,7 @@ from langchain_core.messages import AIMessage
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
-from agents import variants
+from graph import variants
 from graph.budgets import limits, stop_when_spent
 from graph.context import StudioContext, resolve
 from graph.emit import phase

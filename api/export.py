@@ -13,12 +13,13 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from langchain_core.messages import BaseMessage
 
 from adapters.assets import AssetRecord
-from graph.state import PERSONAS, TERMINAL_PHASES
+from graph.state import PERSONAS, TERMINAL_PHASES, StudioState
+from graph.variants import current_of
 
 if TYPE_CHECKING:
     from api.studio import Studio
@@ -27,17 +28,8 @@ RECIPE_NOTE = "The PNGs carry their recipe as metadata too (PNG text chunk `stud
 
 
 def current_set(values: Mapping[str, Any]) -> dict[str, str]:
-    """Asset id per deliverable of the set a person sees and approves: the state's `current`
-    variants (`selected` on threads saved before it existed), else the newest of each."""
-    chosen = dict(values.get("current") or values.get("selected") or {})
-    newest: dict[str, tuple[int, str]] = {}
-    for g in values.get("generations", []):
-        key = (g["iteration"], g["asset_id"])
-        if g["deliverable"] not in newest or key >= newest[g["deliverable"]]:
-            newest[g["deliverable"]] = key
-    for deliverable, (_, asset_id) in newest.items():
-        chosen.setdefault(deliverable, asset_id)
-    return chosen
+    """Asset id per deliverable of the set a person sees and approves (`graph.variants`)."""
+    return current_of(cast(StudioState, values))
 
 
 def is_approved(values: Mapping[str, Any]) -> bool:

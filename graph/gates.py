@@ -17,10 +17,9 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command, interrupt
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 
-from agents import variants
 from agents.generate import generation_sends
 from agents.intake import human_texts
-from graph import directions
+from graph import directions, variants
 from graph.budgets import limits
 from graph.context import StudioContext, resolve
 from graph.emit import emit, phase
