@@ -21,6 +21,11 @@ from adapters.errors import InvalidInput
 from api.errors import friendly_validation
 from graph.state import THREAD_SETTINGS, ThreadSettings
 
+MAX_OFFSET = 2**31 - 1
+"""The largest `offset` (and `iteration`) a query takes: Postgres integers, never an overflow."""
+THREAD_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$"
+"""Thread ids a client may choose: letters, digits, `.`, `_`, `-` (a UUID fits); they go
+into URLs and headers as they are."""
 StreamModeName = Literal["values", "updates", "custom", "messages-tuple", "messages"]
 MultitaskStrategy = Literal["reject", "interrupt", "rollback", "enqueue"]
 
@@ -46,7 +51,7 @@ Metadata = Annotated[dict[str, Any], AfterValidator(small_metadata)]
 
 
 class ThreadCreate(Body):
-    thread_id: str | None = Field(None, min_length=1, max_length=200)
+    thread_id: str | None = Field(None, pattern=THREAD_ID_PATTERN)
     metadata: Metadata = Field(default_factory=dict)
     if_exists: Literal["raise", "do_nothing"] = "raise"
 
@@ -59,7 +64,7 @@ class ThreadSearch(Body):
     metadata: dict[str, Any] | None = None
     status: Literal["idle", "busy", "interrupted", "error"] | None = None
     limit: int = Field(10, ge=1, le=1000)
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=MAX_OFFSET)
 
 
 class HistoryQuery(Body):

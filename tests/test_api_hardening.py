@@ -277,3 +277,80 @@ async def test_one_run_cannot_fill_the_event_log(database, tmp_path) -> None:
         assert notices, "the run said that its log was cut"
         kinds = {r["event"] for r in rows}
         assert {"message", "phase", "asset", "done", "end"} <= kinds, "essential events stay"
+
+
+# -- 5. malformed input is a 422, never a 500 ------------------------------------------------------
+
+
+async def test_hostile_json_urls_and_ids_are_422_not_500(database, tmp_path) -> None:
+    async with serve(database, tmp_path) as served:
+        tid, token = await served.new_thread()
+        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
+        async with served.http() as client:
+            for text in (
+                '{"metadata": {"x": NaN}}',
+                '{"metadata": {"x": Infinity}}',
+                '{"metadata": {"x": -Infinity}}',
+                '{"metadata": {"x": 1e999}}',
+                '{"metadata": {"x": "a\\u0000b"}}',
+                '{"metadata": {"a\\u0000": 1}}',
+                '{"metadata": {"x": "\\ud800"}}',
+                b'{"metadata": {"x": "\xff"}}',
+            ):
+                refused = await client.post("/threads", content=text, headers=headers)
+                assert refused.status_code == 422, (text, refused.text)
+                assert refused.json()["error"]["code"] == "invalid_input"
+            pair = await client.post(
+                "/threads", content='{"metadata": {"x": "\\ud83d\\ude00"}}', headers=headers
+            )
+            assert pair.status_code == 200, "a surrogate pair is a character"
+
+        async with served.http(token) as client:
+            for url in (
+                "/threads/%00",
+                f"/threads/{tid}/outputs?deliverable=a%00b",
+                f"/threads/{tid}/timeline?agent=%00",
+            ):
+                assert (await client.get(url)).status_code == 422, url
+            for url in (
+                f"/threads/{tid}/outputs?deliverable=%ED%A0%80",
+                f"/threads/{tid}/timeline?agent=%ED%A0%80",
+                "/threads/%ED%A0%80",
+            ):
+                assert (await client.get(url)).status_code in (200, 404), url
+            for url in (
+                f"/threads/{tid}/runs?offset={2**64}",
+                f"/threads/{tid}/runs?offset=-1",
+                f"/threads/{tid}/outputs?iteration={2**40}",
+                f"/threads/{tid}/timeline?offset={2**64}",
+            ):
+                assert (await client.get(url)).status_code == 422, url
+            search = await client.post("/threads/search", json={"offset": 2**64})
+            assert search.status_code == 422
+            huge_id = {"Last-Event-ID": "9" * 30}
+            assert (await client.get(f"/threads/{tid}/stream", headers=huge_id)).status_code == 422
+
+            for bad in ("café", "线程", "a\tb", "a/b", "../x", " x", "-x", "x" * 201, ""):
+                made = await client.post("/threads", json={"thread_id": bad})
+                assert made.status_code == 422, (bad, made.text)
+                assert "thread_id" in made.json()["error"]["message"]
+            safe = "Brief-2026_01.a"
+            assert (await client.post("/threads", json={"thread_id": safe})).status_code == 200
+            run = await client.post(f"/threads/{safe}/runs", json=start())
+            assert run.status_code == 200
+            assert run.headers["content-location"] == f"/threads/{safe}/runs/{run.json()['run_id']}"
+
+            await client.post(f"/threads/{tid}/runs/wait", json=start())
+            unknown = await client.get(f"/threads/{tid}/state/1ef00000-0000-6000-8000-000000000000")
+            assert unknown.status_code == 404
+            history = (await client.get(f"/threads/{tid}/history?limit=2")).json()
+            known = history[1]["checkpoint_id"]
+            assert (await client.get(f"/threads/{tid}/state/{known}")).status_code == 200
+            older = await client.get(f"/threads/{tid}/history", params={"before": known})
+            assert older.status_code == 200 and older.json()
+            for before in ("nope", {"configurable": "x"}, {"checkpoint_id": 5}, 7):
+                bad_before = await client.post(
+                    f"/threads/{tid}/history", json={"limit": 2, "before": before}
+                )
+                assert bad_before.status_code == 422, (before, bad_before.text)
+            assert (await client.get(f"/threads/{tid}/history?before=nope")).status_code == 422

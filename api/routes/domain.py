@@ -15,7 +15,7 @@ from adapters.errors import InvalidInput
 from api.auth import owns, require_token
 from api.deps import ServicesDep, ThreadDep
 from api.errors import NotFound
-from api.schemas import SettingsPatch
+from api.schemas import MAX_OFFSET, SettingsPatch
 from graph.state import PERSONAS, ROLES, valid_settings
 
 router = APIRouter(tags=["studio"])
@@ -66,7 +66,7 @@ async def list_outputs(
     thread: ThreadDep,
     svc: ServicesDep,
     deliverable: str | None = None,
-    iteration: int | None = Query(None, ge=0),
+    iteration: int | None = Query(None, ge=0, le=MAX_OFFSET),
     cursor: str | None = None,
     limit: int = Query(20, ge=1, le=200),
 ) -> dict[str, Any]:
@@ -119,7 +119,7 @@ async def timeline(
     thread: ThreadDep,
     svc: ServicesDep,
     agent: str | None = None,
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
     limit: int = Query(100, ge=1, le=1000),
 ) -> dict[str, Any]:
     """Messages in the order they were said; `agent` is a role id or a persona name."""

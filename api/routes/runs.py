@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
@@ -18,7 +19,7 @@ from api.protocol import END_FRAME, RUN_MODES, frame, values_json
 from api.resume import check_resume
 from api.routes.assistants import ASSISTANT_ID, GRAPH_ID
 from api.runstore import run_json
-from api.schemas import RunCommand, RunCreate
+from api.schemas import MAX_OFFSET, RunCommand, RunCreate
 from graph.state import valid_settings
 
 router = APIRouter(prefix="/threads/{thread_id}", tags=["runs"])
@@ -28,16 +29,20 @@ PING_S = 15
 ALL_MODES = ["values", "updates", "custom", "messages-tuple"]
 
 
+def run_path(run: dict[str, Any]) -> str:
+    """The run's URL path, percent-encoded: safe in a header whatever the ids hold."""
+    return f"/threads/{quote(run['thread_id'], safe='')}/runs/{quote(run['run_id'], safe='')}"
+
+
 def last_event_id(request: Request) -> int:
     """The SSE `Last-Event-ID` header (or `?last_event_id=`): replay starts after it."""
     raw = request.headers.get("last-event-id") or request.query_params.get("last_event_id")
     if not raw:
         return 0
-    try:
-        return int(raw)
-    except ValueError:
-        message = f"Last-Event-ID must be an event id of this thread; got {raw!r}"
-        raise InvalidInput(message) from None
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
+        message = f"Last-Event-ID must be an event id of this thread; got {raw[:40]!r}"
+        raise InvalidInput(message)
+    return int(raw)
 
 
 def _command(command: RunCommand, svc: Services) -> dict[str, Any]:
@@ -169,8 +174,8 @@ def stream_response(
             if not ended and cancel_on_disconnect:
                 svc.manager.cancel_soon(tid, rid)
 
-    location = f"/threads/{tid}/runs/{rid}/stream"
-    headers = {"Location": location, "Content-Location": f"/threads/{tid}/runs/{rid}"}
+    here = run_path(run)
+    headers = {"Location": f"{here}/stream", "Content-Location": here}
     return EventSourceResponse(events(), headers=headers, ping=PING_S)
 
 
@@ -196,8 +201,7 @@ async def create_background_run(
 ) -> JSONResponse:
     """Start a run in the background; returns the Run (follow it with `…/stream`)."""
     run = await create_run(body, thread, svc, request, ALL_MODES)
-    location = f"/threads/{run['thread_id']}/runs/{run['run_id']}"
-    return JSONResponse(run_json(run), headers={"Content-Location": location})
+    return JSONResponse(run_json(run), headers={"Content-Location": run_path(run)})
 
 
 @router.post("/runs/stream", response_class=EventSourceResponse)
@@ -217,7 +221,7 @@ async def create_waiting_run(
 ) -> JSONResponse:
     """Start a run and answer with the final values once it ends (or stops at a gate)."""
     run = await create_run(body, thread, svc, request, ["values"])
-    location = f"/threads/{run['thread_id']}/runs/{run['run_id']}/join"
+    location = f"{run_path(run)}/join"
     return JSONResponse(await wait_result(svc, run), headers={"Location": location})
 
 
@@ -226,7 +230,7 @@ async def list_runs(
     thread: ThreadDep,
     svc: ServicesDep,
     limit: int = Query(10, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
     status: str | None = None,
 ) -> list[dict[str, Any]]:
     """The thread's runs, newest first."""

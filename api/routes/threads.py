@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request, Response
 from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import BaseCheckpointSaver
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
@@ -148,10 +149,14 @@ async def get_state(thread: ThreadDep, svc: ServicesDep) -> dict[str, Any]:
 @router.get("/{thread_id}/state/{checkpoint_id}")
 async def get_state_at(checkpoint_id: str, thread: ThreadDep, svc: ServicesDep) -> dict[str, Any]:
     config = _config(thread["thread_id"], checkpoint_id)
-    snapshot = await svc.studio.graph.aget_state(config)
-    if not snapshot.config.get("configurable", {}).get("checkpoint_id"):
+    if not await _has_checkpoint(svc, config):
         raise NotFound("Checkpoint not found")
-    return state_json(snapshot)
+    return state_json(await svc.studio.graph.aget_state(config))
+
+
+async def _has_checkpoint(svc: Services, config: RunnableConfig) -> bool:
+    saver = svc.studio.graph.checkpointer
+    return isinstance(saver, BaseCheckpointSaver) and await saver.aget_tuple(config) is not None
 
 
 def _config(thread_id: str, checkpoint_id: str | None = None) -> RunnableConfig:
@@ -164,11 +169,18 @@ def _config(thread_id: str, checkpoint_id: str | None = None) -> RunnableConfig:
 async def _history(svc: Services, thread_id: str, query: HistoryQuery) -> list[dict[str, Any]]:
     before = query.before
     if isinstance(before, dict):
-        before = before.get("checkpoint_id") or before.get("configurable", {}).get("checkpoint_id")
+        inner = before.get("configurable")
+        before = before.get("checkpoint_id") or (
+            inner.get("checkpoint_id") if isinstance(inner, dict) else None
+        )
+    if query.before is not None and not (
+        isinstance(before, str) and await _has_checkpoint(svc, _config(thread_id, before))
+    ):
+        raise InvalidInput("before: not a checkpoint of this thread (a `checkpoint_id` it listed)")
     states = svc.studio.graph.aget_state_history(
         _config(thread_id),
         limit=query.limit,
-        before=_config(thread_id, str(before)) if before else None,
+        before=_config(thread_id, before) if isinstance(before, str) else None,
         filter=query.metadata,
     )
     return [state_json(snapshot) async for snapshot in states]
