@@ -19,7 +19,7 @@ from adapters.render_canvas import Arr, Canvas, Rng, as_mask, f32, luma, mix, ne
 from adapters.render_elements import draw_elements
 from adapters.render_scene import draw_scenery, draw_sky
 from adapters.render_subject import draw_subject, draw_weather
-from adapters.render_text import letter
+from adapters.render_text import layout, letter
 from adapters.render_vocab import MOODS, pick, undrawable, vocabulary
 from adapters.render_words import Reading
 from adapters.specs import GenerationSpec
@@ -166,8 +166,9 @@ def _lettered(image: Image.Image, words: Reading, spec: GenerationSpec) -> Image
 
 
 def drawn(words: Reading, spec: GenerationSpec) -> dict[str, object]:
-    """What the renderer made of the spec's words, for the recipe and the lineage; with what
-    the prompt names that it cannot draw (the ComfyUI prompt still carries those)."""
+    """What the renderer made of the spec's words, for the recipe and the lineage: where it
+    lettered text (`text_box`: left, top, right, bottom in pixels), and what the prompt names
+    that it cannot draw (the ComfyUI prompt still carries those)."""
     return {
         "subject": words.subject,
         "elements": [e.kind if e.count == 1 else f"{e.kind} x{e.count}" for e in words.elements],
@@ -176,6 +177,7 @@ def drawn(words: Reading, spec: GenerationSpec) -> dict[str, object]:
         "intensity": words.intensity,
         "warmth": words.warmth,
         "text": words.lettering.text,
+        "text_box": list(layout(spec, text).box) if (text := words.lettering.text) else None,
         "cannot_draw": undrawable(f"{spec.subject}, {spec.prompt}"),
     }
 

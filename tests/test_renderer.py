@@ -353,6 +353,9 @@ async def test_recipe_marks_a_sketch_and_says_what_was_drawn() -> None:
     assert recipe["sketch"] is True
     drawn = recipe["drawn"]
     assert drawn["elements"] == ["cat"] and drawn["text"] == "HARBOR"
+    assert drawn["text_box"] == list(
+        layout(spec(prompt=prompt, subject="lighthouse"), "HARBOR").box
+    )
     assert drawn["cannot_draw"] == ["giraffe"]
     with Image.open(io.BytesIO(image.png)) as png:
         assert "Steps:" not in png.text["parameters"] and "CFG" not in png.text["parameters"]
