@@ -1,13 +1,29 @@
-"""The planner: expand the brief into deliverables, scope and style guards."""
+"""The planner: expand the brief into deliverables, scope and style guards.
+
+The deliverables the person named (`settings.deliverables`, else the counts and formats in the
+brief, read by `adapters.deliverables`) are a contract, whatever model plans: the prompt carries
+them, the answer is checked against them, a wrong answer gets one corrective retry, and a
+second wrong answer is replaced by the named list (keeping the model's titles and purposes
+where the ids match), which the plan message says.
+"""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from langchain_core.messages import AIMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langgraph.runtime import Runtime
 
+from adapters.deliverables import (
+    ASPECTS,
+    MAX_DELIVERABLES,
+    Requested,
+    deliverables_in,
+    describe,
+    read_deliverables,
+    required_line,
+    slug,
+)
 from agents import prompts
 from agents.calls import structured
 from agents.schemas import Plan
@@ -15,28 +31,27 @@ from graph.context import StudioContext, resolve
 from graph.emit import phase
 from graph.state import Deliverable, StudioState
 
-ASPECTS = ("16:9", "9:16", "4:5", "5:4", "3:2", "2:3", "4:3", "3:4", "1:1", "21:9")
-MAX_DELIVERABLES = 4
+DIRECTION = "## Direction from the person\n"
 
 
-def _slug(text: str, taken: set[str]) -> str:
-    base = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:24] or "image"
-    slug, n = base, 2
-    while slug in taken:
-        slug, n = f"{base}-{n}", n + 1
-    taken.add(slug)
-    return slug
+def _unique(text: str, taken: set[str]) -> str:
+    base = slug(text) or "image"
+    ident, n = base, 2
+    while ident in taken:
+        ident, n = f"{base}-{n}", n + 1
+    taken.add(ident)
+    return ident
 
 
 def clean_plan(plan: Plan) -> dict[str, Any]:
-    """Unique slugs, known aspect ratios, one to four deliverables, short guard list."""
+    """Unique slugs, known aspect ratios, one to `MAX_DELIVERABLES`, a short guard list."""
     taken: set[str] = set()
     deliverables: list[Deliverable] = []
     for item in plan.deliverables[:MAX_DELIVERABLES]:
         aspect = item.aspect.strip() if item.aspect.strip() in ASPECTS else "16:9"
         deliverables.append(
             Deliverable(
-                id=_slug(item.id or item.title, taken),
+                id=_unique(item.id or item.title, taken),
                 title=item.title.strip() or item.id,
                 purpose=item.purpose.strip(),
                 aspect=aspect,
@@ -50,14 +65,110 @@ def clean_plan(plan: Plan) -> dict[str, Any]:
     return {"deliverables": deliverables, "style_guards": guards, "scope": plan.scope.strip()}
 
 
+def required(state: StudioState) -> tuple[list[Requested], list[str]]:
+    """The deliverables the person named, exactly (the thread's settings win over the brief),
+    and notes for the plan message about what could not be honoured (over the cap, invalid)."""
+    listed = (state.get("settings") or {}).get("deliverables") or []
+    found, problems = read_deliverables(listed) if listed else ([], [])
+    notes = [f"Left out of your deliverables: {'; '.join(problems)}."] if problems else []
+    if found:
+        return found, notes
+    request = deliverables_in(state.get("brief", ""))
+    if request.asked > len(request.deliverables):
+        notes.append(
+            f"You asked for {request.asked} images; a session makes at most "
+            f"{MAX_DELIVERABLES}, so this plan has the first {len(request.deliverables)}."
+        )
+    return request.deliverables, notes
+
+
+def with_requirement(prompt: list[BaseMessage], wanted: list[Requested]) -> list[BaseMessage]:
+    """The planner prompt with the required list as the first direction from the person (where
+    the built-in model reads it) and in the task."""
+    *head, body = prompt
+    text = str(body.content)
+    line = f"- {required_line(wanted)}\n"
+    if DIRECTION in text:
+        text = text.replace(DIRECTION + "- (none)\n", DIRECTION, 1)
+        text = text.replace(DIRECTION, DIRECTION + line, 1)
+    else:
+        text = f"{DIRECTION}{line}\n{text}"
+    text += (
+        f"\nThe person named the deliverables: list exactly these {len(wanted)}, with these ids "
+        f"and aspect ratios: {describe(wanted)}."
+    )
+    return [*head, HumanMessage(text)]
+
+
+def _pairs(deliverables: list[Deliverable]) -> list[tuple[str, str]]:
+    return sorted((d["id"], d["aspect"]) for d in deliverables)
+
+
+def matches(cleaned: dict[str, Any], wanted: list[Requested]) -> bool:
+    """Whether a plan has exactly the wanted ids with their aspect ratios (in any order)."""
+    return _pairs(cleaned["deliverables"]) == sorted((w.id, w.aspect) for w in wanted)
+
+
+def enforce(cleaned: dict[str, Any], wanted: list[Requested]) -> list[Deliverable]:
+    """The wanted list in its order, with the model's title and purpose where an id matches."""
+    theirs = {d["id"]: d for d in cleaned["deliverables"]}
+    out: list[Deliverable] = []
+    for w in wanted:
+        mine = theirs.get(w.id)
+        out.append(
+            Deliverable(
+                id=w.id,
+                title=(mine["title"] if mine and mine["title"] else w.title),
+                purpose=(mine["purpose"] if mine and mine["purpose"] else w.purpose),
+                aspect=w.aspect,
+            )
+        )
+    return out
+
+
+def correction(cleaned: dict[str, Any], wanted: list[Requested]) -> HumanMessage:
+    """The corrective note for a plan whose deliverables are not the ones asked for."""
+    got = ", ".join(f"{d['id']} {d['aspect']}" for d in cleaned["deliverables"])
+    return HumanMessage(
+        f"Your plan lists {got}, but the person asked for exactly {len(wanted)} deliverables: "
+        f"{describe(wanted)}. Answer again with JSON that matches the schema, with exactly these "
+        "deliverable ids and aspect ratios, in this order; keep your titles, purposes, scope and "
+        "style guards."
+    )
+
+
 async def plan(state: StudioState, runtime: Runtime[StudioContext]) -> dict[str, Any]:
-    """Ask the planner for deliverables and guards, then tell the team."""
+    """Ask the planner for deliverables and guards, hold them to what the person named, then
+    tell the team."""
     context = resolve(runtime)
-    answer, tokens = await structured(context, state, "planner", Plan, prompts.plan(state))
+    wanted, notes = required(state)
+    prompt = prompts.plan(state)
+    if wanted:
+        prompt = with_requirement(prompt, wanted)
+    answer, tokens = await structured(context, state, "planner", Plan, prompt)
     cleaned = clean_plan(answer)
+    if wanted and not matches(cleaned, wanted):
+        retry = [*prompt, AIMessage(answer.model_dump_json()), correction(cleaned, wanted)]
+        second, more = await structured(context, state, "planner", Plan, retry)
+        tokens += more
+        cleaned = clean_plan(second)
+        if not matches(cleaned, wanted):
+            got = ", ".join(f"{d['id']} {d['aspect']}" for d in cleaned["deliverables"])
+            notes.append(
+                f"The planner twice answered {got}, not the deliverables asked for; the plan "
+                f"uses exactly yours: {describe(wanted)}."
+            )
+    if wanted:  # in the order asked, with the model's titles and purposes where ids match
+        cleaned = {**cleaned, "deliverables": enforce(cleaned, wanted)}
     listing = "; ".join(f"{d['title']} ({d['aspect']})" for d in cleaned["deliverables"])
     guards = "; ".join(cleaned["style_guards"]) or "none"
-    text = f"Plan: {listing}. Scope: {cleaned['scope'] or 'as briefed'}. Style guards: {guards}."
+    text = " ".join(
+        [
+            f"Plan: {listing}.",
+            *notes,
+            f"Scope: {cleaned['scope'] or 'as briefed'}. Style guards: {guards}.",
+        ]
+    )
     return {
         "plan": cleaned,
         "round": 1,

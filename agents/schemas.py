@@ -20,7 +20,10 @@ class DeliverableOut(BaseModel):
 class Plan(BaseModel):
     """The planner's expansion of the brief."""
 
-    deliverables: list[DeliverableOut]
+    deliverables: list[DeliverableOut] = Field(
+        description="exactly the images the person asked for (counts, formats, aspect ratios); "
+        "when they named none, two to four"
+    )
     style_guards: list[str] = Field(default_factory=list)
     scope: str = ""
 

@@ -16,6 +16,7 @@ import uvicorn
 from pydantic import ValidationError
 from rich.console import Console
 
+from adapters.deliverables import parse_deliverables
 from adapters.errors import InvalidInput, StudioError
 from api.app import create_app
 from api.database import Database
@@ -211,9 +212,22 @@ def run(
     max_seconds: Annotated[float | None, typer.Option(min=1, help="Work-time budget.")] = None,
     max_tokens: Annotated[int | None, typer.Option(min=1, help="LLM token budget.")] = None,
     thread_id: Annotated[str | None, typer.Option(help="Use this thread id.")] = None,
+    deliverable: Annotated[
+        list[str],
+        typer.Option(
+            "--deliverable",
+            help='Exactly these images, NAME [ASPECT], e.g. "hero 16:9"; repeatable. '
+            "Wins over the counts and formats in the brief.",
+        ),
+    ] = [],  # noqa: B006
 ) -> None:
     """Start a session from a brief and follow it live until it finishes or waits for you."""
     tid = thread_id or str(uuid.uuid4())
+    try:
+        parse_deliverables(deliverable)  # refused here, before a thread exists
+    except ValueError as exc:
+        typer.echo(f"error: --deliverable: {exc}", err=True)
+        raise typer.Exit(2) from None
     budgets = {
         "max_iterations": max_iterations,
         "max_generations": max_generations,
@@ -223,6 +237,8 @@ def run(
 
     async def body(studio: Studio) -> None:
         settings = thread_settings(model, auto_approve, budgets)
+        if deliverable:
+            settings["deliverables"] = [" ".join(d.split()) for d in deliverable]
         # a model that is not installed is refused before the thread exists ("ollama pull")
         await studio.context.models.check(settings.get("models"))
         await studio.threads.upsert(tid, title=brief[:120], status="idle", phase="created")

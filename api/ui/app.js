@@ -15,10 +15,13 @@ function refreshThreads() {
 function briefText(form) {
   const title = form.elements.title.value.trim();
   const description = form.elements.description.value.trim();
-  const deliverables = form.elements.deliverables.value.trim();
-  let text = description ? `${title}: ${description}` : title;
-  if (deliverables) text += `\nDeliverables: ${deliverables}`;
-  return { title, text };
+  return { title, text: description ? `${title}: ${description}` : title };
+}
+
+// The Deliverables field goes to settings.deliverables ("hero 16:9, poster 4:5" -> two entries),
+// never into the brief (so never into an image prompt); the planner reads each as NAME [ASPECT].
+function formDeliverables(form) {
+  return form.elements.deliverables.value.split(",").map((d) => d.trim()).filter(Boolean);
 }
 
 function showStart(settings) {
@@ -37,7 +40,11 @@ function showStart(settings) {
     form.querySelector("button").disabled = true;
     try {
       const thread = await createThread({ title, brief: text });
-      const defaults = { ...SettingsDialog.defaults(), auto_approve: form.elements.auto_approve.checked };
+      const defaults = {
+        ...SettingsDialog.defaults(),
+        auto_approve: form.elements.auto_approve.checked,
+        deliverables: formDeliverables(form),
+      };
       history.pushState({}, "", `/t/${thread.id}`);
       $("start").hidden = true;
       const session = new Session(thread.id, thread.token, refreshThreads);
@@ -56,6 +63,7 @@ function showStart(settings) {
 function cleanSettings(settings) {
   const out = {};
   if (settings.auto_approve) out.auto_approve = true;
+  if (settings.deliverables?.length) out.deliverables = settings.deliverables;
   if (Object.keys(settings.models || {}).length) out.models = settings.models;
   if (Object.keys(settings.budgets || {}).length) out.budgets = settings.budgets;
   return out;
