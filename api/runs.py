@@ -65,6 +65,7 @@ class RunManager:
         metadata: dict[str, Any],
         strategy: str,
         idempotency_key: str | None = None,
+        request_hash: str | None = None,
     ) -> dict[str, Any]:
         """Queue a run on the thread, applying `strategy` when the thread is busy; returns
         once a run it interrupts has stopped."""
@@ -79,6 +80,7 @@ class RunManager:
                 metadata=metadata,
                 strategy=strategy,
                 idempotency_key=idempotency_key,
+                request_hash=request_hash,
             )
             for dropped in submitted.dropped:
                 await self._end_unstarted(dropped)

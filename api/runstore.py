@@ -9,6 +9,7 @@ from typing import Any
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
+from adapters.errors import InvalidInput
 from api.cluster import CLAIM_SPACE
 from api.database import Connection, Pool
 from api.errors import Conflict
@@ -26,12 +27,21 @@ _UNFINISHED = f"""
 """
 _INSERT = f"""
     INSERT INTO runs (run_id, thread_id, assistant_id, status, kwargs, metadata,
-                      multitask_strategy, idempotency_key)
-    VALUES (%s, %s, %s, 'pending', %s, %s, %s, %s)
+                      multitask_strategy, idempotency_key, idempotency_hash)
+    VALUES (%s, %s, %s, 'pending', %s, %s, %s, %s, %s)
     ON CONFLICT (thread_id, idempotency_key) DO NOTHING
     RETURNING {_COLUMNS}
 """
-_BY_KEY = f"SELECT {_COLUMNS} FROM runs WHERE thread_id = %s AND idempotency_key = %s"
+_BY_KEY = f"""
+    SELECT {_COLUMNS}, idempotency_hash FROM runs WHERE thread_id = %s AND idempotency_key = %s
+"""
+_EXPIRE_KEY = """
+    UPDATE runs SET idempotency_key = NULL
+    WHERE thread_id = %s AND idempotency_key = %s AND created_at < now() - %s * interval '1 s'
+"""
+"""A key older than the expiry names no run any more: a request with it creates one."""
+KEY_TTL_S = 24 * 3600
+"""How long an `Idempotency-Key` is remembered (runs and other requests alike)."""
 _INTERRUPT_PENDING = f"""
     UPDATE runs SET status = 'interrupted', updated_at = now()
     WHERE thread_id = %s AND status = 'pending' AND run_id <> %s
@@ -123,6 +133,7 @@ class RunStore:
         metadata: dict[str, Any],
         strategy: str,
         idempotency_key: str | None,
+        request_hash: str | None = None,
     ) -> Submitted:
         """Queue a run, applying `strategy` if the thread is busy, in one transaction that is
         serialised per thread across processes: `reject` raises `Conflict`; `interrupt` and
@@ -137,11 +148,14 @@ class RunStore:
             Jsonb(metadata),
             strategy,
             idempotency_key,
+            request_hash if idempotency_key else None,
         ]
         # pipelined: BEGIN, the lock, the queue and the insert go in one round trip
         async with self.pool.connection() as conn, conn.pipeline(), conn.transaction():
             lock = "SELECT pg_advisory_xact_lock(%s::int, hashtext(%s))"
             await conn.execute(lock, [SUBMIT_SPACE, thread_id])
+            if idempotency_key:
+                await conn.execute(_EXPIRE_KEY, [thread_id, idempotency_key, KEY_TTL_S])
             queue = await conn.execute(_UNFINISHED, [thread_id, thread_id])
             inserted = await conn.execute(_INSERT, params)
             waiting = await queue.fetchall()
@@ -151,6 +165,12 @@ class RunStore:
                     await conn.execute(_BY_KEY, [thread_id, idempotency_key])
                 ).fetchone()
                 assert existing is not None
+                first_hash = existing.pop("idempotency_hash")
+                if first_hash is not None and first_hash != request_hash:
+                    raise InvalidInput(
+                        "Idempotency-Key: already used with another request body; "
+                        "send a new key for a new request"
+                    )
                 return Submitted(existing, created=False)
             if waiting and strategy == "reject":
                 raise Conflict("Thread is already running a task. Wait for it or interject.")

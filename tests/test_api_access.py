@@ -56,7 +56,7 @@ async def test_api_key_guards_thread_creation(database, tmp_path) -> None:
 
 async def test_idempotency_key_replays_the_first_answer(database, tmp_path) -> None:
     async with serve(database, tmp_path) as served:
-        async with served.http() as client:
+        async with served.http("a-key-of-my-own") as client:  # keys belong to a caller
             key = {"Idempotency-Key": "create-1"}
             first = await client.post("/threads", json={}, headers=key)
             again = await client.post("/threads", json={}, headers=key)

@@ -354,3 +354,54 @@ async def test_hostile_json_urls_and_ids_are_422_not_500(database, tmp_path) -> 
                 )
                 assert bad_before.status_code == 422, (before, bad_before.text)
             assert (await client.get(f"/threads/{tid}/history?before=nope")).status_code == 422
+
+
+# -- 2. idempotency keys belong to their caller and their request ---------------------------------
+
+
+async def test_idempotency_keys_are_scoped_bound_sealed_and_expire(database, tmp_path) -> None:
+    async with serve(database, tmp_path) as served:
+        key = {"Idempotency-Key": "create-1"}
+        async with served.http("caller-a") as a, served.http("caller-b") as b:
+            first = await a.post("/threads", json={"metadata": {"n": 1}}, headers=key)
+            again = await a.post("/threads", json={"metadata": {"n": 1}}, headers=key)
+            assert again.headers["idempotent-replayed"] == "true"
+            assert again.json() == first.json() and again.json()["token"].startswith("st_")
+            theirs = await b.post("/threads", json={"metadata": {"n": 1}}, headers=key)
+            assert "idempotent-replayed" not in theirs.headers
+            assert theirs.json()["thread_id"] != first.json()["thread_id"]
+            assert theirs.json()["token"] != first.json()["token"]
+            other_body = await a.post("/threads", json={"metadata": {"n": 2}}, headers=key)
+            assert other_body.status_code == 422
+            assert "another request body" in other_body.json()["error"]["message"]
+            for bad in (b"\xe9", b"x" * 256, b"two words"):
+                headers = {"Idempotency-Key": bad}
+                assert (await a.post("/threads", json={}, headers=headers)).status_code == 422
+        async with served.http() as anonymous:
+            refused = await anonymous.post("/threads", json={}, headers=key)
+            assert refused.status_code == 422 and "credential" in refused.text
+
+        async with database.pool.connection() as conn:
+            stored = await (await conn.execute("SELECT body FROM idempotency_keys")).fetchall()
+            assert stored and all(
+                first.json()["token"].encode() not in bytes(r["body"]) for r in stored
+            )
+            await conn.execute("UPDATE idempotency_keys SET created_at = now() - interval '2 days'")
+        async with served.http("caller-a") as a:
+            expired = await a.post("/threads", json={"metadata": {"n": 1}}, headers=key)
+            assert "idempotent-replayed" not in expired.headers
+            assert expired.json()["thread_id"] != first.json()["thread_id"]
+
+        tid, token = first.json()["thread_id"], first.json()["token"]
+        async with served.http(token) as owner:
+            run_key = {"Idempotency-Key": "run-1"}
+            one = await owner.post(f"/threads/{tid}/runs", json=start(), headers=run_key)
+            two = await owner.post(f"/threads/{tid}/runs", json=start(), headers=run_key)
+            assert one.json()["run_id"] == two.json()["run_id"]
+            changed = await owner.post(f"/threads/{tid}/runs", json=start("rain"), headers=run_key)
+            assert changed.status_code == 422
+        async with database.pool.connection() as conn:
+            await conn.execute("UPDATE runs SET created_at = now() - interval '2 days'")
+        async with served.http(token) as owner:
+            later = await owner.post(f"/threads/{tid}/runs", json=start("rain"), headers=run_key)
+            assert later.status_code == 200 and later.json()["run_id"] != one.json()["run_id"]

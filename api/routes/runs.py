@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
@@ -15,6 +16,7 @@ from adapters.errors import InvalidInput
 from api.deps import Services, ServicesDep, ThreadDep
 from api.errors import NotFound
 from api.eventlog import Record
+from api.idempotency import idempotency_key
 from api.protocol import END_FRAME, RUN_MODES, frame, values_json
 from api.resume import check_resume
 from api.routes.assistants import ASSISTANT_ID, GRAPH_ID
@@ -104,7 +106,8 @@ async def create_run(
         kwargs=kwargs,
         metadata=body.metadata,
         strategy=body.multitask_strategy,
-        idempotency_key=request.headers.get("idempotency-key"),
+        idempotency_key=idempotency_key(request),
+        request_hash=hashlib.sha256(body.model_dump_json().encode()).hexdigest(),
     )
 
 
