@@ -77,7 +77,11 @@ def create_app(settings: Settings | None = None, *, studio: Studio | None = None
     )
     install_error_handlers(app)
     app.add_middleware(IdempotencyMiddleware, pool=lambda: app.state.services.studio.threads.pool)
-    app.add_middleware(RequestGuards, max_body_bytes=settings.max_body_bytes)  # outermost
+    app.add_middleware(  # outermost: before anything else looks at the request
+        RequestGuards,
+        max_body_bytes=settings.max_body_bytes,
+        allowed_hosts=settings.allowed_host_names,
+    )
     app.include_router(threads.router)
     app.include_router(runs.router)
     app.include_router(domain.router)

@@ -1,4 +1,4 @@
-"""The edge: what every request must be before a route sees it (size, JSON, URL)."""
+"""The edge: what every request must be before a route sees it (host, size, JSON, URL)."""
 
 from __future__ import annotations
 
@@ -26,21 +26,27 @@ class Refused(Exception):
 
 
 class RequestGuards:
-    """Refuses, before any route runs: a body over `max_body_bytes` (413, however it is sent),
-    and a JSON body that is not strict JSON or holds what Postgres cannot store (422: NaN,
-    Infinity, lone surrogates, invalid UTF-8, NUL characters), and a URL with NUL characters.
-    The body is read once here and handed on; later `receive` calls (a streaming response
-    waiting for the client to leave) reach the server as before."""
+    """Refuses, before any route runs: a `Host` the studio does not serve (403: a DNS
+    rebinding page cannot drive a studio on loopback); a body over `max_body_bytes` (413,
+    however it is sent); a JSON body that is not strict JSON or holds what Postgres cannot
+    store (422: NaN, Infinity, lone surrogates, invalid UTF-8, NUL characters); and a URL
+    with NUL characters (422). The body is read once here and handed on; later `receive`
+    calls (a streaming response waiting for the client to leave) reach the server as before."""
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, *, max_body_bytes: int, allowed_hosts: list[str] | None = None
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.allowed_hosts = [h.lower().rstrip(".") for h in allowed_hosts or ["*"]]
+        """Host names (no port); `*` any, `*.example.com` its subdomains."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         try:
+            self._check_host(scope)
             check_url(scope)
             if scope["method"] not in _BODY_METHODS:
                 await self.app(scope, receive, send)
@@ -61,6 +67,20 @@ class RequestGuards:
             return await receive()
 
         await self.app(scope, replay, send)
+
+    def _check_host(self, scope: Scope) -> None:
+        host = _header(scope, b"host")
+        if host is None or "*" in self.allowed_hosts:
+            return  # no Host (HTTP/1.0, ASGI tests): no browser sent it
+        name = host_name(host)
+        for allowed in self.allowed_hosts:
+            if name == allowed or (allowed.startswith("*.") and name.endswith(allowed[1:])):
+                return
+        raise Refused(
+            403,
+            f"host: {name[:100]!r} is not a name this studio serves "
+            "(STUDIO_ALLOWED_HOSTS lists them)",
+        )
 
     async def _body(self, scope: Scope, receive: Receive) -> bytes:
         limit = self.max_body_bytes
@@ -89,6 +109,15 @@ async def _discard(receive: Receive, message: Message, most: int) -> None:
     while message.get("more_body", False) and most > 0:
         message = await receive()
         most -= len(message.get("body", b""))
+
+
+def host_name(host: str) -> str:
+    """The name in a `Host` header: without the port or IPv6 brackets, lower case."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[1 : host.find("]")] if "]" in host else host
+    name, colon, port = host.rpartition(":")
+    return (name if colon and port.isdigit() else host).rstrip(".")
 
 
 def _too_large(limit: int) -> str:

@@ -82,11 +82,21 @@ class Settings(BaseSettings):
     """STUDIO_API_KEY: when set, creating a thread over HTTP needs it (header `X-Api-Key`)."""
     interject_grace_s: float = 10.0
     """STUDIO_INTERJECT_GRACE_S: how long an interjection lets the running node finish."""
+    allowed_hosts: str = "localhost,127.0.0.1,::1"
+    """STUDIO_ALLOWED_HOSTS: the host names the HTTP API answers (comma-separated; `*.x.org`
+    for subdomains, `*` for any): others get 403, so a page on another site that resolves its
+    name to this machine (DNS rebinding) cannot reach the studio. Add the names a proxy or
+    other machines use to reach it."""
     max_body_bytes: int = Field(1_048_576, ge=1024)
     """STUDIO_MAX_BODY_BYTES: the largest request body the HTTP API reads (413 past it)."""
     max_run_log_bytes: int = Field(32 * 1_048_576, ge=65_536)
     """STUDIO_MAX_RUN_LOG_BYTES: what one run may write to the event log; past it only the
     essential events (messages, phases, gates, assets, notices, errors, its end) are kept."""
+
+    @property
+    def allowed_host_names(self) -> list[str]:
+        """`allowed_hosts` as a list."""
+        return [name.strip() for name in self.allowed_hosts.split(",") if name.strip()]
 
     @property
     def comfyui_urls(self) -> list[str]:

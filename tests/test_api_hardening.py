@@ -405,3 +405,29 @@ async def test_idempotency_keys_are_scoped_bound_sealed_and_expire(database, tmp
         async with served.http(token) as owner:
             later = await owner.post(f"/threads/{tid}/runs", json=start("rain"), headers=run_key)
             assert later.status_code == 200 and later.json()["run_id"] != one.json()["run_id"]
+
+
+# -- 7. DNS rebinding: only the host names the studio serves ------------------------------------
+
+
+async def test_host_header_is_checked_against_the_allowed_names(database, tmp_path) -> None:
+    async with serve(database, tmp_path) as served:
+        async with served.http() as client:
+            for host in ("evil.example", "evil.example:8000", "127.0.0.1.evil.example", "[::2]"):
+                refused = await client.get("/ok", headers={"Host": host})
+                assert refused.status_code == 403, host
+                assert "STUDIO_ALLOWED_HOSTS" in refused.json()["error"]["message"]
+                made = await client.post("/threads", json={}, headers={"Host": host})
+                assert made.status_code == 403
+            for host in ("localhost:8000", "127.0.0.1", "LOCALHOST.", "[::1]:8000"):
+                assert (await client.get("/ok", headers={"Host": host})).status_code == 200, host
+    allowed = "studio.example.org,*.lan"
+    async with serve(database, tmp_path, allowed_hosts=allowed) as served:
+        async with served.http() as client:
+            for host, status in (
+                ("studio.example.org", 200),
+                ("pi.lan:8000", 200),
+                ("localhost", 403),
+                ("lan", 403),
+            ):
+                assert (await client.get("/ok", headers={"Host": host})).status_code == status
