@@ -124,7 +124,8 @@ def plan(state: StudioState) -> list[BaseMessage]:
             "Direction from the person": _bullets(direction_lines(state)),
         },
         "plan",
-        "List the deliverables (two to four; ids are short slugs), a one-line scope and three to "
+        "List the deliverables (exactly those the person named, with their counts and aspect "
+        "ratios; otherwise two to four; ids are short slugs), a one-line scope and three to "
         "five style guards. Answer with JSON matching the schema.",
     )
 

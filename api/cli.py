@@ -17,12 +17,13 @@ from pydantic import ValidationError
 from rich.console import Console
 
 from adapters.deliverables import parse_deliverables
-from adapters.errors import InvalidInput, StudioError
+from adapters.errors import InvalidGateAction, InvalidInput, StudioError
 from api.app import create_app
 from api.database import Database
 from api.export import collect, current_set, file_stem, is_approved, write_folder
 from api.gate_prompt import ask_gate
 from api.live import LiveView
+from api.resume import check_answer
 from api.settings import Settings
 from api.studio import Studio, ThreadView, open_studio
 from graph.state import ROLES, ThreadSettings
@@ -45,6 +46,20 @@ JsonOut = Annotated[
         "--json", help="Print one JSON object at the end on stdout; the live view goes to stderr."
     ),
 ]
+
+
+def answer_gate(console: Console, value: dict[str, Any]) -> dict[str, Any] | None:
+    """Ask at the gate until the answer is one it accepts (a refused answer saves nothing)."""
+    while True:
+        decision = ask_gate(console, value)
+        if decision is None:
+            return None
+        try:
+            check_answer(value, decision, field=None)
+        except InvalidGateAction as exc:
+            console.print(exc.message, style="red", markup=False, highlight=False)
+            continue
+        return decision
 
 
 class Session:
@@ -73,7 +88,7 @@ class Session:
             if self.auto_approve and "approve" in value.get("actions", []):
                 decision: dict[str, Any] | None = {"action": "approve"}
             elif self.interactive:
-                decision = ask_gate(self.console, value)
+                decision = answer_gate(self.console, value)
             else:
                 decision = None
             if decision is None:
@@ -292,10 +307,16 @@ def resume(
                 if auto_approve and "approve" in value.get("actions", []):
                     decision = {"action": "approve"}
                 elif session.interactive:
-                    decision = ask_gate(session.console, value) or {}
+                    decision = answer_gate(session.console, value) or {}
             if not decision:
                 session.report(view)
                 return
+            try:  # a refused answer saves nothing: the thread stays at the gate
+                check_answer(value, decision, field=None)
+            except InvalidGateAction as exc:
+                gate = value.get("gate")
+                typer.echo(f"error: {exc.message} (still waiting at the {gate} gate)", err=True)
+                raise typer.Exit(2) from None
             payload: Any = Studio.resume_payload(decision)
         elif view.next:
             payload = None  # crashed mid-run: continue from the last checkpoint

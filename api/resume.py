@@ -40,14 +40,15 @@ def _schema(gate_value: dict[str, Any]) -> type[GateAnswer]:
     return answer_schema(str(gate_value["gate"]), deliverables=deliverables)
 
 
-def check_answer(gate_value: Any, answer: Any, *, field: str = "command.resume") -> None:
+def check_answer(gate_value: Any, answer: Any, *, field: str | None = "command.resume") -> None:
     """Validate `answer` with the pending gate's own schema (422 naming what it accepts)."""
     if not isinstance(gate_value, dict) or gate_value.get("gate") not in GATE_ACTIONS:
         return  # not one of the studio's gates: nothing to check against
     try:
         _schema(gate_value).model_validate(answer)
     except ValidationError as exc:
-        raise InvalidGateAction(f"{field}: {friendly_validation(exc)}") from None
+        reason = friendly_validation(exc)
+        raise InvalidGateAction(f"{field}: {reason}" if field else reason) from None
 
 
 async def check_resume(

@@ -10,6 +10,9 @@ from langgraph.graph.message import add_messages
 from pydantic import AfterValidator, ConfigDict, Field, TypeAdapter, ValidationError, with_config
 from typing_extensions import TypedDict
 
+from adapters.deliverables import parse_deliverables
+from graph.launch_settings import Format, LaunchSettings
+
 Role = Literal[
     "planner", "style", "composition", "story", "director", "critic", "consistency", "manager"
 ]
@@ -38,6 +41,12 @@ Phase = Literal[
     "reviewing",
     "iterating",
     "awaiting_approval",
+    "researching",
+    "scripting",
+    "awaiting_script",
+    "designing",
+    "awaiting_selection",
+    "experimenting",
     "approved",
     "completed",
     "failed",
@@ -53,6 +62,8 @@ LOOP_BACKS: frozenset[tuple[str, str]] = frozenset(
         ("iterating", "generating"),  # the iterate loop
         ("awaiting_approval", "iterating"),  # the person asks for a regeneration
         ("awaiting_approval", "generating"),
+        ("awaiting_script", "scripting"),  # launch: the person revises the scripts
+        ("awaiting_selection", "designing"),  # launch: the person asks for new thumbnails
     }
 )
 """The only backward moves; everything else moves forward or to a terminal phase."""
@@ -64,6 +75,9 @@ GATE_ACTIONS: dict[str, tuple[str, ...]] = {
     "consensus": ("answer", "stop"),
     "plan": ("approve", "revise", "stop"),
     "output": ("approve", "regenerate", "pick", "stop"),
+    "script": ("approve", "revise", "stop"),  # launch: approve one script (`deliverable`)
+    "selection": ("approve", "regenerate", "stop"),  # launch: `answer` lists the variants
+    "experiment": ("observe", "declare", "stop"),  # launch: the A/B test (graph/launch_gates.py)
 }
 
 
@@ -84,6 +98,12 @@ DeliverableEntry = Annotated[
 ]
 
 
+def _parsed_deliverables(entries: list[str]) -> list[str]:
+    """Entries the planner can honour exactly (known ratios, names, at most 8 images)."""
+    parse_deliverables(entries)  # raises ValueError naming the entry
+    return entries
+
+
 @with_config(_STRICT)
 class Budgets(TypedDict, total=False):
     """Per-thread limits; when one runs out the session ends and says why."""
@@ -100,7 +120,9 @@ class ThreadSettings(TypedDict, total=False):
     the HTTP API and the CLI refuse what it refuses (naming the field), and the graph keeps
     only what it accepts (`valid_settings`), so stored settings can never stop a thread."""
 
-    deliverables: Annotated[list[DeliverableEntry], Field(max_length=8)]
+    deliverables: Annotated[
+        list[DeliverableEntry], Field(max_length=8), AfterValidator(_parsed_deliverables)
+    ]
     """Exactly these deliverables, each `NAME [ASPECT]` (`"hero 16:9"`, `"thumbnail 1:1"`)."""
     auto_approve: bool
     budgets: Budgets
@@ -110,6 +132,9 @@ class ThreadSettings(TypedDict, total=False):
     score_threshold: Annotated[float, Field(ge=0, le=10)]
     drift_threshold: Annotated[float, Field(ge=0, le=1)]
     seed: Annotated[int, Field(ge=0, lt=2**32)]
+    format: Format
+    """`images` (default) or `launch` (graph/launch.py)."""
+    launch: LaunchSettings
 
 
 THREAD_SETTINGS: TypeAdapter[ThreadSettings] = TypeAdapter(ThreadSettings)
@@ -332,3 +357,5 @@ class StudioState(StudioInput):
     """How the session ends: approved, completed (a budget ran out), interrupted, failed."""
     stop_reason: NotRequired[str]
     """Why it ended: approved, stopped_by_person, max_iterations, max_generations, ..."""
+    launch: NotRequired[Annotated[dict[str, Any], merge_dict]]
+    """The launch format's work: trends, scripts, thumbnails, the A/B test (graph/launch.py)."""

@@ -64,7 +64,12 @@ def test_gates_answered_from_the_command_line(env: dict[str, str]) -> None:
     tid = first["thread_id"]
     bad = studio(env, "resume", tid, "--action", "pick", "--json")
     assert bad.returncode == 2
-    assert bad.stderr.strip() == "error: the plan gate accepts approve, revise, stop; got 'pick'"
+    assert bad.stderr.strip() == (
+        "error: the plan gate accepts approve, revise, stop; got 'pick' "
+        "(still waiting at the plan gate)"
+    )
+    still = json.loads(studio(env, "resume", tid, "--json").stdout)
+    assert still["status"] == "interrupted" and still["phase"] == "awaiting_plan_approval"
     at_output = json.loads(studio(env, "resume", tid, "--action", "approve", "--json").stdout)
     assert at_output["status"] == "interrupted" and at_output["phase"] == "awaiting_approval"
     steered = studio(env, "say", tid, "more fog please", "--auto-approve", "--json")

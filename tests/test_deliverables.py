@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from adapters.deliverables import (
     DEFAULTS,
@@ -24,7 +25,7 @@ from adapters.deliverables import (
     required_line,
 )
 from adapters.llm import ollama_models
-from graph.state import ROLES
+from graph.state import ROLES, THREAD_SETTINGS
 from tests.ollama_server import LoopbackOllama
 from tests.studio_helpers import fresh_graph, make_context, run, start
 
@@ -277,12 +278,14 @@ async def test_over_the_cap_the_plan_message_says_so(graph: Any, context: Any) -
 
 
 @pytest.mark.anyio
-async def test_an_invalid_entry_that_reaches_the_planner_is_left_out_and_said(
+async def test_settings_with_an_invalid_entry_are_refused_and_never_stall_a_thread(
     graph: Any, context: Any
 ) -> None:
+    with pytest.raises(ValidationError, match="unknown aspect ratio 7:3 in 'hero 7:3'"):
+        THREAD_SETTINGS.validate_python({"deliverables": ["hero 7:3", "poster 4:5"]})
+    # stored anyway (a client that skipped the edge): the schema drops the field, the brief plans
     state = await planned(graph, context, "a lighthouse", deliverables=["hero 7:3", "poster 4:5"])
-    assert pairs(state) == [("poster", "4:5")]
-    assert "Left out of your deliverables: unknown aspect ratio 7:3" in planner_says(state)
+    assert pairs(state) == [("hero-a", "16:9"), ("hero-b", "4:5"), ("thumbnail", "1:1")]
 
 
 # -- an LLM planner over the loopback Ollama ------------------------------------------------
