@@ -9,28 +9,18 @@ from langchain_core.messages import AIMessage
 from langgraph.runtime import Runtime
 
 from adapters.pixels import Measurements, drift, measure
+from graph import variants
 from graph.context import StudioContext, resolve
-from graph.state import DriftReport, Generation, StudioState
-
-
-def latest(generations: list[Generation]) -> dict[str, Generation]:
-    """The newest generation per deliverable (the person's pick is applied at finalize)."""
-    newest: dict[str, Generation] = {}
-    for g in generations:
-        if (
-            g["deliverable"] not in newest
-            or g["iteration"] >= newest[g["deliverable"]]["iteration"]
-        ):
-            newest[g["deliverable"]] = g
-    return newest
+from graph.state import DriftReport, StudioState
 
 
 async def check_consistency(state: StudioState, runtime: Runtime[StudioContext]) -> dict[str, Any]:
-    """Measure the latest output of each deliverable and report how far the set drifts."""
+    """Measure the set as it stands (each deliverable's current variant, or the new one that
+    will replace it) and report how far it drifts."""
     context = resolve(runtime)
     items: list[tuple[str, Measurements]] = []
-    for deliverable, generation in sorted(latest(state.get("generations", [])).items()):
-        record = await context.assets.get(generation["asset_id"])
+    for deliverable, asset_id in sorted(variants.standing(state).items()):
+        record = await context.assets.get(asset_id)
         if record is not None:
             data = await context.assets.read_bytes(record)
             items.append((deliverable, await asyncio.to_thread(measure, data)))

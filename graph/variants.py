@@ -87,6 +87,12 @@ def promote(state: StudioState) -> tuple[dict[str, str], dict[str, str], list[st
     return updates, settled, lines
 
 
+def standing(state: StudioState) -> dict[str, str]:
+    """The set as it stands once this iteration's outputs are ruled on (what the consistency
+    checker compares: a variant the manager will not keep does not count)."""
+    return {**current_of(state), **promote(state)[0]}
+
+
 def verdicts(state: StudioState, current: dict[str, str]) -> dict[str, list[str]]:
     """Asset ids by verdict: `current` for the current variants, `superseded` for the rest."""
     chosen = set(current.values())
