@@ -8,21 +8,27 @@ keeps an inline marker where the list was. Reads rebuild every version exactly, 
 history and resume see what the stock saver shows. Migration `0008_checkpoint_lists.sql`
 creates the two tables.
 
-It also drops the stock saver's instance lock when it holds a pool: the lock serializes every
-database call of the process even though each call takes its own pooled connection
-(langchain-ai/langgraph#7259, fix proposed in #7269).
+It relies only on the stock saver's public surface: its tables (created by its `setup()`), its
+public `serde`, `conn`, `pipe` and `lock` attributes and its public read methods; it writes
+checkpoints with its own SQL. On a pool, `lock` is replaced by one that never waits: the stock
+lock serializes every database call of the process although each call takes its own pooled
+connection (langchain-ai/langgraph#7259, fix proposed in #7269). It also copies threads (all
+of one, or a branch: a checkpoint and its ancestors) and deletes a run's checkpoints, and
+passes LangGraph's checkpointer conformance suite (`tests/test_checkpointer_conformance.py`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 from collections import OrderedDict, defaultdict
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from types import TracebackType
+from typing import Any, cast
 
 import psycopg
 from langchain_core.runnables import RunnableConfig
@@ -34,7 +40,7 @@ from langgraph.checkpoint.base import (
     get_serializable_checkpoint_metadata,
 )
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
-from psycopg import AsyncCursor
+from psycopg import AsyncConnection, AsyncCursor
 from psycopg.rows import DictRow, dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
@@ -86,6 +92,73 @@ _DELETE_THREAD = (
     "DELETE FROM checkpoint_lists WHERE thread_id = %s",
     "DELETE FROM checkpoint_list_items WHERE thread_id = %s",
 )
+_UPSERT_BLOBS = """
+    INSERT INTO checkpoint_blobs (thread_id, checkpoint_ns, channel, version, type, blob)
+    VALUES (%s, %s, %s, %s, %s, %s)
+    ON CONFLICT (thread_id, checkpoint_ns, channel, version) DO NOTHING
+"""
+_UPSERT_CHECKPOINT = """
+    INSERT INTO checkpoints
+        (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint, metadata)
+    VALUES (%s, %s, %s, %s, %s, %s)
+    ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id)
+    DO UPDATE SET checkpoint = EXCLUDED.checkpoint, metadata = EXCLUDED.metadata
+"""
+_COPIED = """
+    WITH RECURSIVE chain AS (
+        SELECT checkpoint_id, parent_checkpoint_id FROM checkpoints
+        WHERE thread_id = %(source)s AND checkpoint_ns = '' AND checkpoint_id = %(at)s
+        UNION ALL
+        SELECT c.checkpoint_id, c.parent_checkpoint_id FROM chain
+        JOIN checkpoints c ON c.thread_id = %(source)s AND c.checkpoint_ns = ''
+            AND c.checkpoint_id = chain.parent_checkpoint_id
+    ), copied AS (
+        SELECT checkpoint_ns, checkpoint_id FROM checkpoints
+        WHERE thread_id = %(source)s AND (%(at)s::text IS NULL OR checkpoint_id IN (
+            SELECT checkpoint_id FROM chain
+        ) OR (checkpoint_ns <> '' AND checkpoint_id <= %(at)s))
+    )
+"""
+"""The checkpoints a copy takes: all of the thread's, or the branch at `at` (the checkpoint and
+its ancestors; a subgraph's checkpoints up to it: their ids are time-ordered)."""
+_COPY = (
+    _COPIED
+    + """INSERT INTO checkpoints (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id,
+                                checkpoint, metadata)
+       SELECT %(target)s, c.checkpoint_ns, c.checkpoint_id, c.parent_checkpoint_id,
+              c.checkpoint, c.metadata
+       FROM checkpoints c JOIN copied USING (checkpoint_ns, checkpoint_id)
+       WHERE c.thread_id = %(source)s
+       ON CONFLICT DO NOTHING""",
+    _COPIED
+    + """INSERT INTO checkpoint_writes (thread_id, checkpoint_ns, checkpoint_id, task_id,
+                                      task_path, idx, channel, type, blob)
+       SELECT %(target)s, w.checkpoint_ns, w.checkpoint_id, w.task_id, w.task_path, w.idx,
+              w.channel, w.type, w.blob
+       FROM checkpoint_writes w JOIN copied USING (checkpoint_ns, checkpoint_id)
+       WHERE w.thread_id = %(source)s
+       ON CONFLICT DO NOTHING""",
+    """INSERT INTO checkpoint_blobs (thread_id, checkpoint_ns, channel, version, type, blob)
+       SELECT %(target)s, checkpoint_ns, channel, version, type, blob
+       FROM checkpoint_blobs WHERE thread_id = %(source)s
+       ON CONFLICT DO NOTHING""",
+    """INSERT INTO checkpoint_list_items (thread_id, checkpoint_ns, key, type, blob)
+       SELECT %(target)s, checkpoint_ns, key, type, blob
+       FROM checkpoint_list_items WHERE thread_id = %(source)s
+       ON CONFLICT DO NOTHING""",
+    """INSERT INTO checkpoint_lists (thread_id, checkpoint_ns, channel, version, base, keep, keys)
+       SELECT %(target)s, checkpoint_ns, channel, version, base, keep, keys
+       FROM checkpoint_lists WHERE thread_id = %(source)s
+       ON CONFLICT DO NOTHING""",
+)
+"""A copy, in one transaction: the checkpoints `_COPIED` names and their writes, and every blob
+and list version of the thread (a version the copied checkpoints do not name is never read)."""
+_DELETE_FOR_RUNS = (
+    """DELETE FROM checkpoint_writes w USING checkpoints c
+       WHERE c.metadata->>'run_id' = ANY(%(runs)s) AND w.thread_id = c.thread_id
+         AND w.checkpoint_ns = c.checkpoint_ns AND w.checkpoint_id = c.checkpoint_id""",
+    "DELETE FROM checkpoints WHERE metadata->>'run_id' = ANY(%(runs)s)",
+)
 
 
 class MissingListError(LookupError):
@@ -113,6 +186,21 @@ class _ListRow:
     keys: list[str]
 
 
+class _Unlocked:
+    """An async context manager that never waits: the stock saver's `lock` for a pool."""
+
+    async def __aenter__(self) -> None:
+        return None
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        return None
+
+
 class StudioSaver(AsyncPostgresSaver):
     """`AsyncPostgresSaver` storing `delta_channels` (list channels) as deltas, lock-free on a pool.
 
@@ -125,31 +213,50 @@ class StudioSaver(AsyncPostgresSaver):
         self, conn: Any, *, delta_channels: Iterable[str] = DELTA_CHANNELS, **kwargs: Any
     ) -> None:
         super().__init__(conn, **kwargs)
+        if isinstance(conn, AsyncConnectionPool):
+            # each call takes its own pooled connection: nothing to serialize (#7259)
+            self.lock = cast(asyncio.Lock, _Unlocked())
         self.delta_channels = tuple(delta_channels)
         self._heads: OrderedDict[tuple[str, str, str], _Head] = OrderedDict()
 
-    # -- the lock ----------------------------------------------------------------------------
+    # -- our own connection handling (the stock saver's is private) --------------------------
     @asynccontextmanager
-    async def _cursor(self, *, pipeline: bool = False) -> AsyncIterator[AsyncCursor[DictRow]]:
-        if not isinstance(self.conn, AsyncConnectionPool):
-            # One shared connection: its calls must take turns, as in the stock saver.
-            async with super()._cursor(pipeline=pipeline) as cur:
-                yield cur
+    async def _session(self, *, atomic: bool = False) -> AsyncIterator[AsyncCursor[DictRow]]:
+        """A cursor on a pooled connection, or on the one shared connection (its calls take
+        turns). `atomic`: the statements commit together (a pipeline's implicit transaction,
+        or an explicit one)."""
+        if isinstance(self.conn, AsyncConnectionPool):
+            async with self.conn.connection() as conn:
+                async with self._cursor_on(conn, atomic=atomic) as cur:
+                    yield cur
             return
-        async with self.conn.connection() as conn:
-            if pipeline and self.supports_pipeline:
-                # Statements up to the pipeline's sync run as one implicit transaction.
-                async with conn.pipeline(), conn.cursor(binary=True, row_factory=dict_row) as cur:
-                    yield cur
-            elif pipeline:
-                async with (
-                    conn.transaction(),
-                    conn.cursor(binary=True, row_factory=dict_row) as cur,
-                ):
-                    yield cur
-            else:
-                async with conn.cursor(binary=True, row_factory=dict_row) as cur:
-                    yield cur
+        async with self.lock:
+            conn = self.conn
+            if self.pipe is not None:
+                try:
+                    async with conn.transaction() if atomic else contextlib.nullcontext():
+                        async with conn.cursor(binary=True, row_factory=dict_row) as cur:
+                            yield cur
+                finally:
+                    await self.pipe.sync()
+                return
+            async with self._cursor_on(conn, atomic=atomic) as cur:
+                yield cur
+
+    @asynccontextmanager
+    async def _cursor_on(
+        self, conn: AsyncConnection[DictRow], *, atomic: bool
+    ) -> AsyncIterator[AsyncCursor[DictRow]]:
+        if atomic and self.supports_pipeline:
+            # statements up to the pipeline's sync run as one implicit transaction
+            async with conn.pipeline(), conn.cursor(binary=True, row_factory=dict_row) as cur:
+                yield cur
+        elif atomic:
+            async with conn.transaction(), conn.cursor(binary=True, row_factory=dict_row) as cur:
+                yield cur
+        else:
+            async with conn.cursor(binary=True, row_factory=dict_row) as cur:
+                yield cur
 
     # -- writes ------------------------------------------------------------------------------
     async def aput(
@@ -201,22 +308,22 @@ class StudioSaver(AsyncPostgresSaver):
 
         def serialize() -> tuple[list[_Plan], list[Any]]:
             planned = self._plan(thread_id, ns, lists, heads)
-            return planned, self._dump_blobs(thread_id, ns, blob_values, blob_versions)
+            return planned, self._blob_rows(thread_id, ns, blob_values, blob_versions)
 
         if len(blob_values) + sum(len(value) for _, _, value in lists) <= INLINE_VALUES:
             planned, blobs = serialize()  # a thread hop would cost more than the work
         else:  # many values: off the event loop, in one hop
             planned, blobs = await asyncio.to_thread(serialize)
-        async with self._cursor(pipeline=True) as cur:
+        async with self._session(atomic=True) as cur:
             # Items, then lists (each after the version it extends), then the checkpoint.
             if items := [row for plan in planned for row in plan.items]:
                 await cur.executemany(_INSERT_ITEMS, items)
             for plan in planned:
                 await cur.execute(_INSERT_LIST, plan.list_row)
             if blobs:
-                await cur.executemany(self.UPSERT_CHECKPOINT_BLOBS_SQL, blobs)
+                await cur.executemany(_UPSERT_BLOBS, blobs)
             await cur.execute(
-                self.UPSERT_CHECKPOINTS_SQL,
+                _UPSERT_CHECKPOINT,
                 (
                     thread_id,
                     ns,
@@ -235,6 +342,19 @@ class StudioSaver(AsyncPostgresSaver):
                 "checkpoint_id": checkpoint["id"],
             }
         }
+
+    def _blob_rows(
+        self, thread_id: str, ns: str, values: dict[str, Any], versions: ChannelVersions
+    ) -> list[tuple[str, str, str, str, str, bytes | None]]:
+        """`checkpoint_blobs` rows: each new version of a channel stored outside the checkpoint
+        (a channel emptied in this step is stored as `empty`)."""
+        rows: list[tuple[str, str, str, str, str, bytes | None]] = []
+        for channel, version in versions.items():
+            type_, blob = (
+                self.serde.dumps_typed(values[channel]) if channel in values else ("empty", None)
+            )
+            rows.append((thread_id, ns, channel, str(version), type_, blob))
+        return rows
 
     def _plan(
         self,
@@ -301,7 +421,7 @@ class StudioSaver(AsyncPostgresSaver):
             return
         resolved: dict[tuple[str, str, str, str], list[tuple[str, bytes]]] = {}
         for (thread_id, ns, channel), versions in wanted.items():
-            async with self._cursor() as cur:
+            async with self._session() as cur:
                 params = {"t": thread_id, "ns": ns, "ch": channel, "versions": sorted(versions)}
                 await cur.execute(_SELECT_LISTS, params)
                 rows = await cur.fetchall()
@@ -336,10 +456,30 @@ class StudioSaver(AsyncPostgresSaver):
     # -- deletion ----------------------------------------------------------------------------
     async def adelete_thread(self, thread_id: str) -> None:
         """Delete a thread's checkpoints, writes, blobs and lists."""
-        async with self._cursor(pipeline=True) as cur:
+        async with self._session(atomic=True) as cur:
             for statement in _DELETE_THREAD:
                 await cur.execute(statement, (str(thread_id),))
         self._forget(str(thread_id))
+
+    async def acopy_thread(
+        self, source_thread_id: str, target_thread_id: str, *, at: str | None = None
+    ) -> None:
+        """Copy a thread's checkpoints, writes and lists to another thread id, in one
+        transaction; the source is untouched. `at`: only that checkpoint (of the root
+        namespace) and its ancestors, so the copy's latest checkpoint is `at` (a branch)."""
+        params = {"source": str(source_thread_id), "target": str(target_thread_id), "at": at}
+        async with self._session(atomic=True) as cur:
+            for statement in _COPY:
+                await cur.execute(statement, params)
+
+    async def adelete_for_runs(self, run_ids: Sequence[str]) -> None:
+        """Delete the checkpoints (and their writes) that runs wrote (`metadata.run_id`): a
+        rolled-back run. The list versions stay: later versions may extend them."""
+        if not run_ids:
+            return
+        async with self._session(atomic=True) as cur:
+            for statement in _DELETE_FOR_RUNS:
+                await cur.execute(statement, {"runs": [str(r) for r in run_ids]})
 
     async def aprune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
         """Prune as the stock saver; `delete` removes the threads' lists too.
