@@ -27,6 +27,8 @@ from agents.planner import plan
 from graph.budgets import limits
 from graph.context import StudioContext, resolve
 from graph.gates import approve_outputs, approve_plan, ask_clarification, ask_consensus
+from graph.launch import after_launch, build_launch, entry_for
+from graph.launch_gates import steer_launch
 from graph.state import StudioInput, StudioState
 
 StudioGraph = CompiledStateGraph[StudioState, StudioContext, StudioInput, StudioState]
@@ -64,6 +66,8 @@ def entry(state: StudioState) -> str:
     """Where a run with new input starts: the brief, an interjection, or where it stood."""
     if state.get("stop_requested"):
         return "finalize"
+    if (launch := entry_for(state)) is not None:
+        return launch  # the launch format (graph/launch.py)
     if not state.get("brief") or state.get("phase", "created") in ("created", "planning"):
         return "intake"
     return "interject"  # new words are answered; without any, it continues from the phase
@@ -120,7 +124,12 @@ def build_graph(*, checkpointer: BaseCheckpointSaver[Any] | None = None) -> Stud
         destinations=("direct", "generate", "approve_outputs", "finalize"),
     )
 
-    builder.add_conditional_edges(START, entry, ["intake", "interject", "finalize"])
+    builder.add_node("launch", build_launch())  # the launch format's subgraph
+    builder.add_node(
+        "steer_launch", steer_launch, destinations=("launch", "steer_launch", "finalize", END)
+    )
+    builder.add_conditional_edges("launch", after_launch, ["steer_launch", END])
+    builder.add_conditional_edges(START, entry, ["intake", "interject", "finalize", "steer_launch"])
     builder.add_conditional_edges("intake", after_intake, ["ask_clarification", "plan"])
     builder.add_edge("plan", "style")
     builder.add_edge("style", "composition")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from adapters.llm import RoleModels
@@ -30,6 +32,11 @@ class SessionDefaults:
     """How long a generation waits for an unreachable image server before the run stops."""
 
 
+def utc_now() -> datetime:
+    """The wall clock, in UTC."""
+    return datetime.now(UTC)
+
+
 @dataclass(frozen=True, kw_only=True)
 class StudioContext:
     """What nodes use to talk to the world; built once per process by `api/`."""
@@ -41,6 +48,8 @@ class StudioContext:
     defaults: SessionDefaults = field(default_factory=SessionDefaults)
     generation_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(2))
     """Concurrency cap on image generation across every thread of this process."""
+    clock: Callable[[], datetime] = utc_now
+    """What time it is (UTC): the launch kit's A/B test timers read it; tests move it on."""
 
 
 _default: StudioContext | None = None

@@ -28,6 +28,9 @@ SECTIONS = (
     "Spec",
     "Measurements",
     "Findings",
+    "Launch",
+    "Trend data",
+    "Angles",
 )
 SPEC_KEYS = (
     "prompt width height palette lighting brightness contrast mood camera weather subject_x "

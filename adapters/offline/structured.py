@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from adapters.offline import critic, director, planner
+from adapters.offline import critic, director, launch, planner
 from adapters.offline.personas import speak
 from adapters.offline.reading import Prompt
 from adapters.offline.scene import direction_text, rng_for
@@ -20,6 +20,8 @@ TASK_TITLES = {
     "specs": "SpecBatch",
     "review_plan": "PlanReview",
     "critique": "CritiqueVerdict",
+    "launch_trends": "LaunchTrends",
+    "launch_scripts": "ScriptBatch",
 }
 """The schema a structured task implies when a call sends no `format` (the prompt asks for JSON)."""
 
@@ -42,6 +44,10 @@ def answer(prompt: Prompt, schema: dict[str, Any] | str | None, seed: int) -> st
         value = critic.review(prompt)
     elif title == "CritiqueVerdict":
         value = critic.critique(prompt)
+    elif title == "LaunchTrends":
+        value = launch.trends(prompt, seed)
+    elif title == "ScriptBatch":
+        value = launch.scripts(prompt, seed)
     elif isinstance(schema, dict):
         prose = speak(prompt, rng_for(seed, prompt.role, prompt.task, prompt.task_text))
         value = fill(schema, schema, prose)

@@ -1,0 +1,153 @@
+"""The offline model's launch answers: angles, hooks and scripts from craft knowledge.
+
+Nothing here is a number about the world: the angles are video formats that work for any topic,
+and a keyword or figure appears only when the person's trend data names it.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from typing import Any
+
+from adapters.offline.reading import Prompt, bullets
+
+ANGLES: tuple[tuple[str, str, str, str], ...] = (
+    (
+        "common mistakes",
+        "Stop ruining your {topic}: three mistakes almost everyone makes.",
+        "Mistakes promise a quick win and a little self-recognition.",
+        "3 {Topic} Mistakes",
+    ),
+    (
+        "beginner's guide",
+        "Everything I wish I'd known before I started with {topic}.",
+        "A clear first step lowers the fear of starting.",
+        "{Topic} for Beginners",
+    ),
+    (
+        "myth versus fact",
+        "The most repeated advice about {topic} is wrong, and here is why.",
+        "Contradicting a common belief creates curiosity.",
+        "The {Topic} Myth",
+    ),
+    (
+        "30-day challenge",
+        "I did {topic} every day for 30 days; this is what changed.",
+        "A personal stake and a time frame make people stay to the end.",
+        "30 Days of {Topic}",
+    ),
+    (
+        "cheap versus expensive",
+        "Cheap or expensive {topic}: can you actually tell the difference?",
+        "Comparisons invite the viewer to guess before the reveal.",
+        "Cheap vs Pro {Topic}",
+    ),
+)
+"""Angle, hook, why it works, title pattern: formats that carry any topic."""
+
+_SHORT = re.compile(r"\s+\b(?:for|with|on|in|to|at|when|if|that|and)\b.*$", re.I)
+
+
+def fields(prompt: Prompt) -> dict[str, str]:
+    """The `## Launch` section's `key: value` lines."""
+    out = {}
+    for item in bullets(prompt.section("Launch")):
+        key, sep, value = item.partition(":")
+        if sep:
+            out[key.strip().lower()] = value.strip()
+    return out
+
+
+def short_topic(topic: str) -> str:
+    """The topic's head words, for a title ("home espresso for beginners" -> "home espresso")."""
+    words = _SHORT.sub("", topic.strip()).split()[:3]
+    return " ".join(words) or "this"
+
+
+def _keywords(prompt: Prompt) -> list[str]:
+    rows = bullets(prompt.section("Trend data"))
+    return [re.split(r"[:(]", row)[0].strip() for row in rows if row.strip()]
+
+
+def trends(prompt: Prompt, seed: int) -> dict[str, Any]:
+    """Three angles: the data's keywords first (as given), then formats from craft."""
+    topic = fields(prompt).get("topic") or prompt.brief or "this topic"
+    audience = fields(prompt).get("audience", "")
+    rng = random.Random(f"{seed}:{topic}")
+    chosen = rng.sample(ANGLES, 3)
+    keywords = _keywords(prompt)
+    angles = []
+    for index, (angle, hook, why, _) in enumerate(chosen):
+        keyword = keywords[index] if index < len(keywords) else ""
+        subject = keyword or short_topic(topic)
+        reason = f"{why} For {audience}." if audience else why
+        angles.append(
+            {
+                "angle": angle,
+                "hook": hook.format(topic=subject),
+                "why": reason,
+                "keyword": keyword,
+            }
+        )
+    return {"angles": angles}
+
+
+def _title(angle: str, topic: str) -> str:
+    pattern = next((t for a, _, _, t in ANGLES if a == angle), "{Topic}, Explained")
+    title = pattern.format(Topic=short_topic(topic).title())
+    return title if len(title) <= 40 else short_topic(topic).title()[:40]
+
+
+def _lengthen(seconds: int, feedback: str) -> int:
+    if re.search(r"\b(shorter|short|tighter|quicker|faster|cut)\b", feedback, re.I):
+        return max(30, int(seconds * 0.6))
+    if re.search(r"\b(longer|deeper|more detail|in depth)\b", feedback, re.I):
+        return min(1800, int(seconds * 1.5))
+    return seconds
+
+
+def scripts(prompt: Prompt, seed: int) -> dict[str, Any]:
+    """One script per angle: a title for the thumbnail, the hook, beats, a call to action."""
+    info = fields(prompt)
+    topic = info.get("topic") or prompt.brief or "this topic"
+    audience = info.get("audience") or "viewers"
+    feedback = " ".join(prompt.feedback.values()) or " ".join(bullets(prompt.section("Feedback")))
+    direction = prompt.direction
+    rng = random.Random(f"{seed}:{topic}:scripts")
+    out = []
+    for line in bullets(prompt.section("Angles"))[:4] or ["beginner's guide | | "]:
+        angle, hook = ([*(p.strip() for p in line.split("|")), ""])[:2]
+        hook = hook or f"Here is {short_topic(topic)}, without the jargon."
+        quoted = re.search(r"[\"“]([^\"”]{2,40})[\"”]", feedback)
+        title = quoted.group(1) if quoted else _title(angle, topic)
+        beats = [
+            f"Cold open: {hook}",
+            f"Why it matters to {audience}: the problem in one sentence",
+            f"The {angle} itself, shown step by step on {short_topic(topic)}",
+            "The payoff: the result side by side with where we started",
+        ]
+        if re.search(r"\b(funn|humou?r|joke|playful)", feedback, re.I):
+            beats.insert(2, "A light joke at the mistake everyone makes")
+        if feedback.strip() and not quoted:
+            beats.insert(1, f"Answers the note: {feedback.strip()[:120]}")
+        beats += [f"Keeps to: {d}" for d in direction[:2]]
+        out.append(
+            {
+                "title": title[:60],
+                "hook": hook,
+                "outline": beats[:8],
+                "call_to_action": rng.choice(
+                    (
+                        f"Subscribe for the next {short_topic(topic)} video.",
+                        "Tell me in the comments which step surprised you.",
+                        "Save this for the next time you need it.",
+                    )
+                ),
+                "length_seconds": _lengthen(rng.choice((360, 480, 600)), feedback),
+                "angle": angle,
+            }
+        )
+    while len(out) < 2:
+        out.append({**out[0], "title": f"{short_topic(topic).title()}, Explained"})
+    return {"scripts": out}

@@ -1,0 +1,134 @@
+"""The A/B test's opening and closing legs, and the results package the API and export share."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_core.messages import AIMessage
+from langgraph.runtime import Runtime
+
+from agents.launch import experiment
+from agents.launch.thumbnails import chosen_script
+from graph.context import StudioContext, resolve
+from graph.emit import phase
+from graph.state import StudioState
+
+
+async def open_experiment(state: StudioState, runtime: Runtime[StudioContext]) -> dict[str, Any]:
+    """Start the test of the chosen variants: its deadline is stored now, from the clock."""
+    context = resolve(runtime)
+    launch = state["launch"]
+    options = (state.get("settings") or {}).get("launch") or {}
+    if (launch.get("experiment") or {}).get("status") == "running":
+        return {"launch": {"stage": "experiment_gate"}}  # a resumed leg: it is already open
+    test = experiment.open_test(
+        context.clock(),
+        list(launch["tested"]),
+        provider=options.get("provider", "simulated"),
+        timeout_hours=float(options.get("timeout_hours", experiment.TIMEOUT_HOURS)),
+        poll_seconds=float(options.get("poll_seconds", experiment.POLL_SECONDS)),
+        seed=int((state.get("settings") or {}).get("seed", 7)),
+    )
+    data = "simulated data (the seeded simulator)" if test["simulated"] else "the figures you post"
+    text = (
+        f"The A/B test is on: {', '.join(test['variants'])}, on {data}. A winner is declared "
+        f"at 95% confidence (by hand from 90%); it stops by {test['deadline']} at the latest."
+    )
+    return {
+        "launch": {"experiment": test, "stage": "experiment_gate"},
+        "messages": [AIMessage(text, name="manager")],
+        **phase("experimenting", "the A/B test is running"),
+    }
+
+
+def package(values: dict[str, Any]) -> dict[str, Any]:
+    """The launch kit's results: the winning script and thumbnail, every variant with its stats,
+    the test's duration, confidence and method, and whether the data was simulated."""
+    launch = values.get("launch") or {}
+    test = launch.get("experiment")
+    thumbs = {t["variant"]: t for t in launch.get("thumbnails") or []}
+    script = chosen_script(launch) if launch.get("scripts") else None
+    if not test:
+        return {
+            "status": "not_started",
+            "stage": launch.get("stage"),
+            "script": script,
+            "thumbnails": list(thumbs.values()),
+        }
+    shown = experiment.view(test)
+    winner = test.get("winner")
+    stats = {v["variant"]: v for v in shown["variants"]}
+    return {
+        "status": test["status"],
+        "stage": launch.get("stage"),
+        "winner": winner,
+        "winning_content": (
+            {"script": script, "thumbnail": {**thumbs[winner], "stats": stats.get(winner)}}
+            if winner in thumbs
+            else None
+        ),
+        "leader": shown["leader"],
+        "variants": [
+            {**thumbs.get(v, {"variant": v}), "stats": stats.get(v)} for v in test["variants"]
+        ],
+        "confidence": shown["confidence"],
+        "method": shown["method"],
+        "simulated": shown["simulated"],
+        "data": shown["data"],
+        "provider": shown["provider"],
+        "started_at": shown["started_at"],
+        "ended_at": shown["ended_at"],
+        "deadline": shown["deadline"],
+        "duration_hours": shown["hours"],
+        "end_reason": shown["end_reason"],
+        "impressions": shown["impressions"],
+        "clicks": shown["clicks"],
+        "tokens_by_role": launch.get("tokens") or {},
+        "trends": launch.get("trends"),
+    }
+
+
+ENDINGS = {
+    "winner": "{winner} won at {confidence:.1%} confidence",
+    "declared": "{winner} was declared the winner by hand at {confidence:.1%} confidence",
+    "timeout": "the test reached its {limit:g}-hour limit without a winner (leader: {leader}, "
+    "{confidence:.1%} confidence)",
+    "stopped": "you stopped the test (leader: {leader}, {confidence:.1%} confidence)",
+}
+
+
+async def report_results(state: StudioState, runtime: Runtime[StudioContext]) -> dict[str, Any]:
+    """Close the kit: the winner's thumbnail is approved in the asset store, the others are
+    superseded, and the manager says how it ended."""
+    context = resolve(runtime)
+    launch = state["launch"]
+    test = launch["experiment"]
+    winner = test.get("winner")
+    thumbs = {t["variant"]: t["asset_id"] for t in launch.get("thumbnails") or []}
+    if winner in thumbs:
+        await context.assets.record_verdict([thumbs[winner]], "approved")
+        await context.assets.record_verdict(
+            [a for v, a in thumbs.items() if v != winner], "superseded"
+        )
+    reason = str(test.get("end_reason") or "stopped")
+    said = ENDINGS.get(reason, ENDINGS["stopped"]).format(
+        winner=winner,
+        leader=test["analysis"].get("leader") or "none",
+        confidence=float(test["analysis"]["confidence"]),
+        limit=float(test["timeout_hours"]),
+    )
+    data = "simulated data" if test["simulated"] else "observed data"
+    text = (
+        f"Launch kit done: {said}, after {experiment.hours(test):g} h on {data}. "
+        "The results and the export carry the winning script and thumbnail with every "
+        "variant's figures."
+    )
+    stop_reason = {"winner": "winner", "declared": "winner_declared", "timeout": "timeout"}
+    outcome = "approved" if winner else ("interrupted" if reason == "stopped" else "completed")
+    return {
+        "launch": {"stage": "done"},
+        "messages": [AIMessage(text, name="manager")],
+        "outcome": outcome,
+        "stop_reason": stop_reason.get(reason, "stopped_by_person"),
+        **phase(outcome, reason),
+    }
