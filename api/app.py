@@ -16,7 +16,7 @@ from api.errors import install_error_handlers
 from api.eventlog import EventLog
 from api.guards import RequestGuards
 from api.idempotency import IdempotencyMiddleware
-from api.routes import assistants, domain, export, runs, threads
+from api.routes import assistants, domain, experiment, export, runs, threads
 from api.runs import RunManager
 from api.runstore import RunStore
 from api.settings import Settings
@@ -87,6 +87,7 @@ def create_app(settings: Settings | None = None, *, studio: Studio | None = None
     app.include_router(domain.router)
     app.include_router(export.router)  # GET /threads/{id}/export: a zip to take home
     app.include_router(assistants.router)
+    app.include_router(experiment.router)  # the launch kit: results, the A/B test, its timers
     app.include_router(ui_router)  # the chat UI: `/`, `/t/{thread_id}`, `/ui/*`
 
     @app.get("/ok", tags=["meta"])
