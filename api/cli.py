@@ -26,6 +26,7 @@ from api.live import LiveView
 from api.resume import check_answer
 from api.settings import Settings
 from api.studio import Studio, ThreadView, open_studio
+from graph.launch_settings import FORMATS
 from graph.state import ROLES, ThreadSettings
 
 app = typer.Typer(
@@ -85,8 +86,10 @@ class Session:
             if not view.interrupts:
                 return view
             value = view.interrupts[0]["value"]
-            if self.auto_approve and "approve" in value.get("actions", []):
-                decision: dict[str, Any] | None = {"action": "approve"}
+            if self.auto_approve and (value.get("experiment") or {}).get("simulated"):
+                decision: dict[str, Any] | None = {"action": "observe"}  # next simulated poll
+            elif self.auto_approve and "approve" in value.get("actions", []):
+                decision = {"action": "approve"}
             elif self.interactive:
                 decision = answer_gate(self.console, value)
             else:
@@ -235,9 +238,22 @@ def run(
             "Wins over the counts and formats in the brief.",
         ),
     ] = [],  # noqa: B006
+    format_: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            help="images (default) or launch: a video's launch kit (scripts, thumbnails, an "
+            "A/B test); a brief starting 'launch a video about' chooses launch too.",
+        ),
+    ] = None,
 ) -> None:
     """Start a session from a brief and follow it live until it finishes or waits for you."""
     tid = thread_id or str(uuid.uuid4())
+    if format_ is not None and format_ not in FORMATS:
+        typer.echo(
+            f"error: --format: expected one of {', '.join(FORMATS)}; got {format_!r}", err=True
+        )
+        raise typer.Exit(2)
     try:
         parse_deliverables(deliverable)  # refused here, before a thread exists
     except ValueError as exc:
@@ -254,6 +270,8 @@ def run(
         settings = thread_settings(model, auto_approve, budgets)
         if deliverable:
             settings["deliverables"] = [" ".join(d.split()) for d in deliverable]
+        if format_ is not None:
+            settings["format"] = format_  # type: ignore[typeddict-item]
         # a model that is not installed is refused before the thread exists ("ollama pull")
         await studio.context.models.check(settings.get("models"))
         await studio.threads.upsert(tid, title=brief[:120], status="idle", phase="created")
