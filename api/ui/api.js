@@ -137,6 +137,7 @@ export const EVENT_KINDS = [
   "asset",
   "gate",
   "notice",
+  "experiment",
   "error",
   "done",
 ];

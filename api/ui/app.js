@@ -44,6 +44,7 @@ function showStart(settings) {
         ...SettingsDialog.defaults(),
         auto_approve: form.elements.auto_approve.checked,
         deliverables: formDeliverables(form),
+        format: form.elements.format.value,
       };
       history.pushState({}, "", `/t/${thread.id}`);
       $("start").hidden = true;
@@ -64,6 +65,7 @@ function cleanSettings(settings) {
   const out = {};
   if (settings.auto_approve) out.auto_approve = true;
   if (settings.deliverables?.length) out.deliverables = settings.deliverables;
+  if (settings.format === "launch") out.format = "launch";
   if (Object.keys(settings.models || {}).length) out.models = settings.models;
   if (Object.keys(settings.budgets || {}).length) out.budgets = settings.budgets;
   return out;

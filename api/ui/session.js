@@ -4,6 +4,7 @@ import { ApiError, ThreadApi, ThreadStream } from "./api.js";
 import { Chat, Outbox } from "./chat.js";
 import { Gallery } from "./gallery.js";
 import { renderGate } from "./gates.js";
+import { renderLaunchResult, updateDashboard } from "./launch.js";
 import { Jobs } from "./jobs.js";
 import { threadTitle } from "./sidebar.js";
 import { clearError, setConnection, setPhase, showError } from "./status.js";
@@ -156,6 +157,9 @@ export class Session {
         this.chat.setTyping(null);
         this.later("refresh", () => this.refresh());
         break;
+      case "experiment": // the A/B test's figures, live
+        updateDashboard($("gate"), data);
+        break;
       case "notice":
         if (data.code === "message_retry") this.chat.restart(this.chat.speaking);
         this.chat.notice(data.text, data.level, this.lastMessageId);
@@ -175,10 +179,14 @@ export class Session {
   showGate(value) {
     const current = this.values.current || this.values.selected || {};
     const known = value?.gate === "output" ? [...this.assets.keys()] : [];
-    const shown = JSON.stringify([value, current, known]);
+    const shown = JSON.stringify([value, current, known, this.values.launch?.experiment?.status]);
     if (shown === this.gateShown) return; // unchanged: keep what the person is typing in it
     this.gateShown = shown;
     this.gate = value;
+    const launch = this.values.launch;
+    if (!value && launch?.experiment && launch.experiment.status !== "running") {
+      return renderLaunchResult($("gate"), launch, (id) => this.api.assetUrl(id));
+    }
     renderGate($("gate"), value, {
       answer: (decision) => this.answer(decision),
       assetUrl: (id) => this.api.assetUrl(id),
