@@ -33,6 +33,14 @@ _INSERT = f"""
 """
 
 _BY_JOB = f"SELECT {_COLUMNS} FROM assets WHERE job_id = %s"
+SUFFIXES = {
+    "image/png": ".png",
+    "video/mp4": ".mp4",
+    "audio/wav": ".wav",
+    "text/vtt": ".vtt",
+    "application/json": ".json",
+}
+"""File name suffix per content type the store keeps (images, and a video's media)."""
 
 
 @dataclass(frozen=True)
@@ -83,29 +91,63 @@ class AssetStore:
         spec: dict[str, Any],
     ) -> AssetRecord:
         """Store `image` for `job_id`, or return what that job already stored (exactly-once)."""
+        return await self.put_media(
+            image.png,
+            content_type="image/png",
+            width=image.width,
+            height=image.height,
+            generator=image.generator,
+            recipe=image.recipe,
+            thread_id=thread_id,
+            job_id=job_id,
+            deliverable=deliverable,
+            iteration=iteration,
+            attempt=attempt,
+            seed=seed,
+            spec=spec,
+        )
+
+    async def put_media(
+        self,
+        data: bytes,
+        *,
+        content_type: str,
+        width: int,
+        height: int,
+        generator: str,
+        recipe: dict[str, Any],
+        thread_id: str,
+        job_id: str,
+        deliverable: str,
+        iteration: int,
+        attempt: int = 0,
+        seed: int = 0,
+        spec: dict[str, Any] | None = None,
+    ) -> AssetRecord:
+        """Store any media file (`content_type` among `SUFFIXES`) exactly once per `job_id`."""
         if (existing := await self.by_job(job_id)) is not None:
             return existing
-        sha256 = hashlib.sha256(image.png).hexdigest()
-        relative = f"{sha256[:2]}/{sha256}.png"
+        sha256 = hashlib.sha256(data).hexdigest()
+        relative = f"{sha256[:2]}/{sha256}{SUFFIXES.get(content_type, '.bin')}"
         # The file goes first: a row never points at a missing file, and a crash in between
         # leaves only a file that the retried job reuses.
-        await asyncio.to_thread(_write_once, self.root / relative, image.png)
+        await asyncio.to_thread(_write_once, self.root / relative, data)
         params = {
             "thread_id": thread_id,
             "job_id": job_id,
             "sha256": sha256,
             "path": relative,
-            "content_type": "image/png",
-            "width": image.width,
-            "height": image.height,
-            "bytes": len(image.png),
+            "content_type": content_type,
+            "width": width,
+            "height": height,
+            "bytes": len(data),
             "deliverable": deliverable,
             "iteration": iteration,
             "attempt": attempt,
             "seed": seed,
-            "generator": image.generator,
-            "spec": Jsonb(spec),
-            "recipe": Jsonb(image.recipe),
+            "generator": generator,
+            "spec": Jsonb(spec or {}),
+            "recipe": Jsonb(recipe),
         }
         row = await self._fetch_one(_INSERT, params)
         if row is None:  # a concurrent put of the same job won the race

@@ -30,6 +30,8 @@ from graph.gates import approve_outputs, approve_plan, ask_clarification, ask_co
 from graph.launch import after_launch, build_launch, entry_for
 from graph.launch_gates import steer_launch
 from graph.state import StudioInput, StudioState
+from graph.video import build_video, video_entry
+from graph.video_gates import steer_video
 
 StudioGraph = CompiledStateGraph[StudioState, StudioContext, StudioInput, StudioState]
 RETRY = RetryPolicy(max_attempts=3, initial_interval=1.0, retry_on=ServiceUnavailable)
@@ -68,6 +70,8 @@ def entry(state: StudioState) -> str:
         return "finalize"
     if (launch := entry_for(state)) is not None:
         return launch  # the launch format (graph/launch.py)
+    if (video := video_entry(state)) is not None:
+        return video  # the video format (graph/video.py)
     if not state.get("brief") or state.get("phase", "created") in ("created", "planning"):
         return "intake"
     return "interject"  # new words are answered; without any, it continues from the phase
@@ -129,7 +133,12 @@ def build_graph(*, checkpointer: BaseCheckpointSaver[Any] | None = None) -> Stud
         "steer_launch", steer_launch, destinations=("launch", "steer_launch", "finalize", END)
     )
     builder.add_conditional_edges("launch", after_launch, ["steer_launch", END])
-    builder.add_conditional_edges(START, entry, ["intake", "interject", "finalize", "steer_launch"])
+    builder.add_node("video", build_video())  # the video format's subgraph
+    builder.add_node("steer_video", steer_video, destinations=("video", END))
+    builder.add_edge("video", "steer_video")
+    builder.add_conditional_edges(
+        START, entry, ["intake", "interject", "finalize", "steer_launch", "steer_video"]
+    )
     builder.add_conditional_edges("intake", after_intake, ["ask_clarification", "plan"])
     builder.add_edge("plan", "style")
     builder.add_edge("style", "composition")

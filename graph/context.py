@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from adapters.llm import RoleModels
+from adapters.media.kit import MediaKit
 from adapters.specs import SpecLimits
 
 if TYPE_CHECKING:
@@ -50,6 +51,8 @@ class StudioContext:
     """Concurrency cap on image generation across every thread of this process."""
     clock: Callable[[], datetime] = utc_now
     """What time it is (UTC): the launch kit's A/B test timers read it; tests move it on."""
+    media: MediaKit = field(default_factory=MediaKit)
+    """Voice and animator for video (eSpeak NG and camera moves unless configured)."""
 
 
 _default: StudioContext | None = None

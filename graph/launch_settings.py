@@ -7,7 +7,7 @@ from typing import Annotated, Literal, get_args
 from pydantic import ConfigDict, Field, with_config
 from typing_extensions import TypedDict
 
-Format = Literal["images", "launch"]
+Format = Literal["images", "launch", "video"]
 """What a session makes: a set of images (the default) or a video's launch kit. A new format
 is one more name here and a branch in `graph.launch.entry_for`."""
 FORMATS: tuple[str, ...] = get_args(Format)

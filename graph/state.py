@@ -12,6 +12,7 @@ from typing_extensions import TypedDict
 
 from adapters.deliverables import parse_deliverables
 from graph.launch_settings import Format, LaunchSettings
+from graph.video_settings import VideoSettings
 
 Role = Literal[
     "planner", "style", "composition", "story", "director", "critic", "consistency", "manager"
@@ -78,6 +79,7 @@ GATE_ACTIONS: dict[str, tuple[str, ...]] = {
     "script": ("approve", "revise", "stop"),  # launch: approve one script (`deliverable`)
     "selection": ("approve", "regenerate", "stop"),  # launch: `answer` lists the variants
     "experiment": ("observe", "declare", "stop"),  # launch: the A/B test (graph/launch_gates.py)
+    "stage": ("accept", "regenerate", "stop"),  # video: after each stage (graph/video_gates.py)
 }
 
 
@@ -135,6 +137,10 @@ class ThreadSettings(TypedDict, total=False):
     format: Format
     """`images` (default) or `launch` (graph/launch.py)."""
     launch: LaunchSettings
+    video: VideoSettings
+    """The video format's options: type, seconds, fps, size, voice, captions."""
+    review_every_stage: bool
+    """Video: pause at a gate after every stage (default on; off with auto-approve)."""
 
 
 THREAD_SETTINGS: TypeAdapter[ThreadSettings] = TypeAdapter(ThreadSettings)
@@ -359,3 +365,5 @@ class StudioState(StudioInput):
     """Why it ended: approved, stopped_by_person, max_iterations, max_generations, ..."""
     launch: NotRequired[Annotated[dict[str, Any], merge_dict]]
     """The launch format's work: trends, scripts, thumbnails, the A/B test (graph/launch.py)."""
+    video: NotRequired[Annotated[dict[str, Any], merge_dict]]
+    """The video format's work: its stages, each with every version (graph/video.py)."""

@@ -31,6 +31,8 @@ SECTIONS = (
     "Launch",
     "Trend data",
     "Angles",
+    "Video",
+    "Scenes",
 )
 SPEC_KEYS = (
     "prompt width height palette lighting brightness contrast mood camera weather subject_x "

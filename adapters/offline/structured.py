@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from adapters.offline import critic, director, launch, planner
+from adapters.offline import critic, director, launch, planner, video
 from adapters.offline.personas import speak
 from adapters.offline.reading import Prompt
 from adapters.offline.scene import direction_text, rng_for
@@ -24,6 +24,13 @@ TASK_TITLES = {
     "launch_scripts": "ScriptBatch",
 }
 """The schema a structured task implies when a call sends no `format` (the prompt asks for JSON)."""
+VIDEO_ANSWERS = {
+    "VideoScenes": video.scenes,
+    "VideoShots": video.shots,
+    "VideoLook": video.look,
+    "VideoScript": video.script,
+}
+"""The video format's structured answers (adapters/offline/video.py), by schema title."""
 
 
 def title_for(prompt: Prompt, schema: dict[str, Any] | str | None) -> str | None:
@@ -48,6 +55,8 @@ def answer(prompt: Prompt, schema: dict[str, Any] | str | None, seed: int) -> st
         value = launch.trends(prompt, seed)
     elif title == "ScriptBatch":
         value = launch.scripts(prompt, seed)
+    elif title in VIDEO_ANSWERS:
+        value = VIDEO_ANSWERS[title](prompt)
     elif isinstance(schema, dict):
         prose = speak(prompt, rng_for(seed, prompt.role, prompt.task, prompt.task_text))
         value = fill(schema, schema, prose)

@@ -1,0 +1,193 @@
+"""The offline model's video answers: Saga's scenes and script, Frame's shots, Luna's look.
+
+Deterministic from the prompt: the video type, subject and name in `## Video`, the scene list in
+`## Scenes`, the person's feedback in `## Feedback` (scoped `s2: ...` or for all).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from adapters.offline.reading import Prompt, bullets
+from adapters.offline.scene import scene_of
+
+BEATS: dict[str, tuple[tuple[str, str], ...]] = {
+    "product_ad": (
+        ("The hook", "{subject} catches the eye in its everyday setting"),
+        ("The problem", "the small daily frustration that {subject} removes"),
+        ("In action", "{subject} doing what it does best, up close"),
+        ("The payoff", "the moment of relief and delight it brings"),
+        ("Call to action", "{name} on screen with where to get it"),
+    ),
+    "moa": (
+        ("The condition", "what goes wrong in the body, shown simply"),
+        ("Where it acts", "the target where {subject} does its work"),
+        ("How it works", "the mechanism step by step"),
+        ("The result", "what changes for the patient"),
+        ("Safety", "important safety information and next steps"),
+    ),
+    "doctor_ad": (
+        ("The doctor", "a doctor introduces the concern patients raise"),
+        ("What patients notice", "the everyday signs of the problem"),
+        ("How it helps", "how {subject} helps, in plain words"),
+        ("Ask your doctor", "an invitation to talk to a doctor about {name}"),
+    ),
+    "social_media": (
+        ("Hook", "a scroll-stopping first look at {subject}"),
+        ("Reveal", "the one surprising thing about {subject}"),
+        ("Follow", "{name} with a prompt to follow for more"),
+    ),
+    "compliance_video": (
+        ("Why it matters", "why the rule on {subject} protects everyone"),
+        ("What to do", "the right way, step by step"),
+        ("What not to do", "the common mistake and its cost"),
+        ("Where to get help", "who to ask and where the policy lives"),
+    ),
+}
+LINES: dict[str, tuple[str, ...]] = {
+    "product_ad": (
+        "Meet {name}.",
+        "No more waiting, no more fuss.",
+        "{Subject}, made to simply work.",
+        "Feel the difference every day.",
+        "{name}. Get yours today.",
+    ),
+    "moa": (
+        "When the body's balance slips, symptoms follow.",
+        "{Subject} acts right where the problem starts.",
+        "Step by step, it restores the normal signal.",
+        "So patients can feel like themselves again.",
+        "Ask your doctor if it is right for you.",
+    ),
+    "doctor_ad": (
+        "As a doctor, I hear this every week.",
+        "Patients notice it first in small ways.",
+        "{Subject} helps, gently and reliably.",
+        "Ask your doctor about {name}.",
+    ),
+    "social_media": (
+        "Wait for it.",
+        "This is {name}, and it changes everything.",
+        "Follow for more.",
+    ),
+    "compliance_video": (
+        "These rules protect our customers and each of us.",
+        "Do it the right way, every time.",
+        "Cutting corners puts everyone at risk.",
+        "Questions? Ask your manager or read the policy.",
+    ),
+}
+SHOTS = (
+    "wide establishing shot, slow push in",
+    "medium shot, pan across the scene",
+    "close-up on the detail, parallax as the camera glides",
+    "medium close-up, gentle pull out",
+    "locked-off hero shot, hold on the name",
+)
+
+
+def video_fields(prompt: Prompt) -> dict[str, str]:
+    fields = {}
+    for line in prompt.section("Video").splitlines():
+        key, sep, value = line.removeprefix("- ").partition(":")
+        if sep:
+            fields[key.strip().lower()] = value.strip()
+    return fields
+
+
+def scene_list(prompt: Prompt) -> list[tuple[str, str, str]]:
+    """`(id, title, beat)` per scene in `## Scenes`."""
+    out = []
+    for item in bullets(prompt.section("Scenes")):
+        ident, _, rest = item.partition(":")
+        title, _, beat = rest.partition(" - ")
+        out.append((ident.strip(), re.sub(r"\s*\([\d.]+ s\)\s*$", "", title).strip(), beat))
+    return out
+
+
+def _feedback(prompt: Prompt) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in bullets(prompt.section("Feedback")):
+        key, sep, text = item.partition(": ")
+        scope, words = (key.strip(), text) if sep and " " not in key.strip() else ("*", item)
+        out[scope] = f"{out.get(scope, '')} {words}".strip()
+    return out
+
+
+def _fill(text: str, fields: dict[str, str]) -> str:
+    subject = fields.get("subject") or "the product"
+    short = re.split(r",| - ", subject)[0].strip()
+    name = fields.get("name") or short
+    return text.format(subject=short, Subject=short[:1].upper() + short[1:], name=name)
+
+
+def _count(fields: dict[str, str], kind: str) -> int:
+    try:
+        return max(1, min(12, int(fields.get("scenes", "0"))))
+    except ValueError:
+        return len(BEATS[kind])
+
+
+def scenes(prompt: Prompt) -> dict[str, Any]:
+    """Saga's scene list for the video type, as many as asked, timed to the target."""
+    fields = video_fields(prompt)
+    kind = fields.get("type", "product_ad") if fields.get("type") in BEATS else "product_ad"
+    beats = BEATS[kind]
+    count = _count(fields, kind)
+    picked = [beats[0], *beats[1:-1][: max(0, count - 2)], beats[-1]][:count]
+    while len(picked) < count:
+        picked.insert(-1, beats[len(picked) % len(beats)])
+    seconds = float(fields.get("seconds", "20") or 20)
+    each = round(seconds / count * 2) / 2
+    feedback = _feedback(prompt).get("*", "")
+    out = []
+    for index, (title, beat) in enumerate(picked):
+        text = _fill(beat, fields)
+        if feedback and index == len(picked) // 2:
+            text = f"{text}; {feedback}"
+        out.append({"title": title, "beat": text[:1].upper() + text[1:], "seconds": each})
+    return {"scenes": out}
+
+
+def shots(prompt: Prompt) -> dict[str, Any]:
+    """Frame's shot per scene: an establishing move first, the name held last."""
+    listed = scene_list(prompt)
+    feedback = _feedback(prompt)
+    out = []
+    for index, (ident, _, _) in enumerate(listed):
+        shot = SHOTS[-1] if index == len(listed) - 1 and index else SHOTS[index % (len(SHOTS) - 1)]
+        if extra := feedback.get(ident) or feedback.get("*"):
+            shot = f"{shot}, {extra}"
+        out.append({"scene": ident, "shot": shot})
+    return {"shots": out}
+
+
+def look(prompt: Prompt) -> dict[str, Any]:
+    """Luna's look: one palette, light and mood for every scene (no drift between them)."""
+    scene = scene_of(prompt)
+    return {
+        "palette": scene.palette[:4],
+        "lighting": scene.lighting,
+        "mood": scene.mood,
+        "notes": f"{scene.light_notes()}; {scene.mood_notes()}",
+    }
+
+
+def script(prompt: Prompt) -> dict[str, Any]:
+    """Saga's voice-over: one line per scene, in the type's voice; feedback reaches the line of
+    the scene it names (or the middle scene's)."""
+    fields = video_fields(prompt)
+    kind = fields.get("type", "product_ad") if fields.get("type") in LINES else "product_ad"
+    pool = LINES[kind]
+    listed = scene_list(prompt)
+    feedback = _feedback(prompt)
+    lines = []
+    for index, (ident, _, _) in enumerate(listed):
+        text = pool[-1] if index == len(listed) - 1 and index else pool[index % (len(pool) - 1)]
+        text = _fill(text, fields)
+        note = feedback.get(ident) or (feedback.get("*") if index == len(listed) // 2 else "")
+        if note:
+            text = f"{text} {note.strip().rstrip('.').capitalize()}."
+        lines.append({"scene": ident, "text": text})
+    return {"lines": lines}

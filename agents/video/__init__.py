@@ -1,0 +1,1 @@
+"""The video format: scenes, script, keyframes, animation, voice and the final cut."""

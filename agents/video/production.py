@@ -1,0 +1,232 @@
+"""The moving parts: Frame's clips, the voice track with its captions, the final cut."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import numpy as np
+from langchain_core.messages import AIMessage
+from langgraph.runtime import Runtime
+
+from adapters.errors import GenerationFailed
+from adapters.media.captions import Cue, webvtt
+from adapters.media.cut import ENCODER, Shot, cut, probe
+from adapters.media.speech import read_wav, wav_bytes
+from adapters.specs import GenerationSpec
+from agents.video.stages import (
+    add_version,
+    asset_ref,
+    job_id,
+    keep,
+    next_version,
+    output,
+    thread_of,
+)
+from graph.context import StudioContext, resolve
+
+MAX_SPEED = 1.8
+"""The fastest a line is spoken to fit its slot; past it Lens reports the overrun."""
+
+
+async def _bytes(context: StudioContext, asset_id: str) -> bytes:
+    record = await context.assets.get(asset_id)
+    if record is None:
+        raise GenerationFailed(f"asset {asset_id} is missing from the asset store")
+    return await context.assets.read_bytes(record)
+
+
+async def animate_scenes(state: Any, runtime: Runtime[StudioContext]) -> dict[str, Any]:
+    """A clip per scene: the shot's camera move over its keyframe, for the scene's seconds.
+    A scene whose keyframe, move and length did not change keeps its clip."""
+    started = time.monotonic()
+    context, video, thread = resolve(runtime), state["video"], thread_of(runtime)
+    scenes = output(video, "scenes")["scenes"]
+    keyframes = output(video, "visuals")["keyframes"]
+    before = output(video, "animation").get("clips") or {}
+    version = next_version(video, "animation")
+    fps, width, height = int(video["fps"]), int(video["width"]), int(video["height"])
+    clips, animator = {}, context.media.animator
+    for scene in scenes:
+        key = keyframes[scene["id"]]
+        wanted = {
+            "keyframe": key["asset_id"],
+            "move": scene["move"],
+            "seconds": float(scene["seconds"]),
+            "fps": fps,
+            "size": [width, height],
+        }
+        old = before.get(scene["id"])
+        if old and all(old.get(k) == v for k, v in wanted.items()):
+            clips[scene["id"]] = old
+            continue
+        part = scene["id"]
+        record = await context.assets.by_job(job_id(thread, "animation", part, version))
+        if record is None:  # not made before a crash: make it now (the rest are kept)
+            clip = await animator.animate(
+                await _bytes(context, key["asset_id"]),
+                GenerationSpec.model_validate(key["spec"]),
+                move=scene["move"],
+                seconds=float(scene["seconds"]),
+                fps=fps,
+                width=width,
+                height=height,
+                layered=key["made_by"] == "renderer",
+            )
+            record = await keep(
+                context,
+                clip.mp4,
+                thread_id=thread,
+                name="animation",
+                part=part,
+                version=version,
+                content_type="video/mp4",
+                made_by=clip.engine,
+                size=(width, height),
+                recipe={**wanted, "frames": clip.frames},
+            )
+        clips[scene["id"]] = asset_ref(record, **wanted)
+    engines = sorted({str(c["made_by"]) for c in clips.values()})
+    text = f"Frame: {len(clips)} clips, one camera move per scene ({'; '.join(engines)})."
+    return {
+        "video": add_version(
+            video, "animation", {"clips": clips}, made_by=engines, started=started
+        ),
+        "messages": [AIMessage(text, name="composition")],
+    }
+
+
+async def speak_lines(state: Any, runtime: Runtime[StudioContext]) -> dict[str, Any]:
+    """The voice track: each line spoken (faster when it must fit its slot) and placed at
+    its start; the captions as a WebVTT track with the same timing."""
+    started = time.monotonic()
+    context, video, thread = resolve(runtime), state["video"], thread_of(runtime)
+    lines = output(video, "script")["lines"]
+    total = float(video["seconds"])
+    version = next_version(video, "voice")
+    speech, voice = context.media.speech, str(video.get("voice") or "")
+    spent = int((video.get("spent") or {}).get("tts_chars", 0))
+    budget = int(video.get("max_tts_chars") or 4000)
+    chars = sum(len(line["text"]) for line in lines)
+    if spent + chars > budget:
+        raise GenerationFailed(
+            f"the voice budget is used ({spent} of {budget} characters spoken); raise "
+            "settings.video.max_tts_chars to speak this script"
+        )
+    placed, rate, track, engine = [], 0, np.zeros(0, np.int16), ""
+    for line in lines:
+        slot = float(line["end"]) - float(line["start"])
+        spoken = await speech.say(line["text"], voice=voice)
+        speed = 1.0
+        if spoken.seconds > slot:
+            speed = min(MAX_SPEED, spoken.seconds / slot * 1.05)
+            spoken = await speech.say(line["text"], voice=voice, speed=speed)
+            chars += len(line["text"])
+        if rate == 0:
+            rate, engine = spoken.sample_rate, spoken.engine
+            track = np.zeros(int(total * rate), np.int16)
+        start = int(float(line["start"]) * rate)
+        piece = spoken.samples[: max(0, len(track) - start)]
+        track[start : start + len(piece)] = piece
+        placed.append({**line, "spoken": round(spoken.seconds, 3), "speed": round(speed, 2)})
+    cues = [Cue(float(p["start"]), float(p["end"]), p["text"]) for p in placed]
+    audio = await keep(
+        context,
+        wav_bytes(track, rate or 22050),
+        thread_id=thread,
+        name="voice",
+        part="track",
+        version=version,
+        content_type="audio/wav",
+        made_by=engine or speech.name,
+    )
+    captions = await keep(
+        context,
+        webvtt(cues).encode(),
+        thread_id=thread,
+        name="voice",
+        part="captions",
+        version=version,
+        content_type="text/vtt",
+        made_by="studio captions (WebVTT)",
+    )
+    out = {
+        "track": asset_ref(audio, seconds=total, sample_rate=rate),
+        "captions": asset_ref(captions),
+        "lines": placed,
+        "tts_chars": chars,
+    }
+    text = f"Saga: the voice track, {len(placed)} lines spoken by {engine or speech.name}."
+    return {
+        "video": {
+            **add_version(video, "voice", out, made_by=[engine or speech.name], started=started),
+            "spent": {**(video.get("spent") or {}), "tts_chars": spent + chars},
+        },
+        "messages": [AIMessage(text, name="story")],
+    }
+
+
+async def render_cut(state: Any, runtime: Runtime[StudioContext]) -> dict[str, Any]:
+    """The final cut: every clip at its scene's length, captions (burned in unless a track
+    was asked for), the voice mixed under it; H.264 + AAC in an MP4, probed by decoding."""
+    started = time.monotonic()
+    context, video, thread = resolve(runtime), state["video"], thread_of(runtime)
+    scenes = output(video, "scenes")["scenes"]
+    clips = output(video, "animation")["clips"]
+    voiced = output(video, "voice")
+    fps, width, height = int(video["fps"]), int(video["width"]), int(video["height"])
+    version = next_version(video, "render")
+    record = await context.assets.by_job(job_id(thread, "render", "cut", version))
+    if record is None:
+        shots = [
+            Shot(await _bytes(context, clips[s["id"]]["asset_id"]), float(s["seconds"]))
+            for s in scenes
+        ]
+        samples, rate = read_wav(await _bytes(context, voiced["track"]["asset_id"]))
+        burned = video.get("captions", "burned") == "burned"
+        cues = [Cue(float(x["start"]), float(x["end"]), x["text"]) for x in voiced["lines"]]
+        mp4 = await asyncio.to_thread(
+            cut,
+            shots,
+            fps=fps,
+            width=width,
+            height=height,
+            voice=(samples, rate),
+            captions=cues if burned else [],
+        )
+        record = await keep(
+            context,
+            mp4,
+            thread_id=thread,
+            name="render",
+            part="cut",
+            version=version,
+            content_type="video/mp4",
+            made_by=ENCODER,
+            size=(width, height),
+            recipe={"captions": "burned" if burned else "track", "fps": fps},
+        )
+    found = await asyncio.to_thread(probe, await context.assets.read_bytes(record))
+    out = {
+        "cut": asset_ref(record, captions=video.get("captions", "burned")),
+        "captions": voiced["captions"],
+        "probe": {
+            "seconds": round(found.seconds, 3),
+            "fps": found.fps,
+            "width": found.width,
+            "height": found.height,
+            "frames": found.frames,
+            "video_codec": found.video_codec,
+            "audio_codec": found.audio_codec,
+            "sample_rate": found.sample_rate,
+        },
+    }
+    text = (
+        f"Pixel: the final cut, {found.seconds:.1f} s at {found.fps:g} fps, "
+        f"{found.width}x{found.height}, {found.video_codec} + {found.audio_codec}."
+    )
+    return {
+        "video": add_version(video, "render", out, made_by=[record.generator], started=started),
+        "messages": [AIMessage(text, name="director")],
+    }

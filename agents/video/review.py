@@ -1,0 +1,190 @@
+"""Lens reviews each stage from measurements: timing, pixels, motion, loudness, the cut itself.
+
+Every finding names what was measured and the target (`key: words (measured x, target y)`),
+so nothing here is invented; what cannot be measured is not claimed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import numpy as np
+from langchain_core.messages import AIMessage
+from langgraph.runtime import Runtime
+
+from adapters import pixels
+from adapters.media.captions import overlay
+from adapters.media.cut import decode, probe
+from adapters.media.levels import levels
+from adapters.media.speech import read_wav
+from agents.video.stages import NAMES, latest, with_review
+from graph.context import StudioContext, resolve
+
+MAX_WORDS_PER_SECOND = 3.2
+MAX_GAP_S = 2.5
+LOUDNESS_DB = (-30.0, -6.0)
+DRIFT_LIMIT = 0.5
+MIN_CAPTION_CONTRAST = 0.5
+
+
+def _frames(data: bytes) -> list[Any]:
+    return list(decode(data))
+
+
+def finding(key: str, words: str, measured: float, target: float) -> str:
+    return f"{key}: {words} (measured {measured:.2f}, target {target:.2f})"
+
+
+def _scenes(out: dict[str, Any], video: dict[str, Any]) -> tuple[dict[str, float], list[str]]:
+    total = sum(float(s["seconds"]) for s in out["scenes"])
+    target = float(video["seconds"])
+    found = []
+    if abs(total - target) > 0.5:
+        found.append(finding("timing", "scenes do not add up to the target", total, target))
+    return {"seconds": total, "scenes": len(out["scenes"])}, found
+
+
+def _script(out: dict[str, Any], video: dict[str, Any]) -> tuple[dict[str, float], list[str]]:
+    found = [
+        finding(
+            f"pace {line['scene']}",
+            "too many words for the slot",
+            line["words_per_second"],
+            MAX_WORDS_PER_SECOND,
+        )  # fmt: skip
+        for line in out["lines"]
+        if line["words_per_second"] > MAX_WORDS_PER_SECOND
+    ]
+    end = max((float(line["end"]) for line in out["lines"]), default=0.0)
+    if end > float(video["seconds"]) + 0.01:
+        found.append(finding("timing", "the script runs past the video", end, video["seconds"]))
+    fastest = max((line["words_per_second"] for line in out["lines"]), default=0.0)
+    return {"lines": len(out["lines"]), "fastest_words_per_second": fastest, "ends_at": end}, found
+
+
+async def _visuals(context: StudioContext, out: dict[str, Any], look: dict[str, Any]) -> Any:
+    measured: dict[str, float] = {}
+    items, found = [], []
+    for scene, key in sorted(out["keyframes"].items()):
+        record = await context.assets.get(key["asset_id"])
+        if record is None:
+            continue
+        m = pixels.measure(await context.assets.read_bytes(record))
+        items.append((scene, m))
+        measured[f"{scene}.brightness"] = round(m.brightness, 3)
+        if look.get("palette"):
+            gap = pixels.palette_distance(m.dominant, list(look["palette"]))
+            measured[f"{scene}.palette_distance"] = round(gap, 3)
+    report = pixels.drift(items) if len(items) > 1 else {"drift": 0.0, "flags": []}
+    measured["drift"] = float(report["drift"])  # type: ignore[arg-type]
+    if measured["drift"] > DRIFT_LIMIT:
+        found.append(finding("drift", "scenes drift apart", measured["drift"], DRIFT_LIMIT))
+    found += [f"drift: {flag}" for flag in report["flags"]]  # type: ignore[attr-defined]
+    return measured, found
+
+
+async def _clips(context: StudioContext, out: dict[str, Any]) -> Any:
+    measured: dict[str, float] = {}
+    found = []
+    for scene, clip in sorted(out["clips"].items()):
+        record = await context.assets.get(clip["asset_id"])
+        if record is None:
+            continue
+        data = await context.assets.read_bytes(record)
+        got = await asyncio.to_thread(probe, data)
+        frames = await asyncio.to_thread(_frames, data)
+        motion = float(np.abs(frames[0].astype(int) - frames[-1].astype(int)).mean()) / 255
+        measured[f"{scene}.seconds"] = round(got.seconds, 3)
+        measured[f"{scene}.motion"] = round(motion, 4)
+        if abs(got.seconds - float(clip["seconds"])) > 1 / max(1, got.fps):
+            found.append(finding(f"length {scene}", "clip length is off", got.seconds,
+                                 clip["seconds"]))  # fmt: skip
+        if motion < 0.002 and clip["move"] != "hold":
+            found.append(finding(f"motion {scene}", "the camera barely moves", motion, 0.002))
+    return measured, found
+
+
+async def _voice(context: StudioContext, out: dict[str, Any]) -> Any:
+    record = await context.assets.get(out["track"]["asset_id"])
+    assert record is not None, "the voice track was stored by this leg"
+    samples, rate = read_wav(await context.assets.read_bytes(record))
+    got = levels(samples, rate, min_gap_s=MAX_GAP_S)
+    measured = {"loudness_db": got.rms_db, "peak_db": got.peak_db, "longest_gap": got.longest_gap}
+    found = []
+    low, high = LOUDNESS_DB
+    if not low <= got.rms_db <= high:
+        found.append(finding("loudness", "voice level out of range", got.rms_db, -16.0))
+    found += [finding("silence", f"a silent gap at {a:.1f} s", b - a, MAX_GAP_S)
+              for a, b in got.gaps]  # fmt: skip
+    for line in out["lines"]:
+        slot = float(line["end"]) - float(line["start"])
+        if line["spoken"] > slot + 0.05:
+            found.append(finding(f"overrun {line['scene']}", "the line is longer than its slot",
+                                 line["spoken"], slot))  # fmt: skip
+    return measured, found
+
+
+async def _render(context: StudioContext, out: dict[str, Any], video: dict[str, Any]) -> Any:
+    p = out["probe"]
+    measured = {k: float(p[k]) for k in ("seconds", "fps", "width", "height", "frames")}
+    found = []
+    if abs(p["seconds"] - float(video["seconds"])) > 0.1:
+        found.append(finding("duration", "the cut's length is off", p["seconds"], video["seconds"]))
+    if p["fps"] != int(video["fps"]):
+        found.append(finding("fps", "frame rate is off", p["fps"], video["fps"]))
+    if (p["width"], p["height"]) != (int(video["width"]), int(video["height"])):
+        found.append(finding("size", "resolution is off", p["width"], video["width"]))
+    if p["video_codec"] != "h264" or p["audio_codec"] != "aac":
+        found.append(f"streams: expected h264 + aac, found {p['video_codec']} + "
+                     f"{p['audio_codec']}")  # fmt: skip
+    voice = latest(video, "voice")
+    lines = (voice or {}).get("output", {}).get("lines") or []
+    if out["cut"].get("captions") == "burned" and lines:
+        record = await context.assets.get(out["cut"]["asset_id"])
+        assert record is not None, "the cut was stored by this leg"
+        data = await context.assets.read_bytes(record)
+        line = lines[0]
+        index = int((float(line["start"]) + float(line["end"])) / 2 * int(video["fps"]))
+        frames = await asyncio.to_thread(_frames, data)
+        frame = frames[min(index, len(frames) - 1)]
+        left, top, right, bottom = overlay(line["text"], frame.shape[1], frame.shape[0]).box
+        band = frame[max(0, top) : bottom, max(0, left) : right].astype(float) @ [
+            0.299,
+            0.587,
+            0.114,
+        ]
+        contrast = float((np.percentile(band, 98) - np.percentile(band, 2)) / 255)
+        measured["caption_contrast"] = round(contrast, 3)
+        if contrast < MIN_CAPTION_CONTRAST:
+            found.append(finding("captions", "caption text does not stand out", contrast,
+                                 MIN_CAPTION_CONTRAST))  # fmt: skip
+    return measured, found
+
+
+async def review_stage(state: Any, runtime: Runtime[StudioContext]) -> dict[str, Any]:
+    """Lens measures the stage's newest version and says what it found."""
+    context, video = resolve(runtime), state["video"]
+    name = str(video["stage"])
+    entry = latest(video, name) or {"output": {}}
+    out = entry["output"]
+    if name == "scenes":
+        measured, found = _scenes(out, video)
+    elif name == "script":
+        measured, found = _script(out, video)
+    elif name == "visuals":
+        look = (latest(video, "scenes") or {}).get("output", {}).get("look") or {}
+        measured, found = await _visuals(context, out, look)
+    elif name == "animation":
+        measured, found = await _clips(context, out)
+    elif name == "voice":
+        measured, found = await _voice(context, out)
+    else:
+        measured, found = await _render(context, out, video)
+    verdict = "; ".join(found) if found else "everything I measured is within target"
+    text = f"Lens on the {NAMES[name]} (version {entry.get('version', 1)}): {verdict}."
+    review = {"findings": found, "measurements": measured, "by": "Lens (measured)"}
+    return {
+        "video": with_review(video, name, review),
+        "messages": [AIMessage(text, name="critic")],
+    }
