@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, cast
 from langchain_core.messages import BaseMessage
 
 from adapters.assets import AssetRecord
+from agents.launch.results import export_files
 from graph.state import PERSONAS, TERMINAL_PHASES, StudioState
 from graph.variants import current_of
 
@@ -135,6 +136,8 @@ class Package:
             yield f"{image.stem}.json", _json(self.image_json(image))
         yield "brief.md", self.brief_md().encode()
         yield "discussion.md", self.discussion_md().encode()
+        if (self.values.get("launch") or {}).get("scripts"):  # the launch kit's results
+            yield from export_files(dict(self.values))
 
     def image_json(self, image: Image) -> dict[str, Any]:
         r, c = image.record, image.critique

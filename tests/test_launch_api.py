@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import io
+import json
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -122,6 +125,13 @@ async def test_declare_is_refused_below_90_percent_then_the_results_carry_the_wi
             assert winning["thumbnail"]["stats"]["ctr"] == 0.1
             assert {v["variant"] for v in results["variants"]} == {"face-focused", "product-demo"}
             assert results["tokens_by_role"]["story"] > 0
+            zipped = await client.get(f"/threads/{tid}/export")
+            assert zipped.status_code == 200
+            archive = zipfile.ZipFile(io.BytesIO(zipped.content))
+            names = {n[n.index("launch/") :]: n for n in archive.namelist() if "launch/" in n}
+            assert {"launch/results.json", "launch/script.md", "launch/winner.png"} <= set(names)
+            exported = json.loads(archive.read(names["launch/results.json"]))
+            assert exported["winner"] == "face-focused" and exported["simulated"] is False
             ended = await client.post(f"{url}/stop")
             assert ended.status_code == 409  # nothing left to stop
 

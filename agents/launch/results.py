@@ -132,3 +132,33 @@ async def report_results(state: StudioState, runtime: Runtime[StudioContext]) ->
         "stop_reason": stop_reason.get(reason, "stopped_by_person"),
         **phase(outcome, reason),
     }
+
+
+def export_files(values: dict[str, Any]) -> list[tuple[str, bytes]]:
+    """The launch kit's files for the export zip: `launch/results.json` (the results package,
+    saying whether the data was simulated), `launch/script.md` (the chosen script) and each
+    thumbnail as `launch/<variant>.png` (the winner's also as `launch/winner.png`). Blocking."""
+    import json
+    from pathlib import Path
+
+    results = package(values)
+    out = [("launch/results.json", json.dumps(results, indent=2, default=str).encode())]
+    script = results.get("script") or (results.get("winning_content") or {}).get("script")
+    script = script or (
+        chosen_script(values["launch"]) if values["launch"].get("scripts") else None
+    )
+    if script:
+        beats = "\n".join(f"{i}. {b}" for i, b in enumerate(script["outline"], start=1))
+        text = (
+            f"# {script['title']}\n\nHook: {script['hook']}\n\n{beats}\n\n"
+            f"Call to action: {script['call_to_action']}\n\nLength: {script['length_seconds']} s\n"
+        )
+        out.append(("launch/script.md", text.encode()))
+    for thumb in (values.get("launch") or {}).get("thumbnails") or []:
+        path = Path(thumb["path"])
+        if path.is_file():
+            data = path.read_bytes()
+            out.append((f"launch/{thumb['variant']}.png", data))
+            if thumb["variant"] == results.get("winner"):
+                out.append(("launch/winner.png", data))
+    return out
