@@ -16,6 +16,7 @@ from api.errors import install_error_handlers
 from api.eventlog import EventLog
 from api.guards import RequestGuards
 from api.idempotency import IdempotencyMiddleware
+from api.openapi import install_openapi
 from api.routes import assistants, domain, experiment, export, runs, threads
 from api.runs import RunManager
 from api.runstore import RunStore
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None, *, studio: Studio | None = None
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    install_openapi(app)
     app.add_middleware(IdempotencyMiddleware, pool=lambda: app.state.services.studio.threads.pool)
     app.add_middleware(  # outermost: before anything else looks at the request
         RequestGuards,

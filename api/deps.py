@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Request
 
 from api.auth import owns, require_token
 from api.errors import NotFound
@@ -38,6 +38,8 @@ ServicesDep = Annotated[Services, Depends(services)]
 async def owned_thread(thread_id: str, request: Request, svc: ServicesDep) -> dict[str, Any]:
     """The thread's registry row, if the caller's token owns it: 401 without a token, 404 for
     a thread that does not exist or belongs to someone else (others' threads are invisible)."""
+    if thread_id == "search":  # `/threads/search` with a method it does not take
+        raise HTTPException(405, "Method Not Allowed", headers={"Allow": "POST"})
     caller = require_token(request)
     row = await svc.studio.threads.get(thread_id)
     if row is None or not owns(row.get("owner_hash"), caller):

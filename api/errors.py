@@ -89,11 +89,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
-        body = error_body("invalid_input", friendly_validation(exc))
-        body["detail"] = [
-            {k: v for k, v in e.items() if k in ("loc", "msg", "type")} for e in exc.errors()
-        ]
-        return JSONResponse(body, status_code=422)
+        return JSONResponse(error_body("invalid_input", friendly_validation(exc)), 422)
 
     @app.exception_handler(ValidationError)
     async def invalid_value(request: Request, exc: ValidationError) -> JSONResponse:

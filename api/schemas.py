@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any, Literal
 
 import orjson
@@ -13,13 +14,14 @@ from pydantic import (
     Field,
     TypeAdapter,
     ValidationError,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
 
 from adapters.errors import InvalidInput
 from api.errors import friendly_validation
-from graph.state import THREAD_SETTINGS, ThreadSettings
+from graph.state import THREAD_SETTINGS, WHOLE, ThreadSettings
 
 MAX_OFFSET = 2**31 - 1
 """The largest `offset` (and `iteration`) a query takes: Postgres integers, never an overflow."""
@@ -41,7 +43,10 @@ MAX_METADATA_BYTES = 65_536
 
 
 def small_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
-    size = len(orjson.dumps(metadata))
+    try:
+        size = len(orjson.dumps(metadata))
+    except TypeError:  # an integer beyond 64 bits, which orjson does not write
+        size = len(json.dumps(metadata))
     if size > MAX_METADATA_BYTES:
         raise ValueError(f"at most {MAX_METADATA_BYTES} bytes as JSON; got {size}")
     return metadata
@@ -50,8 +55,16 @@ def small_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
 Metadata = Annotated[dict[str, Any], AfterValidator(small_metadata)]
 
 
+def _not_reserved(thread_id: str) -> str:
+    if thread_id == "search":
+        raise ValueError("`search` is a path of the API, not a thread id")
+    return thread_id
+
+
 class ThreadCreate(Body):
-    thread_id: str | None = Field(None, pattern=THREAD_ID_PATTERN)
+    thread_id: (
+        Annotated[str, Field(pattern=THREAD_ID_PATTERN), AfterValidator(_not_reserved)] | None
+    ) = None
     metadata: Metadata = Field(default_factory=dict)
     if_exists: Literal["raise", "do_nothing"] = "raise"
 
@@ -63,12 +76,12 @@ class ThreadPatch(Body):
 class ThreadSearch(Body):
     metadata: dict[str, Any] | None = None
     status: Literal["idle", "busy", "interrupted", "error"] | None = None
-    limit: int = Field(10, ge=1, le=1000)
-    offset: int = Field(0, ge=0, le=MAX_OFFSET)
+    limit: Annotated[int, Field(strict=True, ge=1, le=1000), WHOLE] = 10
+    offset: Annotated[int, Field(strict=True, ge=0, le=MAX_OFFSET), WHOLE] = 0
 
 
 class HistoryQuery(Body):
-    limit: int = Field(10, ge=1, le=1000)
+    limit: Annotated[int, Field(strict=True, ge=1, le=1000), WHOLE] = 10
     before: dict[str, Any] | str | None = None
     metadata: dict[str, Any] | None = None
 
@@ -123,17 +136,17 @@ class RunInput(BaseModel):
     """A run's `input` (and a command's `update`): the graph's input schema, checked here with
     the graph's own settings schema, so what is stored can always run."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})
     messages: Annotated[
         list[Annotated[InputMessage, BeforeValidator(_as_message)]],
         Field(max_length=MAX_MESSAGES),
     ] = []
-    settings: ThreadSettings | None = None
-    stop_requested: bool | None = None
+    settings: ThreadSettings = Field(default_factory=lambda: ThreadSettings())
+    stop_requested: bool = False
 
     @model_validator(mode="after")
     def _not_empty(self) -> RunInput:
-        if not self.graph_input():
+        if not self.model_fields_set:
             raise ValueError("input needs `messages` (or `settings`, or `stop_requested`)")
         return self
 
@@ -141,27 +154,51 @@ class RunInput(BaseModel):
         """What the graph receives: the fields sent (messages keep their own keys)."""
         out: dict[str, Any] = {}
         if "messages" in self.model_fields_set:
-            out["messages"] = [
-                m if isinstance(m, str) else m.model_dump(exclude_none=True) for m in self.messages
-            ]
-        if self.settings is not None:
+            out["messages"] = [m.model_dump(exclude_none=True) for m in self.messages]
+        if "settings" in self.model_fields_set:
             out["settings"] = dict(self.settings)
-        if self.stop_requested is not None:
+        if "stop_requested" in self.model_fields_set:
             out["stop_requested"] = self.stop_requested
         return out
 
 
-NodeName = Annotated[str, Field(min_length=1, max_length=100)]
+def _graph_nodes() -> tuple[str, ...]:
+    from graph.builder import build_graph
+
+    return tuple(name for name in build_graph().nodes if not name.startswith("__"))
+
+
+NODES = _graph_nodes()
+"""The nodes a command may `goto`."""
+
+
+def _known_node(name: str) -> str:
+    if name not in NODES:
+        raise ValueError(f"no node {name!r}; nodes: {', '.join(NODES)}")
+    return name
+
+
+NodeName = Annotated[str, AfterValidator(_known_node)]
+_NODE_SCHEMA = {"type": "string", "enum": list(NODES)}
+Goto = Annotated[
+    list[NodeName],
+    BeforeValidator(lambda value: [value] if isinstance(value, str) else value),
+    Field(min_length=1),
+    WithJsonSchema(
+        {"anyOf": [_NODE_SCHEMA, {"type": "array", "items": _NODE_SCHEMA, "minItems": 1}]}
+    ),
+]
+"""A node name, or several."""
 
 
 class RunCommand(BaseModel):
     """`resume` a gate (checked against the gate's own schema), `update` the input channels
     (as `input` is checked), or `goto` nodes of the graph."""
 
-    model_config = ConfigDict(extra="forbid")
-    resume: Any = None
-    update: RunInput | None = None
-    goto: NodeName | list[NodeName] | None = None
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})
+    resume: Annotated[Any, Field(json_schema_extra={"not": {"type": "null"}})] = None
+    update: RunInput = Field(default_factory=lambda: RunInput.model_construct())
+    goto: Goto = Field(default_factory=list)
 
     @field_validator("resume")
     @classmethod
@@ -180,7 +217,9 @@ class RunCommand(BaseModel):
 
     @model_validator(mode="after")
     def _not_empty(self) -> RunCommand:
-        if self.resume is None and self.update is None and self.goto is None:
+        if "resume" in self.model_fields_set and self.resume is None:
+            raise ValueError("resume: send an answer or leave it out, not null")
+        if not self.model_fields_set:
             raise ValueError("a command needs `resume`, `update` or `goto`")
         return self
 

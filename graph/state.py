@@ -7,7 +7,16 @@ from typing import Annotated, Any, Literal, NotRequired, get_args
 
 from langchain_core.messages import AnyMessage
 from langgraph.graph.message import add_messages
-from pydantic import AfterValidator, ConfigDict, Field, TypeAdapter, ValidationError, with_config
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    WithJsonSchema,
+    with_config,
+)
 from typing_extensions import TypedDict
 
 from adapters.deliverables import parse_deliverables
@@ -93,7 +102,22 @@ def _known_role(role: str) -> str:
     return role
 
 
-RoleId = Annotated[str, AfterValidator(_known_role)]
+RoleId = Annotated[
+    str, AfterValidator(_known_role), WithJsonSchema({"type": "string", "enum": list(ROLES)})
+]
+
+
+def _whole(value: Any) -> Any:
+    """JSON's integers include `3.0`; a bool or a string stays what it is (and is refused)."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**63:
+        return int(value)
+    return value
+
+
+WHOLE = BeforeValidator(_whole)
+"""After an `int` field's `Field(strict=True, ...)`: an integer as JSON Schema means it, `3`
+or `3.0`, never `true` or `"3"` (before the constraints, they would leave the schema)."""
+Whole = Annotated[int, Field(strict=True), WHOLE]
 ModelName = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")]
 DeliverableEntry = Annotated[
     str, Field(min_length=1, max_length=60, pattern=r"^[^\x00-\x1f\x7f]+$")
@@ -110,10 +134,10 @@ def _parsed_deliverables(entries: list[str]) -> list[str]:
 class Budgets(TypedDict, total=False):
     """Per-thread limits; when one runs out the session ends and says why."""
 
-    max_iterations: Annotated[int, Field(ge=0, le=50)]
-    max_generations: Annotated[int, Field(ge=1, le=1000)]
+    max_iterations: Annotated[int, Field(strict=True, ge=0, le=50), WHOLE]
+    max_generations: Annotated[int, Field(strict=True, ge=1, le=1000), WHOLE]
     max_seconds: Annotated[float, Field(gt=0, le=7 * 24 * 3600)]
-    max_tokens: Annotated[int, Field(ge=1, le=100_000_000)]
+    max_tokens: Annotated[int, Field(strict=True, ge=1, le=100_000_000), WHOLE]
 
 
 @with_config(_STRICT)
@@ -130,10 +154,10 @@ class ThreadSettings(TypedDict, total=False):
     budgets: Budgets
     models: dict[RoleId, ModelName]
     """Model name per role id (used when Ollama is configured)."""
-    max_rounds: Annotated[int, Field(ge=1, le=10)]
+    max_rounds: Annotated[int, Field(strict=True, ge=1, le=10), WHOLE]
     score_threshold: Annotated[float, Field(ge=0, le=10)]
     drift_threshold: Annotated[float, Field(ge=0, le=1)]
-    seed: Annotated[int, Field(ge=0, lt=2**32)]
+    seed: Annotated[int, Field(strict=True, ge=0, lt=2**32), WHOLE]
     format: Format
     """`images` (default) or `launch` (graph/launch.py)."""
     launch: LaunchSettings

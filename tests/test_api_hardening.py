@@ -431,3 +431,44 @@ async def test_host_header_is_checked_against_the_allowed_names(database, tmp_pa
                 ("lan", 403),
             ):
                 assert (await client.get("/ok", headers={"Host": host})).status_code == status
+
+
+# -- 8. the OpenAPI document tells the truth -------------------------------------------------------
+
+
+async def test_openapi_documents_every_error_in_one_shape(database, tmp_path) -> None:
+    async with serve(database, tmp_path) as served:
+        tid, token = await served.new_thread()
+        async with served.http(token) as client:
+            document = (await client.get("/openapi.json")).json()
+            assert "HTTPValidationError" not in document["components"]["schemas"]
+            for path, operations in document["paths"].items():
+                for method, operation in operations.items():
+                    for status in ("401", "403", "404", "409", "413", "422", "429"):
+                        content = operation["responses"][status]["content"]
+                        ref = content["application/json"]["schema"]["$ref"]
+                        assert ref.endswith("/ErrorBody"), (method, path, status)
+
+            invalid = await client.post("/threads/search", json={"limit": "many"})
+            assert invalid.status_code == 422
+            assert isinstance(invalid.json()["detail"], str), "one shape: detail is the message"
+            assert set(invalid.json()["error"]) == {"code", "message", "retryable"}
+
+            run = (await client.post(f"/threads/{tid}/runs", json=start())).json()
+            cancel = f"/threads/{tid}/runs/{run['run_id']}/cancel?wait=1"
+            cancelled = await client.post(cancel)
+            assert cancelled.status_code == 202
+            assert cancelled.headers["content-type"] == "application/json"
+            assert cancelled.json()["run_id"] == run["run_id"]
+
+            for method, url in (
+                ("GET", f"/threads/{tid}/runs/stream"),
+                ("DELETE", f"/threads/{tid}/runs/wait"),
+                ("PATCH", "/threads/search"),
+                ("GET", "/assistants/search"),
+            ):
+                answer = await client.request(method, url)
+                assert answer.status_code == 405, (method, url)
+                assert answer.headers["allow"] == "POST"
+            made = await client.post("/threads", json={"thread_id": "search"})
+            assert made.status_code == 422

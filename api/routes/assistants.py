@@ -11,16 +11,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from functools import cache
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID, uuid5
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, HTTPException, Query
 from langgraph.pregel import Pregel
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from adapters.errors import InvalidInput
 from api.deps import ServicesDep
 from api.errors import NotFound
+from graph.state import WHOLE
 
 router = APIRouter(prefix="/assistants", tags=["assistants"])
 
@@ -39,8 +40,8 @@ class AssistantSearch(BaseModel):
     graph_id: str | None = None
     name: str | None = None
     metadata: dict[str, Any] | None = None
-    limit: int = Field(10, ge=1, le=1000)
-    offset: int = Field(0, ge=0, le=2**31 - 1)
+    limit: Annotated[int, Field(strict=True, ge=1, le=1000), WHOLE] = 10
+    offset: Annotated[int, Field(strict=True, ge=0, le=2**31 - 1), WHOLE] = 0
 
 
 def assistant_json() -> dict[str, Any]:
@@ -61,6 +62,8 @@ def assistant_json() -> dict[str, Any]:
 
 def known(assistant_id: str) -> None:
     """Accept the graph id or the assistant's UUID; anything else is a 404."""
+    if assistant_id == "search":  # `/assistants/search` with a method it does not take
+        raise HTTPException(405, "Method Not Allowed", headers={"Allow": "POST"})
     if assistant_id not in (GRAPH_ID, ASSISTANT_ID):
         raise NotFound(f"Assistant {assistant_id!r} not found; this server runs {GRAPH_ID!r}")
 

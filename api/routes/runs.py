@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse
 from sse_starlette import EventSourceResponse
 
@@ -25,6 +25,7 @@ from api.schemas import MAX_OFFSET, RunCommand, RunCreate
 from graph.state import valid_settings
 
 router = APIRouter(prefix="/threads/{thread_id}", tags=["runs"])
+RunStatus = Literal["pending", "running", "success", "error", "timeout", "interrupted"]
 ASSISTANTS = (GRAPH_ID, ASSISTANT_ID)
 """The graph id and the default assistant's id, as langgraph-api names them."""
 PING_S = 15
@@ -47,22 +48,14 @@ def last_event_id(request: Request) -> int:
     return int(raw)
 
 
-def _command(command: RunCommand, svc: Services) -> dict[str, Any]:
+def _command(command: RunCommand) -> dict[str, Any]:
     """The command as the run stores it; `goto` names nodes of the graph."""
     out: dict[str, Any] = {}
-    if command.resume is not None:
+    if "resume" in command.model_fields_set:
         out["resume"] = command.resume
-    if command.update is not None:
+    if "update" in command.model_fields_set:
         out["update"] = command.update.graph_input()
-    if command.goto is not None:
-        nodes = [n for n in svc.studio.graph.nodes if not n.startswith("__")]
-        wanted = [command.goto] if isinstance(command.goto, str) else command.goto
-        unknown = [n for n in wanted if n not in nodes]
-        if unknown or not wanted:
-            raise InvalidInput(
-                f"command.goto: no node {', '.join(map(repr, unknown)) or 'given'}; "
-                f"nodes: {', '.join(nodes)}"
-            )
+    if "goto" in command.model_fields_set:
         out["goto"] = command.goto
     return out
 
@@ -76,7 +69,7 @@ async def create_run(
     if body.input is not None and body.command is not None:
         raise InvalidInput("send either `input` or `command`, not both")
     tid = thread["thread_id"]
-    command = _command(body.command, svc) if body.command else None
+    command = _command(body.command) if body.command else None
     if command and "resume" in command:
         await check_resume(svc.studio, tid, command["resume"], busy=svc.runs.any_unfinished(tid))
     payload = body.input.graph_input() if body.input is not None else None
@@ -234,11 +227,21 @@ async def list_runs(
     svc: ServicesDep,
     limit: int = Query(10, ge=1, le=1000),
     offset: int = Query(0, ge=0, le=MAX_OFFSET),
-    status: str | None = None,
+    status: RunStatus | None = None,
 ) -> list[dict[str, Any]]:
     """The thread's runs, newest first."""
     rows = await svc.runs.list_runs(thread["thread_id"], limit=limit, offset=offset, status=status)
     return [run_json(row) for row in rows]
+
+
+def _run_id(run_id: str) -> str:
+    """A run id; `stream` and `wait` are paths that take POST only (405 before any lookup)."""
+    if run_id in ("stream", "wait"):
+        raise HTTPException(405, "Method Not Allowed", headers={"Allow": "POST"})
+    return run_id
+
+
+RunId = Annotated[str, Depends(_run_id)]
 
 
 async def _run(svc: Services, thread: dict[str, Any], run_id: str) -> dict[str, Any]:
@@ -249,12 +252,12 @@ async def _run(svc: Services, thread: dict[str, Any], run_id: str) -> dict[str, 
 
 
 @router.get("/runs/{run_id}")
-async def get_run(run_id: str, thread: ThreadDep, svc: ServicesDep) -> dict[str, Any]:
+async def get_run(run_id: RunId, thread: ThreadDep, svc: ServicesDep) -> dict[str, Any]:
     return run_json(await _run(svc, thread, run_id))
 
 
 @router.delete("/runs/{run_id}", status_code=204)
-async def delete_run(run_id: str, thread: ThreadDep, svc: ServicesDep) -> Response:
+async def delete_run(run_id: RunId, thread: ThreadDep, svc: ServicesDep) -> Response:
     run = await _run(svc, thread, run_id)
     if run["status"] in ("pending", "running"):
         raise InvalidInput("the run has not finished; cancel it first")
@@ -264,7 +267,7 @@ async def delete_run(run_id: str, thread: ThreadDep, svc: ServicesDep) -> Respon
 
 @router.get("/runs/{run_id}/stream", response_class=EventSourceResponse)
 async def join_run_stream(
-    run_id: str,
+    run_id: RunId,
     thread: ThreadDep,
     svc: ServicesDep,
     request: Request,
@@ -284,23 +287,26 @@ async def join_run_stream(
 
 
 @router.get("/runs/{run_id}/join")
-async def join_run(run_id: str, thread: ThreadDep, svc: ServicesDep) -> dict[str, Any]:
+async def join_run(run_id: RunId, thread: ThreadDep, svc: ServicesDep) -> dict[str, Any]:
     """Wait for the run to end and return the thread's values."""
     return await wait_result(svc, await _run(svc, thread, run_id))
 
 
 @router.post("/runs/{run_id}/cancel", status_code=202)
 async def cancel_run(
-    run_id: str,
+    run_id: RunId,
     thread: ThreadDep,
     svc: ServicesDep,
     wait: bool = False,
     action: Literal["interrupt", "rollback"] = "interrupt",
-) -> Response:
-    """Stop the run now; `rollback` also removes it and what it wrote."""
+) -> JSONResponse:
+    """Stop the run now; `rollback` also removes it and what it wrote. Answers the run as it
+    stands (with `wait`, once it has stopped; a rolled-back run is gone: `rolled_back`)."""
     await _run(svc, thread, run_id)
     await svc.manager.cancel(thread["thread_id"], run_id, action=action, wait=wait)
-    return Response(status_code=202)
+    after = await svc.runs.get(thread["thread_id"], run_id)
+    gone = {"run_id": run_id, "thread_id": thread["thread_id"], "status": "rolled_back"}
+    return JSONResponse(run_json(after) if after else gone, status_code=202)
 
 
 @router.get("/stream", response_class=EventSourceResponse)

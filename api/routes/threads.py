@@ -167,13 +167,13 @@ def _config(thread_id: str, checkpoint_id: str | None = None) -> RunnableConfig:
 
 
 async def _history(svc: Services, thread_id: str, query: HistoryQuery) -> list[dict[str, Any]]:
-    before = query.before
+    given = before = query.before or None  # "" is no `before`
     if isinstance(before, dict):
         inner = before.get("configurable")
         before = before.get("checkpoint_id") or (
             inner.get("checkpoint_id") if isinstance(inner, dict) else None
         )
-    if query.before is not None and not (
+    if given is not None and not (
         isinstance(before, str) and await _has_checkpoint(svc, _config(thread_id, before))
     ):
         raise InvalidInput("before: not a checkpoint of this thread (a `checkpoint_id` it listed)")
