@@ -242,8 +242,10 @@ def run(
         str | None,
         typer.Option(
             "--format",
-            help="images (default) or launch: a video's launch kit (scripts, thumbnails, an "
-            "A/B test); a brief starting 'launch a video about' chooses launch too.",
+            help="images (default), launch: a video's launch kit (scripts, thumbnails, an "
+            "A/B test; a brief starting 'launch a video about' chooses it too), or video: a "
+            "short video made stage by stage, a gate after each (a brief such as 'a 20-second "
+            "product ad for ...' chooses it too).",
         ),
     ] = None,
 ) -> None:

@@ -187,4 +187,5 @@ async def review_stage(state: Any, runtime: Runtime[StudioContext]) -> dict[str,
     return {
         "video": with_review(video, name, review),
         "messages": [AIMessage(text, name="critic")],
+        "phase": "awaiting_approval",  # the stage waits at its gate (or is accepted at once)
     }

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse
 from langchain_core.messages import BaseMessage
 
-from adapters.assets import AssetRecord
+from adapters.assets import SUFFIXES, AssetRecord
 from adapters.errors import InvalidInput
 from api.auth import owns, require_token
 from api.deps import ServicesDep, ThreadDep
@@ -89,7 +89,8 @@ async def list_outputs(
 
 @router.get("/assets/{asset_id}", response_class=FileResponse)
 async def get_asset(asset_id: str, request: Request, svc: ServicesDep) -> FileResponse:
-    """An image file, for the thread's owner only (`?access_token=` works for `<img>`)."""
+    """A media file (image, video, audio, captions) with its content type, for the thread's
+    owner only (`?access_token=` works for `<img>` and `<video>`); ranges are served."""
     caller = require_token(request)
     record = await svc.studio.context.assets.get(asset_id)
     if record is None:
@@ -104,7 +105,7 @@ async def get_asset(asset_id: str, request: Request, svc: ServicesDep) -> FileRe
     return FileResponse(
         path,
         media_type=record.content_type,
-        filename=f"{record.id}.png",
+        filename=f"{record.id}{SUFFIXES.get(record.content_type, '.bin')}",
         content_disposition_type="inline",
         headers={"Cache-Control": "private, max-age=31536000, immutable"},
     )

@@ -66,6 +66,10 @@ function cleanSettings(settings) {
   if (settings.auto_approve) out.auto_approve = true;
   if (settings.deliverables?.length) out.deliverables = settings.deliverables;
   if (settings.format === "launch") out.format = "launch";
+  if (settings.format === "video") {
+    out.format = "video";
+    out.review_every_stage = !settings.auto_approve; // a gate after every stage unless auto
+  }
   if (Object.keys(settings.models || {}).length) out.models = settings.models;
   if (Object.keys(settings.budgets || {}).length) out.budgets = settings.budgets;
   return out;

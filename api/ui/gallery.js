@@ -2,6 +2,7 @@
 
 import { specCard } from "./gates.js";
 import { SKETCH_TITLE, currentSet, isSketch, verdictOf } from "./variants.js";
+import { mediaElement } from "./video.js";
 
 function el(tag, className, text) {
   const node = document.createElement(tag);
@@ -57,12 +58,9 @@ export class Gallery {
       const open = el("button", "tile-open");
       open.type = "button";
       open.setAttribute("aria-label", `Lineage of ${item.deliverable}, iteration ${item.iteration}`);
-      const img = el("img");
-      img.src = this.assetUrl(item.asset_id);
-      img.alt = `${item.deliverable}, iteration ${item.iteration}`;
-      img.loading = "lazy";
-      img.width = item.width;
-      img.height = item.height;
+      const img = mediaElement(item, this.assetUrl, `${item.deliverable}, iteration ${item.iteration}`);
+      if (item.width) img.width = item.width;
+      if (item.height) img.height = item.height;
       open.append(img);
       open.addEventListener("click", () => this.open(item));
       const caption = el("figcaption");
@@ -92,9 +90,7 @@ export class Gallery {
     const title = el("h3", "", `${item.deliverable} · iteration ${item.iteration}`);
     if (sketch) title.append(" ", sketchBadge());
     title.id = "lineage-title";
-    const img = el("img");
-    img.src = this.assetUrl(item.asset_id);
-    img.alt = `${item.deliverable}, iteration ${item.iteration}`;
+    const img = mediaElement(item, this.assetUrl, `${item.deliverable}, iteration ${item.iteration}`);
     const facts = el("dl");
     const rows = [
       ["Score", scoreText(item.scores)],

@@ -3,6 +3,7 @@
 import { persona } from "./chat.js";
 import { LAUNCH_GATES, LAUNCH_TITLES, renderLaunchGate } from "./launch.js";
 import { SKETCH_TITLE, isSketch } from "./variants.js";
+import { VIDEO_TITLES, renderVideoGate } from "./video.js";
 
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -109,12 +110,13 @@ export function renderGate(card, value, { answer, assetUrl, current = {}, assets
       button?.focus();
     }
   };
-  const title = el("h3", { id: "gate-title" }, TITLES[value.gate] || LAUNCH_TITLES[value.gate] || "Your decision");
+  const title = el("h3", { id: "gate-title" }, TITLES[value.gate] || LAUNCH_TITLES[value.gate] || VIDEO_TITLES[value.gate] || "Your decision");
   card.setAttribute("aria-labelledby", "gate-title");
   card.append(title, el("p", { class: "gate-message" }, value.message || ""));
   if (value.gate === "plan") planGate(card, value, act);
   else if (value.gate === "output") outputGate(card, value, act, assetUrl, current, assets);
   else if (LAUNCH_GATES.includes(value.gate)) renderLaunchGate(card, value, act, assetUrl);
+  else if (value.gate === "stage") renderVideoGate(card, value, act, assetUrl);
   else questionGate(card, value, act);
   card.append(status);
   card.scrollTop = 0;
