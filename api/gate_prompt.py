@@ -12,6 +12,9 @@ from rich.table import Table
 def show_gate(console: Console, value: dict[str, Any]) -> None:
     """Print what the gate is about: the question, the specs, or the outputs."""
     gate = value.get("gate")
+    if gate == "stage":
+        show_stage(console, value)
+        return
     if gate in ("clarify", "consensus"):
         console.print(f"[bold]{value.get('question')}[/]")
     if gate == "plan":
@@ -48,6 +51,32 @@ def show_gate(console: Console, value: dict[str, Any]) -> None:
         console.print(table)
         if value.get("stop_reason"):
             console.print(f"[yellow]Note: {value['stop_reason'].replace('_', ' ')}[/]")
+
+
+def show_stage(console: Console, value: dict[str, Any]) -> None:
+    """A video stage: its output in lines, the files it made, what made them, Lens's review."""
+    out, stage = value.get("output") or {}, value.get("stage")
+    console.print(f"[bold]{stage}[/] version {value.get('version')}")
+    for scene in out.get("scenes") or []:
+        console.print(
+            f"  {scene['id']} {scene['title']} ({scene['seconds']:g} s, {scene['move']})",
+            markup=False,
+        )
+    for line in out.get("lines") or []:
+        console.print(
+            f"  [{line['start']:.2f}-{line['end']:.2f} s] {line['scene']}: {line['text']}",
+            markup=False,
+        )
+    files = [(k, v) for k, v in out.items() if isinstance(v, dict) and "path" in v]
+    for group in ("keyframes", "clips"):
+        files += list((out.get(group) or {}).items())
+    for name, ref in files:
+        console.print(f"  {name}: {ref['path']}", markup=False, highlight=False)
+    console.print(f"  made by: {'; '.join(value.get('made_by') or [])}", markup=False)
+    findings = (value.get("review") or {}).get("findings") or []
+    console.print(
+        f"  Lens (measured): {'; '.join(findings) or 'everything within target'}", markup=False
+    )
 
 
 def ask_gate(console: Console, value: dict[str, Any]) -> dict[str, Any] | None:

@@ -32,6 +32,13 @@ class Settings(BaseSettings):
     reached (see `comfyui_urls`)."""
     comfyui_token: str | None = Field(None, validation_alias="COMFYUI_TOKEN")
     """COMFYUI_TOKEN: optional bearer token sent to ComfyUI (HTTP and websocket)."""
+    tts_url: str | None = Field(None, validation_alias="TTS_URL")
+    """TTS_URL: a TTS server speaking OpenAI's `POST /v1/audio/speech` for video voices;
+    unset means eSpeak NG, bundled in its wheel (offline)."""
+    tts_model: str = "tts-1"
+    """STUDIO_TTS_MODEL: the model asked of the TTS server."""
+    tts_voice: str = "alloy"
+    """STUDIO_TTS_VOICE: the TTS server's voice unless a thread names one (settings.video.voice)."""
     default_models: dict[str, str] = Field(
         default_factory=lambda: {
             "planner": "llama3.2",

@@ -18,6 +18,8 @@ from adapters.assets import AssetStore
 from adapters.errors import StudioError
 from adapters.images import ImageGenerator
 from adapters.llm import RoleModels, ollama_models
+from adapters.media.kit import MediaKit
+from adapters.media.speech import HttpSpeech
 from adapters.renderer import Renderer
 from adapters.threads import ThreadRegistry
 from api.database import Database
@@ -241,6 +243,16 @@ async def log_capabilities(context: StudioContext) -> None:
             logger.warning("template %s: %s", name, line)
 
 
+def build_media(settings: Settings) -> MediaKit:
+    """Video's voice and animator: eSpeak NG (bundled) unless `TTS_URL` names a TTS server."""
+    if settings.tts_url:
+        speech = HttpSpeech(settings.tts_url, model=settings.tts_model, voice=settings.tts_voice)
+        logger.info("voice: TTS server at %s (%s)", settings.tts_url, settings.tts_model)
+        return MediaKit(speech=speech)
+    logger.info("voice: eSpeak NG (embedded, from its wheel); animation: built-in camera moves")
+    return MediaKit()
+
+
 @asynccontextmanager
 async def studio_context(settings: Settings, database: Database) -> AsyncIterator[StudioContext]:
     """The run context on the configured services; their clients are closed on exit."""
@@ -250,6 +262,7 @@ async def studio_context(settings: Settings, database: Database) -> AsyncIterato
         assets=AssetStore(database.pool, settings.home / "assets"),
         defaults=defaults_from(settings),
         generation_slots=asyncio.Semaphore(settings.generation_concurrency),
+        media=build_media(settings),
     )
     try:
         yield context

@@ -77,7 +77,7 @@ def begin(state: StudioState) -> Command[Any]:
         "height": height,
         "aspect": aspect,
         "scenes": scenes,
-        "voice": options.get("voice") or "en",
+        "voice": options.get("voice") or "",  # the engine's own default voice
         "captions": options.get("captions") or "burned",
         "max_tts_chars": int(options.get("max_tts_chars") or 4000),
         "stage": "scenes",

@@ -9,10 +9,12 @@ from typing import Any
 
 import pytest
 from PIL import Image
+from rich.console import Console
 
 from adapters.media.cut import decode, probe
 from adapters.media.kit import Clip, MediaKit, ParallaxAnimator
 from adapters.specs import GenerationSpec
+from api.gate_prompt import show_gate
 from tests.studio_helpers import config, fresh_graph, make_context, pending_gate, resume, run, start
 
 pytestmark = pytest.mark.anyio
@@ -84,7 +86,16 @@ async def test_a_video_goes_through_every_stage_gate_to_a_real_mp4(
     assert Path(seen[4]["output"]["captions"]["path"]).read_text().startswith("WEBVTT")
     talk = [m for m in state["messages"] if m.type == "ai" and m.name in ("style", "composition")]
     assert talk, "Luna and Frame discussed the video"
-    assert any(m.name == "critic" and "Lens on the final cut" in m.content for m in state["messages"])
+    assert any(
+        m.name == "critic" and "Lens on the final cut" in m.content for m in state["messages"]
+    )
+    console = Console(record=True, width=200)
+    show_gate(console, seen[1])
+    printed = console.export_text()
+    assert "script version 1" in printed and "Meet Aurora." in printed
+    assert "Lens (measured)" in printed
+    show_gate(console, seen[5])
+    assert cut["path"] in console.export_text()
     frames = list(decode(Path(cut["path"]).read_bytes()))
     Image.fromarray(frames[2]).save(Path(context.assets.root) / "frame-2.png")
 
