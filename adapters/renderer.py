@@ -22,7 +22,7 @@ from adapters.render_subject import draw_subject, draw_weather
 from adapters.render_text import layout, letter
 from adapters.render_vocab import MOODS, pick, undrawable, vocabulary
 from adapters.render_words import Reading
-from adapters.specs import GenerationSpec
+from adapters.specs import GenerationSpec, spec_dump
 
 RENDERER_VERSION = "1.1"
 RECIPE_KEY = "studio:recipe"
@@ -293,7 +293,7 @@ class Renderer:
             "job_id": job_id,
             "sketch": True,
             "drawn": drawn(canvas.words, spec),
-            "spec": spec.model_dump(),
+            "spec": spec_dump(spec),
         }
         png = await asyncio.to_thread(encode_png, image, spec, recipe)
         on_progress(1.0, await asyncio.to_thread(_preview, image))

@@ -86,6 +86,16 @@ class GenerationSpec(BaseModel):
     """The person's directions this spec carries (words, scope, source), for the lineage."""
 
 
+SAMPLER_FIELDS = frozenset({"steps", "cfg", "sampler", "scheduler"})
+"""Settings only a sampler uses: a sketch's spec does not show them."""
+
+
+def spec_dump(spec: GenerationSpec) -> dict[str, Any]:
+    """The spec as stored and shown (state, lineage, recipes, exports): a sketch's without the
+    sampler settings it does not use."""
+    return spec.model_dump(exclude=set(SAMPLER_FIELDS) if spec.sketch else None)
+
+
 class SpecProposal(BaseModel):
     """What a model proposes for one deliverable; loose on purpose, clamped afterwards."""
 

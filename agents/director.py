@@ -11,7 +11,7 @@ from langgraph.runtime import Runtime
 from adapters.images import MODEL_TRAITS, TemplateTraits, template_traits
 from adapters.render_vocab import undrawable
 from adapters.renderer import Renderer
-from adapters.specs import GenerationSpec, SpecBatch, SpecProposal, clamp_spec
+from adapters.specs import GenerationSpec, SpecBatch, SpecProposal, clamp_spec, spec_dump
 from agents import prompts
 from agents.calls import structured
 from graph import directions
@@ -92,7 +92,7 @@ def settle(
             spec.model_dump(), directions.for_state(state, deliverable), plan
         )
         carried["sketch"] = template_traits(context.images, spec.template).sketch
-        specs[deliverable] = GenerationSpec.model_validate(carried).model_dump()
+        specs[deliverable] = spec_dump(GenerationSpec.model_validate(carried))
         notes += [f"{deliverable}: {a}" for a in adjustments]
     return specs, notes
 

@@ -25,7 +25,7 @@ from adapters.errors import (
     ServiceUnavailable,
 )
 from adapters.images import GeneratedImage
-from adapters.specs import GenerationSpec, downscaled
+from adapters.specs import GenerationSpec, downscaled, spec_dump
 from graph.context import StudioContext, resolve
 from graph.emit import emit, notice
 from graph.state import Failure, Generation, StudioState
@@ -187,7 +187,7 @@ async def generate(task: GenerateTask, runtime: Runtime[StudioContext]) -> dict[
             iteration=iteration,
             attempt=attempt,
             seed=_seed_used(images[0].recipe, spec.seed),
-            spec=spec.model_dump(),
+            spec=spec_dump(spec),
         )
         break
     emit(

@@ -12,7 +12,7 @@ from agents import prompts
 from agents.calls import speak
 from agents.intake import human_texts
 from graph import directions
-from graph.budgets import limits
+from graph.budgets import Limits, exhausted, limits
 from graph.context import StudioContext, resolve
 from graph.emit import notice
 from graph.state import Direction, StudioState
@@ -24,7 +24,7 @@ Route = Literal["style", "direct", "approve_outputs", "intake"]
 
 
 def next_step(
-    state: StudioState, said: str, max_iterations: int, heard: list[Direction] | None = None
+    state: StudioState, said: str, lim: Limits, heard: list[Direction] | None = None
 ) -> tuple[Route, dict[str, Any]]:
     """Where the session continues after the person's message, and what that step needs: after
     generation, the deliverables the new directions concern are made again, as the person's
@@ -37,11 +37,11 @@ def next_step(
     if current in BEFORE_GENERATION:
         return "direct", {"feedback": {"*": said}}
     iteration = state.get("iteration", 0)
-    if iteration >= max_iterations:
+    if spent := exhausted(state, lim):  # the person's request is bounded by the work budgets
+        code, sentence = spent
         notice(
-            f"Noted, but the iteration budget is used ({iteration} of {max_iterations}); "
-            "approve, pick or stop — or raise the budget.",
-            code="max_iterations",
+            f"Noted, but {sentence}; approve, pick or stop — or raise {code}.",
+            code=code,
         )
         return "approve_outputs", {}
     every = [d["id"] for d in state["plan"]["deliverables"]]
@@ -64,7 +64,7 @@ async def interject(state: StudioState, runtime: Runtime[StudioContext]) -> Comm
     unseen = [t.strip() for t in texts[state.get("humans_seen", 0) :] if t.strip()]
     said = " ".join(unseen)
     if not said:
-        route, extra = next_step(state, said, limits(state, context.defaults).max_iterations)
+        route, extra = next_step(state, said, limits(state, context.defaults))
         return Command(goto=route, update={"humans_seen": len(texts), **extra})
     plan = state["plan"]["deliverables"] if state.get("plan") else []
     new = [
@@ -78,7 +78,7 @@ async def interject(state: StudioState, runtime: Runtime[StudioContext]) -> Comm
         reply, used = await speak(context, heard, role, prompts.answer(role, heard, said))
         replies.append(reply)
         tokens += used
-    route, extra = next_step(state, said, limits(state, context.defaults).max_iterations, new)
+    route, extra = next_step(state, said, limits(state, context.defaults), new)
     return Command(
         goto=route,
         update={

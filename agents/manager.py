@@ -92,6 +92,9 @@ async def manage(
     if promoted or newly_settled:
         for verdict, ids in variants.verdicts(state, state["current"]).items():
             await context.assets.record_verdict(ids, verdict)
+    if newly_settled:  # Pixel's next revision starts from the variant that was kept
+        kept = {d: state["current"][d] for d in newly_settled}
+        ruling["specs"] = await variants.specs_of(context.assets, kept)
     said = "".join(f"{line} " for line in ruled)  # the ruling opens the manager's message
     if stop := stop_when_spent(state, lim):
         update = dict(stop.update) if isinstance(stop.update, dict) else {}

@@ -128,7 +128,11 @@ def without_deliverables(text: str) -> str:
     """A clause without the words that name what to deliver ("a poster of a lighthouse" ->
     "a lighthouse"; "two hero banners and a thumbnail" -> ""): the planner takes those; they
     are not something to draw in every image."""
-    rest = _DELIVERABLE_TALK.sub(" ", text)
+    rest = _DELIVERABLE_TALK.sub("\x00", text)
+    # the words that tied a removed name to the rest go with it ("… and one thumbnail of a")
+    rest = re.sub(
+        r"(?:\b(?:and|or|plus)\s+)?\x00(?:\s+(?:of|for|with|showing|featuring)\b)?", " ", rest
+    )
     rest = re.sub(r"\s*,(?:\s*,)+", ",", " ".join(rest.split()))
     rest = re.sub(r"\s+(?:and|or|plus)\s*(?=[,.;]|$)", "", rest)
     rest = _LINK.sub("", rest).strip(" ,:;-")
@@ -151,8 +155,14 @@ def in_scope(directions: Iterable[Direction], deliverable: str | None) -> list[D
     for d in directions:
         if d["scope"] not in ("*", deliverable):
             continue
-        if d["negative"]:  # "no cat" ends "add a stray cat"
-            held = [h for h in held if h["negative"] or not _contains(h["text"], d["text"])]
+        if d["negative"]:  # "no cat" ends "add a stray cat"; "no text" ends "title 'SALT'"
+            wordless = bool(TEXT_WORDS.search(d["text"]))
+            held = [
+                h
+                for h in held
+                if h["negative"]
+                or not (_contains(h["text"], d["text"]) or (wordless and asks_for_text([h])))
+            ]
         else:  # "add a cat" ends "no cat"
             held = [h for h in held if not h["negative"] or not _contains(d["text"], h["text"])]
         held = [h for h in held if _norm(h["text"]) != _norm(d["text"])]
@@ -184,12 +194,26 @@ def asks_for_text(directions: Iterable[Direction]) -> bool:
     return any(not d["negative"] and TEXT_WORDS.search(d["text"]) for d in directions)
 
 
-def scrub(prompt: str) -> tuple[str, list[str]]:
-    """The prompt without phrases that name deliverables ("two hero banners") or that say what
-    to avoid ("avoid faces" belongs in the negative prompt: in the prompt it draws faces)."""
+def scrub(prompt: str, keep_out: Sequence[Direction] = ()) -> tuple[str, list[str]]:
+    """The prompt without phrases that name deliverables ("two hero banners"), that say what
+    to avoid ("avoid faces" belongs in the negative prompt: in the prompt it draws faces), or
+    that ask for what the person now keeps out (after "no cat", no "a cat on the kerb"; after
+    "no text", no lettering)."""
     kept, notes = [], []
     for phrase in (p.strip() for p in prompt.split(",")):
         if not phrase:
+            continue
+        banned = next(
+            (
+                d["text"]
+                for d in keep_out
+                if _contains(phrase, d["text"])
+                or (TEXT_WORDS.search(d["text"]) and TEXT_WORDS.search(phrase))
+            ),
+            None,
+        )
+        if banned:
+            notes.append(f"prompt no longer says '{phrase}' (the person keeps out {banned})")
             continue
         if _NEGATIVE.match(_FILLER.sub("", phrase)):
             notes.append(f"prompt no longer says '{phrase}' (it goes to the negative prompt)")
@@ -212,7 +236,7 @@ def apply(
     Positives join the prompt unless it already says them; negatives join the negative
     prompt; a negative term (a stock default included) that a positive direction asks for
     is removed, so no default contradicts the person."""
-    prompt, notes = scrub(str(spec.get("prompt", "")))
+    prompt, notes = scrub(str(spec.get("prompt", "")), [d for d in directions if d["negative"]])
     negative = str(spec.get("negative_prompt", ""))
     positives = [d for d in directions if not d["negative"]]
     wanted_text = asks_for_text(positives)

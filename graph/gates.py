@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from agents.generate import generation_sends
 from agents.intake import human_texts
 from graph import directions, variants
-from graph.budgets import limits
+from graph.budgets import Limits, exhausted, limits
 from graph.context import StudioContext, resolve
 from graph.emit import emit, phase
 from graph.state import GATE_ACTIONS, GateRecord, StudioState
@@ -354,13 +354,15 @@ async def approve_outputs(state: StudioState, runtime: Runtime[StudioContext]) -
             }
         )
     if answer is None or answer.action == "approve":
+        auto = answer is None
         return Command(
             goto="finalize",
             update={
-                **record("output", answer, auto=answer is None),
+                **record("output", answer, auto=auto),
                 "current": variants.current_of(state),  # exactly what the gate showed
                 "outcome": "approved",
-                "stop_reason": state.get("stop_reason") or "approved",
+                # the person's approval is the reason; auto-approve keeps why the loop ended
+                "stop_reason": state.get("stop_reason") or "approved" if auto else "approved",
             },
         )
     if answer.action == "stop":
@@ -369,8 +371,8 @@ async def approve_outputs(state: StudioState, runtime: Runtime[StudioContext]) -
         return await pick(state, answer, runtime)
     lim = limits(state, resolve(runtime).defaults)
     if answer.asset_id:  # regenerate exactly: that output's recipe, as it was
-        return await rerun(state, answer, lim.max_iterations, lim.max_generations, runtime)
-    return regenerate(state, answer, every, lim.max_iterations)
+        return await rerun(state, answer, lim, runtime)
+    return regenerate(state, answer, every, lim)
 
 
 async def pick(
@@ -391,19 +393,25 @@ async def pick(
         update={
             **record("output", answer),
             "current": {chosen["deliverable"]: chosen["asset_id"]},
+            "specs": await variants.specs_of(
+                resolve(runtime).assets, {chosen["deliverable"]: chosen["asset_id"]}
+            ),
             "messages": [AIMessage(text, name="manager")],
         },
     )
 
 
-def budget_used(state: StudioState, answer: GateAnswer, budget: int) -> Command[Any] | None:
-    """Refuse a regeneration once the iteration budget is used, telling the person why."""
-    iteration = state.get("iteration", 1)
-    if iteration < budget:
+def budget_used(state: StudioState, answer: GateAnswer, lim: Limits) -> Command[Any] | None:
+    """Refuse a regeneration once a budget of the thread's work (generations, seconds,
+    tokens) is spent, telling the person why. The iteration budget bounds the manager's own
+    loop, not what the person asks for."""
+    spent = exhausted(state, lim)
+    if spent is None:
         return None
+    code, sentence = spent
     text = (
-        f"The iteration budget is used ({iteration} of {budget}); approve, pick or "
-        "stop, or raise max_iterations in the thread settings."
+        f"{sentence[0].upper()}{sentence[1:]}: approve, pick or stop, or raise {code} in the "
+        "thread settings."
     )
     return Command(
         goto="approve_outputs",
@@ -412,15 +420,11 @@ def budget_used(state: StudioState, answer: GateAnswer, budget: int) -> Command[
 
 
 async def rerun(
-    state: StudioState,
-    answer: GateAnswer,
-    budget: int,
-    max_generations: int,
-    runtime: Runtime[StudioContext],
+    state: StudioState, answer: GateAnswer, lim: Limits, runtime: Runtime[StudioContext]
 ) -> Command[Any]:
     """Generate one output again from its own stored spec and seed, skipping Pixel (who would
     revise it): the recipe is re-run as is, as a new iteration of that deliverable."""
-    if refused := budget_used(state, answer, budget):
+    if refused := budget_used(state, answer, lim):
         return refused
     asset = await resolve(runtime).assets.get(str(answer.asset_id))
     if asset is None:  # an output in state whose record is gone: nothing to re-run
@@ -432,7 +436,7 @@ async def rerun(
         "specs": {asset.deliverable: spec},
         "requested": [asset.deliverable],
     }
-    sends = generation_sends(replay, [asset.deliverable], iteration, max_generations)
+    sends = generation_sends(replay, [asset.deliverable], iteration, lim.max_generations)
     if not sends:
         text = "The generation budget is used; approve, pick or stop, or raise max_generations."
         return Command(
@@ -459,11 +463,11 @@ async def rerun(
 
 
 def regenerate(
-    state: StudioState, answer: GateAnswer, every: list[str], budget: int
+    state: StudioState, answer: GateAnswer, every: list[str], lim: Limits
 ) -> Command[Any]:
     """Send the feedback to Pixel for one deliverable or all, if the iteration budget allows;
     the feedback is pinned as direction and the new outputs become current."""
-    if refused := budget_used(state, answer, budget):
+    if refused := budget_used(state, answer, lim):
         return refused
     iteration = state.get("iteration", 1)
     targets = [answer.deliverable] if answer.deliverable else every

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from adapters.assets import AssetStore
 from graph.state import Critique, Generation, StudioState
 
 
@@ -91,6 +92,17 @@ def standing(state: StudioState) -> dict[str, str]:
     """The set as it stands once this iteration's outputs are ruled on (what the consistency
     checker compares: a variant the manager will not keep does not count)."""
     return {**current_of(state), **promote(state)[0]}
+
+
+async def specs_of(assets: AssetStore, chosen: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """The spec (with the seed it used) each chosen variant was made from: what Pixel revises
+    next for its deliverable, so a revision starts from what the person sees."""
+    out: dict[str, dict[str, Any]] = {}
+    for deliverable, asset_id in chosen.items():
+        record = await assets.get(asset_id)
+        if record is not None and record.spec:
+            out[deliverable] = {**record.spec, "seed": record.seed}
+    return out
 
 
 def verdicts(state: StudioState, current: dict[str, str]) -> dict[str, list[str]]:

@@ -40,9 +40,7 @@ def test_an_avoid_clause_is_a_negative_direction(text: str, term: str) -> None:
 
 
 def test_a_clause_naming_one_deliverable_is_scoped_to_it() -> None:
-    (direction,) = directions.said(
-        "make hero-b brighter", source="interjection", deliverables=PLAN
-    )
+    (direction,) = directions.said("make hero-b brighter", source="interjection", deliverables=PLAN)
     assert direction["scope"] == "hero-b"
     assert directions.prompt_words(direction, PLAN) == "brighter"
 
@@ -96,3 +94,24 @@ def test_the_spec_lists_the_directions_it_carries_with_scope_and_source() -> Non
     pinned = directions.said("warmer light", source="plan_feedback", scope="hero-a")
     carried, _ = directions.apply(spec(), pinned)
     assert carried["directions"] == ["warmer light [hero-a] (plan feedback)"]
+
+
+def test_no_text_after_a_title_ends_the_title_in_the_directions_and_the_prompt() -> None:
+    pinned = directions.said('a quiet harbour, legible title "SALT"', source="brief")
+    pinned += directions.said("no cat, and remove the text", source="interjection")
+    held = directions.in_scope(pinned, "hero-a")
+    assert not directions.asks_for_text(held)
+    carried, _ = directions.apply(
+        spec('a quiet harbour, legible title "SALT", a stray cat on the kerb'), held
+    )
+    assert "SALT" not in carried["prompt"] and "cat" not in carried["prompt"]
+    assert {"text", "cat"} <= {t.strip() for t in carried["negative_prompt"].split(",")}
+
+
+def test_removing_deliverable_words_takes_the_words_that_tied_them_along() -> None:
+    assert (
+        directions.without_deliverables(
+            "Rainy lighthouse: two hero banners and one thumbnail of a lighthouse at night"
+        )
+        == "Rainy lighthouse: a lighthouse at night"
+    )

@@ -183,4 +183,6 @@ async def test_pixel_says_in_one_line_what_the_renderer_cannot_draw_and_shows_no
     )
     assert "The built-in renderer cannot draw a giraffe; the prompt carries it" in pixel
     assert "steps" not in pixel and "dpmpp" not in pixel and "a layout sketch" in pixel
-    assert all(spec["sketch"] and "a giraffe" in spec["prompt"] for spec in state["specs"].values())
+    for spec in state["specs"].values():
+        assert spec["sketch"] and "a giraffe" in spec["prompt"]
+        assert not {"steps", "cfg", "sampler", "scheduler"} & set(spec), "a sketch has no sampler"
