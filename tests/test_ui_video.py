@@ -14,11 +14,12 @@ ORDER = ["scenes", "script", "visuals", "animation", "voice", "render"]
 
 
 def at_stage(page: Any, stage: str, version: int = 1) -> Any:
-    gate = page.locator(
-        f"#gate[data-gate='stage']:not([hidden]) .stage-output[data-stage='{stage}']"
-    )
-    expect(gate).to_be_visible(timeout=120_000)
-    expect(page.locator("#gate .stage-progress .now")).to_contain_text(f"v{version}")
+    card = "#gate[data-gate='stage']:not([hidden])"
+    now = page.locator(f"{card} > .stage-progress > .now").first
+    expect(now).to_have_attribute("data-stage", stage, timeout=120_000)
+    expect(now).to_contain_text(f"v{version}", timeout=120_000)
+    gate = page.locator(f"{card} > .stage-output[data-stage='{stage}']")
+    expect(gate).to_be_visible()
     return gate
 
 
