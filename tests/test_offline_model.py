@@ -377,3 +377,19 @@ def test_is_vague_accepts_a_real_brief(brief: str) -> None:
 )
 def test_concerns_route_a_message_to_the_right_specialists(message: str, roles: list[str]) -> None:
     assert concerns(message) == roles
+
+
+def test_feedback_words_move_the_fields_they_name() -> None:
+    from adapters.offline.framing import parse_shot
+
+    # "bigger waves" grows the sea, not the subject; "lower the horizon" moves the horizon
+    assert parse_shot("bigger waves, a beam of warm light, and lower the horizon") == {
+        "shift": 0.15
+    }
+    assert parse_shot("make it bigger")["scale"] == 1.3
+    assert parse_shot("raise the horizon")["shift"] == -0.15
+
+
+def test_an_added_element_does_not_replace_the_briefs_subject() -> None:
+    state = studio("a lighthouse on a rocky coast at dusk", ["add a stray cat on the kerb"])
+    assert all("lighthouse" in spec["subject"] for spec in specs_for(state).values())

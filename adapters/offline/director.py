@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 from adapters.craft import colour_name
+from adapters.deliverables import DEFAULTS
 from adapters.offline import feedback
 from adapters.offline.framing import (
     FRAMINGS,
@@ -20,7 +21,6 @@ from adapters.offline.framing import (
     place_of,
     plan_shot,
 )
-from adapters.offline.planner import DEFAULTS
 from adapters.offline.reading import Deliverable, Prompt
 from adapters.offline.scene import Scene, scene_of
 from adapters.offline.talk import CAMERA_WORDS, hexes
@@ -50,7 +50,8 @@ def seed_for(deliverable: str, seed: int) -> int:
 
 
 def _deliverable(prompt: Prompt, ident: str) -> Deliverable:
-    listed = {d.id: d for d in [*DEFAULTS, *prompt.deliverables]}
+    listed = {d.id: Deliverable(d.id, d.title, d.aspect, d.purpose) for d in DEFAULTS}
+    listed.update({d.id: d for d in prompt.deliverables})
     return listed.get(ident) or Deliverable(ident, ident, "1:1" if "thumb" in ident else "16:9")
 
 

@@ -126,6 +126,8 @@ def worded(spec: dict[str, Any], text: str, base: str, *, already: bool) -> list
         if field in cues:
             spec[field] = cues[field]
             notes.append(f"{field} -> {cues[field]}")
+    if "shift" in cues:  # "lower the horizon": down the frame, from where it is
+        notes.append(_move(spec, "horizon", float(cues["shift"])))
     if "scale" in cues:
         spec["subject_scale"] = clip("subject_scale", spec["subject_scale"] * float(cues["scale"]))
         notes.append(f"subject_scale -> {spec['subject_scale']}")

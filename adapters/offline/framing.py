@@ -129,9 +129,17 @@ def parse_shot(text: str) -> dict[str, float | str]:
             0.67,
         ),
         (r"\bcent(?:re|er|red|ered)\b", "subject_x", 0.5),
-        (r"low horizon|horizon (?:sits |kept |placed )?low", "horizon", 0.75),
+        (r"\blow horizon|horizon (?:sits |kept |placed )?low\b", "horizon", 0.75),
         (r"high horizon|horizon (?:sits |kept |placed )?high", "horizon", 0.3),
-        (r"closer|close[- ]up|tighter|bigger|larger", "scale", 1.3),
+        (r"lower(?:ing)? (?:the )?horizon|horizon lower|drop(?:ping)? the horizon", "shift", 0.15),
+        (r"rais(?:e|ing) (?:the )?horizon|higher horizon|horizon higher", "shift", -0.15),
+        # "bigger" scales the subject only when it says nothing else grows ("bigger waves")
+        (
+            r"closer|close[- ]up|tighter|(?:bigger|larger)(?=\s*(?:[,.;!]|$))|"
+            r"(?:subject|figure|it|him|her|them)\s+(?:bigger|larger)",
+            "scale",
+            1.3,
+        ),
         (r"further away|farther|wider|smaller", "scale", 0.75),
     ):
         cues += [(m.start(), key, value) for m in re.finditer(pattern, low)]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -98,6 +99,9 @@ def scene_of(prompt: Prompt, *, with_said: bool = True, extra: str = "") -> Scen
     """The scene for a prompt: brief, then direction (later wins), then any extra text."""
     direction = "\n".join(p for p in (direction_text(prompt, with_said=with_said), extra) if p)
     targets = brief_targets(f"{prompt.brief}\n{direction}")
+    if not re.search(r"\b(?:subject|instead of|replace|swap)\b", direction, re.IGNORECASE):
+        # "add a stray cat" adds an element beside the brief's subject; it does not replace it
+        targets = {**targets, "subject": brief_targets(prompt.brief)["subject"]}
     deliverables = prompt.deliverables or deliverables_for(prompt.brief)
     shots = {
         d.id: plan_shot(d, i, str(targets["mood"]), direction) for i, d in enumerate(deliverables)
