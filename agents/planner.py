@@ -166,7 +166,7 @@ async def plan(state: StudioState, runtime: Runtime[StudioContext]) -> dict[str,
         [
             f"Plan: {listing}.",
             *notes,
-            f"Scope: {cleaned['scope'] or 'as briefed'}. Style guards: {guards}.",
+            f"Scope: {cleaned['scope'].rstrip('.') or 'as briefed'}. Style guards: {guards}.",
         ]
     )
     return {

@@ -412,3 +412,22 @@ def test_the_ui_form_sends_deliverables_as_settings(page: Any, server: Any) -> N
         "poster",
         "thumbnail",
     ]
+
+
+def test_a_refused_deliverable_in_the_form_leaves_no_thread_and_says_why(
+    page: Any, server: Any
+) -> None:
+    page.goto(server.url + "/")
+    refused: list[str] = []  # the browser logs the refused run; that is this test's point
+    page.console_errors.add = lambda text: refused.append(text)
+    page.get_by_label("Title").fill("Bad formats")
+    page.get_by_label("Deliverables").fill("hero 7:3, poster")
+    page.get_by_role("button", name="Start session").click()
+    status = page.locator("#start-status")
+    status.filter(has_text="unknown aspect ratio 7:3").wait_for(timeout=30_000)
+    assert page.locator("#start").is_visible(), "the form is back, with the reason"
+    assert "/t/" not in page.url
+    page.locator("#thread-list").filter(has_text="Bad formats").wait_for(
+        state="detached", timeout=10_000
+    )
+    assert all("422" in text for text in refused), refused

@@ -1,6 +1,6 @@
 // The studio page: route to the start form or a thread, wire the header, composer and dialogs.
 
-import { ApiError, call, createThread, saveToken, tokenFor } from "./api.js";
+import { ApiError, bootstrapHomeToken, call, createThread, saveToken, tokenFor } from "./api.js";
 import { Session } from "./session.js";
 import { SettingsDialog, renderThreads } from "./sidebar.js";
 import { setConnection, setPhase, showError } from "./status.js";
@@ -38,8 +38,9 @@ function showStart(settings) {
     const { title, text } = briefText(form);
     status.textContent = "Starting…";
     form.querySelector("button").disabled = true;
+    let thread = null;
     try {
-      const thread = await createThread({ title, brief: text });
+      thread = await createThread({ title, brief: text });
       const defaults = {
         ...SettingsDialog.defaults(),
         auto_approve: form.elements.auto_approve.checked,
@@ -54,6 +55,16 @@ function showStart(settings) {
       await session.start(text, cleanSettings(defaults));
       refreshThreads().catch(() => undefined);
     } catch (error) {
+      if (thread && error instanceof ApiError && error.status >= 400 && error.status < 500) {
+        // the server refused the first run (bad deliverables, a brief too long): leave no
+        // empty thread behind and bring the form back with the reason
+        await call("DELETE", `/threads/${thread.id}`, { token: thread.token }).catch(() => undefined);
+        current?.stream?.close();
+        current = null;
+        history.replaceState({}, "", "/");
+        $("start").hidden = false;
+        refreshThreads().catch(() => undefined);
+      }
       status.textContent = error.message;
       form.querySelector("button").disabled = false;
     }
@@ -134,6 +145,7 @@ function wireChrome(settings) {
 }
 
 async function main() {
+  await bootstrapHomeToken();
   const settings = new SettingsDialog($("settings"));
   wireChrome(settings);
   call("GET", "/info")

@@ -9,7 +9,7 @@ export const PERSONAS = {
   critic: { name: "Lens", title: "critic", colour: "#ef5d60", avatar: "Ln" },
   consistency: { name: "Consistency", title: "consistency", colour: "#8fbf5a", avatar: "C" },
   manager: { name: "Manager", title: "manager", colour: "#a0a7b4", avatar: "M" },
-  you: { name: "You", title: "director", colour: "#f2f2f2", avatar: "You" },
+  you: { name: "You", title: "", colour: "#f2f2f2", avatar: "You" },
 };
 
 export function persona(role) {
@@ -33,6 +33,7 @@ export class Chat {
     this.finished = new Set();
     this.speaking = null;
     this.stick = true;
+    this.onBranch = null; // (messageId) => …: "Branch from here" on a finished message
     const pane = list.parentElement;
     // follow new messages while the reader is at the bottom; leave them be once *they* scroll
     // up (scrolls the layout causes, e.g. a gate card shrinking the pane, do not count)
@@ -68,6 +69,11 @@ export class Chat {
     const head = el("div", "who");
     head.append(el("strong", "", who.name));
     if (who.title) head.append(el("span", "role", who.title));
+    const fork = el("button", "branch", "Branch from here");
+    fork.type = "button";
+    fork.title = "A new thread that goes on from this message; this one stays as it is";
+    fork.onclick = () => this.onBranch?.(id);
+    head.append(fork);
     body.append(head, el("p", "text"));
     item.append(avatar, body);
     this.list.append(item);

@@ -58,6 +58,8 @@ export function specCard(spec) {
     ["Framing", joined(spec.subject, known(spec.camera, `camera ${spec.camera}`), size)],
     ["Recipe", recipeText(spec, sketch)],
   ];
+  // what the person directed, carried into this spec's prompts (scope and source in brackets)
+  if ((spec.directions || []).length) rows.push(["Your directions", spec.directions.join("; ")]);
   return el(
     "article",
     { class: "spec", "data-deliverable": spec.deliverable },
