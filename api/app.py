@@ -9,17 +9,14 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 
-from api.cluster import Cluster, Handlers
-from api.database import Pool
 from api.deps import Services
 from api.errors import install_error_handlers
-from api.eventlog import EventLog
 from api.guards import RequestGuards
+from api.hometoken import home_token
 from api.idempotency import IdempotencyMiddleware
 from api.openapi import install_openapi
 from api.routes import assistants, domain, experiment, export, runs, threads
-from api.runs import RunManager
-from api.runstore import RunStore
+from api.runs import open_engine
 from api.settings import Settings
 from api.studio import Studio, open_studio
 from api.ui_routes import router as ui_router
@@ -40,35 +37,12 @@ def create_app(settings: Settings | None = None, *, studio: Studio | None = None
                 opened = await stack.enter_async_context(open_studio(settings))
             else:
                 opened = studio
-            pool: Pool = opened.threads.pool
-            cluster = Cluster(pool)
-            log = EventLog(pool, origin=cluster.origin)
-            store = RunStore(pool)
-            manager = RunManager(
-                opened,
-                log,
-                store,
-                cluster,
-                drain_grace_s=settings.interject_grace_s,
-                max_run_log_bytes=settings.max_run_log_bytes,
+            home_token(settings.home)  # the CLI's owner token, for the local browser too
+            engine = await stack.enter_async_context(open_engine(opened, settings))
+            app.state.services = Services(
+                settings, opened, engine.log, engine.store, engine.manager
             )
-            app.state.services = Services(settings, opened, log, store, manager)
-            await cluster.start(
-                Handlers(
-                    events=log.written_elsewhere,
-                    control=manager.on_control,
-                    forgotten=log.forgotten,
-                    reconnected=log.missed,
-                    sweep=manager.sweep,
-                    claims_lost=manager.claims_lost,
-                )
-            )
-            stack.push_async_callback(cluster.close)
-            await manager.recover()
-            try:
-                yield
-            finally:
-                await manager.close()
+            yield
 
     app = FastAPI(
         title="Creative Studio API",

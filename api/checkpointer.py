@@ -136,7 +136,11 @@ _COPY = (
        SELECT %(target)s, w.checkpoint_ns, w.checkpoint_id, w.task_id, w.task_path, w.idx,
               w.channel, w.type, w.blob
        FROM checkpoint_writes w JOIN copied USING (checkpoint_ns, checkpoint_id)
-       WHERE w.thread_id = %(source)s
+       WHERE w.thread_id = %(source)s AND (
+           %(at)s::text IS NULL OR w.checkpoint_id <> %(at)s OR w.channel = '__interrupt__'
+           OR %(at)s = (SELECT max(checkpoint_id) FROM checkpoints
+                        WHERE thread_id = %(source)s AND checkpoint_ns = '')
+       )
        ON CONFLICT DO NOTHING""",
     """INSERT INTO checkpoint_blobs (thread_id, checkpoint_ns, channel, version, type, blob)
        SELECT %(target)s, checkpoint_ns, channel, version, type, blob
@@ -152,7 +156,9 @@ _COPY = (
        ON CONFLICT DO NOTHING""",
 )
 """A copy, in one transaction: the checkpoints `_COPIED` names and their writes, and every blob
-and list version of the thread (a version the copied checkpoints do not name is never read)."""
+and list version of the thread (a version the copied checkpoints do not name is never read).
+A branch at a past checkpoint keeps only its pending interrupts: the writes that took the
+source on from there (a gate's answer, finished tasks) would take the branch the same way."""
 _DELETE_FOR_RUNS = (
     """DELETE FROM checkpoint_writes w USING checkpoints c
        WHERE c.metadata->>'run_id' = ANY(%(runs)s) AND w.thread_id = c.thread_id
@@ -466,7 +472,8 @@ class StudioSaver(AsyncPostgresSaver):
     ) -> None:
         """Copy a thread's checkpoints, writes and lists to another thread id, in one
         transaction; the source is untouched. `at`: only that checkpoint (of the root
-        namespace) and its ancestors, so the copy's latest checkpoint is `at` (a branch)."""
+        namespace) and its ancestors, so the copy's latest checkpoint is `at` (a branch that
+        waits at `at`'s gate, if one was pending there, and goes on from there)."""
         params = {"source": str(source_thread_id), "target": str(target_thread_id), "at": at}
         async with self._session(atomic=True) as cur:
             for statement in _COPY:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import signal
 import sys
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Annotated, Any
 
+import psycopg
 import typer
 import uvicorn
 from pydantic import ValidationError
@@ -19,10 +21,19 @@ from rich.console import Console
 from adapters.deliverables import parse_deliverables
 from adapters.errors import InvalidGateAction, InvalidInput, StudioError
 from api.app import create_app
-from api.database import Database
+from api.branches import branch
+from api.database import (
+    Database,
+    describe_url,
+    running_embedded,
+    stop_embedded_postgres,
+    studio_processes,
+)
+from api.errors import INTERNAL_MESSAGE
 from api.export import collect, current_set, file_stem, is_approved, write_folder
 from api.gate_prompt import ask_gate
 from api.live import LiveView
+from api.local import LocalClient, ThreadBusy, busy_message, open_local
 from api.resume import check_answer
 from api.settings import Settings
 from api.studio import Studio, ThreadView, open_studio
@@ -63,26 +74,31 @@ def answer_gate(console: Console, value: dict[str, Any]) -> dict[str, Any] | Non
         return decision
 
 
-class Session:
-    """One CLI command's conversation with a thread: stream, ask at gates, report."""
+class Stopped(Exception):
+    """Ctrl-C stopped the run this terminal drives (at the next safe point)."""
 
-    def __init__(self, studio: Studio, *, auto_approve: bool, as_json: bool) -> None:
-        self.studio = studio
+
+class Session:
+    """One CLI command's conversation with a thread: follow its runs in the event log, ask
+    at gates, report. Runs go through the run engine, as the HTTP API's do."""
+
+    def __init__(self, client: LocalClient, *, auto_approve: bool, as_json: bool) -> None:
+        self.client = client
         self.auto_approve = auto_approve
         self.as_json = as_json
         self.console = Console(stderr=as_json)
         self.interactive = not as_json or sys.stdin.isatty()
 
-    async def drive(self, thread_id: str, payload: Any) -> ThreadView:
-        """Stream runs until the thread finishes or waits at a gate nobody here can answer."""
+    async def drive(self, thread_id: str, run: dict[str, Any] | None) -> ThreadView:
+        """Follow `run` (and whatever runs the thread has next, and the answers given here at
+        its gates) until the thread finishes or waits at a gate nobody here can answer."""
         while True:
-            live = LiveView(self.console)
-            try:
-                async for event in self.studio.stream(thread_id, payload):
-                    live.show(event)
-            finally:
-                live.close()
-            view = await self.studio.view(thread_id)
+            if run is not None:
+                await self.follow(thread_id, run)
+            view = await self.client.view(thread_id)
+            if view.status == "busy":  # another run was queued meanwhile (here or elsewhere)
+                run = await self.client.current_run(thread_id)
+                continue
             if not view.interrupts:
                 return view
             value = view.interrupts[0]["value"]
@@ -96,7 +112,48 @@ class Session:
                 decision = None
             if decision is None:
                 return view
-            payload = Studio.resume_payload(decision)
+            run = await self.client.submit(thread_id, command={"resume": decision})
+
+    async def follow(self, thread_id: str, run: dict[str, Any]) -> None:
+        """Show the run's events until it ends; its error (if it failed) is raised. Ctrl-C
+        stops it at the next safe point, wherever it executes (twice: leave at once, and the
+        run goes on in the next studio process that picks the thread up)."""
+        live = LiveView(self.console)
+        loop = asyncio.get_running_loop()
+        me = asyncio.current_task()
+        stopping: list[asyncio.Task[list[str]]] = []
+        failure: dict[str, Any] | None = None
+
+        def interrupted() -> None:
+            if stopping and me is not None:
+                me.cancel()
+                return
+            live.close()
+            self.console.print(
+                "[yellow]stopping at the next safe point... (Ctrl-C again to leave now)[/]"
+            )
+            stopping.append(asyncio.create_task(self.client.stop(thread_id)))
+
+        loop.add_signal_handler(signal.SIGINT, interrupted)
+        try:
+            async for record in self.client.follow(thread_id, run["run_id"]):
+                data = live.show(record)
+                if record.event == "error":
+                    failure = data
+        except asyncio.CancelledError:
+            if stopping:
+                raise KeyboardInterrupt from None
+            raise
+        finally:
+            loop.remove_signal_handler(signal.SIGINT)
+            live.close()
+        if stopping:
+            await stopping[0]
+            raise Stopped
+        if failure is not None:
+            error = StudioError(str(failure.get("message") or INTERNAL_MESSAGE))
+            error.code = str(failure.get("code") or "internal")
+            raise error
 
     def report(self, view: ThreadView) -> None:
         """The final summary: thread id, status and asset paths (JSON with --json)."""
@@ -134,6 +191,11 @@ class Session:
             gate = view.interrupts[0]["value"].get("gate")
             self.console.print(
                 f"Waiting at the {gate} gate: run `studio resume {view.thread_id}` to answer it.",
+                soft_wrap=True,
+            )
+        elif view.next and view.status != "busy":
+            self.console.print(
+                f"Stopped before the end: `studio resume {view.thread_id}` continues it.",
                 soft_wrap=True,
             )
         if assets:
@@ -179,22 +241,45 @@ def thread_settings(
 def run_command(body: Callable[[Studio], Awaitable[None]], thread_hint: str = "") -> None:
     """Open the studio, run `body`, and turn every failure into one clear line."""
     settings = Settings()
+
+    async def main() -> None:
+        async with open_studio(settings) as studio:
+            await body(studio)
+
+    run_main(settings, main, thread_hint)
+
+
+def run_engine_command(
+    body: Callable[[LocalClient], Awaitable[None]], thread_hint: str = ""
+) -> None:
+    """Open the studio and its run engine (as `studio serve` does), run `body` as a client of
+    it, and turn every failure into one clear line."""
+    settings = Settings()
+
+    async def main() -> None:
+        async with open_local(settings) as client:
+            await body(client)
+
+    run_main(settings, main, thread_hint)
+
+
+def run_main(
+    settings: Settings, main: Callable[[], Coroutine[Any, Any, None]], thread_hint: str = ""
+) -> None:
     settings.home.mkdir(parents=True, exist_ok=True)
     logging.basicConfig(
         filename=settings.home / "studio.log",
         level=logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
-
-    async def main() -> None:
-        async with open_studio(settings) as studio:
-            await body(studio)
-
     resume_hint = f" Run `studio resume {thread_hint}` to continue." if thread_hint else ""
     try:
         asyncio.run(main())
     except typer.Exit:
         raise
+    except Stopped:
+        typer.echo(f"stopped; your work is saved.{resume_hint}", err=True)
+        raise typer.Exit(130) from None
     except StudioError as exc:
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(1) from None
@@ -249,7 +334,9 @@ def run(
         ),
     ] = None,
 ) -> None:
-    """Start a session from a brief and follow it live until it finishes or waits for you."""
+    """Start a session from a brief and follow it live until it finishes or waits for you.
+
+    The thread is yours and the web UI's alike: `studio serve` on the same home shows it."""
     tid = thread_id or str(uuid.uuid4())
     if format_ is not None and format_ not in FORMATS:
         typer.echo(
@@ -268,7 +355,8 @@ def run(
         "max_tokens": max_tokens,
     }
 
-    async def body(studio: Studio) -> None:
+    async def body(client: LocalClient) -> None:
+        studio = client.studio
         settings = thread_settings(model, auto_approve, budgets)
         if deliverable:
             settings["deliverables"] = [" ".join(d.split()) for d in deliverable]
@@ -276,15 +364,23 @@ def run(
             settings["format"] = format_  # type: ignore[typeddict-item]
         # a model that is not installed is refused before the thread exists ("ollama pull")
         await studio.context.models.check(settings.get("models"))
-        await studio.threads.upsert(tid, title=brief[:120], status="idle", phase="created")
-        session = Session(studio, auto_approve=auto_approve, as_json=as_json)
-        session.console.print(
-            f"[dim]thread {tid} · {studio.labels['models']} · "
-            f"{studio.labels['images']} · {studio.labels['database']}[/]"
-        )
-        session.report(await session.drive(tid, Studio.start_payload(brief, settings)))
+        payload = Studio.start_payload(brief, settings)
+        await client.register(tid, title=brief[:120])
+        session = Session(client, auto_approve=auto_approve, as_json=as_json)
+        session.console.print(f"[dim]thread {tid} · {header(studio)}[/]", soft_wrap=True)
+        first = await client.submit(tid, input=payload)
+        session.report(await session.drive(tid, first))
 
-    run_command(body, tid)
+    run_engine_command(body, tid)
+
+
+def header(studio: Studio) -> str:
+    """What serves the session; says that an embedded Postgres outlives the command."""
+    labels = studio.labels
+    database = labels["database"]
+    if database.startswith("embedded"):
+        database += " (stays running after studio exits; `studio db stop` stops it)"
+    return f"{labels['models']} · {labels['images']} · {database}"
 
 
 @app.command()
@@ -295,7 +391,8 @@ def resume(
     action: Annotated[
         str | None,
         typer.Option(
-            help="Answer the waiting gate: approve, revise, regenerate, pick, stop or answer."
+            help="Answer the waiting gate: approve, revise, regenerate, pick, stop or answer. "
+            "On a busy thread, `stop` stops its run at the next safe point."
         ),
     ] = None,
     feedback: Annotated[str | None, typer.Option(help="Feedback for revise/regenerate.")] = None,
@@ -303,13 +400,16 @@ def resume(
     asset_id: Annotated[str | None, typer.Option(help="Asset to pick.")] = None,
     answer: Annotated[str | None, typer.Option(help="Answer to a question gate.")] = None,
 ) -> None:
-    """Continue a paused or crashed thread (answer its gate, or pick up where it stopped)."""
+    """Continue a paused or crashed thread (answer its gate, or pick up where it stopped).
 
-    async def body(studio: Studio) -> None:
-        view = await studio.view(thread_id)
-        if not view.values:
+    On a thread that is running (in this or another terminal, or in `studio serve`), follow
+    its run; `--action stop` stops it."""
+
+    async def body(client: LocalClient) -> None:
+        view = await client.view(thread_id)
+        if not await client.exists(view):
             raise InvalidInput(f"no thread {thread_id!r} here; `studio threads` lists them")
-        session = Session(studio, auto_approve=auto_approve, as_json=as_json)
+        session = Session(client, auto_approve=auto_approve, as_json=as_json)
         decision = {
             k: v
             for k, v in {
@@ -321,6 +421,16 @@ def resume(
             }.items()
             if v is not None
         }
+        if view.status == "busy":
+            if decision == {"action": "stop"}:
+                stopped = await client.stop(thread_id)
+                session.console.print(f"stopped {len(stopped)} run(s) of thread {thread_id}")
+                session.report(await client.view(thread_id))
+                return
+            if decision:
+                raise ThreadBusy(busy_message(thread_id))
+            session.report(await session.drive(thread_id, await client.current_run(thread_id)))
+            return
         if view.interrupts:
             value = view.interrupts[0]["value"]
             if not decision:
@@ -337,34 +447,124 @@ def resume(
                 gate = value.get("gate")
                 typer.echo(f"error: {exc.message} (still waiting at the {gate} gate)", err=True)
                 raise typer.Exit(2) from None
-            payload: Any = Studio.resume_payload(decision)
+            run = await client.submit(thread_id, command={"resume": decision})
         elif view.next:
-            payload = None  # crashed mid-run: continue from the last checkpoint
+            run = await client.submit(thread_id)  # stopped mid-run: on from the last checkpoint
         else:
             session.report(view)
             return
-        session.report(await session.drive(thread_id, payload))
+        session.report(await session.drive(thread_id, run))
 
-    run_command(body, thread_id)
+    run_engine_command(body, thread_id)
 
 
 @app.command()
 def say(
-    thread_id: Annotated[str, typer.Argument(help="The paused thread to steer.")],
+    thread_id: Annotated[str, typer.Argument(help="The thread to steer.")],
     message: Annotated[str, typer.Argument(help='Your direction, e.g. "more rain".')],
     auto_approve: AutoApprove = False,
     as_json: JsonOut = False,
 ) -> None:
-    """Interject: the specialists it concerns answer, and the session continues with it."""
+    """Interject: the specialists it concerns answer, and the session continues with it.
 
-    async def body(studio: Studio) -> None:
-        view = await studio.view(thread_id)
-        if not view.values:
+    On a running thread the run stops at the next safe point and the message is taken next."""
+
+    async def body(client: LocalClient) -> None:
+        view = await client.view(thread_id)
+        if not await client.exists(view):
             raise InvalidInput(f"no thread {thread_id!r} here; `studio threads` lists them")
         if not message.strip():
             raise InvalidInput("the message is empty; say what should change")
-        session = Session(studio, auto_approve=auto_approve, as_json=as_json)
-        session.report(await session.drive(thread_id, Studio.say_payload(message)))
+        session = Session(client, auto_approve=auto_approve, as_json=as_json)
+        payload = Studio.say_payload(message)
+        run = await client.submit(thread_id, input=payload, strategy="interrupt")
+        session.report(await session.drive(thread_id, run))
+
+    run_engine_command(body, thread_id)
+
+
+@app.command()
+def fork(
+    thread_id: Annotated[str, typer.Argument(help="The thread to branch.")],
+    at: Annotated[
+        str | None,
+        typer.Option(
+            "--at",
+            help="The checkpoint to branch at (`studio history` lists them); "
+            "default: where the thread stands now.",
+        ),
+    ] = None,
+    as_json: JsonOut = False,
+) -> None:
+    """Branch a thread: a new thread with its state at a checkpoint, its history up to there
+    and its images; answer its gate or say something else there. The thread is untouched."""
+
+    async def body(client: LocalClient) -> None:
+        parent = await client.studio.threads.get(thread_id)
+        if parent is None:
+            view = await client.view(thread_id)
+            if not view.values:
+                raise InvalidInput(f"no thread {thread_id!r} here; `studio threads` lists them")
+            parent = {"thread_id": thread_id, "title": None, "metadata": {}}
+        new_id = str(uuid.uuid4())
+        row = await branch(
+            client.studio, parent, thread_id=new_id, owner_hash=client.owner_hash, checkpoint_id=at
+        )
+        session = Session(client, auto_approve=False, as_json=as_json)
+        view = await client.view(new_id)
+        if not as_json:
+            at_id = row["metadata"]["forked_from"]["checkpoint_id"]
+            session.console.print(
+                f"branched {thread_id} at checkpoint {at_id}: `studio resume {new_id}` goes on "
+                "from there",
+                soft_wrap=True,
+                markup=False,
+                highlight=False,
+            )
+        session.report(view)
+
+    run_engine_command(body, thread_id)
+
+
+@app.command()
+def history(
+    thread_id: Annotated[str, typer.Argument(help="The thread whose checkpoints to list.")],
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="How many.")] = 50,
+    as_json: JsonOut = False,
+) -> None:
+    """A thread's checkpoints, newest first: id, step, phase and what runs next (a gate's
+    name while it waits); `studio fork THREAD --at ID` branches at one."""
+
+    async def body(studio: Studio) -> None:
+        config = studio.config(thread_id)
+        found = []
+        async for snapshot in studio.graph.aget_state_history(config, limit=limit):
+            values = snapshot.values or {}
+            found.append(
+                {
+                    "checkpoint_id": snapshot.config["configurable"]["checkpoint_id"],
+                    "step": (snapshot.metadata or {}).get("step"),
+                    "phase": values.get("phase", "created"),
+                    "next": list(snapshot.next),
+                    "gate": next((i.value.get("gate") for i in snapshot.interrupts), None),
+                    "messages": len(values.get("messages", [])),
+                }
+            )
+        if not found:
+            raise InvalidInput(f"no thread {thread_id!r} here; `studio threads` lists them")
+        if as_json:
+            typer.echo(json.dumps(found))
+            return
+        console = Console()
+        for item in found:
+            waiting = f"gate {item['gate']}" if item["gate"] else ",".join(item["next"]) or "-"
+            console.print(
+                f"{item['checkpoint_id']}  step {item['step']!s:<4} {item['phase']:<24} "
+                f"{item['messages']:>3} messages  next {waiting}",
+                soft_wrap=True,
+                markup=False,
+                highlight=False,
+            )
 
     run_command(body, thread_id)
 
@@ -560,6 +760,89 @@ async def prepare_database(settings: Settings) -> None:
     apply the migrations."""
     async with Database(settings.database_url, settings.home):
         pass
+
+
+db_app = typer.Typer(
+    help="The studio's Postgres. Without DATABASE_URL it is an embedded server under "
+    "STUDIO_HOME/pg: the first studio command on a home starts it, and it keeps running after "
+    "every studio command exits (so the next one starts at once) until `studio db stop`.",
+    no_args_is_help=True,
+)
+app.add_typer(db_app, name="db")
+
+
+@db_app.command("status")
+def db_status(as_json: JsonOut = False) -> None:
+    """Which Postgres the studio uses; for the embedded one, whether it runs and which studio
+    processes are connected to it."""
+    settings = Settings()
+    report: dict[str, Any]
+    if settings.database_url is not None:
+        report = {"embedded": False, "database": describe_url(settings.database_url)}
+    else:
+        pgdata = settings.home / "pg"
+        server = running_embedded(pgdata)
+        report = {"embedded": True, "data": str(pgdata), "running": server is not None}
+        if server is not None:
+            report |= {"pid": server.pid, "started": server.started.isoformat()}
+            report["studio_processes"] = _connected(server.url)
+    if as_json:
+        typer.echo(json.dumps(report))
+        return
+    if not report["embedded"]:
+        typer.echo(f"{report['database']} (DATABASE_URL): not managed by the studio")
+    elif not report["running"]:
+        typer.echo(
+            f"embedded Postgres in {report['data']}: not running "
+            "(the next studio command starts it)"
+        )
+    else:
+        users = report["studio_processes"]
+        who = ", ".join(f"pid {pid}" for pid in users) or "none"
+        typer.echo(
+            f"embedded Postgres in {report['data']}: running (pid {report['pid']}, since "
+            f"{report['started'][:19]}); studio processes connected: {who}. It stays running "
+            "after studio commands exit; `studio db stop` stops it."
+        )
+
+
+@db_app.command("stop")
+def db_stop(
+    force: Annotated[
+        bool, typer.Option("--force", help="Stop it even while studio processes use it.")
+    ] = False,
+) -> None:
+    """Stop the embedded Postgres (refused while studio processes use it, unless --force)."""
+    settings = Settings()
+    if settings.database_url is not None:
+        typer.echo(
+            f"{describe_url(settings.database_url)} (DATABASE_URL) is not the studio's to stop",
+            err=True,
+        )
+        raise typer.Exit(1)
+    pgdata = settings.home / "pg"
+    server = running_embedded(pgdata)
+    if server is None:
+        typer.echo(f"embedded Postgres in {pgdata}: not running")
+        return
+    users = _connected(server.url)
+    if users and not force:
+        pids = ", ".join(str(pid) for pid in users)
+        typer.echo(
+            f"error: studio processes still use it (pid {pids}); stop them first, or pass "
+            "--force (their runs resume when a studio process starts again)",
+            err=True,
+        )
+        raise typer.Exit(1)
+    stop_embedded_postgres(pgdata)
+    typer.echo(f"stopped the embedded Postgres in {pgdata}")
+
+
+def _connected(url: str) -> list[int]:
+    try:
+        return sorted(studio_processes(url))
+    except psycopg.Error:
+        return []
 
 
 def main() -> None:

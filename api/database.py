@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime
 import os
+import re
 import subprocess
 import time
 import warnings
 import weakref
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType, TracebackType
 from typing import Literal, Self
@@ -39,7 +42,9 @@ class Database:
     """Owns the process's Postgres: connection pool, app migrations and the checkpointer.
 
     `url=None` starts (or attaches to) an embedded Postgres under `home / "pg"` that outlives the
-    process, so other processes can share it and a restart finds its data again.
+    process, so other processes can share it and a restart finds its data again: the first
+    studio command on a home starts it, and it runs until `studio db stop` (or the machine
+    stops). Nothing stops it when the last studio process exits.
     """
 
     def __init__(self, url: str | None, home: Path, *, pool_max: int = 10) -> None:
@@ -93,7 +98,13 @@ class Database:
             min_size=1,
             max_size=self.pool_max,
             open=False,
-            kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
+            kwargs={
+                "autocommit": True,
+                "prepare_threshold": 0,
+                "row_factory": dict_row,
+                # who is connected: `studio db status` and `pg_stat_activity` show it
+                "application_name": f"studio pid={os.getpid()}",
+            },
             check=_check_if_idle,
         )
         try:
@@ -218,6 +229,50 @@ def stop_embedded_postgres(pgdata: Path) -> None:
             user=_postgres_system_user(),
             timeout=60,
         )
+
+
+@dataclass(frozen=True)
+class EmbeddedServer:
+    """A running embedded Postgres, as its `postmaster.pid` describes it."""
+
+    pid: int
+    url: str
+    started: datetime.datetime
+
+
+def running_embedded(pgdata: Path) -> EmbeddedServer | None:
+    """The embedded server running in `pgdata`, or None (never started, stopped, or a stale
+    pid file)."""
+    _pgserver()  # the package, imported quietly
+    from pgserver.utils import PostmasterInfo
+
+    try:
+        info = PostmasterInfo.read_from_pgdata(pgdata.resolve())
+    except (OSError, KeyError, ValueError, IndexError):
+        return None
+    if info is None or _process_state(info.pid) != "postgres":
+        return None
+    return EmbeddedServer(info.pid, str(info.get_uri()), info.start_time)
+
+
+_STUDIO_SESSIONS = """
+    SELECT application_name AS name, count(*) AS connections FROM pg_stat_activity
+    WHERE application_name LIKE 'studio %' AND pid <> pg_backend_pid()
+    GROUP BY application_name ORDER BY application_name
+"""
+
+
+def studio_processes(url: str) -> dict[int, int]:
+    """Studio processes connected to the server at `url`: pid -> connections (pools name
+    their connections `studio pid=N`, the cluster's `studio claims pid=N` / `listener`)."""
+    found: dict[int, int] = {}
+    with psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT_S, row_factory=dict_row) as conn:
+        for row in conn.execute(_STUDIO_SESSIONS).fetchall():
+            match = re.search(r"pid=(\d+)", str(row["name"]))
+            if match:
+                pid = int(match.group(1))
+                found[pid] = found.get(pid, 0) + int(row["connections"])
+    return found
 
 
 def _pgserver() -> ModuleType:

@@ -1,13 +1,15 @@
-"""The CLI's live view: persona tokens in colour, phases, progress bars, assets, notices."""
+"""The CLI's live view of the event log: persona tokens in colour, phases, progress bars,
+assets, notices, errors (the same events `GET /threads/{id}/stream` sends a browser)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn
 
-from api.events import Event
+from api.eventlog import Record
 from graph.state import PERSONAS
 
 COLOURS = {
@@ -46,10 +48,13 @@ class LiveView:
             self.progress.stop()
             self.progress, self.jobs = None, {}
 
-    def show(self, event: Event) -> None:
-        handler = getattr(self, f"_on_{event.kind}", None)
+    def show(self, record: Record) -> dict[str, Any]:
+        """Render one event of the log's `studio` channel; returns its data."""
+        data: dict[str, Any] = json.loads(record.data)
+        handler = getattr(self, f"_on_{record.event}", None)
         if handler is not None:
-            handler(event.data)
+            handler(data)
+        return data
 
     def close(self) -> None:
         self._end_line()

@@ -49,6 +49,8 @@ class RunHandle:
     task: asyncio.Task[None] | None = None
     logged: int = 0
     """Characters of event data this process logged for the run (its log budget)."""
+    checkpoint_id: str | None = None
+    """The checkpoint the run starts from (time travel), if not the thread's latest."""
     final: dict[str, Any] | None = None
     """The last top-level `values` part of a stream that ran to its end: the state the run
     left (read from the checkpoint instead when the run stopped any other way)."""
@@ -60,6 +62,16 @@ class RunHandle:
     @property
     def run_id(self) -> str:
         return str(self.run["run_id"])
+
+
+def thread_status(*, busy: bool, interrupted: bool, failed: bool) -> str:
+    """The one rule for a thread's status: `busy` while a run is queued or running,
+    `interrupted` while a gate waits, `error` after a failed run, else `idle`."""
+    if busy:
+        return "busy"
+    if interrupted:
+        return "interrupted"
+    return "error" if failed else "idle"
 
 
 def error_payloads(exc: BaseException) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -92,7 +104,7 @@ class Runner:
         """Run to the end (success, gate, error, interrupt); only a shutdown leaves it open."""
         status, error = "success", None
         try:
-            payload = await self._payload(handle.run)  # the claim marked it (and its thread)
+            payload = await self._payload(handle)  # the claim marked it (and its thread)
             if handle.run["attempt"] > 0:
                 await self._announce_resume(handle)
             if payload is not FINISHED:
@@ -115,11 +127,14 @@ class Runner:
         finally:
             handle.finished.set()
 
-    async def _payload(self, run: dict[str, Any]) -> Any:
+    async def _payload(self, handle: RunHandle) -> Any:
+        run = handle.run
         kwargs = run["kwargs"]
+        handle.checkpoint_id = kwargs.get("checkpoint_id")
         if run["attempt"] > 0:  # it was running when the process died
             snapshot = await self.studio.graph.aget_state(Studio.config(run["thread_id"]))
             if (snapshot.metadata or {}).get("run_id") == run["run_id"]:
+                handle.checkpoint_id = None  # on from its own last checkpoint
                 return FINISHED if snapshot.interrupts or not work_left(snapshot) else None
         command = kwargs.get("command")
         if command:
@@ -139,6 +154,8 @@ class Runner:
     async def _stream(self, handle: RunHandle, payload: Any) -> None:
         tid, rid = handle.thread_id, handle.run_id
         kwargs = handle.run["kwargs"]
+        if handle.checkpoint_id is not None:
+            handle.checkpoint_id = await self.studio.fork(tid, handle.checkpoint_id, run_id=rid)
         requested: list[str] = kwargs.get("stream_mode") or ["values"]
         parts = self.studio.parts(
             tid,
@@ -147,6 +164,7 @@ class Runner:
             run_id=rid,
             durability=kwargs.get("durability") or "sync",
             control=handle.control,
+            checkpoint_id=handle.checkpoint_id,
         )
         final = None
         async for part in parts:
@@ -190,18 +208,18 @@ class Runner:
             status = "rolled_back"
         values, interrupts = await self._final_state(handle, status)
         phase = str(values.get("phase", "created"))
-        thread_status = "interrupted" if interrupts else "idle"
+        # recorded as the run leaves it; a run queued behind it marks the thread busy again
+        recorded = thread_status(busy=False, interrupted=interrupts, failed=error is not None)
         if error is not None:
-            thread_status = "error"
             protocol, studio = error_payloads(error)
             await self.log.append(tid, rid, "run", "error", dumps(protocol))
             await self.log.append(tid, rid, "studio", "error", dumps({**studio, "run_id": rid}))
-        done = {"run_id": rid, "status": status, "thread_status": thread_status}
+        done = {"run_id": rid, "status": status, "thread_status": recorded}
         await self.log.append(tid, rid, "studio", "done", dumps({**done, "phase": phase}))
         await self.log.append(tid, rid, "control", "end", dumps({"status": status}))
 
         async def record(conn: Connection) -> None:
-            await self.studio.threads.mark(tid, status=thread_status, phase=phase, conn=conn)
+            await self.studio.threads.mark(tid, status=recorded, phase=phase, conn=conn)
             if status != "rolled_back":
                 await self.store.set_status(rid, status, conn)
 

@@ -11,15 +11,18 @@ import asyncio
 import contextlib
 import logging
 import weakref
+from collections.abc import AsyncIterator, Collection
+from dataclasses import dataclass
 from typing import Any
 
-from api.cluster import Cluster
+from api.cluster import Cluster, Handlers
 from api.errors import NotFound
 from api.eventlog import EventLog
-from api.runner import RunHandle, Runner
+from api.runner import RunHandle, Runner, thread_status
 from api.runstore import RunStore
 from api.serde import dumps
-from api.studio import Studio
+from api.settings import Settings
+from api.studio import Studio, ThreadView, work_left
 
 logger = logging.getLogger("studio.runs")
 
@@ -38,6 +41,7 @@ class RunManager:
         *,
         drain_grace_s: float = 10.0,
         max_run_log_bytes: int = 32 << 20,
+        adopt: Collection[str] | None = None,
     ) -> None:
         self.studio = studio
         self.log = log
@@ -52,9 +56,56 @@ class RunManager:
         """Per thread, while someone holds or waits on it."""
         self._closing = False
         self._background: set[asyncio.Task[None]] = set()
+        self._adopted: set[str] | None = None if adopt is None else set(adopt)
+        """Threads whose orphaned runs this process takes over (None: every thread, as a
+        server does; a CLI process takes only the threads it works on)."""
 
     def active(self, thread_id: str) -> RunHandle | None:
         return self._active.get(thread_id)
+
+    def adopt(self, thread_id: str) -> None:
+        """Take over the thread's runs when the process executing them dies (and now, if it
+        already has): a CLI process does this for the thread it drives or follows."""
+        if self._adopted is not None:
+            self._adopted.add(thread_id)
+
+    async def busy(self, thread_id: str) -> bool:
+        """Whether the thread has a run queued or running (in any process)."""
+        return self.active(thread_id) is not None or await self.store.any_unfinished(thread_id)
+
+    async def status(self, thread_id: str, *, interrupted: bool, recorded: str | None) -> str:
+        """The thread's status (`thread_status`, the one rule), from its runs, whether a gate
+        waits and the status its last run recorded (`error` after a failed run)."""
+        busy = await self.busy(thread_id)
+        return thread_status(busy=busy, interrupted=interrupted, failed=recorded == "error")
+
+    async def view(self, thread_id: str) -> ThreadView:
+        """Where the thread stands now (empty values for an unknown thread)."""
+        snapshot = await self.studio.graph.aget_state(self.studio.config(thread_id))
+        values = dict(snapshot.values or {})
+        interrupts = [{"id": i.id, "value": i.value} for i in snapshot.interrupts]
+        record = await self.studio.threads.get(thread_id)
+        status = await self.status(
+            thread_id,
+            interrupted=bool(interrupts),
+            recorded=record.get("status") if record else None,
+        )
+        phase = str(values.get("phase", "created"))
+        return ThreadView(thread_id, status, phase, values, interrupts, work_left(snapshot))
+
+    async def stop(self, thread_id: str) -> list[str]:
+        """Stop the thread's work, wherever it executes: queued runs end unstarted, the
+        running one stops at the next safe point (a running image generation is cancelled at
+        once). Returns once they have ended; the ids of the runs stopped."""
+        stopped = []
+        for run in await self.store.unfinished(thread_id):
+            rid = run["run_id"]
+            if run["status"] == "pending":
+                await self.cancel(thread_id, rid, action="interrupt", wait=True)
+            else:
+                await self._stop(run, "interrupt")
+            stopped.append(str(rid))
+        return stopped
 
     async def submit(
         self,
@@ -143,6 +194,8 @@ class RunManager:
         """Start a worker for each thread with unfinished runs that no process has claimed
         (its process died, or this one restarted); the cluster calls this periodically."""
         thread_ids = await self.store.unclaimed_threads()
+        if self._adopted is not None:
+            thread_ids = [t for t in thread_ids if t in self._adopted]
         for thread_id in thread_ids:
             self._ensure_worker(thread_id)
         return len(thread_ids)
@@ -288,3 +341,56 @@ class RunManager:
 
     def _lock(self, thread_id: str) -> asyncio.Lock:
         return self._locks.setdefault(thread_id, asyncio.Lock())
+
+
+@dataclass(frozen=True)
+class Engine:
+    """The run engine of one process: its runs table, event log, cluster membership and run
+    manager. `studio serve` and every CLI command use it alike."""
+
+    log: EventLog
+    store: RunStore
+    cluster: Cluster
+    manager: RunManager
+
+
+@contextlib.asynccontextmanager
+async def open_engine(
+    studio: Studio, settings: Settings, *, adopt: Collection[str] | None = None
+) -> AsyncIterator[Engine]:
+    """Join the cluster on the studio's database and run the engine; on exit, stop this
+    process's runs without recording an end (whichever process claims them next resumes
+    them). `adopt=None` (a server): take over any thread's orphaned runs, now and whenever a
+    process dies; otherwise only those of the threads adopted (a CLI process)."""
+    pool = studio.threads.pool
+    cluster = Cluster(pool)
+    log = EventLog(pool, origin=cluster.origin)
+    store = RunStore(pool)
+    manager = RunManager(
+        studio,
+        log,
+        store,
+        cluster,
+        drain_grace_s=settings.interject_grace_s,
+        max_run_log_bytes=settings.max_run_log_bytes,
+        adopt=adopt,
+    )
+    await cluster.start(
+        Handlers(
+            events=log.written_elsewhere,
+            control=manager.on_control,
+            forgotten=log.forgotten,
+            reconnected=log.missed,
+            sweep=manager.sweep,
+            claims_lost=manager.claims_lost,
+        )
+    )
+    try:
+        if adopt is None:
+            await manager.recover()
+        yield Engine(log, store, cluster, manager)
+    finally:
+        try:
+            await manager.close()
+        finally:
+            await cluster.close()

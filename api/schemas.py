@@ -69,6 +69,15 @@ class ThreadCreate(Body):
     if_exists: Literal["raise", "do_nothing"] = "raise"
 
 
+class ThreadCopy(Body):
+    """`POST /threads/{id}/copy`: LangGraph Server's copy sends no body; the studio's branch
+    says where (a checkpoint, or the message to branch after)."""
+
+    checkpoint_id: Annotated[str, Field(max_length=100)] | None = None
+    message_id: Annotated[str, Field(max_length=200)] | None = None
+    metadata: Metadata = Field(default_factory=dict)
+
+
 class ThreadPatch(Body):
     metadata: Metadata = Field(default_factory=dict)
 
@@ -239,6 +248,16 @@ class RunCreate(Body):
     context: dict[str, Any] | None = None
     on_disconnect: Literal["cancel", "continue"] = "continue"
     if_not_exists: Literal["reject", "create"] = "reject"
+    checkpoint_id: Annotated[str, Field(max_length=100)] | None = None
+    """Run from this checkpoint of the thread (time travel); `checkpoint` says it the long way."""
+    checkpoint: dict[str, Any] | None = None
+
+    def at(self) -> str | None:
+        """The checkpoint the run starts from (`checkpoint_id`, else `checkpoint`'s)."""
+        given = self.checkpoint_id or (self.checkpoint or {}).get("checkpoint_id")
+        if given is not None and not isinstance(given, str):
+            raise InvalidInput("checkpoint.checkpoint_id: a checkpoint id (a string)")
+        return given or None
 
     def modes(self, default: list[str]) -> list[str]:
         if self.stream_mode is None:

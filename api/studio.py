@@ -1,5 +1,6 @@
-"""The running studio: database, graph and context built once from `Settings`, plus the
-operations the CLI and the HTTP API share (start, resume, interject, inspect)."""
+"""The running studio: database, graph and context built once from `Settings`, plus what the
+run engine needs of it (a run's stream parts, checked inputs). Runs themselves, for the CLI
+and the HTTP API alike, go through the run manager (`api/runs.py`)."""
 
 from __future__ import annotations
 
@@ -23,12 +24,12 @@ from adapters.media.speech import HttpSpeech
 from adapters.renderer import Renderer
 from adapters.threads import ThreadRegistry
 from api.database import Database
-from api.events import STREAM_MODES, Event, to_events
+from api.events import STREAM_MODES
 from api.schemas import checked_settings, checked_text
 from api.settings import Settings
 from graph.builder import StudioGraph, build_graph
 from graph.context import SessionDefaults, StudioContext
-from graph.state import ROLES, TERMINAL_PHASES, ThreadSettings
+from graph.state import ROLES, ThreadSettings
 
 logger = logging.getLogger("studio")
 
@@ -39,7 +40,8 @@ class ThreadView:
 
     thread_id: str
     status: str
-    """`idle` (finished or resumable), `interrupted` (waiting at a gate), `error`, `busy`."""
+    """`idle` (finished or resumable), `interrupted` (waiting at a gate), `error`, `busy`;
+    decided by `api.runner.thread_status`."""
     phase: str
     values: dict[str, Any]
     interrupts: list[dict[str, Any]] = field(default_factory=list)
@@ -138,21 +140,6 @@ class Studio:
     def config(thread_id: str) -> RunnableConfig:
         return {"configurable": {"thread_id": thread_id}, "recursion_limit": 200}
 
-    async def view(self, thread_id: str) -> ThreadView:
-        """The thread's current state (empty values for an unknown thread)."""
-        snapshot = await self.graph.aget_state(self.config(thread_id))
-        values = dict(snapshot.values or {})
-        interrupts = [{"id": i.id, "value": i.value} for i in snapshot.interrupts]
-        record = await self.threads.get(thread_id)
-        phase = str(values.get("phase", "created"))
-        if interrupts:
-            status = "interrupted"
-        elif record and record.get("status") in ("error", "busy"):
-            status = str(record["status"])
-        else:
-            status = "idle"
-        return ThreadView(thread_id, status, phase, values, interrupts, work_left(snapshot))
-
     def parts(
         self,
         thread_id: str,
@@ -162,11 +149,16 @@ class Studio:
         run_id: str | None = None,
         durability: Durability = "sync",
         control: RunControl | None = None,
+        checkpoint_id: str | None = None,
     ) -> AsyncIterator[dict[str, Any]]:
         """The graph's `astream(version="v2")` parts for one run on a thread; `run_id` lands in
         the checkpoints' metadata (restart recovery and rollback find a run's checkpoints by it).
+        `checkpoint_id`: run from that checkpoint of the thread (time travel: its new
+        checkpoints branch off there; the ones after it stay in the history).
         """
         config = self.config(thread_id)
+        if checkpoint_id is not None:
+            config["configurable"].update(checkpoint_id=checkpoint_id, checkpoint_ns="")
         if run_id is not None:
             config["metadata"] = {"run_id": run_id}
         parts = self.graph.astream(
@@ -180,20 +172,16 @@ class Studio:
         )
         return cast(AsyncIterator[dict[str, Any]], parts)
 
-    async def stream(self, thread_id: str, payload: Any) -> AsyncIterator[Event]:
-        """Run the graph on a thread and yield events; the thread registry follows along."""
-        await self.threads.upsert(thread_id, status="busy")
-        status = "error"
-        try:
-            parts = self.parts(thread_id, payload)
-            async for part in parts:
-                for event in to_events(part):
-                    yield event
-            status = "done"
-        finally:
-            view = await asyncio.shield(self.view(thread_id))
-            final = "error" if status == "error" else ("interrupted" if view.interrupts else "idle")
-            await asyncio.shield(self.threads.upsert(thread_id, status=final, phase=view.phase))
+    async def fork(self, thread_id: str, checkpoint_id: str, *, run_id: str) -> str:
+        """A copy of the thread's checkpoint `checkpoint_id` as its newest (LangGraph's
+        `__copy__` update, metadata `source: fork`), without the writes that took the thread on
+        from there; a run from a past checkpoint starts from it, so a gate there asks again
+        (and a resume answers it anew) instead of replaying the answer it had."""
+        config = self.config(thread_id)
+        config["configurable"].update(checkpoint_id=checkpoint_id, checkpoint_ns="")
+        config["metadata"] = {"run_id": run_id}
+        forked = await self.graph.aupdate_state(config, None, as_node="__copy__")
+        return str(forked["configurable"]["checkpoint_id"])
 
     @staticmethod
     def start_payload(
@@ -214,10 +202,6 @@ class Studio:
     def resume_payload(decision: Mapping[str, Any] | None) -> Command[Any] | None:
         """A gate answer resumes the interrupt; `None` continues a crashed run."""
         return Command(resume=dict(decision)) if decision is not None else None
-
-
-def finished(view: ThreadView) -> bool:
-    return view.phase in TERMINAL_PHASES
 
 
 async def log_capabilities(context: StudioContext) -> None:

@@ -54,13 +54,10 @@ def state_json(snapshot: StateSnapshot) -> dict[str, Any]:
 
 
 async def thread_status(svc: Services, thread_id: str, row: dict[str, Any], snapshot: Any) -> str:
-    """`busy` while a run is active or queued, `interrupted` at a gate, `error` after a failed
-    run, else `idle`. Derived from runs and checkpoints, never from a flag a crash can strand."""
-    if svc.manager.active(thread_id) is not None or await svc.runs.unfinished(thread_id):
-        return "busy"
-    if snapshot.interrupts:
-        return "interrupted"
-    return "error" if row.get("status") == "error" else "idle"
+    """The thread's status by the one rule (`RunManager.status`): from runs and checkpoints,
+    never from a flag a crash can strand."""
+    interrupted = bool(snapshot.interrupts)
+    return await svc.manager.status(thread_id, interrupted=interrupted, recorded=row.get("status"))
 
 
 async def thread_json(svc: Services, row: dict[str, Any]) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from sse_starlette import EventSourceResponse
 
 from adapters.errors import InvalidInput
+from api.branches import checkpoint_of
 from api.deps import Services, ServicesDep, ThreadDep
 from api.errors import NotFound
 from api.eventlog import Record
@@ -70,7 +71,10 @@ async def create_run(
         raise InvalidInput("send either `input` or `command`, not both")
     tid = thread["thread_id"]
     command = _command(body.command) if body.command else None
-    if command and "resume" in command:
+    at = body.at()
+    if at is not None:  # time travel: the run branches off there (404: not this thread's)
+        at = await checkpoint_of(svc.studio, tid, at)
+    elif command and "resume" in command:
         await check_resume(svc.studio, tid, command["resume"], busy=svc.runs.any_unfinished(tid))
     payload = body.input.graph_input() if body.input is not None else None
     # settings stored with PATCH …/settings apply to a run that brings none (checked again:
@@ -80,12 +84,12 @@ async def create_run(
         payload = {**payload, "settings": stored}
     if payload is not None and "settings" in payload:
         await svc.studio.context.models.check(payload["settings"].get("models"))
-    if payload is None and command is None:
+    if payload is None and command is None and at is None:
         snapshot = await svc.studio.graph.aget_state(svc.studio.config(tid))
         if not snapshot.values:
             raise InvalidInput("input: a new thread needs `input` with messages")
     modes = body.modes(default)
-    kwargs = {
+    kwargs: dict[str, Any] = {
         "input": payload,
         "command": command,
         "stream_mode": modes,
@@ -93,6 +97,8 @@ async def create_run(
         "durability": body.durability,
         "on_disconnect": body.on_disconnect,
     }
+    if at is not None:
+        kwargs["checkpoint_id"] = at
     return await svc.manager.submit(
         tid,
         assistant_id=body.assistant_id,

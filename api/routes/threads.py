@@ -13,11 +13,20 @@ from psycopg.types.json import Jsonb
 
 from adapters.errors import InvalidInput
 from api.auth import bearer, check_api_key, new_token, owns, require_token, token_hash
+from api.branches import branch, checkpoint_after_message
 from api.database import Connection
 from api.deletion import delete_files, delete_rows, is_deleted_sql
 from api.deps import Services, ServicesDep, ThreadDep
 from api.errors import Conflict, NotFound
-from api.schemas import HistoryQuery, ThreadCreate, ThreadPatch, ThreadSearch, small_metadata
+from api.hometoken import is_home_token
+from api.schemas import (
+    HistoryQuery,
+    ThreadCopy,
+    ThreadCreate,
+    ThreadPatch,
+    ThreadSearch,
+    small_metadata,
+)
 from api.views import new_thread_json, state_json, thread_json
 
 router = APIRouter(prefix="/threads", tags=["threads"])
@@ -25,14 +34,15 @@ router = APIRouter(prefix="/threads", tags=["threads"])
 _INSERT = """
     INSERT INTO threads (thread_id, status, phase, metadata, owner_hash)
     SELECT %(thread_id)s, 'idle', 'created', %(metadata)s,
-           CASE WHEN EXISTS (SELECT 1 FROM threads WHERE owner_hash = %(given)s)
+           CASE WHEN %(trusted)s OR EXISTS (SELECT 1 FROM threads WHERE owner_hash = %(given)s)
                 THEN %(given)s ELSE %(fresh)s END
     WHERE NOT {deleted}
     ON CONFLICT (thread_id) DO NOTHING
     RETURNING *
 """.format(deleted=is_deleted_sql("%(thread_id)s"))
-"""A new thread, owned by the token the caller sent if that token already owns a thread,
-else by a fresh one (one statement: the check and the insert); never an id deleted once."""
+"""A new thread, owned by the token the caller sent if that token already owns a thread (or
+is the home's owner token, `api/hometoken.py`), else by a fresh one (one statement: the check
+and the insert); never an id deleted once."""
 _SEARCH = """
     SELECT * FROM threads
     WHERE owner_hash = %(owner)s
@@ -68,6 +78,7 @@ async def create_thread(body: ThreadCreate, request: Request, svc: ServicesDep) 
         "metadata": Jsonb(body.metadata),
         "given": given_hash,
         "fresh": token_hash(fresh),
+        "trusted": is_home_token(svc.settings.home, given),
     }
     rows = await _rows(svc, _INSERT, params)
     if not rows:
@@ -137,6 +148,30 @@ async def delete_thread(thread: ThreadDep, svc: ServicesDep) -> Response:
     assets = svc.studio.context.assets
     await delete_files(svc.studio.threads.pool, assets.root, files)
     return Response(status_code=204)
+
+
+@router.post("/{thread_id}/copy")
+async def copy_thread(
+    thread: ThreadDep, svc: ServicesDep, body: ThreadCopy | None = None
+) -> dict[str, Any]:
+    """A new thread with this thread's checkpoints, owned by the same token (LangGraph
+    Server's copy). `checkpoint_id`, or `message_id` (the first checkpoint holding that
+    message), makes it a branch at that point: the branch's latest state is the thread's
+    there. The thread itself is untouched."""
+    body = body or ThreadCopy()
+    at = body.checkpoint_id
+    if body.message_id is not None:
+        at = await checkpoint_after_message(svc.studio, thread["thread_id"], body.message_id)
+    row = await branch(
+        svc.studio,
+        thread,
+        thread_id=str(uuid.uuid4()),
+        owner_hash=thread.get("owner_hash"),
+        checkpoint_id=at,
+        metadata=body.metadata,
+    )
+    svc.log.created(row["thread_id"])
+    return await thread_json(svc, row)
 
 
 @router.get("/{thread_id}/state")

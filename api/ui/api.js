@@ -1,13 +1,33 @@
 // The studio's public HTTP API, as the page uses it: fetch for calls, EventSource for streams.
 
 const SHARED_TOKEN = "studio.token";
+const HOME_TOKEN = "studio.home-token";
 
-/** The client token for a thread (its own, else the one this browser uses for all threads). */
+/** The client token for a thread (its own, else the home's owner token on this machine,
+ * else the one this browser uses for all threads). */
 export function tokenFor(threadId) {
   return (
     (threadId && localStorage.getItem(`studio.token.${threadId}`)) ||
+    localStorage.getItem(HOME_TOKEN) ||
     localStorage.getItem(SHARED_TOKEN)
   );
+}
+
+/** On this machine the server hands the page its home's owner token (`GET /local/owner`, for
+ * loopback only): the threads `studio run` started are then listed and steerable here, and
+ * the threads started here are the CLI's too. Elsewhere it answers 404 and nothing changes. */
+export async function bootstrapHomeToken() {
+  try {
+    const response = await fetch("/local/owner", { headers: { Accept: "application/json" } });
+    if (!response.ok) {
+      localStorage.removeItem(HOME_TOKEN);
+      return;
+    }
+    const { token } = await response.json();
+    if (token) localStorage.setItem(HOME_TOKEN, token);
+  } catch {
+    // offline: keep what we had
+  }
 }
 
 export function saveToken(threadId, token) {
@@ -103,6 +123,11 @@ export class ThreadApi {
 
   runStatus(runId) {
     return this.get(`/runs/${encodeURIComponent(runId)}`);
+  }
+
+  /** Branch the thread (`POST /copy`) at a checkpoint or after a message: the new Thread. */
+  copy(at = {}) {
+    return call("POST", this.path("/copy"), { token: this.token, body: at });
   }
 
   /** The thread's work as a zip (`/export`), fetched with the token in a header, not a URL:
@@ -232,14 +257,23 @@ export class ThreadStream {
 
 /** Create a thread (keeping this browser's token when it has one) and return `{id, token}`. */
 export async function createThread(metadata) {
-  const token = localStorage.getItem(SHARED_TOKEN);
+  const token = localStorage.getItem(HOME_TOKEN) || localStorage.getItem(SHARED_TOKEN);
   const thread = await call("POST", "/threads", { token, body: { metadata } });
   saveToken(thread.thread_id, thread.token);
   return { id: thread.thread_id, token: thread.token };
 }
 
-export function searchThreads(limit = 30) {
-  const token = localStorage.getItem(SHARED_TOKEN);
-  if (!token) return Promise.resolve([]);
-  return call("POST", "/threads/search", { token, body: { limit } });
+/** The threads of this browser's token and of the home's owner token, newest first. */
+export async function searchThreads(limit = 30) {
+  const tokens = [...new Set([localStorage.getItem(HOME_TOKEN), localStorage.getItem(SHARED_TOKEN)])];
+  const found = new Map();
+  for (const token of tokens.filter(Boolean)) {
+    for (const thread of await call("POST", "/threads/search", { token, body: { limit } })) {
+      if (!localStorage.getItem(`studio.token.${thread.thread_id}`)) saveToken(thread.thread_id, token);
+      found.set(thread.thread_id, thread);
+    }
+  }
+  return [...found.values()]
+    .sort((a, b) => (a.created_at < b.created_at ? 1 : a.created_at > b.created_at ? -1 : 0))
+    .slice(0, limit);
 }

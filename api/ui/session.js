@@ -1,6 +1,6 @@
 // A thread on the page: everything the person sees of it, kept in step with its event stream.
 
-import { ApiError, ThreadApi, ThreadStream } from "./api.js";
+import { ApiError, ThreadApi, ThreadStream, saveToken } from "./api.js";
 import { Chat, Outbox } from "./chat.js";
 import { Gallery } from "./gallery.js";
 import { renderGate } from "./gates.js";
@@ -33,6 +33,19 @@ export class Session {
     this.runs = Promise.resolve();
     this.outbox = new Outbox((batch) => this.sendMessages(batch));
     this.timers = {};
+    this.chat.onBranch = (messageId) => this.branch({ message_id: messageId });
+  }
+
+  /** Time travel: a new thread from this one's state at a checkpoint or after a message
+   * (the thread itself stays as it is); opens it. */
+  async branch(at) {
+    try {
+      const thread = await this.api.copy(at);
+      saveToken(thread.thread_id, this.api.token);
+      location.assign(`/t/${encodeURIComponent(thread.thread_id)}`);
+    } catch (error) {
+      this.showError(error);
+    }
   }
 
   async open() {
@@ -75,6 +88,7 @@ export class Session {
 
   async load() {
     const state = await this.api.state();
+    this.checkpointId = state.checkpoint_id;
     this.values = state.values || {};
     this.chat.load(this.values.messages);
     if (this.idle(state)) this.chat.prune();
@@ -193,6 +207,16 @@ export class Session {
       current,
       assets: this.assets,
     });
+    if (value && this.checkpointId) {
+      const at = this.checkpointId; // the checkpoint this gate waits at
+      const fork = document.createElement("button");
+      fork.type = "button";
+      fork.className = "branch";
+      fork.textContent = "Branch from here";
+      fork.title = "A new thread waiting at this gate; answer it there another way";
+      fork.onclick = () => this.branch({ checkpoint_id: at });
+      $("gate").querySelector("h3")?.after(fork);
+    }
   }
 
   async answer(decision) {

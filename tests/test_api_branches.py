@@ -1,0 +1,168 @@
+"""Time travel: copy a thread, branch it at a checkpoint or a message, run from a checkpoint."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.api_helpers import NEON, serve
+from tests.test_cli import studio
+
+pytestmark = pytest.mark.anyio
+BRIEF = {"messages": [{"role": "user", "content": NEON}]}
+APPROVE = {"resume": {"action": "approve"}}
+
+
+@asynccontextmanager
+async def sdk_of(served: Any, token: str) -> AsyncIterator[Any]:
+    client = served.sdk(token)
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+async def history(client: Any, tid: str) -> list[dict[str, Any]]:
+    return await client.threads.get_history(tid, limit=1000)
+
+
+async def test_the_sdk_copies_a_thread_and_the_copy_goes_its_own_way(
+    database: Any, tmp_path: Path
+) -> None:
+    async with serve(database, tmp_path) as served:
+        tid, token = await served.new_thread()
+        async with sdk_of(served, token) as sdk:
+            await sdk.runs.wait(tid, "studio", input=BRIEF)  # waits at the plan gate
+            before = await history(sdk, tid)
+
+            copied = await sdk.threads.copy(tid)  # the unmodified SDK: no body
+            new = copied["thread_id"]
+            assert new != tid and copied["status"] == "interrupted"
+            assert copied["metadata"]["forked_from"]["thread_id"] == tid
+            parent_state, copy_state = (
+                await sdk.threads.get_state(tid),
+                await sdk.threads.get_state(new),
+            )
+            assert copy_state["values"] == parent_state["values"]
+            assert copy_state["checkpoint_id"] == parent_state["checkpoint_id"]
+            assert [i["value"]["gate"] for i in copy_state["interrupts"]] == ["plan"]
+            listed = {t["thread_id"] for t in await sdk.threads.search()}
+            assert listed == {tid, new}
+
+            await sdk.runs.wait(new, "studio", command=APPROVE)  # the copy moves on
+            assert (await sdk.threads.get_state(new))["values"]["phase"] == "awaiting_approval"
+            assert await history(sdk, tid) == before, "the parent is untouched"
+            assert (await sdk.threads.get(tid))["status"] == "interrupted"
+
+            async with served.http() as stranger:  # a thread's copy needs its token
+                assert (await stranger.post(f"/threads/{tid}/copy")).status_code == 401
+
+
+async def test_a_run_from_a_checkpoint_branches_off_in_the_same_thread(
+    database: Any, tmp_path: Path
+) -> None:
+    async with serve(database, tmp_path) as served:
+        tid, token = await served.new_thread()
+        async with sdk_of(served, token) as sdk:
+            await sdk.runs.wait(tid, "studio", input=BRIEF)
+            at_plan = (await sdk.threads.get_state(tid))["checkpoint_id"]
+            await sdk.runs.wait(tid, "studio", command=APPROVE)
+            at_output = (await sdk.threads.get_state(tid))["checkpoint_id"]
+
+            revise = {"resume": {"action": "revise", "feedback": "warmer light, closer"}}
+            result = await sdk.runs.wait(tid, "studio", command=revise, checkpoint_id=at_plan)
+            assert result["phase"] == "awaiting_plan_approval"  # revised, back at the plan gate
+            state = await sdk.threads.get_state(tid)
+            assert state["checkpoint_id"] not in (at_plan, at_output)
+            ids = [s["checkpoint_id"] for s in await history(sdk, tid)]
+            assert at_output in ids, "the other branch stays in the history"
+            lineage, at = [], state["checkpoint_id"]
+            by_id = {s["checkpoint_id"]: s for s in await history(sdk, tid)}
+            while at:
+                lineage.append(at)
+                at = by_id[at]["parent_checkpoint_id"]
+            # LangGraph's fork: a copy of the plan gate's checkpoint, beside it, then the new run
+            assert by_id[at_plan]["parent_checkpoint_id"] in lineage
+            assert at_output not in lineage
+
+            async with served.http(token) as client:
+                unknown = {"assistant_id": "studio", "input": BRIEF, "checkpoint_id": "nope"}
+                missing = await client.post(f"/threads/{tid}/runs", json=unknown)
+                assert missing.status_code == 404
+
+
+async def test_a_branch_at_a_gate_keeps_the_images_and_a_branch_at_a_message_ends_there(
+    database: Any, tmp_path: Path
+) -> None:
+    async with serve(database, tmp_path) as served:
+        tid, token = await served.new_thread()
+        async with sdk_of(served, token) as sdk:
+            await sdk.runs.wait(tid, "studio", input=BRIEF)
+            await sdk.runs.wait(tid, "studio", command=APPROVE)  # images made, at the output gate
+            parent = await sdk.threads.get_state(tid)
+            before = await history(sdk, tid)
+            async with served.http(token) as client:
+                made = await client.post(
+                    f"/threads/{tid}/copy", json={"checkpoint_id": parent["checkpoint_id"]}
+                )
+                assert made.status_code == 200, made.text
+                branch = made.json()["thread_id"]
+                inherited = (await client.get(f"/threads/{branch}/outputs")).json()["items"]
+                own = (await client.get(f"/threads/{tid}/outputs")).json()["items"]
+                assert {i["asset_id"] for i in inherited} == {i["asset_id"] for i in own} != set()
+                assert all(i["lineage"]["spec"] for i in inherited)  # with their lineage
+                image = await client.get(inherited[0]["url"])
+                assert image.status_code == 200 and image.content.startswith(b"\x89PNG")
+
+                await sdk.runs.wait(branch, "studio", command=APPROVE)
+                assert (await sdk.threads.get_state(branch))["values"]["phase"] == "approved"
+                assert await history(sdk, tid) == before, "the parent is untouched"
+                assert (await sdk.threads.get_state(tid))["values"]["phase"] == "awaiting_approval"
+
+                said = [m for m in parent["values"]["messages"] if m.get("name") == "composition"][
+                    0
+                ]
+                at_message = await client.post(
+                    f"/threads/{tid}/copy", json={"message_id": said["id"]}
+                )
+                assert at_message.status_code == 200, at_message.text
+                values = (await sdk.threads.get_state(at_message.json()["thread_id"]))["values"]
+                assert values["messages"][-1]["id"] == said["id"]  # nothing after it
+                unknown = await client.post(f"/threads/{tid}/copy", json={"message_id": "nope"})
+                assert unknown.status_code == 422
+
+
+def test_studio_fork_branches_a_thread_from_the_command_line(
+    database_url: str, tmp_path: Path
+) -> None:
+    env = {**os.environ, "DATABASE_URL": database_url, "STUDIO_HOME": str(tmp_path / "home")}
+    first = json.loads(studio(env, "run", NEON, "--json").stdout)
+    tid = first["thread_id"]
+    assert first["phase"] == "awaiting_plan_approval"
+    listed = json.loads(studio(env, "history", tid, "--json").stdout)
+    at_plan = listed[0]
+    assert at_plan["gate"] == "plan"
+
+    forked = studio(env, "fork", tid, "--json")
+    assert forked.returncode == 0, forked.stderr
+    branch = json.loads(forked.stdout)
+    assert branch["thread_id"] != tid and branch["phase"] == "awaiting_plan_approval"
+    moved = json.loads(
+        studio(env, "resume", branch["thread_id"], "--action", "approve", "--json").stdout
+    )
+    assert moved["phase"] == "awaiting_approval"
+    assert json.loads(studio(env, "resume", tid, "--json").stdout)["phase"] == (
+        "awaiting_plan_approval"
+    )
+
+    earlier = next(c for c in listed if c["messages"] == 1)  # only the brief
+    back = json.loads(studio(env, "fork", tid, "--at", earlier["checkpoint_id"], "--json").stdout)
+    assert back["phase"] != "awaiting_plan_approval" and back["status"] == "idle"
+    missing = studio(env, "fork", tid, "--at", "no-such-checkpoint")
+    assert missing.returncode == 1 and "Checkpoint not found" in missing.stderr
