@@ -313,6 +313,7 @@ def write_folder(package: Package, folder: Path) -> list[Path]:
     written = []
     for name, data in package.files():
         path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)  # the launch kit's files are in launch/
         path.write_bytes(data)
         written.append(path)
     return written

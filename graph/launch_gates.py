@@ -28,6 +28,7 @@ from graph.context import StudioContext, resolve
 from graph.emit import emit, phase
 from graph.gates import GateAnswer, _resuming, ask, choices, heard, record, stopped
 from graph.launch import split_brief
+from graph.launch_settings import MAX_FIGURES, parse_trends_csv
 from graph.state import GATE_ACTIONS, StudioState, valid_settings
 
 MIN_TESTED = 2
@@ -59,13 +60,22 @@ def begin(state: StudioState) -> Command[Any]:
     brief = " ".join(t.strip() for t in texts if t.strip())
     options = valid_settings(state.get("settings")).get("launch") or {}
     topic, rest = split_brief(brief)
+    topic = options.get("topic") or topic
+    figures = [dict(f) for f in options.get("figures") or []]
+    known = {str(f["keyword"]).lower() for f in figures}
+    if options.get("figures_csv"):  # checked when the settings came in
+        figures += [
+            dict(f)
+            for f in parse_trends_csv(options["figures_csv"])
+            if f["keyword"].lower() not in known
+        ]
     launch = {
         "stage": "trends",
-        "topic": options.get("topic") or topic,
+        "topic": topic,
         "niche": options.get("niche", ""),
-        "audience": options.get("audience", ""),
+        "audience": options.get("audience") or audience_in(topic),
         "keywords": list(options.get("keywords") or []),
-        "figures": [dict(f) for f in options.get("figures") or []],
+        "figures": figures[:MAX_FIGURES],
         "tokens": {},
     }
     return Command(
@@ -78,6 +88,20 @@ def begin(state: StudioState) -> Command[Any]:
             **phase("researching", f"finding angles for {launch['topic']}"),
         },
     )
+
+
+_FOR_WHOM = re.compile(
+    r"\bfor\s+((?:total\s+|complete\s+|absolute\s+)?(?:beginners|newbies|"
+    r"novices|kids|children|teens|students|parents|seniors|professionals|pros|experts|"
+    r"[a-z]+\s+(?:beginners|lovers|fans|owners|enthusiasts)))\b",
+    re.I,
+)
+
+
+def audience_in(topic: str) -> str:
+    """The audience a topic names ("home espresso for beginners" -> "beginners"), else ""."""
+    found = _FOR_WHOM.search(topic)
+    return found.group(1).lower() if found else ""
 
 
 def hear(state: StudioState, words: str, stage: str) -> Command[Any]:

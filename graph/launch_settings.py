@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import re
 from typing import Annotated, Literal, get_args
 
-from pydantic import ConfigDict, Field, with_config
+from pydantic import AfterValidator, ConfigDict, Field, with_config
 from typing_extensions import TypedDict
 
 Format = Literal["images", "launch", "video"]
@@ -29,6 +32,74 @@ class TrendFigure(TypedDict, total=False):
     views: Annotated[int, Field(ge=0)]
 
 
+MAX_FIGURES = 50
+"""The most trend rows a kit takes (JSON `figures` or a CSV)."""
+MAX_FIGURE = 10**12
+_COLUMNS = {
+    "keyword": "keyword",
+    "query": "keyword",
+    "search term": "keyword",
+    "searches": "searches",
+    "search volume": "searches",
+    "monthly searches": "searches",
+    "views": "views",
+}
+"""Header names a trend CSV may use (case, spaces and underscores aside) -> the field."""
+
+
+def _figure(value: str, column: str, where: str) -> int | None:
+    text = re.sub(r"[\s,_]", "", value)
+    if not text:
+        return None
+    if not text.isdigit() or int(text) > MAX_FIGURE:
+        raise ValueError(f"{where}: {column} must be a whole number of at least 0; got {value!r}")
+    return int(text)
+
+
+def parse_trends_csv(text: str) -> list[TrendFigure]:
+    """Trend figures from a CSV the person supplies: a header with `keyword` and `searches`
+    and/or `views` (other columns ignored), one keyword a row. A bad row is a ValueError
+    naming it (`row 2 (line 3): ...`), as the A/B test's observation CSVs do."""
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
+    header = next(reader, [])
+    fields = [_COLUMNS.get(re.sub(r"[\s_]+", " ", h.strip().lower())) for h in header]
+    if "keyword" not in fields or not {"searches", "views"} & set(fields):
+        raise ValueError(
+            "line 1: the header needs keyword and searches and/or views (keyword,searches,views)"
+        )
+    rows: list[TrendFigure] = []
+    seen: dict[str, int] = {}
+    for number, raw in enumerate((r for r in reader if any(c.strip() for c in r)), start=1):
+        where = f"row {number} (line {reader.line_num})"
+        cells = {f: c.strip() for f, c in zip(fields, raw, strict=False) if f}
+        keyword = " ".join(cells.get("keyword", "").split())
+        if not keyword:
+            raise ValueError(f"{where}: the keyword is empty")
+        if len(keyword) > 200 or not keyword.isprintable():
+            raise ValueError(f"{where}: the keyword must be printable text up to 200 characters")
+        if keyword.lower() in seen:
+            raise ValueError(f"{where}: {keyword!r} is already row {seen[keyword.lower()]}")
+        seen[keyword.lower()] = number
+        row: TrendFigure = {"keyword": keyword}
+        for column in ("searches", "views"):
+            value = _figure(cells.get(column, ""), column, where)
+            if value is not None:
+                row[column] = value
+        if len(row) == 1:
+            raise ValueError(f"{where}: {keyword!r} has no searches or views")
+        rows.append(row)
+    if not rows:
+        raise ValueError("the CSV has no data rows (keyword,searches,views)")
+    if len(rows) > MAX_FIGURES:
+        raise ValueError(f"at most {MAX_FIGURES} keywords; got {len(rows)}")
+    return rows
+
+
+def _checked_csv(text: str) -> str:
+    parse_trends_csv(text)
+    return text
+
+
 @with_config(_STRICT)
 class LaunchSettings(TypedDict, total=False):
     """The launch kit's options (`settings.launch`); every one has a default."""
@@ -41,8 +112,11 @@ class LaunchSettings(TypedDict, total=False):
     """Who watches ("beginners on a budget")."""
     keywords: Annotated[list[_Text], Field(max_length=20)]
     """Keywords the person knows are searched (no figures: the trend step names them)."""
-    figures: Annotated[list[TrendFigure], Field(max_length=50)]
+    figures: Annotated[list[TrendFigure], Field(max_length=MAX_FIGURES)]
     """Search/view figures per keyword the person supplies; the only numbers trends show."""
+    figures_csv: Annotated[str, Field(max_length=200_000), AfterValidator(_checked_csv)]
+    """The same figures as a CSV (`keyword,searches,views`, e.g. a search tool's export);
+    a bad row is refused naming it. Its rows join `figures`."""
     provider: Provider
     timeout_hours: Annotated[float, Field(gt=0, le=24 * 90)]
     """The A/B test stops at this age (default 72)."""

@@ -17,7 +17,7 @@ from tests.api_helpers import Served, serve
 from tests.launch_helpers import ESPRESSO, T0, Clock
 
 pytestmark = pytest.mark.anyio
-MANUAL = {"format": "launch", "launch": {"provider": "manual"}}
+MANUAL: dict[str, Any] = {"format": "launch", "launch": {"provider": "manual"}}
 
 
 def with_clock(served: Served, clock: Clock) -> None:
@@ -138,7 +138,10 @@ async def test_declare_is_refused_below_90_percent_then_the_results_carry_the_wi
 
 async def test_the_deadline_ends_the_test_after_a_restart(database: Any, tmp_path: Path) -> None:
     clock = Clock()
-    settings = {"format": "launch", "launch": {"provider": "manual", "timeout_hours": 72}}
+    settings: dict[str, Any] = {
+        "format": "launch",
+        "launch": {"provider": "manual", "timeout_hours": 72},
+    }
     async with serve(database, tmp_path) as served:
         with_clock(served, clock)
         tid, token = await served.new_thread()
@@ -177,3 +180,49 @@ async def test_the_simulator_is_polled_by_the_timers_until_a_winner(
                 await asyncio.sleep(0.1)
             assert results["status"] == "winner" and results["confidence"] >= 0.95
             assert results["simulated"] is True and results["data"] == "simulated"
+
+
+async def test_trend_figures_come_as_a_csv_in_the_run_input_and_a_bad_row_is_named(
+    database: Any, tmp_path: Path
+) -> None:
+    start = {"messages": [{"role": "user", "content": ESPRESSO}]}
+    csv = (
+        "Keyword,Searches,Views\n"
+        'espresso grinder,"12,000",\n'
+        "latte art at home,4400,910000\n"
+        "budget espresso machine,lots,\n"
+    )
+    async with serve(database, tmp_path) as served:
+        tid, token = await served.new_thread()
+        async with served.http(token) as client:
+            launch = {"figures_csv": csv, "niche": "home coffee"}
+            bad = await client.post(
+                f"/threads/{tid}/runs/wait",
+                json={"input": {**start, "settings": {"format": "launch", "launch": launch}}},
+            )
+            assert bad.status_code == 422, bad.text
+            message = bad.json()["error"]["message"]
+            assert "launch.figures_csv: row 3 (line 4): searches must be a whole number" in message
+            assert "'lots'" in message
+            launch["figures_csv"] = csv.replace("lots", "8100")
+            await wait(
+                client,
+                tid,
+                {"input": {**start, "settings": {"format": "launch", "launch": launch}}},
+            )
+            state = (await client.get(f"/threads/{tid}/state")).json()
+            kit = state["values"]["launch"]
+            assert kit["niche"] == "home coffee" and kit["audience"] == "beginners"
+            assert kit["figures"][0] == {"keyword": "espresso grinder", "searches": 12000}
+            assert len(kit["figures"]) == 3
+            angles = kit["trends"]["angles"]
+            assert kit["trends"]["source"] == "your data"
+            cited = [a for a in angles if a.get("figures")]
+            assert cited and all(a["evidence"] == "your data" for a in cited)
+            supplied = {
+                (f["keyword"], k, v) for f in kit["figures"] for k, v in f.items() if k != "keyword"
+            }
+            for angle in cited:  # every number shown is one the person gave, for its keyword
+                assert {(angle["keyword"], k, v) for k, v in angle["figures"].items()} <= supplied
+            gate = state["interrupts"][0]["value"]
+            assert gate["gate"] == "script"

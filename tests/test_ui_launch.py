@@ -72,3 +72,63 @@ def test_launch_kit_through_both_gates_to_a_declared_winner(page: Any, server: S
     expect(result.locator(".badge.winner")).to_have_count(1)
     expect(result.locator(".test-status")).to_contain_text("winner:")
     shot(page, "launch-4-winner")
+
+
+def test_launch_fields_and_a_csv_of_real_figures_from_the_dashboard(
+    page: Any, server: Server
+) -> None:
+    def csv(name: str, text: str) -> dict[str, Any]:
+        return {"name": name, "mimeType": "text/csv", "buffer": text.encode()}
+
+    page.goto(server.url + "/")
+    expect(page.locator(".launch-fields")).to_be_hidden()
+    page.get_by_label("Title").fill("Home espresso")
+    page.get_by_label("Format").select_option("launch")
+    expect(page.locator(".launch-fields")).to_be_visible()
+    page.get_by_label("Channel niche").fill("home coffee")
+    page.get_by_label("Audience").fill("students on a budget")
+    page.get_by_label("A/B test data").select_option("manual")
+    trends = "keyword,searches,views\nespresso grinder,12000,\nlatte art,many,\n"
+    page.get_by_label("Trend figures").set_input_files(csv("trends.csv", trends))
+    page.get_by_role("button", name="Start session").click()
+    expect(page.locator("#start-status")).to_contain_text("row 2 (line 3)")  # refused, named
+    expect(page.locator("#start")).to_be_visible()
+    page.get_by_label("Trend figures").set_input_files(
+        csv("trends.csv", trends.replace("many", "52000"))
+    )
+    page.get_by_role("button", name="Start session").click()
+    page.wait_for_url("**/t/*")
+
+    expect(page.locator(SCRIPT_GATE)).to_be_visible(timeout=90_000)
+    expect(page.locator("#messages")).to_contain_text("searches 12,000")  # the person's figure
+    page.get_by_role("button", name="Use this script").click()
+    expect(page.locator(SELECTION_GATE)).to_be_visible(timeout=90_000)
+    page.get_by_role("button", name="Start the A/B test").click()
+
+    expect(page.locator(EXPERIMENT_GATE)).to_be_visible(timeout=60_000)
+    board = page.locator("#gate .dashboard")
+    expect(board.locator(".badge.data")).to_have_text("observed")
+    upload = page.locator("#gate form.upload")
+    bad = "variant,impressions,clicks\nface-focused,1000,80\nbold-text,10,50\n"
+    upload.get_by_label("CSV of impressions and clicks").set_input_files(csv("ab.csv", bad))
+    upload.get_by_role("button", name="Add figures").click()
+    expect(upload.locator(".upload-status.error")).to_have_text(
+        "ab.csv was not added: row 2 (line 3): clicks (50) exceed impressions (10)"
+    )
+    shot(page, "launch-5-upload-refused")
+    good = bad.replace("10,50", "1000,130")
+    page.locator("#gate form.upload input[type=file]").set_input_files(csv("ab.csv", good))
+    page.locator("#gate form.upload button").click()
+    expect(page.locator("#gate .dashboard .test-status")).to_contain_text(
+        "2,000 impressions, 210 clicks", timeout=30_000
+    )
+    expect(page.locator("#gate .dashboard .badge.leading")).to_have_count(1)
+    expect(page.locator("#gate .variant-row.leading")).to_have_attribute(
+        "data-variant", "bold-text"
+    )
+    shot(page, "launch-6-uploaded")
+    # the browser logs the two refusals the page then explained; nothing else may fail
+    refused = [e for e in page.console_errors if "status of 422" in e]
+    assert len(refused) == 2, page.console_errors
+    for entry in refused:
+        page.console_errors.remove(entry)

@@ -64,9 +64,9 @@ STYLES: dict[str, Style] = {
             "subject_x": 0.5,
             "subject_y": 0.84,
             "subject_scale": 0.2,
-            "palette": ["#ffd60a", "#000814", "#ffffff"],
+            "palette": ["#ffd60a", "#ffb000", "#111111"],  # flat yellow: unlike the others
             "lighting": "studio",
-            "brightness": 0.55,
+            "brightness": 0.7,
             "contrast": 0.9,
             "mood": "bold",
         },

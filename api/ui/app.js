@@ -1,6 +1,7 @@
 // The studio page: route to the start form or a thread, wire the header, composer and dialogs.
 
 import { ApiError, bootstrapHomeToken, call, createThread, saveToken, tokenFor } from "./api.js";
+import { launchSettings, wireLaunchFields } from "./launch.js";
 import { Session } from "./session.js";
 import { SettingsDialog, renderThreads } from "./sidebar.js";
 import { setConnection, setPhase, showError } from "./status.js";
@@ -32,6 +33,7 @@ function showStart(settings) {
   $("connection").textContent = "";
   const form = $("brief-form");
   form.elements.auto_approve.checked = !!SettingsDialog.defaults().auto_approve;
+  wireLaunchFields(form);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const status = $("start-status");
@@ -47,12 +49,15 @@ function showStart(settings) {
         deliverables: formDeliverables(form),
         format: form.elements.format.value,
       };
+      const launch = defaults.format === "launch" ? await launchSettings(form) : {};
       history.pushState({}, "", `/t/${thread.id}`);
       $("start").hidden = true;
       const session = new Session(thread.id, thread.token, refreshThreads);
       current = session;
       await session.open();
-      await session.start(text, cleanSettings(defaults));
+      const settings = cleanSettings(defaults);
+      if (Object.keys(launch).length) settings.launch = launch;
+      await session.start(text, settings);
       refreshThreads().catch(() => undefined);
     } catch (error) {
       if (thread && error instanceof ApiError && error.status >= 400 && error.status < 500) {

@@ -1,5 +1,8 @@
 // The launch kit's gate cards: scripts, thumbnails to test, and the A/B test's dashboard
-// (CTR bars with intervals, a confidence meter with the 95% mark, live over the event stream).
+// (CTR bars with intervals, a confidence meter with the 95% mark, live over the event stream),
+// the start form's launch fields, and the CSV upload of real A/B figures.
+
+import { tokenFor } from "./api.js";
 
 export const LAUNCH_GATES = ["script", "selection", "experiment"];
 
@@ -124,6 +127,7 @@ function experimentGate(card, value, act, assetUrl) {
   board.assetUrl = assetUrl;
   card.append(board);
   drawDashboard(board, testView(value.experiment));
+  if (value.experiment && !value.experiment.simulated) card.append(uploadForm());
   card.append(
     el(
       "div",
@@ -232,4 +236,89 @@ function drawDashboard(board, view) {
     ),
     el("p", { class: "confidence" }, `confidence ${pct(view.confidence)} (always-valid, corrected for peeking)`),
   );
+}
+
+/** The thread this page shows (`/t/{id}`). */
+function threadId() {
+  return decodeURIComponent(location.pathname.split("/t/")[1]?.split("/")[0] || "");
+}
+
+/** A CSV of real figures (`variant,impressions,clicks`) posted to the test; a refused file
+ * (a 422 naming its bad row) is said here, and nothing of it is added. */
+function uploadForm() {
+  const file = el("input", { type: "file", name: "observations", accept: ".csv,text/csv", "aria-label": "CSV of impressions and clicks" });
+  const status = el("p", { class: "upload-status", role: "status" });
+  const button = el("button", { type: "submit" }, "Add figures");
+  const form = el(
+    "form",
+    { class: "upload", "aria-label": "Add real figures" },
+    el("label", { class: "field" }, "Add real figures ", el("span", { class: "hint" }, "(a CSV: variant,impressions,clicks — each row adds to the totals)"), file),
+    el("div", { class: "actions" }, button),
+    status,
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const chosen = file.files?.[0];
+    status.classList.remove("error");
+    if (!chosen) {
+      status.textContent = "Choose a CSV file first.";
+      return;
+    }
+    button.disabled = true;
+    status.textContent = `Sending ${chosen.name}…`;
+    try {
+      status.textContent = await postObservations(await chosen.text(), chosen.name);
+      file.value = "";
+    } catch (error) {
+      status.classList.add("error");
+      status.setAttribute("role", "alert");
+      status.textContent = error.message;
+    } finally {
+      button.disabled = false;
+    }
+  });
+  return form;
+}
+
+async function postObservations(text, name) {
+  const tid = threadId();
+  let response;
+  try {
+    response = await fetch(`/threads/${encodeURIComponent(tid)}/experiment/observations`, {
+      method: "POST",
+      headers: { "Content-Type": "text/csv", Accept: "application/json", Authorization: `Bearer ${tokenFor(tid)}` },
+      body: text,
+    });
+  } catch {
+    throw new Error("Cannot reach the studio server; try again when it is back.");
+  }
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    const why = data.error?.message || (typeof data.detail === "string" ? data.detail : response.statusText);
+    throw new Error(`${name} was not added: ${why}`);
+  }
+  return `Added ${data.rows} row${data.rows === 1 ? "" : "s"} from ${name}; the dashboard updates as they are counted.`;
+}
+
+/** `settings.launch` from the start form's launch fields (only what the person filled in). */
+export async function launchSettings(form) {
+  const out = {};
+  const text = (name) => (form.elements[name]?.value || "").trim();
+  if (text("niche")) out.niche = text("niche");
+  if (text("audience")) out.audience = text("audience");
+  const keywords = text("keywords").split(",").map((k) => k.trim()).filter(Boolean);
+  if (keywords.length) out.keywords = keywords;
+  const file = form.elements.trends?.files?.[0];
+  if (file) out.figures_csv = await file.text();
+  if (text("provider") === "manual") out.provider = "manual";
+  return out;
+}
+
+/** Show the launch fields only while the Format is the launch kit. */
+export function wireLaunchFields(form) {
+  const fields = form.querySelector(".launch-fields");
+  if (!fields) return;
+  const sync = () => (fields.hidden = form.elements.format.value !== "launch");
+  form.elements.format.addEventListener("change", sync);
+  sync();
 }
