@@ -16,6 +16,7 @@ from langchain_core.messages import BaseMessage
 from PIL import Image
 
 from adapters.errors import InvalidWorkflow, ServiceUnavailable
+from adapters.images import MODEL_TRAITS, TemplateTraits
 from adapters.llm import RoleModels
 from adapters.offline.model import OfflineChatModel
 from adapters.renderer import Renderer
@@ -60,13 +61,27 @@ class WildDirector(OfflineChatModel):
         return json.dumps(batch)
 
 
+OBJECTIONS = (
+    "lantern granite saffron",
+    "cobalt meadow thunder",
+    "violet harbour ember",
+    "quartz willow cinder",
+    "amber glacier tundra",
+    "orchid basalt monsoon",
+)
+"""Fresh words for each objection, so no turn repeats the last one (deterministic, unlike a
+random suffix, whose letters could count as ideas or not from one run to the next)."""
+
+
 class Quarrelsome(OfflineChatModel):
-    """Specialists who never agree: every turn pushes back on the others."""
+    """Specialists who never agree: every turn pushes back on the others with a new point."""
 
     def respond(self, messages: Sequence[BaseMessage], schema: Any = None) -> str:
         answer = super().respond(messages, schema)
         if schema is None and "Task (refine)" in str(messages[-1].content):
-            return answer + f" I disagree with the others {uuid.uuid4().hex[:6]}."
+            said = str(messages[-1].content).count("I disagree with the others")
+            extra = OBJECTIONS[said % len(OBJECTIONS)]
+            return answer + f" I disagree with the others: {extra}."
         return answer
 
 
@@ -89,8 +104,20 @@ def test_phase_moves_forward_except_the_loops() -> None:
         advance_phase("generating", "ideation")
 
 
+class SamplingRenderer(Renderer):
+    """The renderer posing as a model behind a sampler, so specs keep their sampler settings."""
+
+    def traits(self, template: str) -> TemplateTraits:
+        return MODEL_TRAITS
+
+
 async def test_out_of_bounds_specs_are_clamped(database, tmp_path) -> None:
-    context = make_context(database.pool, tmp_path, models=roles_with(WildDirector(), "director"))
+    context = make_context(
+        database.pool,
+        tmp_path,
+        models=roles_with(WildDirector(), "director"),
+        renderer=SamplingRenderer(),
+    )
     graph, tid = fresh_graph(database.saver), str(uuid.uuid4())
     await run(graph, start(NEON), tid, context)
     gate = await pending_gate(graph, tid)
