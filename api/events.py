@@ -28,8 +28,13 @@ def _text(message: BaseMessage) -> str:
 
 
 def to_events(part: Any) -> list[Event]:
-    """Map one `astream(..., version="v2")` part to zero or more events."""
+    """Map one `astream(..., version="v2")` part to zero or more events. Streamed with
+    `subgraphs=True`, a part from inside a subgraph carries its namespace (`ns`): its tokens,
+    progress and assets are shown as they come; its node updates are not, since the subgraph's
+    node in the parent graph reports the same messages when it returns."""
     kind, data = part.get("type"), part.get("data")
+    if kind == "updates" and part.get("ns"):
+        return []
     if kind == "messages" and isinstance(data, tuple):
         chunk, meta = data
         # finished messages a node returns (no LLM stream) carry their author as `name`

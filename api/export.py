@@ -19,6 +19,7 @@ from langchain_core.messages import BaseMessage
 
 from adapters.assets import AssetRecord
 from agents.launch.results import export_files
+from api.video_export import video_files
 from graph.state import PERSONAS, TERMINAL_PHASES, StudioState
 from graph.variants import current_of
 
@@ -26,6 +27,12 @@ if TYPE_CHECKING:
     from api.studio import Studio
 
 RECIPE_NOTE = "The PNGs carry their recipe as metadata too (PNG text chunk `studio:recipe`)."
+VIDEO_NOTE = (
+    "The video is in `video/`: `final.mp4` (the final cut, H.264 + AAC), `script.md` and "
+    "`script.json` (each line with its start and end), `captions.vtt` (WebVTT), and "
+    "`stages/` with each stage's current version (its JSON, the keyframe PNGs and clips named "
+    "by scene, the voice track)."
+)
 
 
 def current_set(values: Mapping[str, Any]) -> dict[str, str]:
@@ -103,6 +110,8 @@ class Package:
     values: Mapping[str, Any]
     images: list[Image]
     exported_at: datetime
+    records: tuple[AssetRecord, ...] = ()
+    """Every asset of the thread (a video's stages name theirs by id)."""
 
     @property
     def name(self) -> str:
@@ -209,6 +218,8 @@ class Package:
                     f"| {i.stem}.png | {i.deliverable} | {i.record.iteration} | {score} | {made} |"
                 )
             lines += ["", f"Each image's spec and recipe: `<deliverable>.json`. {RECIPE_NOTE}", ""]
+        elif self.values.get("video"):
+            lines += [VIDEO_NOTE, ""]
         else:
             lines += ["No images yet.", ""]
         lines += [
@@ -276,7 +287,9 @@ def build(
             stem += "-1"
         stems.add(stem)
         images.append(Image(deliverable, stem, record, critiques.get(record.id)))
-    return Package(thread_id, title or "untitled", values, images, datetime.now(UTC))
+    return Package(
+        thread_id, title or "untitled", values, images, datetime.now(UTC), tuple(records)
+    )
 
 
 async def collect(studio: Studio, thread_id: str) -> Package | None:
@@ -299,7 +312,8 @@ def write_zip(package: Package, directory: Path | None = None) -> Path:
     try:
         with handle, zipfile.ZipFile(handle, "w") as archive:
             for name, data in package.files():
-                kind = zipfile.ZIP_STORED if name.endswith(".png") else zipfile.ZIP_DEFLATED
+                stored = name.endswith((".png", ".mp4"))  # already compressed
+                kind = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
                 archive.writestr(name, data, compress_type=kind)
     except BaseException:
         path.unlink(missing_ok=True)

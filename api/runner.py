@@ -170,7 +170,9 @@ class Runner:
         async for part in parts:
             if part.get("type") == "values" and not part.get("ns"):
                 final = part
-            for event, data in run_events(part, requested):
+            # a subgraph's own parts reach the protocol stream only when the client asked
+            inner = bool(part.get("ns")) and not kwargs.get("stream_subgraphs")
+            for event, data in [] if inner else run_events(part, requested):
                 await self._append(handle, "run", event, data, essential=False)
             for studio_event in to_events(part):
                 if studio_event.kind == "progress":

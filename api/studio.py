@@ -167,6 +167,7 @@ class Studio:
             context=self.context,
             stream_mode=modes or STREAM_MODES,
             version="v2",
+            subgraphs=True,  # the video subgraph's tokens, progress and assets stream live
             durability=durability,
             control=control,
         )

@@ -44,7 +44,7 @@ CUDA_OOM = (
 """torch's CUDA OOM text plus the tips ComfyUI's execution.py appends."""
 _TROUBLE = "500 Internal Server Error\n\nServer got itself in trouble"
 _FLAGS = {"supports_preview_metadata": True, "max_upload_size": 104857600}
-_OUTPUT_NODES = {"SaveImage", "PreviewImage", "SaveImageWebsocket"}
+_OUTPUT_NODES = {"SaveImage", "PreviewImage", "SaveImageWebsocket", "SaveAnimatedWEBP"}
 _PER_PROMPT = {
     "execution_start", "execution_cached", "executing", "executed", "execution_success",
     "execution_error",
@@ -66,7 +66,8 @@ def _float(default: float, low: float, high: float) -> list[Any]:
 
 
 def _schema(files: list[str], ckpts: list[str], loras: list[str], ups: list[str]) -> dict[str, Any]:
-    """`/object_info` for the nodes the templates use: V1 shapes, ImageBlend in the V3 dialect."""
+    """`/object_info` for the nodes the templates use: V1 shapes, ImageBlend in the V3 dialect;
+    the Stable Video Diffusion nodes are core nodes (a video model is a checkpoint file)."""
     size = {"width": _int(512, 1, 16384), "height": _int(512, 1, 16384)}
     # fmt: off
     table: dict[str, tuple[dict[str, Any], list[str]]] = {
@@ -109,6 +110,22 @@ def _schema(files: list[str], ckpts: list[str], loras: list[str], ups: list[str]
         "VAEEncode": ({"pixels": _IMG, "vae": ["VAE"]}, ["LATENT"]),
         "UpscaleModelLoader": ({"model_name": [ups]}, ["UPSCALE_MODEL"]),
         "ImageUpscaleWithModel": ({"upscale_model": ["UPSCALE_MODEL"], "image": _IMG}, _IMG),
+        "ImageOnlyCheckpointLoader": ({"ckpt_name": [ckpts]}, ["MODEL", "CLIP_VISION", "VAE"]),
+        "SVD_img2vid_Conditioning": ({"clip_vision": ["CLIP_VISION"], "init_image": _IMG,
+                                      "vae": ["VAE"], "width": _int(1024, 16, 16384, 8),
+                                      "height": _int(576, 16, 16384, 8),
+                                      "video_frames": _int(14, 1, 4096),
+                                      "motion_bucket_id": _int(127, 1, 1023),
+                                      "fps": _int(6, 1, 1024),
+                                      "augmentation_level": _float(0.0, 0.0, 10.0)},
+                                     ["CONDITIONING", "CONDITIONING", "LATENT"]),
+        "VideoLinearCFGGuidance": ({"model": ["MODEL"], "min_cfg": _float(1.0, 0.0, 100.0)},
+                                   ["MODEL"]),
+        "SaveAnimatedWEBP": ({"images": _IMG, "filename_prefix": ["STRING", {"default": "ComfyUI"}],
+                              "fps": _float(6.0, 0.01, 1000.0),
+                              "lossless": ["BOOLEAN", {"default": True}],
+                              "quality": _int(80, 0, 100),
+                              "method": [["default", "fastest", "slowest"]]}, []),
     }
     # fmt: on
     return {
@@ -156,6 +173,8 @@ class Latent:
     text: str = ""
     source: list[Image.Image] = field(default_factory=list)
     denoise: float = 1.0
+    video: bool = False
+    """From SVD_img2vid_Conditioning: decodes to frames that move over the init image."""
 
 
 class NodeFailure(Exception):
@@ -182,8 +201,11 @@ class LoopbackComfyUI:
         ),
         loras: tuple[str, ...] = ("film-grain.safetensors",),
         upscale_models: tuple[str, ...] = ("RealESRGAN_x4plus.pth",),
+        video_models: tuple[str, ...] = (),
     ) -> None:
         self.token, self.port = token, port
+        self.video_models = video_models
+        """Image-to-video checkpoints (e.g. `svd_xt.safetensors`); none by default."""
         self.checkpoints, self.loras, self.upscale_models = checkpoints, loras, upscale_models
         self.scenario = Scenario()
         self.requests: list[tuple[str, str, Any, dict[str, str]]] = []
@@ -261,7 +283,8 @@ class LoopbackComfyUI:
 
     def object_info(self) -> dict[str, Any]:
         inputs = sorted(n for (t, s, n) in self.files if t == "input" and not s)
-        return _schema(inputs, list(self.checkpoints), list(self.loras), list(self.upscale_models))
+        ckpts = [*self.checkpoints, *self.video_models]
+        return _schema(inputs, ckpts, list(self.loras), list(self.upscale_models))
 
     # -- HTTP ---------------------------------------------------------------------------------
     def _routes(self) -> list[Route | WebSocketRoute]:
@@ -464,7 +487,8 @@ class LoopbackComfyUI:
         if data is None:
             return Response(status_code=404)
         disposition = {"Content-Disposition": f'filename="{name}"'}
-        return Response(data, media_type="image/png", headers=disposition)
+        kind = "image/webp" if name.endswith(".webp") else "image/png"
+        return Response(data, media_type=kind, headers=disposition)
 
     async def _upload(self, request: Request, raw: bytes) -> Response:
         fields = _multipart(raw, request.headers.get("content-type", ""))
@@ -679,9 +703,12 @@ class LoopbackComfyUI:
             await self._sample(sid, prompt_id, node_id, i["steps"])
             sampled = Latent(latent.width, latent.height, latent.batch, i["seed"], i["positive"])
             sampled.source, sampled.denoise = latent.source, i["denoise"]
+            sampled.video = latent.video
             return (sampled,), None
         if class_type in ("SaveImage", "PreviewImage"):
             return (), {"images": self._save(class_type, i, prompt, extra)}
+        if class_type == "SaveAnimatedWEBP":
+            return (), {"images": [self._save_webp(i)], "animated": [True]}
         if class_type == "LoadImage":
             try:
                 image = Image.open(io.BytesIO(self.files[_file_key(i["image"])])).convert("RGB")
@@ -709,6 +736,18 @@ class LoopbackComfyUI:
             saved.append({"filename": name, "subfolder": sub, "type": kind})
         return saved
 
+    def _save_webp(self, i: dict[str, Any]) -> dict[str, Any]:
+        """SaveAnimatedWEBP: every image as one frame of an animated WEBP at `fps`."""
+        sub, _, prefix = str(i.get("filename_prefix", "ComfyUI")).rpartition("/")
+        taken = [n for (t, s, n) in self.files if (t, s) == ("output", sub)]
+        name = f"{prefix}_{1 + sum(n.startswith(prefix + '_') for n in taken):05}_.webp"
+        out, frames = io.BytesIO(), i["images"]
+        duration = max(1, round(1000 / float(i["fps"])))
+        frames[0].save(out, format="WEBP", save_all=True, append_images=frames[1:],
+                       duration=duration, loop=0, quality=int(i["quality"]))  # fmt: skip
+        self.files[("output", sub, name)] = out.getvalue()
+        return {"filename": name, "subfolder": sub, "type": "output"}
+
     async def _sample(self, sid: str | None, prompt_id: str, node_id: str, steps: int) -> None:
         for step in range(1, steps + 1):
             if self._interrupt:  # ComfyUI also checks inside ProgressBar updates
@@ -727,6 +766,14 @@ class LoopbackComfyUI:
 
 def _transform(class_type: str, i: dict[str, Any]) -> tuple[Any, ...]:
     """The stateless nodes' outputs: model stand-ins, and real Pillow image operations."""
+    if class_type == "ImageOnlyCheckpointLoader":
+        return tuple(f"{kind}:{i['ckpt_name']}" for kind in ("model", "clip_vision", "vae"))
+    if class_type == "VideoLinearCFGGuidance":
+        return (i["model"],)
+    if class_type == "SVD_img2vid_Conditioning":
+        still = i["init_image"][0].resize((i["width"], i["height"]))
+        latent = Latent(i["width"], i["height"], i["video_frames"], source=[still], video=True)
+        return ("video+", "video-", latent)
     if class_type == "CheckpointLoaderSimple":
         return tuple(f"{kind}:{i['ckpt_name']}" for kind in ("model", "clip", "vae"))
     if class_type == "LoraLoader":
@@ -854,7 +901,16 @@ def _signatures(prompt: dict[str, Any], order: list[str]) -> dict[str, str]:
 
 
 def _decode(latent: Latent) -> list[Image.Image]:
-    """A real image from a simulated latent: a seeded two-colour gradient with grain."""
+    """A real image from a simulated latent: a seeded two-colour gradient with grain; a video
+    latent decodes to its init image under a slow push in, one frame per latent in the batch."""
+    if latent.video:
+        still, frames = latent.source[0], []
+        for index in range(latent.batch):
+            zoom = 1.0 + 0.15 * index / max(1, latent.batch - 1)
+            w, h = round(still.width / zoom), round(still.height / zoom)
+            box = ((still.width - w) // 2, (still.height - h) // 2)
+            frames.append(still.crop((*box, box[0] + w, box[1] + h)).resize(still.size))
+        return frames
     digest = hashlib.sha256(f"{latent.seed}:{latent.text}".encode()).digest()
     rng = np.random.default_rng(int.from_bytes(digest[:8], "big"))
     top, bottom = rng.integers(0, 256, 3), rng.integers(0, 256, 3)

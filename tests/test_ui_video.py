@@ -35,6 +35,7 @@ def test_a_video_session_walks_through_every_stage_gate(page: Any, server: Serve
 
     scenes = at_stage(page, "scenes")
     expect(scenes.locator(".scene-card")).to_have_count(2)
+    expect(page.locator("#phase")).to_have_text("Scenes v1 waiting for you")
     shot(page, "video-1-scenes")
     page.get_by_role("button", name="Accept").click()
 
@@ -45,6 +46,7 @@ def test_a_video_session_walks_through_every_stage_gate(page: Any, server: Serve
     page.get_by_role("button", name="Regenerate").click()
     script = at_stage(page, "script", 2)
     expect(script.locator("tr[data-scene='s2']")).to_contain_text("ninety seconds")
+    expect(page.locator("#phase")).to_have_text("Script v2 waiting for you")
     expect(page.locator("#gate .versions details")).to_have_count(2)
     shot(page, "video-2-script-v2")
     page.get_by_role("button", name="Accept").click()

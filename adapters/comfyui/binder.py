@@ -7,9 +7,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from adapters.comfyui.capabilities import MODEL_INPUTS, Capabilities
+from adapters.comfyui.capabilities import MODEL_INPUTS, Capabilities, is_video_model
 from adapters.comfyui.mapping import slug, spec_params
-from adapters.comfyui.templates import TEMPLATES, load_template, titles
+from adapters.comfyui.templates import SHIPPED, load_template, titles
 from adapters.errors import InvalidWorkflow
 from adapters.specs import GenerationSpec, SpecLimits
 
@@ -48,6 +48,13 @@ BINDINGS: tuple[tuple[str, str, str], ...] = (
     ("place subject", "y", "subject_top"),
     ("grain", "seed", "seed"),
     ("output", "filename_prefix", "filename_prefix"),
+    ("output", "fps", "fps"),
+    ("video", "width", "width"),
+    ("video", "height", "height"),
+    ("video", "video_frames", "video_frames"),
+    ("video", "fps", "fps"),
+    ("video", "motion_bucket_id", "motion_bucket_id"),
+    ("video sampler", "seed", "seed"),
 )
 """(node title, input, parameter): where each parameter goes. Node ids are never used."""
 _UPLOADS = frozenset({"reference", "reference_2"})
@@ -76,16 +83,18 @@ def bind(
     caps: Capabilities | None = None,
     limits: SpecLimits | None = None,
     workflow: Mapping[str, Any] | None = None,
+    extra: Mapping[str, Any] | None = None,
 ) -> Bound:
     """Fill template `spec.template` from `spec`; `references` are uploaded image names.
 
     `workflow` replaces the shipped JSON with any API-format workflow carrying the same node
     titles (e.g. one edited in ComfyUI and exported): binding never depends on node ids.
+    `extra`: parameters the spec does not carry (a video's `video_frames` and `fps`).
     """
     limits = limits or SpecLimits()
     shipped = load_template(spec.template)
     workflow = copy.deepcopy(dict(workflow)) if workflow is not None else shipped
-    info = TEMPLATES[spec.template]
+    info = SHIPPED[spec.template]
     if len(references) < info.references:
         raise InvalidWorkflow(
             f"The '{spec.template}' template needs {info.references} reference image(s); "
@@ -98,6 +107,7 @@ def bind(
         # Model-free upscale: the factor that brings the first reference to the spec's width.
         params["scale_by"] = round(max(0.01, min(8.0, params["width"] / reference_sizes[0][0])), 2)
     params["filename_prefix"] = f"studio/{slug(spec.deliverable)}_{prompt_id[:8]}"
+    params.update(extra or {})
     by_title = titles(workflow)
     targets: dict[str, tuple[str, str]] = {}
     for title, input_name, key in BINDINGS:
@@ -125,6 +135,8 @@ def pick_model(options: Sequence[str], family: str | None) -> str:
         preferred = [o for o in options if "xl" in o.lower()]
     elif family == "sd15":
         preferred = [o for o in options if "xl" not in o.lower()]
+    elif family == "video":
+        preferred = [o for o in options if is_video_model(o)]
     else:
         preferred = []
     return (preferred or list(options))[0]

@@ -3,19 +3,28 @@
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from adapters.comfyui.templates import TEMPLATES, load_template, traits
+from adapters.comfyui.templates import TEMPLATES, VIDEO_TEMPLATES, load_template, traits
 
-ModelKind = Literal["checkpoint", "lora", "upscale_model"]
+ModelKind = Literal["checkpoint", "lora", "upscale_model", "video_model"]
 MODEL_INPUTS: dict[tuple[str, str], ModelKind] = {
     ("CheckpointLoaderSimple", "ckpt_name"): "checkpoint",
     ("LoraLoader", "lora_name"): "lora",
     ("UpscaleModelLoader", "model_name"): "upscale_model",
+    ("ImageOnlyCheckpointLoader", "ckpt_name"): "video_model",
 }
 """Inputs whose combo options are the model files installed on the server."""
+_VIDEO_MODEL = re.compile(r"svd|stable[-_ ]?video|img2vid|i2v|video", re.IGNORECASE)
+
+
+def is_video_model(name: str) -> bool:
+    """Whether a checkpoint file is an image-to-video model (SVD and kin), by its name: the
+    checkpoints folder holds image and video models alike."""
+    return bool(_VIDEO_MODEL.search(name))
 
 
 @dataclass(frozen=True)
@@ -76,7 +85,7 @@ class Device:
 class Missing:
     """Something a template needs that the server lacks, and what the server has instead."""
 
-    kind: Literal["node", "checkpoint", "lora", "upscale_model"]
+    kind: Literal["node", "checkpoint", "lora", "upscale_model", "video_model"]
     name: str
     alternatives: tuple[str, ...] = ()
 
@@ -102,6 +111,8 @@ class Capabilities:
     checkpoints: tuple[str, ...]
     loras: tuple[str, ...]
     upscale_models: tuple[str, ...]
+    video_models: tuple[str, ...] = ()
+    """Image-to-video checkpoints (the loader's options that name a video model)."""
     object_info: Mapping[str, Any] = field(repr=False, default_factory=dict)
 
     @classmethod
@@ -123,9 +134,18 @@ class Capabilities:
             version=str(system.get("comfyui_version") or "unknown"),
             devices=devices,
             node_classes=frozenset(object_info),
-            checkpoints=_options(object_info, "CheckpointLoaderSimple", "ckpt_name"),
+            checkpoints=tuple(
+                c
+                for c in _options(object_info, "CheckpointLoaderSimple", "ckpt_name")
+                if not is_video_model(c)
+            ),
             loras=_options(object_info, "LoraLoader", "lora_name"),
             upscale_models=_options(object_info, "UpscaleModelLoader", "model_name"),
+            video_models=tuple(
+                c
+                for c in _options(object_info, "ImageOnlyCheckpointLoader", "ckpt_name")
+                if is_video_model(c)
+            ),
             object_info=object_info,
         )
 
@@ -139,7 +159,11 @@ class Capabilities:
 
     def models(self, kind: ModelKind) -> tuple[str, ...]:
         """Installed model files of one kind."""
-        return {"checkpoint": self.checkpoints, "lora": self.loras}.get(kind, self.upscale_models)
+        return {
+            "checkpoint": self.checkpoints,
+            "lora": self.loras,
+            "video_model": self.video_models,
+        }.get(kind, self.upscale_models)
 
     def check_template(self, name: str) -> list[Missing]:
         """What template `name` needs and the server lacks, with the alternatives it has."""
@@ -162,7 +186,7 @@ class Capabilities:
         runs, what it lacks (with the server's alternatives), whether it makes a sketch and
         whether it uses a sampler."""
         templates = {}
-        for name in TEMPLATES:
+        for name in (*TEMPLATES, *VIDEO_TEMPLATES):
             missing = self.check_template(name)
             kind = traits(name)
             templates[name] = {
@@ -177,6 +201,7 @@ class Capabilities:
                 {"name": d.name, "type": d.type, "vram_total": d.vram_total} for d in self.devices
             ],
             "checkpoints": list(self.checkpoints),
+            "video_models": list(self.video_models),
             "templates": templates,
         }
 

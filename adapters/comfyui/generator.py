@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from adapters.comfyui.binder import Bound, bind
@@ -123,12 +123,14 @@ class ComfyUIImageGenerator:
         job_id: str,
         on_progress: ProgressFn,
         references: Sequence[bytes] = (),
+        params: Mapping[str, Any] | None = None,
     ) -> list[GeneratedImage]:
         """Make the images for `spec`, or collect them if this job already ran.
 
         `references` are PNG/JPEG bytes for templates that load images (img2img, upscale,
-        blend). Raises `InvalidWorkflow`, `GenerationFailed`, `OutOfMemory`,
-        `GenerationCancelled` or `ServiceUnavailable`.
+        blend, img2vid); `params` are bound beside the spec's (a video's frames and fps).
+        Raises `InvalidWorkflow`, `GenerationFailed`, `OutOfMemory`, `GenerationCancelled` or
+        `ServiceUnavailable`.
         """
         prompt_id = prompt_id_for(job_id)
         on_progress = monotonic(on_progress)  # a requeue restarts the count; the bar must not
@@ -156,7 +158,7 @@ class ComfyUIImageGenerator:
                         requeues += 1
                         if requeues > 2:
                             raise GenerationFailed("ComfyUI keeps losing this job; try later.")
-                    bound = bound or await self._bind(spec, job_id, prompt_id, references)
+                    bound = bound or await self._bind(spec, job_id, prompt_id, references, params)
                     await self._queue(bound, prompt_id, job_id)
                     workflow, streaming = bound.workflow, True
                 else:
@@ -187,7 +189,12 @@ class ComfyUIImageGenerator:
             self._cancelled.discard(prompt_id)
 
     async def _bind(
-        self, spec: GenerationSpec, job_id: str, prompt_id: str, references: Sequence[bytes]
+        self,
+        spec: GenerationSpec,
+        job_id: str,
+        prompt_id: str,
+        references: Sequence[bytes],
+        params: Mapping[str, Any] | None = None,
     ) -> Bound:
         caps = await self.capabilities()
         blocking = [m for m in caps.check_template(spec.template) if m.blocking]
@@ -214,6 +221,7 @@ class ComfyUIImageGenerator:
             reference_sizes=sizes,
             caps=caps,
             limits=self._limits,
+            extra=params,
         )
 
     async def _queue(self, bound: Bound, prompt_id: str, job_id: str) -> None:

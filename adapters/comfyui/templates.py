@@ -36,7 +36,18 @@ TEMPLATES: dict[str, TemplateInfo] = {
     "blend": TemplateInfo("Blend two reference images; needs no model.", references=2),
     "compose": TemplateInfo("Layout sketch from palette and composition; needs no model."),
 }
-"""Every shipped template, by the name a `GenerationSpec.template` uses."""
+"""Every shipped image template, by the name a `GenerationSpec.template` uses."""
+
+VIDEO_TEMPLATES: dict[str, TemplateInfo] = {
+    "img2vid": TemplateInfo(
+        "Image to video (Stable Video Diffusion) from one keyframe; needs a video model.",
+        "video",
+        references=1,
+    ),
+}
+"""Workflow templates that animate a keyframe (the video format's ComfyUI animator); they are
+capability-checked like the image templates but are never offered for a still."""
+SHIPPED: dict[str, TemplateInfo] = {**TEMPLATES, **VIDEO_TEMPLATES}
 
 
 @functools.cache
@@ -46,9 +57,9 @@ def _template_text(name: str) -> str:
 
 def load_template(name: str) -> dict[str, Any]:
     """A fresh, mutable copy of template `name` (API format with `_meta.title` markers)."""
-    if name not in TEMPLATES:
+    if name not in SHIPPED:
         raise InvalidWorkflow(
-            f"There is no ComfyUI template named {name!r}; the templates are {sorted(TEMPLATES)}."
+            f"There is no ComfyUI template named {name!r}; the templates are {sorted(SHIPPED)}."
         )
     return copy.deepcopy(json.loads(_template_text(name)))
 

@@ -6,6 +6,7 @@ Every function here is synchronous CPU work; callers run it in a thread.
 from __future__ import annotations
 
 import io
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -86,6 +87,10 @@ def decode(data: bytes) -> Iterator[Frame]:
             yield picture
 
 
+class Stopped(Exception):
+    """The cut was asked to stop (its run was cancelled); nothing was written."""
+
+
 @dataclass(frozen=True)
 class Shot:
     """One scene of the cut: its clip (MP4 bytes) and how long it holds in the cut."""
@@ -117,14 +122,18 @@ def cut(
     height: int,
     voice: tuple[NDArray[np.int16], int] | None,
     captions: Sequence[Cue] = (),
+    stop: threading.Event | None = None,
 ) -> bytes:
     """The final cut: the shots in order at their lengths, captions burned in where given, the
-    voice track under it (padded with silence or trimmed to the picture)."""
+    voice track under it (padded with silence or trimmed to the picture). A set `stop` ends the
+    cut at the next scene boundary (`Stopped`): a stopped run's encoder does not go on."""
     overlays: dict[int, Overlay] = {}
 
     def frames() -> Iterator[Frame]:
         index = 0
-        for shot in shots:
+        for number, shot in enumerate(shots):
+            if stop is not None and stop.is_set():
+                raise Stopped(f"the cut was stopped before scene {number + 1} of {len(shots)}")
             for frame in _fitted(shot, fps):
                 t = (index + 0.5) / fps
                 active = next((i for i, c in enumerate(captions) if c.start <= t < c.end), None)

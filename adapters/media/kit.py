@@ -42,9 +42,12 @@ class Animator(Protocol):
         width: int,
         height: int,
         layered: bool,
+        job_id: str = "",
     ) -> Clip:
         """Move the camera over `keyframe` for `seconds`. `layered`: the built-in renderer made
-        it, so its depth layers can be drawn again from `spec`."""
+        it, so its depth layers can be drawn again from `spec`. `job_id`: the exactly-once key
+        of this clip (a server-side animator queues it under that id; `context.images.cancel`
+        stops it)."""
         ...
 
 
@@ -64,6 +67,7 @@ class ParallaxAnimator:
         width: int,
         height: int,
         layered: bool,
+        job_id: str = "",
     ) -> Clip:
         return await asyncio.to_thread(
             self._animate, keyframe, spec, move, seconds, fps, width, height, layered
@@ -109,3 +113,15 @@ class MediaKit:
 
     speech: Speech = field(default_factory=ESpeakSpeech)
     animator: Animator = field(default_factory=ParallaxAnimator)
+
+    def animator_for(self, images: object) -> Animator:
+        """The animator for a studio whose images come from `images`: on one ComfyUI server
+        the default becomes its image-to-video workflow (which falls back to the built-in
+        camera move, labelled, when the server has no video model); otherwise as configured."""
+        from adapters.comfyui.generator import ComfyUIImageGenerator
+
+        if type(self.animator) is ParallaxAnimator and isinstance(images, ComfyUIImageGenerator):
+            from adapters.comfyui.animator import ComfyUIAnimator
+
+            return ComfyUIAnimator(images, fallback=self.animator)
+        return self.animator

@@ -186,6 +186,7 @@ def script(prompt: Prompt) -> dict[str, Any]:
     for index, (ident, _, _) in enumerate(listed):
         text = pool[-1] if index == len(listed) - 1 and index else pool[index % (len(pool) - 1)]
         text = _fill(text, fields)
+        text = text[:1].upper() + text[1:]  # "{name}. Get yours today." with no name given
         note = feedback.get(ident) or (feedback.get("*") if index == len(listed) // 2 else "")
         if note:
             text = f"{text} {note.strip().rstrip('.').capitalize()}."

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from typing import Any
 
@@ -10,11 +11,12 @@ import numpy as np
 from langchain_core.messages import AIMessage
 from langgraph.runtime import Runtime
 
-from adapters.errors import GenerationFailed
+from adapters.errors import GenerationCancelled, GenerationFailed
 from adapters.media.captions import Cue, webvtt
 from adapters.media.cut import ENCODER, Shot, cut, probe
 from adapters.media.speech import read_wav, wav_bytes
 from adapters.specs import GenerationSpec
+from agents.generate import job_id as image_job_id
 from agents.video.stages import (
     add_version,
     asset_ref,
@@ -25,6 +27,7 @@ from agents.video.stages import (
     thread_of,
 )
 from graph.context import StudioContext, resolve
+from graph.emit import emit
 
 MAX_SPEED = 1.8
 """The fastest a line is spoken to fit its slot; past it Lens reports the overrun."""
@@ -47,7 +50,7 @@ async def animate_scenes(state: Any, runtime: Runtime[StudioContext]) -> dict[st
     before = output(video, "animation").get("clips") or {}
     version = next_version(video, "animation")
     fps, width, height = int(video["fps"]), int(video["width"]), int(video["height"])
-    clips, animator = {}, context.media.animator
+    clips, animator = {}, context.media.animator_for(context.images)
     for scene in scenes:
         key = keyframes[scene["id"]]
         wanted = {
@@ -64,16 +67,24 @@ async def animate_scenes(state: Any, runtime: Runtime[StudioContext]) -> dict[st
         part = scene["id"]
         record = await context.assets.by_job(job_id(thread, "animation", part, version))
         if record is None:  # not made before a crash: make it now (the rest are kept)
-            clip = await animator.animate(
-                await _bytes(context, key["asset_id"]),
-                GenerationSpec.model_validate(key["spec"]),
-                move=scene["move"],
-                seconds=float(scene["seconds"]),
-                fps=fps,
-                width=width,
-                height=height,
-                layered=key["made_by"] == "renderer",
-            )
+            job = image_job_id(thread, f"video-clip-{part}", version, 0)
+            progress = {"job_id": job, "deliverable": f"clip {part}", "stage": "animation"}
+            emit("progress", **progress, fraction=0.0)
+            try:
+                clip = await animator.animate(
+                    await _bytes(context, key["asset_id"]),
+                    GenerationSpec.model_validate(key["spec"]),
+                    move=scene["move"],
+                    seconds=float(scene["seconds"]),
+                    fps=fps,
+                    width=width,
+                    height=height,
+                    layered=key["made_by"] == "renderer",
+                    job_id=job,
+                )
+            except (asyncio.CancelledError, GenerationCancelled):
+                await asyncio.shield(context.images.cancel(job))  # leave no orphan job behind
+                raise
             record = await keep(
                 context,
                 clip.mp4,
@@ -86,6 +97,7 @@ async def animate_scenes(state: Any, runtime: Runtime[StudioContext]) -> dict[st
                 size=(width, height),
                 recipe={**wanted, "frames": clip.frames},
             )
+            emit("progress", **progress, fraction=1.0)
         clips[scene["id"]] = asset_ref(record, **wanted)
     engines = sorted({str(c["made_by"]) for c in clips.values()})
     text = f"Frame: {len(clips)} clips, one camera move per scene ({'; '.join(engines)})."
@@ -186,15 +198,21 @@ async def render_cut(state: Any, runtime: Runtime[StudioContext]) -> dict[str, A
         samples, rate = read_wav(await _bytes(context, voiced["track"]["asset_id"]))
         burned = video.get("captions", "burned") == "burned"
         cues = [Cue(float(x["start"]), float(x["end"]), x["text"]) for x in voiced["lines"]]
-        mp4 = await asyncio.to_thread(
-            cut,
-            shots,
-            fps=fps,
-            width=width,
-            height=height,
-            voice=(samples, rate),
-            captions=cues if burned else [],
-        )
+        stop = threading.Event()
+        try:
+            mp4 = await asyncio.to_thread(
+                cut,
+                shots,
+                fps=fps,
+                width=width,
+                height=height,
+                voice=(samples, rate),
+                captions=cues if burned else [],
+                stop=stop,
+            )
+        except asyncio.CancelledError:
+            stop.set()  # the encoder's thread ends at the next scene boundary
+            raise
         record = await keep(
             context,
             mp4,

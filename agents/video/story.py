@@ -14,6 +14,7 @@ from agents.video import prompts
 from agents.video.schemas import VideoLook, VideoScenes, VideoScript, VideoShots
 from agents.video.stages import add_version, output, request, who
 from graph.context import StudioContext, resolve
+from graph.state import Deliverable
 
 WORDS_PER_SECOND = 2.5
 """A comfortable voice-over pace; Lens flags lines faster than `MAX_WORDS_PER_SECOND`."""
@@ -31,8 +32,27 @@ async def discuss(state: Any, runtime: Runtime[StudioContext]) -> dict[str, Any]
     context, video = resolve(runtime), state["video"]
     said: list[AIMessage] = []
     tokens = 0
+    kind = str(video.get("type", "video")).replace("_", " ")
+    subject = str(video.get("subject") or state.get("brief", ""))
+    # The talk is about the subject and the one video (not "a 12-second product" and a still
+    # set's default deliverables): the brief leads with the subject, the plan is the video.
+    focus: Any = {
+        "brief": f"{subject}: a {video.get('seconds')}-second {kind} video",
+        "plan": {
+            "deliverables": [
+                Deliverable(
+                    id="video",
+                    title=f"the {kind}",
+                    purpose=f"a {kind} about {subject}",
+                    aspect=str(video.get("aspect", "")),
+                )
+            ],
+            "style_guards": [],
+            "scope": "",
+        },
+    }
     for role in ("style", "composition", "story"):
-        seen: Any = {**state, "messages": [*state.get("messages", []), *said]}
+        seen: Any = {**state, **focus, "messages": [*state.get("messages", []), *said]}
         message, used = await speak(context, seen, role, prompts.discuss(role, seen, video))
         said.append(message)
         tokens += used

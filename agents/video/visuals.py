@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import Callable
 from typing import Any
 
 from langchain_core.messages import AIMessage
 from langgraph.runtime import Runtime
 
+from adapters.errors import GenerationCancelled
 from adapters.images import template_traits
 from adapters.specs import GenerationSpec, SpecBatch, clamp_spec
 from agents import prompts
@@ -16,6 +19,7 @@ from agents.generate import job_id as image_job_id
 from agents.video.stages import add_version, asset_ref, latest, next_version, output, request, who
 from graph import directions
 from graph.context import StudioContext, resolve
+from graph.emit import emit
 from graph.state import Deliverable
 
 
@@ -51,6 +55,15 @@ def scene_spec(
         update["palette"] = list(look["palette"])
     clamped, _ = clamp_spec({**spec.model_dump(), **update})
     return clamped.model_dump()
+
+
+def progress_of(deliverable: str, job: str) -> Callable[[float, bytes | None], None]:
+    """A generation's progress as the live view's `progress` events for one keyframe."""
+
+    def report(fraction: float, _preview: bytes | None) -> None:
+        emit("progress", job_id=job, deliverable=deliverable, stage="visuals", fraction=fraction)
+
+    return report
 
 
 async def make_keyframes(state: Any, runtime: Runtime[StudioContext]) -> dict[str, Any]:
@@ -93,10 +106,18 @@ async def make_keyframes(state: Any, runtime: Runtime[StudioContext]) -> dict[st
         job = image_job_id(thread, f"video-{scene['id']}", version, 0)
         record = await context.assets.by_job(job)
         if record is None:
-            async with context.generation_slots:
-                images = await context.images.generate(
-                    GenerationSpec.model_validate(spec), job_id=job, on_progress=lambda f, p: None
-                )
+            progress = progress_of(f"keyframe {scene['id']}", job)
+            progress(0.0, None)
+            try:
+                async with context.generation_slots:
+                    images = await context.images.generate(
+                        GenerationSpec.model_validate(spec),
+                        job_id=job,
+                        on_progress=progress,
+                    )
+            except (asyncio.CancelledError, GenerationCancelled):
+                await asyncio.shield(context.images.cancel(job))  # leave no orphan job behind
+                raise
             record = await context.assets.put(
                 images[0],
                 thread_id=thread,

@@ -8,6 +8,7 @@ import { renderLaunchResult, updateDashboard } from "./launch.js";
 import { Jobs } from "./jobs.js";
 import { threadTitle } from "./sidebar.js";
 import { clearError, setConnection, setPhase, showError } from "./status.js";
+import { stageWaiting } from "./video.js";
 
 const $ = (id) => document.getElementById(id);
 const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
@@ -92,8 +93,9 @@ export class Session {
     this.values = state.values || {};
     this.chat.load(this.values.messages);
     if (this.idle(state)) this.chat.prune();
-    setPhase(this.values.phase || "created");
     const waiting = (state.interrupts || [])[0];
+    const stage = waiting?.value?.gate === "stage" ? stageWaiting(waiting.value) : "";
+    setPhase(this.values.phase || "created", "", stage);
     this.showGate(waiting ? waiting.value : null);
     await this.loadOutputs();
   }

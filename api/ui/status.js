@@ -31,9 +31,10 @@ const NEXT_STEP = {
   offline: "The server is unreachable; the page reconnects by itself when it is back.",
 };
 
-export function setPhase(phase, detail = "") {
+/** Show the phase; `label` says it better when the caller knows more (which video stage waits). */
+export function setPhase(phase, detail = "", label = "") {
   const badge = $("phase");
-  badge.textContent = PHASES[phase] || phase.replaceAll("_", " ");
+  badge.textContent = label || PHASES[phase] || phase.replaceAll("_", " ");
   badge.dataset.phase = phase;
   badge.title = detail;
 }

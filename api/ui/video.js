@@ -68,6 +68,11 @@ function strip(items, assetUrl, what) {
       el("figcaption", {}, scene, ref.sketch ? el("span", { class: "badge sketch" }, "sketch") : null, ref.move ? ` · ${ref.move.replace("_", " ")}` : ""))));
 }
 
+/** The status label while a stage gate waits: which stage, which version. */
+export function stageWaiting(value) {
+  return `${NAMES[value.stage] || value.stage} v${value.version || 1} waiting for you`;
+}
+
 /** One version's output, as the stage shows it. */
 export function stageOutput(stage, out, assetUrl) {
   if (stage === "scenes") return scenes(out);
