@@ -98,3 +98,44 @@ async def test_without_a_video_model_the_shot_falls_back_to_the_camera_move() ->
     assert "fallback: ComfyUI 0.3.64 has no image-to-video" in clip.engine
     assert "video_model 'svd_xt.safetensors' is missing" in clip.engine
     assert probe(clip.mp4).frames == FPS
+
+
+def test_a_stopped_cut_ends_at_the_next_scene_boundary() -> None:
+    import threading
+
+    from adapters.media.cut import Shot, Stopped, cut, encode
+
+    still = np.zeros((H, W, 3), np.uint8)
+    clip = encode(iter([still] * 4), fps=FPS, width=W, height=H)
+    stop = threading.Event()
+    stop.set()
+    with pytest.raises(Stopped, match="before scene 1 of 2"):
+        cut([Shot(clip, 0.5), Shot(clip, 0.5)], fps=FPS, width=W, height=H, voice=None, stop=stop)
+
+
+async def test_a_cancelled_clip_cancels_its_comfyui_job() -> None:
+    import asyncio
+
+    async with LoopbackComfyUI(video_models=("svd_xt.safetensors",)) as server:
+        server.scenario.hang_at_node = "KSampler"
+        async with ComfyUIImageGenerator(server.base_url, stall_timeout_s=30) as generator:
+            job = "t2:video-clip-s1:1:0"
+            task = asyncio.create_task(
+                ComfyUIAnimator(generator).animate(
+                    keyframe(),
+                    spec(),
+                    move="hold",
+                    seconds=1.0,
+                    fps=FPS,
+                    width=W,
+                    height=H,
+                    layered=False,
+                    job_id=job,
+                )  # fmt: skip
+            )
+            await server.wait_for(lambda: server.running is not None)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            await generator.cancel(job)  # what animate_scenes does on a stop
+            await server.wait_for(lambda: server.running is None and not server.queued_ids())
