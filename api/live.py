@@ -95,16 +95,19 @@ class LiveView:
                 transient=False,
             )
             self.progress.start()
-        job = str(data["job_id"])
+        what = str(data.get("deliverable") or "media")
+        job = str(data.get("job_id") or what)  # events logged before jobs carried their id
         if job not in self.jobs:
-            self.jobs[job] = self.progress.add_task(f"generating {data['deliverable']}", total=1.0)
-        self.progress.update(self.jobs[job], completed=float(data["fraction"]))
+            self.jobs[job] = self.progress.add_task(f"generating {what}", total=1.0)
+        self.progress.update(self.jobs[job], completed=float(data.get("fraction") or 0.0))
 
     def _on_asset(self, data: dict[str, Any]) -> None:
         if self.progress is not None:
-            self.progress.console.print(f"[green]saved[/] {data['deliverable']} -> {data['path']}")
+            self.progress.console.print(
+                f"[green]saved[/] {data.get('deliverable')} -> {data.get('path')}"
+            )
         else:
-            self.console.print(f"[green]saved[/] {data['deliverable']} -> {data['path']}")
+            self.console.print(f"[green]saved[/] {data.get('deliverable')} -> {data.get('path')}")
 
     def _on_notice(self, data: dict[str, Any]) -> None:
         self._end_line()
