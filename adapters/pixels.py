@@ -1,9 +1,11 @@
-"""Measurements from pixels (tone, colour, layout, similarity) for the critic and consistency."""
+"""Measurements from pixels (tone, colour, layout, lettering, rain, similarity) for Lens and
+the consistency checker, what they are scored against, and how feedback words map onto them."""
 
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from itertools import combinations
 
@@ -11,21 +13,37 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
+from adapters import regions
+from adapters.regions import LUMA as LUMA  # the renderer reads it here
+
 Array = NDArray[np.float64]
 
-LUMA = np.array([0.299, 0.587, 0.114])
-"""Rec. 601 weights, the same ones Pillow uses for `convert("L")`."""
 CONTRAST_SCALE = 0.3
 """Luma standard deviation that counts as full contrast (1.0)."""
 FOG_CONTRAST = 0.7
 """Fog flattens an image on purpose, so under fog the contrast target is scaled by this."""
 PALETTE_ACCEPTABLE = 0.28
 """Palette distance up to which an image still reads as made of the target colours."""
-_SIDE = 256  # measuring at this size keeps `measure` in the low milliseconds
+TEXT_LETTERS = 5
+"""Letters in one aligned line that count as legible text (fewer when the asked words are
+shorter)."""
+RAIN_VISIBLE = 0.25
+"""`rain` from which rain streaks read at a glance (the built-in renderer's rain: 0.4-0.6)."""
+MISSING_CAP = 5.5
+"""The highest measured score an image gets while something the brief asks for is missing."""
+_SIDE = 256  # measuring at this size keeps `measure` fast
 _DOMINANT = 5
-_SALIENCY_SIDE = 64
 _FAINT_HORIZON = 0.06  # luma step below which a horizon barely shows
-_WEIGHTS = {"palette": 3.0, "brightness": 2.5, "contrast": 1.5, "composition": 1.5, "horizon": 1.5}
+_WEIGHTS = {
+    "palette": 3.0,
+    "brightness": 2.5,
+    "contrast": 1.5,
+    "composition": 1.5,
+    "scale": 1.0,
+    "horizon": 1.5,
+    "rain": 1.5,
+    "text": 3.0,
+}
 _DRIFT_LIMITS = {"palette": PALETTE_ACCEPTABLE, "histogram": 0.35, "brightness": 0.15}
 """Per-aspect pair distances beyond which `drift` names the pair."""
 
@@ -45,14 +63,22 @@ class Measurements:
     colourfulness: float
     """Hasler-Suesstrunk colourfulness, normalised so 1 is extremely colourful."""
     subject_x: float
-    """Centroid of the most salient region, 0 (left) to 1 (right)."""
+    """Centre of the most salient region, 0 (left) to 1 (right)."""
     subject_y: float
+    """Its centre, 0 (top) to 1 (bottom)."""
+    subject_scale: float
+    """Its height as a share of the image height (0: no salient region)."""
     horizon: float
     """Row fraction (0 top) of the strongest full-width luminance transition."""
     horizon_strength: float
     """Luma step across that transition; near 0 means no visible horizon."""
     edge_density: float
     """Share of pixels on a noticeable edge."""
+    text: float
+    """Letters in the longest line of legible type (0: no text)."""
+    rain: float
+    """Share of pixels on thin near-vertical bright streaks, over `regions.RAIN_SCALE`
+    (0: none, 1: a downpour)."""
     dominant: tuple[tuple[str, float], ...]
     """About five `(#rrggbb, weight)` colours, heaviest first; weights sum to 1."""
     phash: str
@@ -75,19 +101,23 @@ class Assessment:
     """`"<aspect>: <words> (measured <x.xx>, target <y.yy>)"`, one per problem."""
     parts: dict[str, float]
     """Each aspect's score, 0..1."""
+    checks: dict[str, tuple[float, float]]
+    """Each measurement that was checked: `(measured, target)`."""
+    unchecked: list[str]
+    """What the targets ask that these pixels could not show (a horizon hidden by fog)."""
+    missing: list[str]
+    """Asked-for elements not found (legible text); each caps the score at `MISSING_CAP`."""
 
 
 def measure(image: bytes | Image.Image) -> Measurements:
     """Measure an image (PNG/JPEG bytes or a Pillow image) at a small working size."""
     if isinstance(image, bytes):
         with Image.open(io.BytesIO(image)) as opened:
-            img = opened.convert("RGB")
+            full = opened.convert("RGB")
     else:
-        img = image.convert("RGB")
-    scale = _SIDE / max(img.size)
-    if scale < 1:  # BOX keeps means intact, so brightness matches the full-size image
-        size = (max(1, round(img.width * scale)), max(1, round(img.height * scale)))
-        img = img.resize(size, Image.Resampling.BOX)
+        full = image.convert("RGB")
+    img = regions.shrink(full, _SIDE)  # BOX keeps means, so brightness matches the full size
+    mid = regions.shrink(full, 512)  # lettering and rain streaks need more pixels
     rgb = np.asarray(img, dtype=np.float64) / 255.0
     luma = rgb @ LUMA
     red, green, blue = rgb[..., 0], rgb[..., 1], rgb[..., 2]
@@ -95,7 +125,7 @@ def measure(image: bytes | Image.Image) -> Measurements:
     saturation = np.where(high > 0, (high - low) / np.maximum(high, 1e-6), 0.0)
     rg, yb = red - green, (red + green) / 2 - blue
     colourful = np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean())
-    subject_x, subject_y = _salient_centroid(img)
+    subject_x, subject_y, subject_scale = regions.subject(img)
     horizon, strength = _horizon(luma)
     gx, gy = np.diff(luma, axis=1)[:-1, :], np.diff(luma, axis=0)[:, :-1]
     return Measurements(
@@ -106,59 +136,15 @@ def measure(image: bytes | Image.Image) -> Measurements:
         colourfulness=float(min(1.0, colourful / 0.45)),
         subject_x=subject_x,
         subject_y=subject_y,
+        subject_scale=subject_scale,
         horizon=horizon,
         horizon_strength=strength,
         edge_density=float((np.hypot(gx, gy) > 0.08).mean()),
+        text=float(regions.letters(mid)),
+        rain=regions.rain(mid),
         dominant=_dominant(img),
         phash=_phash(img),
         histogram=_histogram(np.asarray(img)),
-    )
-
-
-def _box(a: Array, r: int) -> Array:
-    """Mean over a (2r+1)-square window, edges extended, via an integral image."""
-    pad = [(r + 1, r), (r + 1, r)] + [(0, 0)] * (a.ndim - 2)
-    c = np.pad(a, pad, mode="edge").cumsum(0).cumsum(1)
-    k = 2 * r + 1
-    out: Array = (c[k:, k:] - c[:-k, k:] - c[k:, :-k] + c[:-k, :-k]) / (k * k)
-    return out
-
-
-def _salient_centroid(img: Image.Image) -> tuple[float, float]:
-    """Centroid of the densest patch of centre-surround colour contrast.
-
-    Measured at 64 px so that small bright details (windows, stars, rain) blur away; the
-    surround, patch and window are about the size of a subject.
-    """
-    scale = _SALIENCY_SIDE / max(img.size)
-    if scale < 1:
-        size = (max(1, round(img.width * scale)), max(1, round(img.height * scale)))
-        img = img.resize(size, Image.Resampling.BOX)
-    rgb = np.asarray(img, dtype=np.float64) / 255.0
-    h, w = rgb.shape[:2]
-    # Luma counts double: people read a silhouette against light before a change of hue.
-    opponent = np.stack(
-        [
-            2 * (rgb @ LUMA),
-            rgb[..., 0] - rgb[..., 1],
-            (rgb[..., 0] + rgb[..., 1]) / 2 - rgb[..., 2],
-        ],
-        axis=-1,
-    )
-    side = min(h, w)
-    surround, patch = max(1, int(side * 0.3)), max(1, int(side * 0.2))
-    saliency = np.sqrt(((opponent - _box(opponent, surround)) ** 2).sum(axis=-1))
-    if saliency.max() <= 1e-9:
-        return 0.5, 0.5
-    py, px = np.unravel_index(int(np.argmax(_box(saliency, patch))), saliency.shape)
-    k = max(1, int(side * 0.3))
-    y0, y1, x0, x1 = max(0, py - k), py + k + 1, max(0, px - k), px + k + 1
-    window = saliency[y0:y1, x0:x1]
-    ys, xs = np.mgrid[y0 : y0 + window.shape[0], x0 : x0 + window.shape[1]]
-    total = float(window.sum())
-    return (
-        float((xs * window).sum() / total + 0.5) / w,
-        float((ys * window).sum() / total + 0.5) / h,
     )
 
 
@@ -303,42 +289,87 @@ def assess(
     brightness: float,
     contrast: float,
     subject_x: float | None = None,
+    subject_scale: float | None = None,
     horizon: float | None = None,
     weather: str | None = None,
+    text: int | None = None,
 ) -> Assessment:
-    """Score measurements 0..10 against targets and name each gap that matters."""
+    """Score measurements 0..10 against targets and name each gap that matters.
+
+    Only what is given is checked: no `subject_x` means the layout is not scored. `text` is
+    how many letters the asked-for words need (None: no text asked); rain streaks are checked
+    when the weather is rain. A missing element caps the score at `MISSING_CAP`.
+    """
     findings: list[str] = []
     parts: dict[str, float] = {}
+    checks: dict[str, tuple[float, float]] = {}
+    unchecked: list[str] = []
+    missing: list[str] = []
     distance = palette_distance(m.dominant, palette)
     parts["palette"] = _closeness(distance, 0.25)
-    if palette and distance > PALETTE_ACCEPTABLE:
-        findings.append(_finding("palette", "off-target colours", distance, PALETTE_ACCEPTABLE))
+    if palette:
+        checks["palette_distance"] = (distance, PALETTE_ACCEPTABLE)
+        if distance > PALETTE_ACCEPTABLE:
+            findings.append(_finding("palette", "off-target colours", distance, PALETTE_ACCEPTABLE))
     parts["brightness"] = _closeness(m.brightness - brightness, 0.1)
+    checks["brightness"] = (m.brightness, brightness)
     if abs(m.brightness - brightness) > 0.08:
         words = "too dark" if m.brightness < brightness else "too bright"
         findings.append(_finding("brightness", words, m.brightness, brightness))
     if weather == "fog":
         contrast *= FOG_CONTRAST
     parts["contrast"] = _closeness(m.contrast - contrast, 0.15)
+    checks["contrast"] = (m.contrast, contrast)
     if abs(m.contrast - contrast) > 0.12:
         words = "too flat" if m.contrast < contrast else "too harsh"
         findings.append(_finding("contrast", words, m.contrast, contrast))
     if subject_x is not None:
         parts["composition"] = _closeness(m.subject_x - subject_x, 0.12)
+        checks["subject_x"] = (m.subject_x, subject_x)
         if abs(m.subject_x - subject_x) > 0.1:
             side = "right" if m.subject_x > subject_x else "left"
             findings.append(
                 _finding("composition", f"subject too far {side}", m.subject_x, subject_x)
             )
+    if subject_scale is not None:
+        parts["scale"] = _closeness(m.subject_scale - subject_scale, 0.12)
+        checks["subject_scale"] = (m.subject_scale, subject_scale)
+        if abs(m.subject_scale - subject_scale) > 0.12:
+            size = "small" if m.subject_scale < subject_scale else "large"
+            findings.append(
+                _finding("scale", f"subject too {size}", m.subject_scale, subject_scale)
+            )
     # Fog hides the horizon on purpose; a faint one under fog is not a composition problem.
-    if horizon is not None and not (weather == "fog" and m.horizon_strength < _FAINT_HORIZON):
+    if horizon is not None and weather == "fog" and m.horizon_strength < _FAINT_HORIZON:
+        unchecked.append("the horizon (hidden by the fog)")
+    elif horizon is not None:
         parts["horizon"] = _closeness(m.horizon - horizon, 0.1)
+        checks["horizon"] = (m.horizon, horizon)
         if abs(m.horizon - horizon) > 0.08:
             words = "too high" if m.horizon < horizon else "too low"
             findings.append(_finding("horizon", words, m.horizon, horizon))
+    if weather == "rain":
+        parts["rain"] = 1.0 if m.rain >= RAIN_VISIBLE else _closeness(RAIN_VISIBLE - m.rain, 0.1)
+        checks["rain"] = (m.rain, RAIN_VISIBLE)
+        if m.rain < RAIN_VISIBLE:
+            findings.append(_finding("rain", "streaks barely visible", m.rain, RAIN_VISIBLE))
+    if text is not None:
+        parts["text"] = min(1.0, m.text / max(1, text))
+        checks["text"] = (m.text, float(text))
+        if m.text < text:
+            # what is missing comes first: it matters more than any gap in tone or layout
+            findings.insert(0, _finding("text", "no legible line of text", m.text, text))
+            missing.append("legible text")
     score = 10 * sum(_WEIGHTS[k] * v for k, v in parts.items()) / sum(_WEIGHTS[k] for k in parts)
+    if missing:
+        score = min(score, MISSING_CAP)
     return Assessment(
-        score=round(score, 3), findings=findings, parts={k: round(v, 4) for k, v in parts.items()}
+        score=round(score, 3),
+        findings=findings,
+        parts={k: round(v, 4) for k, v in parts.items()},
+        checks={k: (round(v, 4), round(t, 4)) for k, (v, t) in checks.items()},
+        unchecked=unchecked,
+        missing=missing,
     )
 
 
@@ -378,3 +409,139 @@ def drift(items: list[tuple[str, Measurements]]) -> dict[str, object]:
         if over:
             flags.append(f"{id_b} drifts from {id_a}: " + ", ".join(over))
     return {"drift": round(worst, 4), "pairs": pairs, "flags": flags}
+
+
+def outlier(result: Mapping[str, object]) -> str | None:
+    """The one item a `drift` result shows drifting from the rest: in the most flagged pairs,
+    then the highest mean pair drift. None when nothing is flagged or with only two items
+    (either could be the one that drifts)."""
+    listed = result.get("pairs")
+    pairs = [p for p in listed if isinstance(p, dict)] if isinstance(listed, list) else []
+    names = list(dict.fromkeys(str(p[k]) for p in pairs for k in ("a", "b")))
+    if len(names) < 3 or not result.get("flags"):
+        return None
+    flagged = {n: 0 for n in names}
+    spread: dict[str, list[float]] = {n: [] for n in names}
+    for pair in pairs:
+        over = any(float(pair[k]) > limit for k, limit in _DRIFT_LIMITS.items())
+        for k in ("a", "b"):
+            flagged[str(pair[k])] += int(over)
+            spread[str(pair[k])].append(float(pair["drift"]))
+    ranked = sorted(names, key=lambda n: (flagged[n], float(np.mean(spread[n]))), reverse=True)
+    first, second = ranked[0], ranked[1]
+    if flagged[first] == flagged[second] and np.mean(spread[first]) <= np.mean(spread[second]):
+        return None
+    return first
+
+
+ASKS: tuple[tuple[str, str, int], ...] = (
+    (r"more rain|rainier|heavier rain|harder rain|downpour|pouring|wetter", "rain", 1),
+    (r"less rain|lighter rain|drier|no (?:more )?rain", "rain", -1),
+    (
+        r"closer|bigger|larger|zoom(?:ed)? in|tighter|fills? the frame|too small",
+        "subject_scale",
+        1,
+    ),
+    (
+        r"further away|farther|smaller|zoom(?:ed)? out|wider shot|pull back|too large",
+        "subject_scale",
+        -1,
+    ),
+    (r"lower (?:the )?horizon|horizon lower|horizon down|horizon: too high", "horizon", 1),
+    (
+        r"(?:higher|raise) (?:the )?horizon|horizon higher|horizon up|horizon: too low",
+        "horizon",
+        -1,
+    ),
+    (r"brighter|lighter|more light|lift the shadows|too dark", "brightness", 1),
+    (r"darker|dimmer|moodier|less light|too bright", "brightness", -1),
+    (r"warmer|more warmth|warm(?:er)? (?:light|tones?|glow)|too cold|too cool", "warmth", 1),
+    (r"cooler|colder|cool(?:er)? tones?|cold(?:er)? tones?|too warm", "warmth", -1),
+    (r"more contrast|punchier|contrastier|crisper|too flat", "contrast", 1),
+    (r"less contrast|softer|flatter|gentler|too harsh", "contrast", -1),
+    (r"more saturat\w*|more colou?rful|more vivid|more vibrant|bolder colou?rs?", "saturation", 1),
+    (r"muted|desaturated?|less saturat\w*|washed[- ]out|less colou?rful", "saturation", -1),
+    (r"(?:move|shift|put)\b[\w ]{0,20}? left|more to the left|too far right", "subject_x", -1),
+    (r"(?:move|shift|put)\b[\w ]{0,20}? right|more to the right|too far left", "subject_x", 1),
+)
+"""Feedback words that ask for a measurable change: (pattern, measurement, +1 up / -1 down).
+More specific phrases come first ("lighter rain" is about rain, not brightness); `horizon`
+is a row fraction, so a lower horizon is a larger value."""
+MIN_MOVE = {
+    "rain": 0.05,
+    "subject_scale": 0.03,
+    "horizon": 0.03,
+    "brightness": 0.02,
+    "warmth": 0.01,
+    "contrast": 0.03,
+    "saturation": 0.02,
+    "subject_x": 0.03,
+}
+"""The least change of each measurement that counts as having moved."""
+_ASKS = [(re.compile(rf"\b(?:{words})\b", re.I), key, way) for words, key, way in ASKS]
+
+
+@dataclass(frozen=True)
+class Movement:
+    """One measurable thing feedback asked for, and how the new image moved on it."""
+
+    ask: str
+    """The words that asked ("warmer")."""
+    measurement: str
+    way: int
+    """+1: the measurement should rise; -1: fall."""
+    before: float
+    after: float
+
+    @property
+    def moved(self) -> bool:
+        """Whether it moved the asked way by at least `MIN_MOVE`."""
+        return (self.after - self.before) * self.way >= MIN_MOVE[self.measurement]
+
+    def line(self) -> str:
+        """`"warmer: yes (warmth 0.05 -> 0.12)"`; `no` when it stayed or went the other way."""
+        change = self.after - self.before
+        if self.moved:
+            verdict = "yes"
+        elif change * self.way <= -MIN_MOVE[self.measurement]:
+            verdict = "no, it went the other way"
+        else:
+            verdict = "no, it barely changed"
+        numbers = f"{self.measurement} {self.before:.2f} -> {self.after:.2f}"
+        return f"{self.ask}: {verdict} ({numbers})"
+
+
+def asked_moves(text: str) -> list[tuple[str, str, int]]:
+    """The measurable changes `text` asks for: `(words, measurement, way)`, in text order.
+
+    Each phrase is read once, by the most specific pattern that matches it."""
+    found: list[tuple[int, str, str, int]] = []
+    rest = text
+    for pattern, key, way in _ASKS:
+        for match in pattern.finditer(rest):
+            found.append((match.start(), match.group(0).lower(), key, way))
+        rest = pattern.sub(lambda m: " " * len(m.group(0)), rest)
+    seen: set[tuple[str, int]] = set()
+    out = []
+    for _, words, key, way in sorted(found):
+        if (key, way) not in seen:
+            seen.add((key, way))
+            out.append((words, key, way))
+    return out
+
+
+def without_asks(text: str) -> str:
+    """`text` with every phrase that asks for a measurable change blanked out."""
+    for pattern, _, _ in _ASKS:
+        text = pattern.sub(lambda m: " " * len(m.group(0)), text)
+    return text
+
+
+def movements(text: str, before: Mapping[str, float], after: Mapping[str, float]) -> list[Movement]:
+    """How a new image moved on each measurable thing `text` asks for, against the image it
+    replaces (`before`/`after` are `Measurements.scalars()`, or a critique's measurements)."""
+    return [
+        Movement(words, key, way, float(before[key]), float(after[key]))
+        for words, key, way in asked_moves(text)
+        if key in before and key in after
+    ]

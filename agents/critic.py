@@ -2,40 +2,29 @@
 
 from __future__ import annotations
 
-import asyncio
-from functools import partial
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from langchain_core.messages import AIMessage
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
-from adapters.craft import brief_targets
 from adapters.errors import StudioError
-from adapters.pixels import assess, measure
+from adapters.pixels import Movement, movements
 from agents import prompts
-from agents.calls import overrides, structured
-from agents.schemas import CritiqueVerdict, PlanReview
+from agents.calls import structured
+from agents.lens import Scorecard, score_image
+from agents.schemas import PlanReview
 from graph.context import StudioContext, resolve
-from graph.directions import brief_text
+from graph.directions import in_scope
 from graph.emit import phase
-from graph.state import Critique, StudioState
-
-MEASURED_WEIGHT = 0.7
-"""Share of the final score that comes from pixel measurements (the rest: Lens's judgement)."""
+from graph.state import Critique, Generation, StudioState
 
 
 def unreviewed(error: StudioError) -> PlanReview:
     """Lens could not review the plan: let it through to the person's plan gate, saying so."""
     return PlanReview(
         approved=True, reasons=[f"Not reviewed by Lens ({error.message}); check it at the gate"]
-    )
-
-
-def measured_only(error: StudioError, measured: float) -> CritiqueVerdict:
-    """Lens could not judge an output: its score is the pixel measurement alone."""
-    return CritiqueVerdict(
-        score=measured, reasons=[f"Scored from pixel measurements only ({error.message})"]
     )
 
 
@@ -87,65 +76,58 @@ async def review(
 
 
 async def critique(state: StudioState, runtime: Runtime[StudioContext]) -> dict[str, Any]:
-    """Score every new output 0-10 from its pixels against the brief, with Lens's reasons."""
+    """Score every new output 0-10 from its pixels against the brief, with Lens's reasons,
+    what could not be checked, and whether it moved the way the person's newest measurable
+    directions asked (against the deliverable's current variant)."""
     context = resolve(runtime)
     done = {c["asset_id"] for c in state.get("critiques", [])}
     fresh = [g for g in state.get("generations", []) if g["asset_id"] not in done]
     critiques: list[Critique] = []
     lines: list[str] = []
     tokens = 0
+    heard = len(state.get("directions") or [])
     for generation in fresh:
         record = await context.assets.get(generation["asset_id"])
         if record is None:
             continue
+        deliverable = generation["deliverable"]
         png = await context.assets.read_bytes(record)
-        measured = await asyncio.to_thread(measure, png)
-        spec = record.spec
-        goal = brief_targets(brief_text(state, generation["deliverable"]))
-        assessment = assess(
-            measured,
-            palette=list(goal["palette"]),
-            brightness=float(goal["brightness"]),
-            contrast=float(goal["contrast"]),
-            subject_x=spec.get("subject_x"),
-            horizon=spec.get("horizon"),
-            weather=str(goal["weather"]),
+        card = await score_image(
+            context, state, png, deliverable=deliverable, spec=record.spec, recipe=record.recipe
         )
-        numbers = {**measured.scalars(), "measured_score": assessment.score}
-        prompt = prompts.critique(state, spec, numbers, assessment.findings)
-        if await context.models.accepts_images("critic", overrides(state)):
-            prompt = prompts.with_image(prompt, png)
-        verdict, used = await structured(
-            context,
-            state,
-            "critic",
-            CritiqueVerdict,
-            prompt,
-            fallback=partial(measured_only, measured=assessment.score),
-        )
-        tokens += used
-        judged = max(0.0, min(10.0, verdict.score))
-        score = round(MEASURED_WEIGHT * assessment.score + (1 - MEASURED_WEIGHT) * judged, 1)
-        reasons = list(dict.fromkeys([*assessment.findings, *verdict.reasons]))[:6]
+        tokens += card.tokens
+        before = replaced(state, deliverable, record.id)
+        moved = [m.line() for m in feedback_moves(state, deliverable, before, card.measurements)]
         critiques.append(
             Critique(
                 asset_id=record.id,
-                deliverable=generation["deliverable"],
+                deliverable=deliverable,
                 iteration=generation["iteration"],
-                score=score,
-                reasons=reasons,
-                measurements={k: round(v, 4) for k, v in numbers.items()},
+                score=card.score,
+                reasons=card.reasons,
+                measurements=card.measurements,
+                targets=card.targets,
+                unchecked=card.unchecked,
+                missing=card.missing,
+                moved=moved,
+                sketch=card.sketch,
+                directions_seen=heard,
             )
         )
         await context.assets.record_scores(
             record.id,
-            {"score": score, "measured": assessment.score, "judged": judged, **assessment.parts},
+            {
+                "score": card.score,
+                "measured": card.measured,
+                "judged": card.judged,
+                **card.parts,
+                "sketch": card.sketch,
+                "unchecked": card.unchecked,
+                "missing": card.missing,
+                "moved": moved,
+            },
         )
-        top = reasons[0] if reasons else "on brief"
-        lines.append(
-            f"- {generation['deliverable']} (iteration {generation['iteration']}): "
-            f"{score}/10 - {top}"
-        )
+        lines.append(score_line(generation, card, moved))
     text = "My scores:\n" + "\n".join(lines) if lines else "Nothing new to score."
     return {
         "critiques": critiques,
@@ -153,3 +135,47 @@ async def critique(state: StudioState, runtime: Runtime[StudioContext]) -> dict[
         "usage": {"tokens": tokens},
         **phase("reviewing", "Lens is scoring the outputs"),
     }
+
+
+def replaced(state: StudioState, deliverable: str, asset_id: str) -> Critique | None:
+    """The critique of the variant a new output of `deliverable` is compared with: the
+    current one (else, if that is the new output itself, the newest one scored before it)."""
+    scored = [c for c in state.get("critiques", []) if c["asset_id"] != asset_id]
+    current = (state.get("current") or {}).get(deliverable)
+    for critique in reversed(scored):
+        if critique["asset_id"] == current:
+            return critique
+    earlier = [c for c in scored if c["deliverable"] == deliverable]
+    return earlier[-1] if earlier else None
+
+
+def feedback_moves(
+    state: StudioState,
+    deliverable: str,
+    before: Critique | None,
+    after: Mapping[str, float],
+) -> list[Movement]:
+    """How the new image moved on each measurable thing the person asked for this
+    deliverable since `before` (the current variant's critique) was scored."""
+    if before is None or "directions_seen" not in before:  # older critiques: unknown
+        return []
+    since = (state.get("directions") or [])[before["directions_seen"] :]
+    asked = "; ".join(
+        ("no " if d["negative"] else "") + d["text"] for d in in_scope(since, deliverable)
+    )
+    return movements(asked, before["measurements"], after)
+
+
+def score_line(generation: Generation, card: Scorecard, moved: list[str]) -> str:
+    """One deliverable's line in Lens's chat message."""
+    kind = ", sketch" if card.sketch else ""
+    top = card.reasons[0] if card.reasons else "on brief"
+    line = (
+        f"- {generation['deliverable']} (iteration {generation['iteration']}{kind}): "
+        f"{card.score}/10 - {top}"
+    )
+    if moved:
+        line += f"\n  you asked: {'; '.join(moved)}"
+    if card.unchecked:
+        line += f"\n  could not check: {'; '.join(card.unchecked)}"
+    return line

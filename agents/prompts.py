@@ -16,7 +16,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from graph import directions
 from graph.state import PERSONAS, StudioState
 
-PROMPTS_VERSION = "2026-11-22.3"
+PROMPTS_VERSION = "2026-11-22.4"
 DISCUSSION_WINDOW = 12
 """How many recent discussion messages a persona sees in full."""
 
@@ -215,8 +215,17 @@ def critique(
     spec: Mapping[str, Any],
     measurements: Mapping[str, float],
     findings: Sequence[str],
+    *,
+    by_eye: Sequence[str] = (),
 ) -> list[BaseMessage]:
-    """Lens critiques one output, given what was measured from its pixels."""
+    """Lens critiques one output, given what was measured from its pixels; `by_eye` lists
+    what the brief asks that the measurements cannot see, for a vision model to check."""
+    look = (
+        " The measurements cannot see these, so check each in the attached image and say in "
+        "your reasons whether it is there: " + "; ".join(by_eye) + "."
+        if by_eye
+        else ""
+    )
     sections = {
         "Brief": state.get("brief", ""),
         "Direction from the person": _bullets(direction_lines(state)),
@@ -229,8 +238,8 @@ def critique(
         sections,
         "critique",
         "Score this output from 0 to 10 against the brief, using the measurements and "
-        "findings, with reasons and concrete suggestions. Answer with JSON matching the "
-        "schema.",
+        "findings, with reasons and concrete suggestions." + look + " Answer with JSON "
+        "matching the schema.",
     )
 
 

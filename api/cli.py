@@ -20,6 +20,7 @@ from rich.console import Console
 
 from adapters.deliverables import parse_deliverables
 from adapters.errors import InvalidGateAction, InvalidInput, StudioError
+from agents.lens import critique_images, open_image
 from api.app import create_app
 from api.branches import branch
 from api.database import (
@@ -665,6 +666,69 @@ def export(
             console.print(f"  {path.name}", markup=False, highlight=False)
 
     run_command(body, thread_id)
+
+
+@app.command()
+def critique(
+    images: Annotated[
+        list[Path], typer.Argument(help="Image files to score (PNG, JPEG, WebP ...).")
+    ],
+    brief: Annotated[
+        str, typer.Option(help='What the images should be, e.g. "a lighthouse at dusk, lonely".')
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Score images you bring against a brief, as Lens scores the studio's own outputs.
+
+    Per image: the score, each measurement with its target, the reasons, what is missing and
+    what could not be checked; for the set: how far it drifts and which image drifts."""
+    loaded: list[tuple[str, bytes]] = []
+    try:
+        for path in images:
+            data = path.read_bytes()
+            open_image(path.name, data)  # refuse a bad file before starting anything
+            loaded.append((path.name, data))
+    except OSError as exc:
+        typer.echo(f"error: cannot read {exc.filename or ''}: {exc.strerror}", err=True)
+        raise typer.Exit(1) from None
+    except StudioError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from None
+
+    async def body(studio: Studio) -> None:
+        result = await critique_images(studio.context, brief, loaded)
+        if as_json:
+            typer.echo(json.dumps(result))
+        else:
+            print_critique(result)
+
+    run_command(body)
+
+
+def print_critique(result: dict[str, Any]) -> None:
+    console = Console()
+
+    def say(text: str, style: str | None = None) -> None:
+        console.print(text, style=style, soft_wrap=True, markup=False, highlight=False)
+
+    for image in result["images"]:
+        sketch = " (layout sketch)" if image["sketch"] else ""
+        say(f"{image['name']}: {image['score']}/10{sketch}", "bold")
+        for name, value in image["measurements"].items():
+            target = "" if value["target"] is None else f"  target {value['target']:.2f}"
+            say(f"  {name:<17} {value['measured']:.2f}{target}")
+        for reason in image["reasons"]:
+            say(f"  - {reason}")
+        if image["missing"]:
+            say(f"  missing: {', '.join(image['missing'])}", "red")
+        if image["unchecked"]:
+            say(f"  could not check: {'; '.join(image['unchecked'])}", "yellow")
+    spread = result["drift"]
+    if len(result["images"]) > 1:
+        who = f"; {spread['drifts']} drifts from the rest" if spread["drifts"] else ""
+        say(f"set drift {spread['drift']:.2f}{who}", "bold")
+        for flag in spread["flags"]:
+            say(f"  {flag}")
 
 
 @app.command()

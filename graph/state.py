@@ -263,6 +263,19 @@ class Critique(TypedDict):
     score: float
     reasons: list[str]
     measurements: dict[str, float]
+    targets: NotRequired[dict[str, float]]
+    """What each checked measurement was checked against (`brightness`, `subject_x`, ...)."""
+    unchecked: NotRequired[list[str]]
+    """What the brief asks that nobody could check (no vision model): "a stray cat", ..."""
+    missing: NotRequired[list[str]]
+    """Asked-for elements not found in the image ("legible text"); each costs points."""
+    moved: NotRequired[list[str]]
+    """For each measurable thing the person asked since the previous current variant, whether
+    this image moved that way: "warmer: yes (warmth 0.02 -> 0.09)"."""
+    sketch: NotRequired[bool]
+    """The image is a layout sketch (its recipe says `sketch`: no generative model)."""
+    directions_seen: NotRequired[int]
+    """How many directions the thread held when this was scored (later ones are new asks)."""
 
 
 class DriftReport(TypedDict):
