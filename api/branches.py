@@ -19,6 +19,7 @@ from adapters.errors import InvalidInput
 from api.checkpointer import StudioSaver
 from api.deletion import is_deleted_sql
 from api.errors import Conflict, NotFound
+from api.runner import thread_status
 from api.studio import Studio
 
 _INSERT = """
@@ -88,7 +89,7 @@ async def branch(
     params = {
         "thread_id": thread_id,
         "title": parent.get("title"),
-        "status": "interrupted" if snapshot.interrupts else "idle",
+        "status": thread_status(busy=False, interrupted=bool(snapshot.interrupts), failed=False),
         "phase": phase,
         "metadata": Jsonb(merged),
         "owner": owner_hash,

@@ -13,7 +13,7 @@ from typing import Any, cast
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import RunControl
-from langgraph.types import Command, Durability, StateSnapshot, StreamMode
+from langgraph.types import Durability, StateSnapshot, StreamMode
 
 from adapters.assets import AssetStore
 from adapters.errors import StudioError
@@ -198,11 +198,6 @@ class Studio:
     @staticmethod
     def say_payload(message: str, settings: ThreadSettings | None = None) -> dict[str, Any]:
         return Studio.start_payload(message, settings, field="message")
-
-    @staticmethod
-    def resume_payload(decision: Mapping[str, Any] | None) -> Command[Any] | None:
-        """A gate answer resumes the interrupt; `None` continues a crashed run."""
-        return Command(resume=dict(decision)) if decision is not None else None
 
 
 async def log_capabilities(context: StudioContext) -> None:
