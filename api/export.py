@@ -147,6 +147,8 @@ class Package:
         yield "discussion.md", self.discussion_md().encode()
         if (self.values.get("launch") or {}).get("scripts"):  # the launch kit's results
             yield from export_files(dict(self.values))
+        if self.values.get("video"):  # the final MP4, the timed script, captions, each stage
+            yield from video_files(self.values["video"], {r.id: r for r in self.records})
 
     def image_json(self, image: Image) -> dict[str, Any]:
         r, c = image.record, image.critique
