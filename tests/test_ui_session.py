@@ -50,7 +50,9 @@ def test_full_session_from_brief_to_approval(page: Any, server: Server) -> None:
     specs = page.locator("#gate .spec")
     deliverables = specs.count()
     assert deliverables >= 1
-    expect(specs.first.locator("dd").last).to_contain_text("seed")
+    expect(specs.first.locator("dd").nth(2)).to_contain_text("seed")  # the recipe
+    # the brief's own clauses are pinned directions, shown on the card with their source
+    expect(specs.first.locator("dd").last).to_contain_text("(brief)")
     expect(specs.first.locator(".swatch").first).to_be_visible()
     shot(page, "session-2-plan-gate")
 
