@@ -75,7 +75,8 @@ def test_gates_answered_from_the_command_line(env: dict[str, str]) -> None:
     steered = studio(env, "say", tid, "more fog please", "--auto-approve", "--json")
     assert steered.returncode == 0, steered.stderr
     final = json.loads(steered.stdout)
-    assert final["phase"] == "approved" and final["iterations"] == 2
+    # the interjection made iteration 2; the manager may iterate on while Lens scores it low
+    assert final["phase"] == "approved" and final["iterations"] >= 2
 
 
 def test_interactive_prompt_answers_each_gate(env: dict[str, str]) -> None:
