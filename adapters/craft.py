@@ -333,9 +333,13 @@ DEFAULT_MOODS: dict[str, str] = {
 """The mood a light suggests when the brief names none."""
 
 
+_QUOTED = re.compile(r"\"[^\"]*\"|“[^”]*”")
+
+
 def brief_targets(text: str) -> dict[str, Any]:
-    """Concrete visual targets for a brief plus direction; later text overrides earlier."""
-    low = _expand(" ".join(text.lower().split()))
+    """Concrete visual targets for a brief plus direction; later text overrides earlier.
+    Quoted words are lettering, not scene: a product called "Nocturne" is no night scene."""
+    low = _expand(" ".join(_QUOTED.sub(" ", text).lower().split()))
     lights = _mentions(low, LIGHTS)
     weathers = _mentions(low, WEATHERS)
     moods = [m for m in _mentions(low, MOODS) if not m[2]]

@@ -393,3 +393,17 @@ def test_feedback_words_move_the_fields_they_name() -> None:
 def test_an_added_element_does_not_replace_the_briefs_subject() -> None:
     state = studio("a lighthouse on a rocky coast at dusk", ["add a stray cat on the kerb"])
     assert all("lighthouse" in spec["subject"] for spec in specs_for(state).values())
+
+
+def test_quoted_lettering_is_not_read_as_the_scene() -> None:
+    # a product called "Nocturne" is lettering, not a night scene
+    plain = brief_targets("a lighthouse in a storm at dusk")
+    named = brief_targets('a lighthouse in a storm at dusk, legible product name "NOCTURNE"')
+    assert (
+        (named["lighting"], named["mood"])
+        == (plain["lighting"], plain["mood"])
+        == (
+            "dusk",
+            "nostalgic",
+        )
+    )
