@@ -148,6 +148,47 @@ def _contains(haystack: str, needle: str) -> bool:
     return bool(needle) and f" {_norm(needle)} " in f" {_norm(haystack)} "
 
 
+OPPOSITES: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = tuple(
+    (re.compile(a, re.I), re.compile(b, re.I))
+    for a, b in (
+        (r"\b(?:warm\w*|orange|golden|amber)\b", r"\b(?:cold|cool\w*|icy|moonlight|bluish)\b"),
+        (r"\b(?:calm|flat|still|tranquil|glassy)\b", r"\b(?:waves?|swells?|choppy|rough|surf)\b"),
+        (r"\b(?:sunny|dry|clear skies?|cloudless)\b", r"\b(?:rain\w*|wet|drizzl\w*|downpour)\b"),
+        (r"\b(?:day\w*|noon|midday|morning)\b", r"\b(?:night\w*|midnight|moonlit)\b"),
+    )
+)
+"""Pairs of looks that exclude each other: the person's latest word on one ends the other."""
+
+
+def _sides(text: str) -> set[int]:
+    """Which side of each opposite pair a text is on (2*i for the first, 2*i+1 the second)."""
+    return {
+        2 * i + side
+        for i, pair in enumerate(OPPOSITES)
+        for side, pattern in enumerate(pair)
+        if pattern.search(text)
+    }
+
+
+def _against(phrase: str, wanted: str) -> bool:
+    """A phrase of the model's that takes the other side of a look the person asked for
+    ("cold moonlight" after "warm light from the lamp")."""
+    clash = {s ^ 1 for s in _sides(wanted)} & _sides(phrase)
+    return bool(clash) and not clash & _sides(wanted) and not _sides(phrase) & _sides(wanted)
+
+
+def _overruled(earlier: str, later: str) -> bool:
+    """True when `later` takes the other side of a look `earlier` is only about ("big waves"
+    after "a flat calm sea"); a clause with more in it ("a lighthouse in a storm") stays."""
+    clash = {s ^ 1 for s in _sides(later)} & _sides(earlier)
+    if not clash or clash & _sides(later):
+        return False
+    rest = earlier
+    for i in {s // 2 for s in clash}:
+        rest = OPPOSITES[i][0].sub(" ", OPPOSITES[i][1].sub(" ", rest))
+    return len([w for w in re.findall(r"[a-z]{3,}", rest.lower()) if w not in _NOISE]) <= 1
+
+
 def in_scope(directions: Iterable[Direction], deliverable: str | None) -> list[Direction]:
     """The directions that hold for one deliverable (or for the set when `None`), oldest
     first, with any that a later direction contradicts left out."""
@@ -163,8 +204,9 @@ def in_scope(directions: Iterable[Direction], deliverable: str | None) -> list[D
                 if h["negative"]
                 or not (_contains(h["text"], d["text"]) or (wordless and asks_for_text([h])))
             ]
-        else:  # "add a cat" ends "no cat"
+        else:  # "add a cat" ends "no cat"; "flat calm sea" ends "big waves"
             held = [h for h in held if not h["negative"] or not _contains(d["text"], h["text"])]
+            held = [h for h in held if h["negative"] or not _overruled(h["text"], d["text"])]
         held = [h for h in held if _norm(h["text"]) != _norm(d["text"])]
         held.append(d)
     return held
@@ -194,7 +236,9 @@ def asks_for_text(directions: Iterable[Direction]) -> bool:
     return any(not d["negative"] and TEXT_WORDS.search(d["text"]) for d in directions)
 
 
-def scrub(prompt: str, keep_out: Sequence[Direction] = ()) -> tuple[str, list[str]]:
+def scrub(
+    prompt: str, keep_out: Sequence[Direction] = (), asked: Sequence[Direction] = ()
+) -> tuple[str, list[str]]:
     """The prompt without phrases that name deliverables ("two hero banners"), that say what
     to avoid ("avoid faces" belongs in the negative prompt: in the prompt it draws faces), or
     that ask for what the person now keeps out (after "no cat", no "a cat on the kerb"; after
@@ -214,6 +258,10 @@ def scrub(prompt: str, keep_out: Sequence[Direction] = ()) -> tuple[str, list[st
         )
         if banned:
             notes.append(f"prompt no longer says '{phrase}' (the person keeps out {banned})")
+            continue
+        against = next((d["text"] for d in reversed(asked) if _against(phrase, d["text"])), None)
+        if against:
+            notes.append(f"prompt no longer says '{phrase}' (the person asked for {against})")
             continue
         if _NEGATIVE.match(_FILLER.sub("", phrase)):
             notes.append(f"prompt no longer says '{phrase}' (it goes to the negative prompt)")
@@ -236,7 +284,11 @@ def apply(
     Positives join the prompt unless it already says them; negatives join the negative
     prompt; a negative term (a stock default included) that a positive direction asks for
     is removed, so no default contradicts the person."""
-    prompt, notes = scrub(str(spec.get("prompt", "")), [d for d in directions if d["negative"]])
+    prompt, notes = scrub(
+        str(spec.get("prompt", "")),
+        [d for d in directions if d["negative"]],
+        [d for d in directions if not d["negative"]],
+    )
     negative = str(spec.get("negative_prompt", ""))
     positives = [d for d in directions if not d["negative"]]
     wanted_text = asks_for_text(positives)

@@ -115,3 +115,24 @@ def test_removing_deliverable_words_takes_the_words_that_tied_them_along() -> No
         )
         == "Rainy lighthouse: a lighthouse at night"
     )
+
+
+def test_the_latest_word_on_a_look_ends_the_clause_that_said_the_opposite() -> None:
+    pinned = directions.said("a quiet harbour at dusk, big waves", source="brief")
+    pinned += directions.said("flat calm sea", source="interjection")
+    held = [d["text"] for d in directions.in_scope(pinned, "hero-a")]
+    assert held == ["a quiet harbour at dusk", "flat calm sea"]
+    # a clause with more in it than the look stays (the lighthouse is still wanted)
+    pinned = directions.said("a lighthouse in a storm with big waves", source="brief")
+    pinned += directions.said("flat calm sea", source="interjection")
+    assert len(directions.in_scope(pinned, "hero-a")) == 2
+
+
+def test_the_models_stock_words_never_contradict_what_the_person_asked() -> None:
+    pinned = directions.said("warm light from the lamp", source="output_feedback")
+    carried, notes = directions.apply(
+        spec("a harbour at night, sodium streetlamps against cold moonlight, rich detail"), pinned
+    )
+    assert "cold moonlight" not in carried["prompt"]
+    assert carried["prompt"].endswith("warm light from the lamp")
+    assert any("the person asked for warm light from the lamp" in n for n in notes)
