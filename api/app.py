@@ -15,7 +15,7 @@ from api.guards import RequestGuards
 from api.hometoken import home_token
 from api.idempotency import IdempotencyMiddleware
 from api.openapi import install_openapi
-from api.routes import assistants, critique, domain, experiment, export, runs, threads
+from api.routes import assistants, critique, domain, experiment, export, grants, runs, threads
 from api.runs import open_engine
 from api.settings import Settings
 from api.studio import Studio, open_studio
@@ -62,6 +62,7 @@ def create_app(settings: Settings | None = None, *, studio: Studio | None = None
     app.include_router(runs.router)
     app.include_router(domain.router)
     app.include_router(export.router)  # GET /threads/{id}/export: a zip to take home
+    app.include_router(grants.router)  # share grants, signed URLs for media and streams
     app.include_router(critique.router)  # POST /critique: Lens on images a person brings
     app.include_router(assistants.router)
     app.include_router(experiment.router)  # the launch kit: results, the A/B test, its timers

@@ -23,12 +23,12 @@ def token_hash(token: str) -> str:
 
 
 def bearer(request: Request) -> str | None:
-    """The request's client token: `Authorization: Bearer`, else `?access_token=` (for a
-    browser's `EventSource` or `<img>`, which cannot send headers)."""
+    """The request's client token: `Authorization: Bearer` only. Tokens never go in a URL
+    (URLs are logged): media and streams use short-lived signed URLs (`api/grants.py`)."""
     scheme, _, value = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer" and value.strip():
         return value.strip()
-    return request.query_params.get("access_token") or None
+    return None
 
 
 def require_token(request: Request) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import hmac
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from api.auth import new_token, token_hash
@@ -28,12 +29,16 @@ def token_path(home: Path) -> Path:
 
 def home_token(home: Path) -> str:
     """The home's owner token, made (readable by its user only) if it does not exist yet."""
-    path = token_path(home)
+    return home_secret(token_path(home), new_token)
+
+
+def home_secret(path: Path, make: Callable[[], str]) -> str:
+    """The secret in `path` (mode 0600), made with `make()` if it does not exist yet."""
     with contextlib.suppress(FileNotFoundError):
         return _read(path)
-    home.mkdir(parents=True, exist_ok=True)
-    token = new_token()
-    tmp = path.with_name(f".{FILE_NAME}.{os.getpid()}.tmp")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    token = make()
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
         with os.fdopen(fd, "w") as file:
@@ -52,7 +57,7 @@ def _read(path: Path) -> str:
         path.chmod(0o600)  # never readable by others, whoever widened it
     token = path.read_text().strip()
     if not token:
-        raise RuntimeError(f"{path} is empty; delete it to make a new owner token")
+        raise RuntimeError(f"{path} is empty; delete it to make a new one")
     return token
 
 

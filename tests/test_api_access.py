@@ -155,4 +155,4 @@ async def test_outputs_assets_timeline_and_settings(database, tmp_path) -> None:
         async with served.http() as anonymous:
             assert (await anonymous.get(everything[0]["url"])).status_code == 401
             query = f"{everything[0]['url']}?access_token={token}"
-            assert (await anonymous.get(query)).status_code == 200
+            assert (await anonymous.get(query)).status_code == 401  # never a token in a URL

@@ -140,7 +140,7 @@ async def test_export_is_for_the_threads_owner_only(database: Any, tmp_path: Pat
         async with served.http() as anonymous:
             assert (await anonymous.get(f"/threads/{tid}/export")).status_code == 401
             query = f"/threads/{tid}/export?access_token={token}"
-            assert (await anonymous.get(query)).status_code == 200
+            assert (await anonymous.get(query)).status_code == 401  # never a token in a URL
         async with served.http(stranger) as other:
             refused = await other.get(f"/threads/{tid}/export")
             assert refused.status_code == 404 and refused.json()["error"]["code"] == "not_found"

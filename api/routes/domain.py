@@ -12,9 +12,10 @@ from langchain_core.messages import BaseMessage
 
 from adapters.assets import SUFFIXES, AssetRecord
 from adapters.errors import InvalidInput
-from api.auth import owns, require_token
-from api.deps import ServicesDep, ThreadDep
-from api.errors import NotFound
+from api.auth import bearer
+from api.deps import ServicesDep, ThreadDep, may_read_asset
+from api.errors import NotFound, Unauthorized
+from api.grants import has_signature
 from api.schemas import MAX_OFFSET, SettingsPatch
 from graph.state import PERSONAS, ROLES, valid_settings
 
@@ -120,13 +121,12 @@ async def _with_inherited(
 @router.get("/assets/{asset_id}", response_class=FileResponse)
 async def get_asset(asset_id: str, request: Request, svc: ServicesDep) -> FileResponse:
     """A media file (image, video, audio, captions) with its content type, for the thread's
-    owner only (`?access_token=` works for `<img>` and `<video>`); ranges are served."""
-    caller = require_token(request)
+    owner or a grant on it (`Authorization: Bearer`), or through a signed URL (`<img>` and
+    `<video>` send no headers: `POST /threads/{id}/links`); ranges are served."""
+    if bearer(request) is None and not has_signature(request.query_params):
+        raise Unauthorized("This call needs a client token (Authorization: Bearer) or a signed URL")
     record = await svc.studio.context.assets.get(asset_id)
-    if record is None:
-        raise NotFound("Asset not found")
-    thread = await svc.studio.threads.get(record.thread_id)
-    if thread is None or not owns(thread.get("owner_hash"), caller):
+    if record is None or not await may_read_asset(record.thread_id, record.id, request, svc):
         raise NotFound("Asset not found")
     root = svc.studio.context.assets.root.resolve()
     path = record.path.resolve()

@@ -16,7 +16,7 @@ from api.auth import bearer, check_api_key, new_token, owns, require_token, toke
 from api.branches import branch, checkpoint_after_message
 from api.database import Connection
 from api.deletion import delete_files, delete_rows, is_deleted_sql
-from api.deps import Services, ServicesDep, ThreadDep
+from api.deps import OwnerDep, Services, ServicesDep, ThreadDep, ViewDep
 from api.errors import Conflict, NotFound
 from api.hometoken import is_home_token
 from api.schemas import (
@@ -114,7 +114,7 @@ async def get_thread(thread: ThreadDep, svc: ServicesDep) -> dict[str, Any]:
 
 
 @router.patch("/{thread_id}")
-async def patch_thread(body: ThreadPatch, thread: ThreadDep, svc: ServicesDep) -> dict[str, Any]:
+async def patch_thread(body: ThreadPatch, thread: OwnerDep, svc: ServicesDep) -> dict[str, Any]:
     """Merge `metadata` into the thread's metadata."""
     try:
         small_metadata({**(thread.get("metadata") or {}), **body.metadata})
@@ -130,7 +130,7 @@ async def _was_deleted(svc: Services, thread_id: str) -> bool:
 
 
 @router.delete("/{thread_id}", status_code=204)
-async def delete_thread(thread: ThreadDep, svc: ServicesDep) -> Response:
+async def delete_thread(thread: OwnerDep, svc: ServicesDep) -> Response:
     """Stop its runs and delete the thread for good: its checkpoints, runs, events, outputs
     and their image files (unless another thread made the same image). The id is never used
     again, so nothing the thread left can reach anyone who creates a thread later."""
@@ -152,7 +152,7 @@ async def delete_thread(thread: ThreadDep, svc: ServicesDep) -> Response:
 
 @router.post("/{thread_id}/copy")
 async def copy_thread(
-    thread: ThreadDep, svc: ServicesDep, body: ThreadCopy | None = None
+    thread: OwnerDep, svc: ServicesDep, body: ThreadCopy | None = None
 ) -> dict[str, Any]:
     """A new thread with this thread's checkpoints, owned by the same token (LangGraph
     Server's copy). `checkpoint_id`, or `message_id` (the first checkpoint holding that
@@ -234,6 +234,6 @@ async def get_history(
 
 @router.post("/{thread_id}/history")
 async def post_history(
-    body: HistoryQuery, thread: ThreadDep, svc: ServicesDep
+    body: HistoryQuery, thread: ViewDep, svc: ServicesDep
 ) -> list[dict[str, Any]]:
     return await _history(svc, thread["thread_id"], body)
