@@ -57,10 +57,12 @@ def test_reload_mid_run_resumes_where_it_stands(page: Any, server: Server) -> No
     assert len(ids) == len(set(ids)), "a message is shown twice"
     assert shown_messages(page) == saved_messages(server, page, thread_id)
 
-    # another device: the share link carries the token in its fragment (never sent to the server)
+    # another device: the share link carries a grant for this thread only (a view grant by
+    # default, not the owner's token) in its fragment (never sent to the server)
     page.get_by_role("button", name="Share link").click()
+    expect(page.locator("#thread-url")).to_contain_text("#token=sg_")
     link = page.locator("#thread-url").inner_text()
-    assert f"/t/{thread_id}#token=st_" in link
+    assert f"/t/{thread_id}#token=sg_" in link
     other = page.context.browser.new_context(viewport={"width": 1000, "height": 800})
     try:
         tab = other.new_page()

@@ -33,7 +33,8 @@ export async function bootstrapHomeToken() {
 export function saveToken(threadId, token) {
   if (!token) return;
   if (threadId) localStorage.setItem(`studio.token.${threadId}`, token);
-  if (!localStorage.getItem(SHARED_TOKEN)) localStorage.setItem(SHARED_TOKEN, token);
+  // a share grant (`sg_…`) reaches one thread only: never this browser's token for new ones
+  if (token.startsWith("st_") && !localStorage.getItem(SHARED_TOKEN)) localStorage.setItem(SHARED_TOKEN, token);
 }
 
 /** An error the API answered with `{error: {code, message, retryable}}`, or a network failure. */
@@ -143,14 +144,34 @@ export class ThreadApi {
     return { blob: await response.blob(), filename };
   }
 
-  assetUrl(assetId) {
-    return `/assets/${encodeURIComponent(assetId)}?access_token=${encodeURIComponent(this.token)}`;
+  /** Short-lived signed URLs for what the browser fetches without headers (`<img>`,
+   * `<video>`, EventSource): `POST /links`, kept until a minute before they run out. No token
+   * ever goes in a URL (URLs are logged). */
+  async links() {
+    if (this.signed && this.signed.until - Date.now() > 60_000) return this.signed;
+    const links = await call("POST", this.path("/links"), { token: this.token });
+    this.signed = { ...links, until: Date.now() + links.expires_in * 1000 };
+    return this.signed;
   }
 
-  streamUrl(lastEventId) {
-    const query = new URLSearchParams({ access_token: this.token });
-    if (lastEventId) query.set("last_event_id", String(lastEventId));
-    return `${this.path("/stream")}?${query}`;
+  /** Refresh the signed URLs before they expire, until `stop()`; returns `stop`. */
+  keepLinksFresh() {
+    const timer = setInterval(() => this.links().catch(() => undefined), 60_000);
+    return () => clearInterval(timer);
+  }
+
+  assetUrl(assetId) {
+    return `/assets/${encodeURIComponent(assetId)}?${this.signed ? this.signed.query : ""}`;
+  }
+
+  async streamUrl(lastEventId) {
+    const { stream } = await this.links();
+    return lastEventId ? `${stream}&last_event_id=${encodeURIComponent(String(lastEventId))}` : stream;
+  }
+
+  /** A share link's token: a grant for this thread only (`view` or `direct`), revocable. */
+  async share(role = "view") {
+    return call("POST", this.path("/grants"), { token: this.token, body: { role } });
   }
 }
 
@@ -189,9 +210,18 @@ export class ThreadStream {
     this.closed = false;
   }
 
-  open() {
+  async open() {
     this.closed = false;
-    const source = new EventSource(this.api.streamUrl(this.lastId));
+    let url;
+    try {
+      url = await this.api.streamUrl(this.lastId); // a fresh signed URL at each (re)open
+    } catch {
+      this.onStatus("reconnecting");
+      this.reopenLater();
+      return;
+    }
+    if (this.closed) return;
+    const source = new EventSource(url);
     this.source = source;
     source.onopen = () => {
       this.retryMs = 500;

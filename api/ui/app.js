@@ -65,6 +65,7 @@ function showStart(settings) {
         // empty thread behind and bring the form back with the reason
         await call("DELETE", `/threads/${thread.id}`, { token: thread.token }).catch(() => undefined);
         current?.stream?.close();
+        current?.stopLinks?.();
         current = null;
         history.replaceState({}, "", "/");
         $("start").hidden = false;
@@ -133,7 +134,14 @@ function wireChrome(settings) {
   $("stop").addEventListener("click", () => getSession()?.stop().catch((e) => getSession().showError(e)));
   $("share").addEventListener("click", async () => {
     const session = getSession();
-    const link = `${location.origin}/t/${session.api.threadId}#token=${session.api.token}`;
+    let link;
+    try {
+      const grant = await session.api.share($("share-role").value);
+      link = `${location.origin}/t/${session.api.threadId}#token=${grant.token}`;
+    } catch (error) {
+      session.showError(error); // only the thread's owner shares it
+      return;
+    }
     $("thread-url").textContent = link;
     try {
       await navigator.clipboard.writeText(link);

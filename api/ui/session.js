@@ -55,6 +55,8 @@ export class Session {
     $("thread-url").textContent = `${location.origin}/t/${this.api.threadId}`;
     $("download").onclick = () => this.download();
     const thread = await this.api.thread();
+    await this.api.links(); // signed URLs for images and the stream
+    this.stopLinks = this.api.keepLinksFresh();
     $("thread-title").textContent = threadTitle(thread);
     document.title = `${threadTitle(thread)} · Creative Studio`;
     await this.refresh();
