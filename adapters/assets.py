@@ -33,6 +33,29 @@ _INSERT = f"""
 """
 
 _BY_JOB = f"SELECT {_COLUMNS} FROM assets WHERE job_id = %s"
+_REF_COLUMNS = ", ".join(
+    f"r.{c}" if c in ("verdict", "scores") else f"a.{c}" for c in _COLUMNS.split(", ")
+)
+_HELD = f"""
+    SELECT {_COLUMNS} FROM assets WHERE thread_id = %(thread_id)s
+    UNION ALL
+    SELECT {_REF_COLUMNS}
+    FROM asset_refs r JOIN assets a ON a.id = r.asset_id
+    WHERE r.thread_id = %(thread_id)s
+"""
+"""What a thread holds: the assets it made, and those it references (a branch's inherited
+images) with its own verdict and scores."""
+_SET_VERDICT = (
+    "UPDATE assets SET verdict = %(verdict)s WHERE id = ANY(%(ids)s) AND thread_id = %(thread_id)s",
+    "UPDATE asset_refs SET verdict = %(verdict)s"
+    " WHERE asset_id = ANY(%(ids)s) AND thread_id = %(thread_id)s",
+)
+_SET_SCORES = (
+    "UPDATE assets SET scores = scores || %(scores)s"
+    " WHERE id = ANY(%(ids)s) AND thread_id = %(thread_id)s",
+    "UPDATE asset_refs SET scores = scores || %(scores)s"
+    " WHERE asset_id = ANY(%(ids)s) AND thread_id = %(thread_id)s",
+)
 SUFFIXES = {
     "image/png": ".png",
     "video/mp4": ".mp4",
@@ -172,11 +195,12 @@ class AssetStore:
     async def list_thread(
         self, thread_id: str, *, deliverable: str | None = None, iteration: int | None = None
     ) -> list[AssetRecord]:
-        """A thread's assets, oldest first, optionally for one deliverable and/or iteration."""
+        """A thread's assets, oldest first, optionally for one deliverable and/or iteration:
+        those it made and those it references (a branch's inherited images, with the
+        branch's own verdict and scores)."""
         query = f"""
-            SELECT {_COLUMNS} FROM assets
-            WHERE thread_id = %(thread_id)s
-              AND (%(deliverable)s::text IS NULL OR deliverable = %(deliverable)s)
+            SELECT * FROM ({_HELD}) AS held
+            WHERE (%(deliverable)s::text IS NULL OR deliverable = %(deliverable)s)
               AND (%(iteration)s::integer IS NULL OR iteration = %(iteration)s)
             ORDER BY created_at, id
         """
@@ -185,24 +209,66 @@ class AssetStore:
             await cur.execute(query, params)
             return [self._record(row) for row in await cur.fetchall()]
 
-    async def record_scores(self, asset_id: str, scores: dict[str, Any]) -> AssetRecord | None:
-        """Merge `scores` into the asset's scores; None when there is no such asset."""
+    async def holders(self, asset_id: str) -> list[str]:
+        """The threads that hold the asset: its maker, then those that reference it."""
+        if (uid := _uuid(asset_id)) is None:
+            return []
+        query = """
+            SELECT thread_id FROM assets WHERE id = %(id)s
+            UNION ALL
+            (SELECT thread_id FROM asset_refs WHERE asset_id = %(id)s ORDER BY thread_id)
+        """
+        async with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            await cur.execute(query, {"id": uid})
+            return [str(row["thread_id"]) for row in await cur.fetchall()]
+
+    async def share(
+        self, source: str, target: str, *, asset_ids: list[str], until: datetime | None
+    ) -> int:
+        """Let `target` (a branch) reference what `source` holds among `asset_ids`, or made no
+        later than `until`, starting from `source`'s verdicts and scores; returns how many."""
+        query = f"""
+            INSERT INTO asset_refs (thread_id, asset_id, verdict, scores)
+            SELECT %(target)s, held.id, held.verdict, held.scores FROM ({_HELD}) AS held
+            WHERE held.id = ANY(%(ids)s) OR held.created_at <= %(until)s
+            ON CONFLICT DO NOTHING
+        """
+        params = {
+            "thread_id": source,
+            "target": target,
+            "ids": [uid for uid in map(_uuid, asset_ids) if uid is not None],
+            "until": until,
+        }
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(query, params)
+            return cur.rowcount
+
+    async def record_scores(
+        self, thread_id: str, asset_id: str, scores: dict[str, Any]
+    ) -> AssetRecord | None:
+        """Merge `scores` into the asset's scores as `thread_id` holds it (the maker's on the
+        row, a branch's on its reference); None when the thread holds no such asset."""
         if (uid := _uuid(asset_id)) is None:
             return None
-        query = f"UPDATE assets SET scores = scores || %s WHERE id = %s RETURNING {_COLUMNS}"
-        row = await self._fetch_one(query, [Jsonb(scores), uid])
-        return None if row is None else self._record(row)
+        params = {"thread_id": thread_id, "ids": [uid], "scores": Jsonb(scores)}
+        async with self.pool.connection() as conn:
+            for statement in _SET_SCORES:
+                await conn.execute(statement, params)
+        held = [r for r in await self.list_thread(thread_id) if r.id == str(uid)]
+        return held[0] if held else None
 
-    async def record_verdict(self, asset_ids: list[str], verdict: str) -> int:
-        """Set the verdict (e.g. `approved`, `rejected`) of these assets; returns how many."""
+    async def record_verdict(self, thread_id: str, asset_ids: list[str], verdict: str) -> int:
+        """Set the verdict (e.g. `approved`, `rejected`) of these assets as `thread_id` holds
+        them (another thread's verdicts are left alone); returns how many."""
         uids = [uid for uid in map(_uuid, asset_ids) if uid is not None]
         if not uids:
             return 0
+        params = {"thread_id": thread_id, "ids": uids, "verdict": verdict}
+        changed = 0
         async with self.pool.connection() as conn:
-            cur = await conn.execute(
-                "UPDATE assets SET verdict = %s WHERE id = ANY(%s)", [verdict, uids]
-            )
-            return cur.rowcount
+            for statement in _SET_VERDICT:
+                changed += (await conn.execute(statement, params)).rowcount
+        return changed
 
     async def read_bytes(self, record: AssetRecord) -> bytes:
         """The stored file's bytes."""

@@ -15,7 +15,7 @@ from agents import prompts
 from agents.calls import structured
 from agents.lens import Scorecard, score_image
 from agents.schemas import PlanReview
-from graph.context import StudioContext, resolve
+from graph.context import StudioContext, resolve, thread_of
 from graph.directions import in_scope
 from graph.emit import phase
 from graph.state import Critique, Generation, StudioState
@@ -115,6 +115,7 @@ async def critique(state: StudioState, runtime: Runtime[StudioContext]) -> dict[
             )
         )
         await context.assets.record_scores(
+            thread_of(runtime),
             record.id,
             {
                 "score": card.score,

@@ -10,7 +10,7 @@ from langgraph.types import Command
 
 from graph import variants
 from graph.budgets import limits, stop_when_spent
-from graph.context import StudioContext, resolve
+from graph.context import StudioContext, resolve, thread_of
 from graph.emit import phase
 from graph.state import Critique, Failure, StudioState
 
@@ -91,7 +91,7 @@ async def manage(
     }
     if promoted or newly_settled:
         for verdict, ids in variants.verdicts(state, state["current"]).items():
-            await context.assets.record_verdict(ids, verdict)
+            await context.assets.record_verdict(thread_of(runtime), ids, verdict)
     if newly_settled:  # Pixel's next revision starts from the variant that was kept
         kept = {d: state["current"][d] for d in newly_settled}
         ruling["specs"] = await variants.specs_of(context.assets, kept)
@@ -176,10 +176,9 @@ async def finalize(state: StudioState, runtime: Runtime[StudioContext]) -> dict[
         reason = state.get("stop_reason") or outcome
     chosen = variants.current_of(state)  # exactly what the output gate showed
     if chosen:
-        await context.assets.record_verdict(
-            variants.verdicts(state, chosen)["superseded"], "superseded"
-        )
-        await context.assets.record_verdict(list(chosen.values()), outcome)
+        superseded = variants.verdicts(state, chosen)["superseded"]
+        await context.assets.record_verdict(thread_of(runtime), superseded, "superseded")
+        await context.assets.record_verdict(thread_of(runtime), list(chosen.values()), outcome)
     listing = ", ".join(f"{d}: {a[:8]}" for d, a in sorted(chosen.items())) or "no images"
     text = f"Session {outcome} ({reason.replace('_', ' ')}). Final set: {listing}."
     return {

@@ -3,12 +3,15 @@
 The branch gets the parent's checkpoints (the chosen one and its ancestors), so its state,
 history and pending gate are the parent's at that point, and its runs go on from there; its
 registry row names its parent (`metadata.forked_from`) and its owner. The images it inherited
-stay the parent's asset rows (content-addressed files, referenced by id from the copied state),
-so the branch's gallery shows them with their lineage. The parent is not touched.
+stay the parent's asset rows (its copied state refers to them by id): the branch references
+them (`asset_refs`), with verdicts and scores of its own, so its gallery and export show them
+with their lineage, approving there leaves the parent's verdicts alone, and deleting the
+parent leaves them to the branch. The parent is not touched.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
@@ -100,4 +103,18 @@ async def branch(
     if row is None:
         raise Conflict(f"Thread {thread_id} already exists (or was deleted)")
     await _saver(studio).acopy_thread(source, thread_id, at=at)
+    made = datetime.fromisoformat(snapshot.created_at) if snapshot.created_at else None
+    await studio.context.assets.share(
+        source, thread_id, asset_ids=sorted(_asset_ids(snapshot.values)), until=made
+    )
     return row
+
+
+def _asset_ids(value: Any) -> set[str]:
+    """Every asset id a state names (`asset_id` keys, at any depth)."""
+    if isinstance(value, dict):
+        found = {str(value["asset_id"])} if isinstance(value.get("asset_id"), str) else set()
+        return found.union(*(_asset_ids(v) for v in value.values()))
+    if isinstance(value, list | tuple):
+        return set().union(*(_asset_ids(v) for v in value))
+    return set()

@@ -24,6 +24,21 @@ _DELETE = (
 )
 """Everything keyed by the thread, besides its events (the event log deletes those) and its
 assets (`delete_rows` returns their files)."""
+_HAND_DOWN = """
+    WITH heir AS (
+        SELECT DISTINCT ON (r.asset_id) r.asset_id, r.thread_id, r.verdict, r.scores
+        FROM asset_refs r JOIN assets a ON a.id = r.asset_id
+        WHERE a.thread_id = %(t)s AND r.thread_id <> %(t)s
+        ORDER BY r.asset_id, r.thread_id
+    ), moved AS (
+        UPDATE assets a SET thread_id = h.thread_id, verdict = h.verdict, scores = h.scores
+        FROM heir h WHERE a.id = h.asset_id
+        RETURNING a.id, a.thread_id
+    )
+    DELETE FROM asset_refs r USING moved m WHERE r.asset_id = m.id AND r.thread_id = m.thread_id
+"""
+"""The thread's assets that other threads (its branches) reference go to one of them, with
+that thread's verdict and scores: nothing of the deleted thread's own stays on the row."""
 _ORPHANS = """
     SELECT p.path FROM unnest(%s::text[]) AS p(path)
     WHERE NOT EXISTS (SELECT 1 FROM assets a WHERE a.path = p.path)
@@ -38,11 +53,14 @@ def is_deleted_sql(param: str) -> str:
 
 
 async def delete_rows(conn: Connection, thread_id: str) -> list[str]:
-    """In `conn`'s transaction: tombstone the id and delete every row of the thread; returns
-    the asset files (relative paths) its assets used."""
+    """In `conn`'s transaction: tombstone the id and delete every row of the thread (its
+    assets that branches still reference go to a branch, its references go); returns the
+    asset files (relative paths) its deleted assets used."""
     await conn.execute(_TOMBSTONE, [thread_id])
     for statement in _DELETE:
         await conn.execute(statement, {"t": thread_id})
+    await conn.execute(_HAND_DOWN, {"t": thread_id})
+    await conn.execute("DELETE FROM asset_refs WHERE thread_id = %s", [thread_id])
     cursor = await conn.execute(
         "DELETE FROM assets WHERE thread_id = %s RETURNING path", [thread_id]
     )

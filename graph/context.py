@@ -72,3 +72,10 @@ def resolve(runtime: Any) -> StudioContext:
     if _default is not None:
         return _default
     raise RuntimeError("no StudioContext: pass context= to the graph or call set_default_context")
+
+
+def thread_of(runtime: Any) -> str:
+    """The run's thread id (`local` outside a thread, as the images it makes are filed):
+    verdicts and scores are recorded per thread."""
+    info = getattr(runtime, "execution_info", None)
+    return str(getattr(info, "thread_id", None) or "local")

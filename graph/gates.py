@@ -21,7 +21,7 @@ from agents.generate import generation_sends
 from agents.intake import human_texts
 from graph import directions, variants
 from graph.budgets import Limits, exhausted, limits
-from graph.context import StudioContext, resolve
+from graph.context import StudioContext, resolve, thread_of
 from graph.emit import emit, phase
 from graph.state import GATE_ACTIONS, GateRecord, StudioState
 
@@ -383,7 +383,7 @@ async def pick(
     chosen = variants.by_id(state)[str(answer.asset_id)]
     current = {**variants.current_of(state), chosen["deliverable"]: chosen["asset_id"]}
     for verdict, ids in variants.verdicts(state, current).items():
-        await resolve(runtime).assets.record_verdict(ids, verdict)
+        await resolve(runtime).assets.record_verdict(thread_of(runtime), ids, verdict)
     text = (
         f"{chosen['deliverable']}: iteration {chosen['iteration']} "
         f"({chosen['asset_id'][:MIN_PREFIX]}) is current now."

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import zipfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -166,3 +168,72 @@ def test_studio_fork_branches_a_thread_from_the_command_line(
     assert back["phase"] != "awaiting_plan_approval" and back["status"] == "idle"
     missing = studio(env, "fork", tid, "--at", "no-such-checkpoint")
     assert missing.returncode == 1 and "Checkpoint not found" in missing.stderr
+
+
+async def test_a_branch_keeps_its_images_and_verdicts_whoever_is_deleted_first(
+    database: Any, tmp_path: Path
+) -> None:
+    def pngs() -> set[Path]:
+        return {p for p in tmp_path.rglob("*.png") if "assets" in p.parts}
+
+    async with serve(database, tmp_path) as served:
+        tid, token = await served.new_thread()
+        async with sdk_of(served, token) as sdk, served.http(token) as client:
+            await sdk.runs.wait(tid, "studio", input=BRIEF)
+            await sdk.runs.wait(tid, "studio", command=APPROVE)  # images made, at the output gate
+
+            async def verdicts(thread: str) -> dict[str, Any]:
+                found = await client.get(f"/threads/{thread}/outputs", params={"limit": 200})
+                assert found.status_code == 200, found.text
+                return {i["asset_id"]: i["verdict"] for i in found.json()["items"]}
+
+            async def exported(thread: str) -> set[str]:
+                got = await client.get(f"/threads/{thread}/export")
+                assert got.status_code == 200, got.text
+                with zipfile.ZipFile(io.BytesIO(got.content)) as archive:
+                    return {n for n in archive.namelist() if n.endswith(".png")}
+
+            parent_verdicts = await verdicts(tid)
+            parent_export = await exported(tid)
+            files = pngs()
+            assert parent_verdicts and parent_export and files
+            first = (await client.post(f"/threads/{tid}/copy")).json()["thread_id"]
+            second = (await client.post(f"/threads/{tid}/copy")).json()["thread_id"]
+
+            await sdk.runs.wait(first, "studio", command=APPROVE)  # the branch approves
+            assert set((await verdicts(first)).values()) & {"approved"}
+            assert await verdicts(tid) == parent_verdicts, "the parent's verdicts are its own"
+
+            assert (await client.delete(f"/threads/{tid}")).status_code == 204
+            for branch in (first, second):
+                held = await verdicts(branch)
+                assert set(held) == set(parent_verdicts), "the inherited images stay"
+                for asset_id in held:
+                    assert (await client.get(f"/assets/{asset_id}")).status_code == 200
+                assert await exported(branch) == parent_export
+            assert pngs() == files
+            assert await verdicts(second) == parent_verdicts, "the untouched branch's own"
+
+            assert (await client.delete(f"/threads/{second}")).status_code == 204
+            assert (await verdicts(first)).keys() == parent_verdicts.keys()
+            assert pngs() == files, "the other branch still holds them"
+            assert (await client.delete(f"/threads/{first}")).status_code == 204
+            assert pngs() == set(), "deleted by every thread that held them: gone"
+            async with database.pool.connection() as conn:
+                cur = await conn.execute("SELECT count(*) AS n FROM asset_refs")
+                assert (await cur.fetchone())["n"] == 0
+
+
+async def test_deleting_a_branch_leaves_the_parents_images(database: Any, tmp_path: Path) -> None:
+    async with serve(database, tmp_path) as served:
+        tid, token = await served.new_thread()
+        async with sdk_of(served, token) as sdk, served.http(token) as client:
+            await sdk.runs.wait(tid, "studio", input=BRIEF)
+            await sdk.runs.wait(tid, "studio", command=APPROVE)
+            before = (await client.get(f"/threads/{tid}/outputs")).json()["items"]
+            branch = (await client.post(f"/threads/{tid}/copy")).json()["thread_id"]
+            await sdk.runs.wait(branch, "studio", command=APPROVE)
+            assert (await client.delete(f"/threads/{branch}")).status_code == 204
+            assert (await client.get(f"/threads/{tid}/outputs")).json()["items"] == before
+            for item in before:
+                assert (await client.get(item["url"])).status_code == 200

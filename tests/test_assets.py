@@ -144,9 +144,11 @@ async def test_scores_merge_and_verdicts_mark_assets(store: AssetStore) -> None:
     a = await put(store, image((1, 1, 1)), "t1/hero/1/1")
     b = await put(store, image((2, 2, 2)), "t1/hero/1/2", attempt=2)
 
-    await store.record_scores(a.id, {"lens": 6.5})
-    scored = await store.record_scores(a.id, {"drift": 0.2, "lens": 7.5})
-    marked = await store.record_verdict([a.id, b.id, "not-an-id"], "approved")
+    await store.record_scores("t1", a.id, {"lens": 6.5})
+    scored = await store.record_scores("t1", a.id, {"drift": 0.2, "lens": 7.5})
+    marked = await store.record_verdict("t1", [a.id, b.id, "not-an-id"], "approved")
+    assert await store.record_verdict("t2", [a.id], "rejected") == 0, "not t2's asset"
+    assert await store.record_scores("t2", a.id, {"lens": 1.0}) is None
 
     assert scored is not None and scored.scores == {"lens": 7.5, "drift": 0.2}
     assert marked == 2
@@ -161,6 +163,34 @@ async def test_unknown_or_malformed_ids_find_nothing(store: AssetStore) -> None:
 
     for asset_id in ("not-a-uuid", "", "'; DROP TABLE assets; --", str(uuid.uuid4())):
         assert await store.get(asset_id) is None
-        assert await store.record_scores(asset_id, {"lens": 1.0}) is None
-    assert await store.record_verdict(["garbage"], "rejected") == 0
+        assert await store.record_scores("t1", asset_id, {"lens": 1.0}) is None
+    assert await store.record_verdict("t1", ["garbage"], "rejected") == 0
     assert await store.by_job("t9/hero/1/1") is None
+
+
+async def test_a_branch_references_its_parents_assets_with_verdicts_of_its_own(
+    store: AssetStore,
+) -> None:
+    a = await put(store, image((1, 1, 1)), "p/hero/1/1", thread_id="p")
+    b = await put(store, image((2, 2, 2)), "p/hero/1/2", thread_id="p", attempt=2)
+    await store.record_verdict("p", [a.id], "approved")
+    await store.record_scores("p", a.id, {"lens": 8.0})
+
+    # the branch holds what the state names, or what was made by the checkpoint's time
+    assert await store.share("p", "b", asset_ids=[a.id], until=None) == 1
+    assert await store.share("b", "c", asset_ids=[], until=b.created_at) == 1  # a branch's branch
+    assert [(r.id, r.verdict, r.scores) for r in await store.list_thread("b")] == [
+        (a.id, "approved", {"lens": 8.0})
+    ]
+    assert await store.holders(a.id) == ["p", "b", "c"]
+
+    assert await store.record_verdict("b", [a.id, b.id], "rejected") == 1  # b holds only a
+    await store.record_scores("b", a.id, {"lens": 2.0})
+    assert [(r.verdict, r.scores) for r in await store.list_thread("p")] == [
+        ("approved", {"lens": 8.0}),
+        (None, {}),
+    ], "the parent's verdicts and scores are its own"
+    assert [(r.verdict, r.scores) for r in await store.list_thread("b")] == [
+        ("rejected", {"lens": 2.0})
+    ]
+    assert [r.verdict for r in await store.list_thread("c")] == ["approved"]

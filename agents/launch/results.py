@@ -9,7 +9,7 @@ from langgraph.runtime import Runtime
 
 from agents.launch import experiment
 from agents.launch.thumbnails import chosen_script
-from graph.context import StudioContext, resolve
+from graph.context import StudioContext, resolve, thread_of
 from graph.emit import phase
 from graph.state import StudioState
 
@@ -106,10 +106,9 @@ async def report_results(state: StudioState, runtime: Runtime[StudioContext]) ->
     winner = test.get("winner")
     thumbs = {t["variant"]: t["asset_id"] for t in launch.get("thumbnails") or []}
     if winner in thumbs:
-        await context.assets.record_verdict([thumbs[winner]], "approved")
-        await context.assets.record_verdict(
-            [a for v, a in thumbs.items() if v != winner], "superseded"
-        )
+        await context.assets.record_verdict(thread_of(runtime), [thumbs[winner]], "approved")
+        others = [a for v, a in thumbs.items() if v != winner]
+        await context.assets.record_verdict(thread_of(runtime), others, "superseded")
     reason = str(test.get("end_reason") or "stopped")
     said = ENDINGS.get(reason, ENDINGS["stopped"]).format(
         winner=winner,

@@ -12,7 +12,7 @@ from adapters.specs import GenerationSpec, clamp_spec
 from agents.launch.readability import SMALL, assess
 from agents.launch.styles import STYLES, THUMB_NEGATIVE, VARIANTS
 from graph import directions
-from graph.context import StudioContext, resolve
+from graph.context import StudioContext, resolve, thread_of
 from graph.emit import emit, phase
 from graph.state import StudioState
 
@@ -120,7 +120,9 @@ async def score_thumbnails(state: StudioState, runtime: Runtime[StudioContext]) 
             png = await context.assets.read_bytes(record)
             verdict = assess(png, dict(record.recipe), thumb["title"])
             await context.assets.record_scores(
-                record.id, {"score": verdict["score"], "reasons": verdict["reasons"]}
+                thread_of(runtime),
+                record.id,
+                {"score": verdict["score"], "reasons": verdict["reasons"]},
             )
             thumb = {**thumb, "readability": verdict}
         scored.append(thumb)
