@@ -21,7 +21,7 @@ from typing_extensions import TypedDict
 
 from adapters.deliverables import parse_deliverables
 from graph.launch_settings import Format, LaunchSettings
-from graph.video_settings import VideoSettings
+from graph.video_settings import CheckedVideoSettings
 
 Role = Literal[
     "planner", "style", "composition", "story", "director", "critic", "consistency", "manager"
@@ -161,7 +161,7 @@ class ThreadSettings(TypedDict, total=False):
     format: Format
     """`images` (default) or `launch` (graph/launch.py)."""
     launch: LaunchSettings
-    video: VideoSettings
+    video: CheckedVideoSettings
     """The video format's options: type, seconds, fps, size, voice, captions."""
     review_every_stage: bool
     """Video: pause at a gate after every stage (default on; off with auto-approve)."""

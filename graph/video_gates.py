@@ -27,6 +27,7 @@ from graph.context import StudioContext, resolve
 from graph.emit import emit, phase
 from graph.gates import GateAnswer, _resuming, ask, choices, heard, record
 from graph.state import GATE_ACTIONS, StudioState, valid_settings
+from graph.video_settings import DEFAULT_MAX_VIDEO_SECONDS
 
 ASPECTS = {"16:9": (16, 9), "9:16": (9, 16), "1:1": (1, 1), "4:5": (4, 5)}
 
@@ -63,6 +64,7 @@ def begin(state: StudioState) -> Command[Any]:
     brief = " ".join(t.strip() for t in texts if t.strip())
     options = valid_settings(state.get("settings")).get("video") or {}
     read = read_brief(brief, kind=options.get("type"), seconds=options.get("seconds"))
+    budget = float(options.get("max_video_seconds") or DEFAULT_MAX_VIDEO_SECONDS)
     aspect = options.get("aspect") or ("9:16" if read.type == "social_media" else "16:9")
     height = int(options.get("height") or (640 if aspect == "9:16" else 360))
     width, height = frame_size(aspect, height)
@@ -80,12 +82,20 @@ def begin(state: StudioState) -> Command[Any]:
         "voice": options.get("voice") or "",  # the engine's own default voice
         "captions": options.get("captions") or "burned",
         "max_tts_chars": int(options.get("max_tts_chars") or 4000),
+        "max_video_seconds": budget,
         "stage": "scenes",
         "due": "work",
         "stages": {},
         "request": None,
-        "spent": {"tts_chars": 0},
+        "spent": {"tts_chars": 0, "video_seconds": 0.0},
     }
+    if read.seconds > budget:  # a duration from the brief (the settings' own is checked)
+        text = (
+            f"A {read.seconds:g}-second video is over the seconds-of-video budget ({budget:g} s);"
+            " ask for a shorter one or raise settings.video.max_video_seconds."
+        )
+        update = {"brief": brief, "humans_seen": len(texts), "video": video}
+        return finish(state, "completed", "max_video_seconds", text, update)
     rest = ". ".join(directions.clauses(brief)[1:])
     kind = read.type.replace("_", " ")
     text = (
@@ -222,6 +232,8 @@ def stage_gate(state: StudioState) -> Command[Any]:
                      iteration=entry.get("version", 1), path=media["path"],
                      generator=media["made_by"])  # fmt: skip
         answer = ask(payload)
+        while answer.action == "regenerate" and (over := over_budget(video, answer)):
+            answer = ask({**payload, "error": over})  # refused: the gate asks again, saying why
     if answer is not None and answer.action == "stop":
         note = f"Stopped at the {NAMES[name]} (version {entry.get('version', 1)}); all saved."
         return finish(state, "interrupted", "stopped_by_person", note, record("stage", answer))
@@ -234,6 +246,27 @@ def stage_gate(state: StudioState) -> Command[Any]:
             update |= heard(state, answer.feedback, "output_feedback", scene)
         return again(state, str(target), scene, answer.feedback, update)
     return accept(state, name, entry, answer)
+
+
+def over_budget(video: dict[str, Any], answer: GateAnswer) -> str | None:
+    """Why a regeneration is refused: the clips it would animate again (the scene's seconds
+    for one scene, else the whole video's) do not fit in the seconds-of-video budget."""
+    name = str(video["stage"])
+    target = answer.deliverable if answer.deliverable in ORDER else name
+    if ORDER.index(str(target)) > ORDER.index("animation"):
+        return None  # voice and the cut animate nothing
+    lengths = {s["id"]: float(s["seconds"]) for s in output(video, "scenes").get("scenes", [])}
+    scene = answer.deliverable if answer.deliverable in lengths else None
+    needed = lengths[scene] if scene else float(video.get("seconds") or sum(lengths.values()))
+    spent = float((video.get("spent") or {}).get("video_seconds", 0.0))
+    budget = float(video.get("max_video_seconds") or DEFAULT_MAX_VIDEO_SECONDS)
+    if spent + needed <= budget:
+        return None
+    return (
+        f"The seconds-of-video budget is used ({spent:g} of {budget:g} seconds animated); "
+        f"making the {NAMES[str(target)]} again could animate {needed:g} s more. Accept or "
+        "stop, regenerate the voice or the cut, or raise settings.video.max_video_seconds."
+    )
 
 
 def accept(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, get_args
 
-from pydantic import ConfigDict, Field, with_config
+from pydantic import AfterValidator, ConfigDict, Field, with_config
 from typing_extensions import TypedDict
 
 VideoType = Literal["product_ad", "moa", "doctor_ad", "social_media", "compliance_video"]
@@ -39,3 +39,24 @@ class VideoSettings(TypedDict, total=False):
     captions: Captions
     max_tts_chars: Annotated[int, Field(ge=1, le=100_000)]
     """Budget: characters spoken per thread, every version counted (default 4000)."""
+    max_video_seconds: Annotated[float, Field(ge=2, le=3600)]
+    """Budget: seconds of video animated per thread, every clip of every version counted
+    (default 600); a target duration (`seconds`) over it is refused."""
+
+
+DEFAULT_MAX_VIDEO_SECONDS = 600.0
+
+
+def _fits_budget(video: VideoSettings) -> VideoSettings:
+    """Refuse a target duration the seconds-of-video budget cannot pay for even once."""
+    seconds, budget = video.get("seconds"), video.get("max_video_seconds")
+    if seconds is not None and budget is not None and seconds > budget:
+        raise ValueError(
+            f"seconds ({seconds:g}) is over max_video_seconds ({budget:g}): the target "
+            "duration must fit the seconds-of-video budget"
+        )
+    return video
+
+
+CheckedVideoSettings = Annotated[VideoSettings, AfterValidator(_fits_budget)]
+"""`settings.video` as the thread settings check it: its fields, and the duration in budget."""

@@ -28,6 +28,7 @@ from agents.video.stages import (
 )
 from graph.context import StudioContext, resolve
 from graph.emit import emit
+from graph.video_settings import DEFAULT_MAX_VIDEO_SECONDS
 
 MAX_SPEED = 1.8
 """The fastest a line is spoken to fit its slot; past it Lens reports the overrun."""
@@ -51,17 +52,23 @@ async def animate_scenes(state: Any, runtime: Runtime[StudioContext]) -> dict[st
     version = next_version(video, "animation")
     fps, width, height = int(video["fps"]), int(video["width"]), int(video["height"])
     clips, animator = {}, context.media.animator_for(context.images)
+    spent = float((video.get("spent") or {}).get("video_seconds", 0.0))
+    budget = float(video.get("max_video_seconds") or DEFAULT_MAX_VIDEO_SECONDS)
+    animated = sum(  # the seconds this version animates: every clip it does not keep
+        float(s["seconds"])
+        for s in scenes
+        if not _kept(before.get(s["id"]), keyframes[s["id"]], s, fps, width, height)
+    )
+    if spent + animated > budget:
+        raise GenerationFailed(
+            f"the seconds-of-video budget is used ({spent:g} of {budget:g} seconds animated; "
+            f"these clips need {animated:g} s); raise settings.video.max_video_seconds"
+        )
     for scene in scenes:
         key = keyframes[scene["id"]]
-        wanted = {
-            "keyframe": key["asset_id"],
-            "move": scene["move"],
-            "seconds": float(scene["seconds"]),
-            "fps": fps,
-            "size": [width, height],
-        }
+        wanted = _wanted(key, scene, fps, width, height)
         old = before.get(scene["id"])
-        if old and all(old.get(k) == v for k, v in wanted.items()):
+        if old and _kept(old, key, scene, fps, width, height):
             clips[scene["id"]] = old
             continue
         part = scene["id"]
@@ -101,12 +108,35 @@ async def animate_scenes(state: Any, runtime: Runtime[StudioContext]) -> dict[st
         clips[scene["id"]] = asset_ref(record, **wanted)
     engines = sorted({str(c["made_by"]) for c in clips.values()})
     text = f"Frame: {len(clips)} clips, one camera move per scene ({'; '.join(engines)})."
+    made = add_version(video, "animation", {"clips": clips}, made_by=engines, started=started)
+    made["spent"] = {**(video.get("spent") or {}), "video_seconds": spent + animated}
+    return {"video": made, "messages": [AIMessage(text, name="composition")]}
+
+
+def _wanted(
+    key: dict[str, Any], scene: dict[str, Any], fps: int, width: int, height: int
+) -> dict[str, Any]:
+    """What a scene's clip is made from: its keyframe, move, length, rate and size."""
     return {
-        "video": add_version(
-            video, "animation", {"clips": clips}, made_by=engines, started=started
-        ),
-        "messages": [AIMessage(text, name="composition")],
+        "keyframe": key["asset_id"],
+        "move": scene["move"],
+        "seconds": float(scene["seconds"]),
+        "fps": fps,
+        "size": [width, height],
     }
+
+
+def _kept(
+    old: dict[str, Any] | None,
+    key: dict[str, Any],
+    scene: dict[str, Any],
+    fps: int,
+    width: int,
+    height: int,
+) -> bool:
+    """Whether the last version's clip of a scene is kept (nothing it was made from changed)."""
+    wanted = _wanted(key, scene, fps, width, height)
+    return bool(old) and all((old or {}).get(k) == v for k, v in wanted.items())
 
 
 async def speak_lines(state: Any, runtime: Runtime[StudioContext]) -> dict[str, Any]:
