@@ -1,6 +1,7 @@
-"""A real `studio serve` killed with SIGKILL while it animates a video's scenes, then restarted:
-the run resumes by itself, the clips finished before the kill are kept (not made again) and
-every clip, the voice and the cut are made exactly once."""
+"""A real `studio serve` killed with SIGKILL while it animates a video's scenes, or while it
+encodes the final cut, then restarted: the run resumes by itself, the clips finished before
+the kill are kept (not made again), every clip, the voice and the cut are made exactly once,
+and every stage stays at one version."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import httpx
 import psycopg
 import pytest
 
+from adapters.media.cut import probe
 from tests.api_helpers import ServerProcess
 
 pytestmark = pytest.mark.anyio
@@ -87,3 +89,66 @@ async def test_sigkill_mid_animation_resumes_without_redoing_finished_scenes(
     assert sum(":render:" in j for j in jobs) == 1
     cut = video["stages"]["render"]["versions"][-1]["output"]["probe"]
     assert abs(cut["seconds"] - 16.0) < 0.3 and cut["audio_codec"] == "aac"
+
+
+async def test_sigkill_mid_render_resumes_to_one_final_cut(
+    server: ServerProcess, database_url: str, tmp_path: Path
+) -> None:
+    """Killed while the final cut is encoded (the voice track is stored, the cut is not, the
+    thread is at the render stage): after a restart the run makes the cut once, a real MP4,
+    and every earlier stage stays at its one version."""
+    await server.start()
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+        made = (await client.post("/threads", json={})).json()
+        tid, token = made["thread_id"], made["token"]
+        client.headers["Authorization"] = f"Bearer {token}"
+        video = {"fps": 24, "height": 360, "scenes": 2}
+        settings = {"format": "video", "auto_approve": True, "video": video}
+        brief = "a 12-second product ad for Lumen, a brass desk lamp"
+        body = {"input": {"messages": [{"role": "user", "content": brief}], "settings": settings}}
+        await client.post(f"/threads/{tid}/runs", json=body)
+        deadline = time.monotonic() + 240
+        while True:  # kill once the thread is at the render stage and no cut is stored
+            jobs = [j for j, _ in clip_jobs(database_url, tid)]
+            if any(":voice:" in j for j in jobs):
+                at = (await client.get(f"/threads/{tid}")).json()["values"].get("video") or {}
+                if at.get("stage") == "render" and at.get("due") == "work":
+                    break
+            assert not any(":render:" in j for j in jobs), "the cut finished before the kill"
+            assert time.monotonic() < deadline, server.log.read_text()[-3000:]
+            await asyncio.sleep(0.01)
+        server.kill()
+    jobs = [j for j, _ in clip_jobs(database_url, tid)]
+    assert not any(":render:" in j for j in jobs), "killed before the cut was stored"
+
+    await server.start()
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+        client.headers["Authorization"] = f"Bearer {token}"
+        deadline = time.monotonic() + 300
+        while True:
+            thread: dict[str, Any] = (await client.get(f"/threads/{tid}")).json()
+            if thread["values"].get("phase") in ("approved", "failed", "completed"):
+                break
+            assert time.monotonic() < deadline, server.log.read_text()[-3000:]
+            await asyncio.sleep(0.5)
+    values = thread["values"]
+    assert values["phase"] == "approved", values.get("stop_reason")
+    stages = values["video"]["stages"]
+    assert {name: len(s["versions"]) for name, s in stages.items()} == {
+        "scenes": 1, "script": 1, "visuals": 1, "animation": 1, "voice": 1, "render": 1,
+    }  # fmt: skip
+    jobs = [job for job, _ in clip_jobs(database_url, tid)]
+    assert len(jobs) == len(set(jobs)), "every clip, track and cut was stored exactly once"
+    assert sum(":render:" in j for j in jobs) == 1
+    with psycopg.connect(database_url) as conn:
+        (path,) = conn.execute(
+            "SELECT path FROM assets WHERE thread_id = %s AND job_id LIKE %s",
+            (tid, f"{tid}:video:render:%"),
+        ).fetchone() or ("",)
+    stored = Path(path) if Path(path).is_absolute() else tmp_path / "assets" / path
+    found = probe(stored.read_bytes())
+    assert abs(found.seconds - 12.0) < 0.3 and found.fps == 24 and found.height == 360
+    assert found.video_codec == "h264" and found.audio_codec == "aac"
+    assert values["video"]["stages"]["render"]["versions"][0]["output"]["probe"]["frames"] == (
+        found.frames
+    )
