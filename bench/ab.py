@@ -39,6 +39,7 @@ from psycopg.conninfo import make_conninfo
 
 from bench.harness import (
     ROOT,
+    TOPIC,
     argparser,
     database,
     free_port,
@@ -103,7 +104,7 @@ async def server(tree: Path, graph: str, url: str, home: Path) -> AsyncIterator[
 
 async def trivial(client: Any) -> None:
     tid = (await client.threads.create())["thread_id"]
-    async for _ in client.runs.stream(tid, "studio", input={"topic": "cats"}):
+    async for _ in client.runs.stream(tid, "studio", input=TOPIC):
         pass
     command = {"resume": {"action": "approve"}}
     async for _ in client.runs.stream(tid, "studio", command=command):

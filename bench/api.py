@@ -43,6 +43,7 @@ from langgraph.types import Command
 from langgraph_sdk import get_client
 
 from bench.harness import (
+    TOPIC,
     CpuMeter,
     alternate,
     argparser,
@@ -68,7 +69,7 @@ async def http_session(client: Any) -> None:
     """One session over HTTP: create a thread, stream to the gate, resume to the end."""
     thread = await client.threads.create()
     tid = thread["thread_id"]
-    async for _ in client.runs.stream(tid, "studio", input={"topic": "cats"}, stream_mode="values"):
+    async for _ in client.runs.stream(tid, "studio", input=TOPIC, stream_mode="values"):
         pass
     last: Any = None
     async for part in client.runs.stream(
@@ -129,7 +130,7 @@ async def main(args: argparse.Namespace) -> None:
 
         async def in_process(_index: int) -> None:
             config = {"configurable": {"thread_id": str(uuid.uuid4())}}
-            async for _ in graph.astream({"topic": "cats"}, config, stream_mode="values"):
+            async for _ in graph.astream(TOPIC, config, stream_mode="values"):
                 pass
             resume: Command[Any] = Command(resume={"action": "approve"})
             final: Any = None

@@ -27,7 +27,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mappi
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Annotated, Any, TypedDict
 
 if Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
     # `python bench/NAME.py` puts bench/ first on sys.path, where bench/api.py would shadow
@@ -38,10 +38,17 @@ import httpx
 import uvicorn
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage
+from langchain_core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    AnyMessage,
+    BaseMessage,
+    HumanMessage,
+)
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langgraph.config import get_stream_writer
 from langgraph.graph import END, START, StateGraph
+from langgraph.graph.message import add_messages
 from langgraph.types import interrupt
 from PIL import Image
 
@@ -65,12 +72,18 @@ BRIEF = "cyberpunk street scene at night, neon signs"
 
 # -- the graphs under test ------------------------------------------------------------------
 class TrivialState(TypedDict, total=False):
-    topic: str
+    messages: Annotated[list[AnyMessage], add_messages]
     log: list[str]
 
 
+TOPIC = {"messages": [{"role": "user", "content": "cats"}]}
+"""The trivial graph's input: a topic as the person's message (the server checks run input
+with the studio's own schema, which takes messages)."""
+
+
 async def draft(state: TrivialState) -> dict[str, Any]:
-    return {"log": [f"draft:{state.get('topic', '')}"]}
+    topic = state["messages"][-1].content if state.get("messages") else ""
+    return {"log": [f"draft:{topic}"]}
 
 
 async def approve(state: TrivialState) -> dict[str, Any]:
@@ -159,17 +172,23 @@ def tokens_graph(checkpointer: Any) -> Any:
 
 
 class TickerState(TypedDict, total=False):
-    count: int
-    interval_s: float
+    messages: Annotated[list[AnyMessage], add_messages]
+
+
+def ticker_input(count: int, interval_s: float) -> dict[str, Any]:
+    """A ticker run's input: `COUNT INTERVAL` as the person's message (the server checks run
+    input with the studio's own schema, which takes messages)."""
+    return {"messages": [{"role": "user", "content": f"{count} {interval_s}"}]}
 
 
 async def tick(state: TickerState) -> dict[str, Any]:
     """Custom `tick` events stamped with their creation time (wall clock, as all processes
     on the machine share it)."""
     writer = get_stream_writer()
-    for i in range(state.get("count", 0)):
+    count, interval_s = str(state["messages"][-1].content).split()
+    for i in range(int(count)):
         writer({"event": "tick", "i": i, "t": time.time()})
-        await asyncio.sleep(state.get("interval_s", 0.05))
+        await asyncio.sleep(float(interval_s))
     return {}
 
 

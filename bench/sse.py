@@ -31,6 +31,7 @@ from bench.harness import (
     run,
     serve,
     sse_events,
+    ticker_input,
 )
 
 
@@ -70,7 +71,7 @@ async def round_of(
         ]
         await asyncio.gather(*(ready.wait() for ready in readies))
         rss = [rss_mib(pid)] if pid else []
-        body = {"assistant_id": "studio", "input": {"count": ticks, "interval_s": interval}}
+        body = {"assistant_id": "studio", "input": ticker_input(ticks, interval)}
         for tid in tids:
             (await c.post(f"/threads/{tid}/runs", json=body)).raise_for_status()
 
