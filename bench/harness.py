@@ -148,16 +148,20 @@ class FakeStreamingChat(BaseChatModel):
 
 
 class TokensState(TypedDict, total=False):
-    chunks: int
-    pause_s: float
-    messages: list[Any]
+    messages: Annotated[list[AnyMessage], add_messages]
+
+
+def tokens_input(chunks: int, pause_s: float = 0.0) -> dict[str, Any]:
+    """A tokens run's input: `CHUNKS PAUSE` as the person's message (the studio's schema)."""
+    return {"messages": [{"role": "user", "content": f"{chunks} {pause_s}"}]}
 
 
 _FAKE_CHAT = FakeStreamingChat()
 
 
 async def speak(state: TokensState) -> dict[str, Any]:
-    prompt = f"{state.get('chunks', 0)} {state.get('pause_s', 0.0)}"
+    asked = [m for m in state.get("messages", []) if isinstance(m, HumanMessage)]
+    prompt = str(asked[-1].content) if asked else "0 0.0"
     reply = await _FAKE_CHAT.ainvoke([HumanMessage(prompt)])
     return {"messages": [AIMessage(str(reply.content), name="luna", id=reply.id)]}
 

@@ -25,7 +25,17 @@ from typing import Any
 import httpx
 from langgraph_sdk import get_client
 
-from bench.harness import argparser, database, header, make_graph, out, run, serve, token_of
+from bench.harness import (
+    argparser,
+    database,
+    header,
+    make_graph,
+    out,
+    run,
+    serve,
+    token_of,
+    tokens_input,
+)
 
 CHUNK = re.compile(r"t(\d+) ")
 
@@ -45,7 +55,7 @@ async def raw_rate(url: str, token: str, n: int) -> float:
     headers = {"Authorization": f"Bearer {token}"}
     async with httpx.AsyncClient(base_url=url, headers=headers, timeout=120) as client:
         tid = (await client.post("/threads", json={})).json()["thread_id"]
-        body = {"assistant_id": "studio", "input": {"chunks": n},
+        body = {"assistant_id": "studio", "input": tokens_input(n),
                 "stream_mode": "messages-tuple", "stream_resumable": True}  # fmt: skip
         started, seen = time.perf_counter(), 0
         async with client.stream("POST", f"/threads/{tid}/runs/stream", json=body) as response:
@@ -65,7 +75,9 @@ async def main(args: argparse.Namespace) -> None:
         async def in_process() -> float:
             config: Any = {"configurable": {"thread_id": str(uuid.uuid4())}}
             started, count = time.perf_counter(), 0
-            async for chunk, _meta in graph.astream({"chunks": n}, config, stream_mode="messages"):
+            async for chunk, _meta in graph.astream(
+                tokens_input(n), config, stream_mode="messages"
+            ):
                 count += CHUNK.fullmatch(str(chunk.content)) is not None
             assert count == n, count
             return n / (time.perf_counter() - started)
@@ -81,7 +93,7 @@ async def main(args: argparse.Namespace) -> None:
                 tid = (await client.threads.create())["thread_id"]
                 started, seen = time.perf_counter(), []
                 async for part in client.runs.stream(
-                    tid, "studio", input={"chunks": n}, stream_mode="messages-tuple",
+                    tid, "studio", input=tokens_input(n), stream_mode="messages-tuple",
                     stream_resumable=True,
                 ):  # fmt: skip
                     if (index := chunk_index(part.data)) is not None:
@@ -100,7 +112,7 @@ async def main(args: argparse.Namespace) -> None:
             tid = (await client.threads.create())["thread_id"]
             before: list[int] = []
             run_id, last_id = "", ""
-            live = {"chunks": n, "pause_s": args.pause}
+            live = tokens_input(n, args.pause)
             async for part in client.runs.stream(
                 tid, "studio", input=live, stream_mode="messages-tuple", stream_resumable=True
             ):
