@@ -167,6 +167,11 @@ def plan_shot(deliverable: Deliverable, index: int, mood: str, direction: str = 
     if index % 3 == 1 and framing != "icon":
         camera = "low" if mood in ("epic", "tense", "mysterious", "joyful") else "high"
     subject_x = 0.5 if framing == "icon" else (0.33 if index % 2 == 0 else 0.67)
+    variant = re.search(r"-([a-h])$", deliverable.id)
+    if framing == "icon" and variant:  # thumbnail-a/b/c: each variation its own take
+        nth = "abcdefgh".index(variant.group(1))
+        subject_x = (0.5, 0.38, 0.62)[nth % 3]
+        camera = ("eye", "low", "high")[nth % 3]
     asked = parse_shot(direction)
     camera = str(asked.get("camera", camera))
     subject_x = float(asked.get("subject_x", subject_x))
