@@ -504,7 +504,9 @@ def say(
         if not message.strip():
             raise InvalidInput("the message is empty; say what should change")
         session = Session(client, auto_approve=auto_approve, as_json=as_json)
-        payload = Studio.say_payload(message)
+        # the flag holds for what follows: without it, the new outputs wait at the gate to be
+        # seen, even on a thread started with --auto-approve
+        payload = Studio.say_payload(message, ThreadSettings(auto_approve=auto_approve))
         run = await client.submit(thread_id, input=payload, strategy="interrupt")
         session.report(await session.drive(thread_id, run))
 

@@ -176,3 +176,14 @@ def test_sigkill_in_discussion_and_in_generation_then_resume_finishes(
     assert assets == jobs  # no asset duplicated
     files = list((Path(env["STUDIO_HOME"]) / "assets").rglob("*.png"))
     assert len(files) == assets
+
+
+def test_say_without_auto_approve_waits_at_the_gate_to_show_the_new_outputs(
+    env: dict[str, str],
+) -> None:
+    first = json.loads(studio(env, "run", NEON, "--auto-approve", "--json").stdout)
+    assert first["phase"] == "approved"
+    steered = studio(env, "say", first["thread_id"], "make it rainier", "--json")
+    assert steered.returncode == 0, steered.stderr
+    shown = json.loads(steered.stdout)
+    assert shown["status"] == "interrupted" and shown["phase"] == "awaiting_approval"
