@@ -152,6 +152,30 @@ def _rng(spec: GenerationSpec, stage: int) -> Rng:
     return np.random.default_rng([spec.seed, stage])
 
 
+_COLOURISH = frozenset(
+    "light dark deep dusty pale warm cold cool bright soft muted rich hot electric burnt "
+    "red orange yellow green blue navy teal cyan magenta purple violet pink rose amber gold "
+    "golden brown black white grey gray indigo maroon coral peach cream ivory olive lime "
+    "turquoise crimson scarlet charcoal slate silver bronze copper beige mauve lavender lilac "
+    "plum ochre rust sand mint jade emerald sapphire ruby burgundy".split()
+)
+
+
+def _scene_words(prompt: str) -> str:
+    """The prompt without its palette phrase ("palette of deep navy, dusty rose"): colour names
+    are not things to draw."""
+    kept, in_palette = [], False
+    for phrase in prompt.split(","):
+        words = phrase.lower().split()
+        if words[:2] == ["palette", "of"]:
+            in_palette, words = True, words[2:]
+        if in_palette and words and all(w in _COLOURISH for w in words):
+            continue
+        in_palette = False
+        kept.append(phrase)
+    return ",".join(kept)
+
+
 def render(spec: GenerationSpec) -> Image.Image:
     """Draw `spec`; pure and deterministic in the spec (seed included)."""
     canvas = new_canvas(spec)
@@ -178,7 +202,7 @@ def drawn(words: Reading, spec: GenerationSpec) -> dict[str, object]:
         "warmth": words.warmth,
         "text": words.lettering.text,
         "text_box": list(layout(spec, text).box) if (text := words.lettering.text) else None,
-        "cannot_draw": undrawable(f"{spec.subject}, {spec.prompt}"),
+        "cannot_draw": undrawable(f"{spec.subject}, {_scene_words(spec.prompt)}"),
     }
 
 

@@ -347,7 +347,10 @@ def test_time_of_day_and_weather_words_reach_the_canvas() -> None:
 
 @pytest.mark.anyio
 async def test_recipe_marks_a_sketch_and_says_what_was_drawn() -> None:
-    prompt = 'harbour at night, a lighthouse, a giraffe, a stray cat, legible name "HARBOR"'
+    prompt = (
+        'harbour at night, a lighthouse, a giraffe, a stray cat, legible name "HARBOR", '
+        "palette of deep navy, dusty rose, teal"  # colour names are not things to draw
+    )
     (image,), _ = await generate(Renderer(), prompt=prompt, subject="lighthouse")
     recipe = read_recipe(image.png)
     assert recipe["sketch"] is True
