@@ -11,9 +11,8 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import get_runtime
-from langgraph.types import Command, RetryPolicy, Send
+from langgraph.types import Command, Send
 
-from adapters.errors import ServiceUnavailable
 from agents.consistency import check_consistency
 from agents.critic import critique, review
 from agents.director import direct
@@ -29,12 +28,12 @@ from graph.context import StudioContext, resolve
 from graph.gates import approve_outputs, approve_plan, ask_clarification, ask_consensus
 from graph.launch import after_launch, build_launch, entry_for
 from graph.launch_gates import steer_launch
+from graph.legs import RETRY
 from graph.state import StudioInput, StudioState
 from graph.video import build_video, video_entry
 from graph.video_gates import steer_video
 
 StudioGraph = CompiledStateGraph[StudioState, StudioContext, StudioInput, StudioState]
-RETRY = RetryPolicy(max_attempts=3, initial_interval=1.0, retry_on=ServiceUnavailable)
 
 
 def timed(node: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:

@@ -12,31 +12,17 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, NotRequired
 
-from langchain_core.messages import AnyMessage
 from langgraph.graph import END, START, StateGraph
-from langgraph.graph.message import add_messages
 from langgraph.graph.state import CompiledStateGraph
-from langgraph.types import RetryPolicy
-from typing_extensions import TypedDict
 
-from adapters.errors import ServiceUnavailable
 from agents.intake import human_texts
 from agents.launch.results import open_experiment, report_results
 from agents.launch.thumbnails import design_thumbnails, score_thumbnails
 from agents.launch.writing import research, write_scripts
 from graph import directions
 from graph.context import StudioContext
-from graph.state import (
-    Direction,
-    StudioState,
-    ThreadSettings,
-    Usage,
-    add_usage,
-    advance_phase,
-    merge_dict,
-    merge_settings,
-    valid_settings,
-)
+from graph.legs import RETRY, LegInput, LegOutput
+from graph.state import StudioState, merge_dict, valid_settings
 
 LAUNCH_BRIEF = re.compile(
     r"^\s*(?:please\s+)?(?:help me\s+)?launch\s+(?:a|an|my|the|our)?\s*(?:new\s+)?"
@@ -44,7 +30,6 @@ LAUNCH_BRIEF = re.compile(
     re.I,
 )
 """A brief that asks for a launch kit: "launch a video about home espresso, ..."."""
-RETRY = RetryPolicy(max_attempts=3, initial_interval=1.0, retry_on=ServiceUnavailable)
 LEGS = {
     "trends": "research",
     "scripts": "write_scripts",
@@ -56,24 +41,16 @@ LEGS = {
 """The stage a leg starts from -> its first node."""
 
 
-class LaunchInput(TypedDict):
-    """What a leg reads from the thread (directions are read, never written, here)."""
+class LaunchInput(LegInput):
+    """What a leg reads from the thread: the common keys and the launch state."""
 
-    brief: NotRequired[str]
-    settings: NotRequired[Annotated[ThreadSettings, merge_settings]]
-    directions: NotRequired[list[Direction]]
     launch: NotRequired[Annotated[dict[str, Any], merge_dict]]
-    phase: NotRequired[Annotated[str, advance_phase]]
 
 
-class LaunchOutput(TypedDict):
-    """What a leg hands back: only its new messages and usage (they start empty each leg, so
-    the thread's reducers add exactly this leg's), the launch state, the phase, the ending."""
+class LaunchOutput(LegOutput):
+    """What a leg hands back: the common keys, the launch state and the ending."""
 
-    messages: NotRequired[Annotated[list[AnyMessage], add_messages]]
-    usage: NotRequired[Annotated[Usage, add_usage]]
     launch: NotRequired[Annotated[dict[str, Any], merge_dict]]
-    phase: NotRequired[Annotated[str, advance_phase]]
     outcome: NotRequired[str]
     stop_reason: NotRequired[str]
 

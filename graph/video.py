@@ -11,14 +11,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, NotRequired
 
-from langchain_core.messages import AnyMessage
 from langgraph.graph import END, START, StateGraph
-from langgraph.graph.message import add_messages
 from langgraph.graph.state import CompiledStateGraph
-from langgraph.types import RetryPolicy
-from typing_extensions import TypedDict
 
-from adapters.errors import ServiceUnavailable
 from agents.intake import human_texts
 from agents.video.brief import is_video_brief
 from agents.video.production import animate_scenes, render_cut, speak_lines
@@ -27,19 +22,9 @@ from agents.video.stages import latest
 from agents.video.story import discuss, write_scenes, write_script
 from agents.video.visuals import make_keyframes
 from graph.context import StudioContext
-from graph.state import (
-    Direction,
-    StudioState,
-    ThreadSettings,
-    Usage,
-    add_usage,
-    advance_phase,
-    merge_dict,
-    merge_settings,
-    valid_settings,
-)
+from graph.legs import RETRY, LegInput, LegOutput
+from graph.state import StudioState, merge_dict, valid_settings
 
-RETRY = RetryPolicy(max_attempts=3, initial_interval=1.0, retry_on=ServiceUnavailable)
 LEGS = {
     "scenes": "write_scenes",
     "script": "write_script",
@@ -51,24 +36,16 @@ LEGS = {
 """The stage a leg makes -> its node."""
 
 
-class VideoInput(TypedDict):
-    """What a leg reads from the thread (directions are read, never written, here)."""
+class VideoInput(LegInput):
+    """What a leg reads from the thread: the common keys and the video state."""
 
-    brief: NotRequired[str]
-    settings: NotRequired[Annotated[ThreadSettings, merge_settings]]
-    directions: NotRequired[list[Direction]]
     video: NotRequired[Annotated[dict[str, Any], merge_dict]]
-    phase: NotRequired[Annotated[str, advance_phase]]
 
 
-class VideoOutput(TypedDict):
-    """What a leg hands back: its own new messages and usage (they start empty each leg, so
-    the thread's reducers add exactly this leg's), and the video state."""
+class VideoOutput(LegOutput):
+    """What a leg hands back: the common keys and the video state."""
 
-    messages: NotRequired[Annotated[list[AnyMessage], add_messages]]
-    usage: NotRequired[Annotated[Usage, add_usage]]
     video: NotRequired[Annotated[dict[str, Any], merge_dict]]
-    phase: NotRequired[Annotated[str, advance_phase]]
 
 
 class VideoState(VideoInput, VideoOutput):
