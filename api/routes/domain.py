@@ -77,8 +77,6 @@ async def list_outputs(
         tid, deliverable=deliverable, iteration=iteration
     )
     values = (await svc.studio.graph.aget_state(svc.studio.config(tid))).values or {}
-    if (thread.get("metadata") or {}).get("forked_from"):
-        records = await _with_inherited(svc, thread, records, values, deliverable, iteration)
     if cursor:
         after = _after(cursor)
         records = [r for r in records if (r.created_at.isoformat(), r.id) > after]
@@ -88,34 +86,6 @@ async def list_outputs(
         "items": [output_json(r, critiques.get(r.id)) for r in page],
         "next_cursor": _cursor(page[-1]) if len(records) > limit else None,
     }
-
-
-async def _with_inherited(
-    svc: ServicesDep,
-    thread: dict[str, Any],
-    records: list[AssetRecord],
-    values: dict[str, Any],
-    deliverable: str | None,
-    iteration: int | None,
-) -> list[AssetRecord]:
-    """A branch's images: its own, and those its state inherited from the thread it was
-    branched from (their rows stay that thread's; the same owner holds both)."""
-    own = {r.id for r in records}
-    inherited = []
-    for generation in values.get("generations", []):
-        asset_id = str(generation.get("asset_id"))
-        if asset_id in own or (
-            deliverable is not None and generation.get("deliverable") != deliverable
-        ):
-            continue
-        record = await svc.studio.context.assets.get(asset_id)
-        if record is None or (iteration is not None and record.iteration != iteration):
-            continue
-        origin = await svc.studio.threads.get(record.thread_id)
-        if origin is not None and origin.get("owner_hash") == thread.get("owner_hash"):
-            own.add(record.id)
-            inherited.append(record)
-    return sorted([*records, *inherited], key=lambda r: (r.created_at, r.id))
 
 
 @router.get("/assets/{asset_id}", response_class=FileResponse)
