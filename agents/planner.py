@@ -20,7 +20,7 @@ from adapters.deliverables import (
     Requested,
     deliverables_in,
     describe,
-    read_deliverables,
+    parse_deliverables,
     required_line,
     slug,
 )
@@ -29,7 +29,7 @@ from agents.calls import structured
 from agents.schemas import Plan
 from graph.context import StudioContext, resolve
 from graph.emit import phase
-from graph.state import Deliverable, StudioState
+from graph.state import Deliverable, StudioState, valid_settings
 
 DIRECTION = "## Direction from the person\n"
 
@@ -67,12 +67,11 @@ def clean_plan(plan: Plan) -> dict[str, Any]:
 
 def required(state: StudioState) -> tuple[list[Requested], list[str]]:
     """The deliverables the person named, exactly (the thread's settings win over the brief),
-    and notes for the plan message about what could not be honoured (over the cap, invalid)."""
-    listed = (state.get("settings") or {}).get("deliverables") or []
-    found, problems = read_deliverables(listed) if listed else ([], [])
-    notes = [f"Left out of your deliverables: {'; '.join(problems)}."] if problems else []
-    if found:
-        return found, notes
+    and notes for the plan message about what could not be honoured (over the cap)."""
+    listed = valid_settings(state.get("settings")).get("deliverables")
+    if listed:  # the schema accepts only lists the parser reads in full
+        return parse_deliverables(listed), []
+    notes: list[str] = []
     request = deliverables_in(state.get("brief", ""))
     if request.asked > len(request.deliverables):
         notes.append(
