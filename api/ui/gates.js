@@ -1,23 +1,10 @@
 // Gate cards: the plan, the outputs, a clarifying question. Each answer resumes the graph.
 
 import { persona } from "./chat.js";
+import { el } from "./dom.js";
 import { LAUNCH_GATES, LAUNCH_TITLES, renderLaunchGate } from "./launch.js";
 import { SKETCH_TITLE, isSketch } from "./variants.js";
 import { VIDEO_TITLES, renderVideoGate } from "./video.js";
-
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (key === "class") node.className = value;
-    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
-    else if (value !== undefined && value !== null && value !== false) node.setAttribute(key, value);
-  }
-  for (const child of children.flat(Infinity)) {
-    if (child === null || child === undefined || child === false) continue;
-    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  }
-  return node;
-}
 
 const TITLES = {
   plan: "Approve the plan",

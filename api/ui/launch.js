@@ -3,6 +3,7 @@
 // the start form's launch fields, and the CSV upload of real A/B figures.
 
 import { tokenFor } from "./api.js";
+import { el } from "./dom.js";
 
 export const LAUNCH_GATES = ["script", "selection", "experiment"];
 
@@ -12,20 +13,6 @@ export const LAUNCH_TITLES = {
   experiment: "A/B test",
   results: "A/B test result",
 };
-
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (key === "class") node.className = value;
-    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
-    else if (value !== undefined && value !== null && value !== false) node.setAttribute(key, value);
-  }
-  for (const child of children.flat(Infinity)) {
-    if (child === null || child === undefined || child === false) continue;
-    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  }
-  return node;
-}
 
 const pct = (x, digits = 1) => `${(100 * (x || 0)).toFixed(digits)}%`;
 const minutes = (s) => `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;

@@ -2,6 +2,8 @@
 // strip, clip previews, the voice track, the final cut), Lens's measured review, what made it,
 // every version, and accept / regenerate (the stage, an earlier one, or one scene) / stop.
 
+import { el } from "./dom.js";
+
 export const VIDEO_TITLES = { stage: "A stage of your video" };
 const ORDER = ["scenes", "script", "visuals", "animation", "voice", "render"];
 const NAMES = {
@@ -12,21 +14,6 @@ const NAMES = {
   voice: "Voice",
   render: "Final cut",
 };
-
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (key === "class") node.className = value;
-    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
-    else if (value === true) node.setAttribute(key, "");
-    else if (value !== undefined && value !== null && value !== false) node.setAttribute(key, value);
-  }
-  for (const child of children.flat(Infinity)) {
-    if (child === null || child === undefined || child === false) continue;
-    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  }
-  return node;
-}
 
 const secs = (x) => `${Number(x).toFixed(1)} s`;
 
