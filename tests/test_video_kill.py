@@ -43,17 +43,39 @@ def clip_jobs(database_url: str, tid: str) -> list[tuple[str, str]]:
     return [(str(job), str(asset)) for job, asset in rows]
 
 
+async def start_video_run(
+    client: httpx.AsyncClient, brief: str, video: dict[str, int]
+) -> tuple[str, str]:
+    """Make a thread and start an auto-approved video run on it: (thread id, its token)."""
+    made = (await client.post("/threads", json={})).json()
+    tid, token = made["thread_id"], made["token"]
+    client.headers["Authorization"] = f"Bearer {token}"
+    settings = {"format": "video", "auto_approve": True, "video": video}
+    body = {"input": {"messages": [{"role": "user", "content": brief}], "settings": settings}}
+    await client.post(f"/threads/{tid}/runs", json=body)
+    return tid, token
+
+
+async def restart_until_finished(server: ServerProcess, tid: str, token: str) -> dict[str, Any]:
+    """Start the server again and wait until the resumed run ends: the thread's values."""
+    await server.start()
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+        client.headers["Authorization"] = f"Bearer {token}"
+        deadline = time.monotonic() + 300
+        while True:
+            thread: dict[str, Any] = (await client.get(f"/threads/{tid}")).json()
+            if thread["values"].get("phase") in ("approved", "failed", "completed"):
+                return dict(thread["values"])
+            assert time.monotonic() < deadline, server.log.read_text()[-3000:]
+            await asyncio.sleep(0.5)
+
+
 async def test_sigkill_mid_animation_resumes_without_redoing_finished_scenes(
     server: ServerProcess, database_url: str
 ) -> None:
     await server.start()
     async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
-        made = (await client.post("/threads", json={})).json()
-        tid, token = made["thread_id"], made["token"]
-        client.headers["Authorization"] = f"Bearer {token}"
-        settings = {"format": "video", "auto_approve": True, "video": VIDEO}
-        body = {"input": {"messages": [{"role": "user", "content": BRIEF}], "settings": settings}}
-        await client.post(f"/threads/{tid}/runs", json=body)
+        tid, token = await start_video_run(client, BRIEF, VIDEO)
         deadline = time.monotonic() + 240
         while True:  # kill once some scenes are animated and not all of them
             clips = [j for j in clip_jobs(database_url, tid) if ":animation:" in j[0]]
@@ -65,18 +87,9 @@ async def test_sigkill_mid_animation_resumes_without_redoing_finished_scenes(
     before = dict(j for j in clip_jobs(database_url, tid) if ":animation:" in j[0])
     assert 1 <= len(before) < 4, f"killed mid-animation: {sorted(before)}"
 
-    await server.start()
-    async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
-        client.headers["Authorization"] = f"Bearer {token}"
-        deadline = time.monotonic() + 300
-        while True:
-            thread: dict[str, Any] = (await client.get(f"/threads/{tid}")).json()
-            if thread["values"].get("phase") in ("approved", "failed", "completed"):
-                break
-            assert time.monotonic() < deadline, server.log.read_text()[-3000:]
-            await asyncio.sleep(0.5)
-    video = thread["values"]["video"]
-    assert thread["values"]["phase"] == "approved", thread["values"].get("stop_reason")
+    values = await restart_until_finished(server, tid, token)
+    video = values["video"]
+    assert values["phase"] == "approved", values.get("stop_reason")
     animation = video["stages"]["animation"]["versions"]
     assert len(animation) == 1, "the stage resumed; it was not made again as a new version"
     clips = animation[0]["output"]["clips"]
@@ -99,14 +112,8 @@ async def test_sigkill_mid_render_resumes_to_one_final_cut(
     and every earlier stage stays at its one version."""
     await server.start()
     async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
-        made = (await client.post("/threads", json={})).json()
-        tid, token = made["thread_id"], made["token"]
-        client.headers["Authorization"] = f"Bearer {token}"
-        video = {"fps": 24, "height": 360, "scenes": 2}
-        settings = {"format": "video", "auto_approve": True, "video": video}
         brief = "a 12-second product ad for Lumen, a brass desk lamp"
-        body = {"input": {"messages": [{"role": "user", "content": brief}], "settings": settings}}
-        await client.post(f"/threads/{tid}/runs", json=body)
+        tid, token = await start_video_run(client, brief, {"fps": 24, "height": 360, "scenes": 2})
         deadline = time.monotonic() + 240
         while True:  # kill once the thread is at the render stage and no cut is stored
             jobs = [j for j, _ in clip_jobs(database_url, tid)]
@@ -121,17 +128,7 @@ async def test_sigkill_mid_render_resumes_to_one_final_cut(
     jobs = [j for j, _ in clip_jobs(database_url, tid)]
     assert not any(":render:" in j for j in jobs), "killed before the cut was stored"
 
-    await server.start()
-    async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
-        client.headers["Authorization"] = f"Bearer {token}"
-        deadline = time.monotonic() + 300
-        while True:
-            thread: dict[str, Any] = (await client.get(f"/threads/{tid}")).json()
-            if thread["values"].get("phase") in ("approved", "failed", "completed"):
-                break
-            assert time.monotonic() < deadline, server.log.read_text()[-3000:]
-            await asyncio.sleep(0.5)
-    values = thread["values"]
+    values = await restart_until_finished(server, tid, token)
     assert values["phase"] == "approved", values.get("stop_reason")
     stages = values["video"]["stages"]
     assert {name: len(s["versions"]) for name, s in stages.items()} == {
