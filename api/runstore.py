@@ -246,10 +246,6 @@ class RunStore:
         async with self.pool.connection() as conn:
             await conn.execute("DELETE FROM runs WHERE run_id = %s", [run_id])
 
-    async def delete_thread(self, thread_id: str) -> None:
-        async with self.pool.connection() as conn:
-            await conn.execute("DELETE FROM runs WHERE thread_id = %s", [thread_id])
-
     async def rollback_checkpoints(self, thread_id: str, run_id: str) -> None:
         """Remove the checkpoints a run wrote (the saver has no `adelete_for_runs`)."""
         async with self.pool.connection() as conn, conn.transaction():

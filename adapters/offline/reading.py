@@ -227,10 +227,6 @@ class Prompt:
         """What `role` said in the discussion so far, oldest first."""
         return [t.text for t in self.discussion if t.role == role]
 
-    def last_by(self, role: str) -> str:
-        said = self.spoken_by(role)
-        return said[-1] if said else ""
-
 
 def _text(message: BaseMessage) -> str:
     content = message.content
