@@ -1,4 +1,5 @@
-"""Shared fixtures: the anyio backend and real Postgres (one server, a fresh database per test)."""
+"""Shared fixtures: the anyio backend, real Postgres (one server, a fresh database per test),
+and the studio graph with its embedded context on that database."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -16,6 +18,7 @@ from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 from api.database import Database, Pool, start_embedded_postgres, stop_embedded_postgres
+from tests.studio_helpers import fresh_graph, make_context
 
 pytest_plugins = ("tests.ui_harness",)
 """The browser tests' fixtures: `server` (a real `studio serve`), `browser`, `page`."""
@@ -70,6 +73,24 @@ async def database(database_url: str, tmp_path: Path) -> AsyncIterator[Database]
 def pool(database: Database) -> Pool:
     """The open pool of the `database` fixture."""
     return database.pool
+
+
+@pytest.fixture
+def tid() -> str:
+    """A new thread id."""
+    return str(uuid.uuid4())
+
+
+@pytest.fixture
+def context(database: Database, tmp_path: Path) -> Any:
+    """The studio's embedded defaults on the `database` fixture, assets under `tmp_path`."""
+    return make_context(database.pool, tmp_path / "assets")
+
+
+@pytest.fixture
+def graph(database: Database) -> Any:
+    """The studio graph on the `database` fixture's checkpointer."""
+    return fresh_graph(database.saver)
 
 
 def with_dbname(url: str, dbname: str) -> str:

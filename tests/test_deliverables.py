@@ -27,7 +27,7 @@ from adapters.deliverables import (
 from adapters.llm import ollama_models
 from graph.state import ROLES, THREAD_SETTINGS
 from tests.ollama_server import LoopbackOllama
-from tests.studio_helpers import fresh_graph, make_context, run, start
+from tests.studio_helpers import make_context, run, start
 
 Pairs = list[tuple[str, str]]
 
@@ -217,16 +217,6 @@ def test_the_required_line_reads_back_to_the_same_list() -> None:
 
 
 # -- the built-in planner in the graph ------------------------------------------------------
-
-
-@pytest.fixture
-def graph(database: Any) -> Any:
-    return fresh_graph(database.saver)
-
-
-@pytest.fixture
-def context(database: Any, tmp_path: Path) -> Any:
-    return make_context(database.pool, tmp_path / "assets")
 
 
 async def planned(graph: Any, context: Any, brief: str, **settings: Any) -> dict[str, Any]:

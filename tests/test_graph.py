@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
-from typing import Any
 
 import pytest
 from PIL import Image
@@ -23,21 +22,6 @@ from tests.studio_helpers import (
 )
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def tid() -> str:
-    return str(uuid.uuid4())
-
-
-@pytest.fixture
-def context(database: Any, tmp_path: Path) -> Any:
-    return make_context(database.pool, tmp_path / "assets")
-
-
-@pytest.fixture
-def graph(database: Any) -> Any:
-    return fresh_graph(database.saver)
 
 
 async def test_auto_approved_session_delivers_the_planned_set(graph, context, tid) -> None:

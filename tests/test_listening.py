@@ -6,33 +6,16 @@ Postgres, through the graph's own gates.
 
 from __future__ import annotations
 
-import uuid
-from pathlib import Path
 from typing import Any
 
 import pytest
 from langchain_core.messages import HumanMessage
 
-from tests.studio_helpers import config, fresh_graph, make_context, pending_gate, resume, run, start
+from tests.studio_helpers import config, pending_gate, resume, run, start
 
 pytestmark = pytest.mark.anyio
 
 HARBOUR = "a lighthouse on a rocky coast at dusk, rain, warm lamp light"
-
-
-@pytest.fixture
-def tid() -> str:
-    return str(uuid.uuid4())
-
-
-@pytest.fixture
-def context(database: Any, tmp_path: Path) -> Any:
-    return make_context(database.pool, tmp_path / "assets")
-
-
-@pytest.fixture
-def graph(database: Any) -> Any:
-    return fresh_graph(database.saver)
 
 
 async def at_output_gate(graph: Any, context: Any, tid: str, **settings: Any) -> dict[str, Any]:

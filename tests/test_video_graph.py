@@ -3,7 +3,6 @@ every stage gate, versions, staleness, auto-approve and a crash mid-animation.""
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -22,21 +21,6 @@ pytestmark = pytest.mark.anyio
 BRIEF = "a 4-second product ad for Aurora, a quiet electric kettle, warm morning light"
 SMALL = {"fps": 4, "height": 180, "scenes": 2}
 ORDER = ["scenes", "script", "visuals", "animation", "voice", "render"]
-
-
-@pytest.fixture
-def tid() -> str:
-    return str(uuid.uuid4())
-
-
-@pytest.fixture
-def context(database: Any, tmp_path: Path) -> Any:
-    return make_context(database.pool, tmp_path / "assets")
-
-
-@pytest.fixture
-def graph(database: Any) -> Any:
-    return fresh_graph(database.saver)
 
 
 async def values(graph: Any, tid: str) -> dict[str, Any]:
