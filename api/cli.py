@@ -648,7 +648,10 @@ def export(
     thread_id: Annotated[str, typer.Argument(help="The thread whose work to take home.")],
     out: Annotated[
         Path | None,
-        typer.Option(help="Folder to write to; default ./creative-studio-<title>-<id>/."),
+        typer.Option(
+            help="Folder to write to; default ./creative-studio-TITLE-ID/ (a short title and "
+            "the thread id's first 8 characters)."
+        ),
     ] = None,
 ) -> None:
     """Write a thread's work to a folder: the approved images named by deliverable
