@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 BRIEF ?= cyberpunk street scene at night, neon signs
 
-.PHONY: help install studio check lint typecheck test clean
+.PHONY: help install studio check lint typecheck test test-fast clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -29,6 +29,9 @@ typecheck: install ## mypy --strict on graph agents adapters api
 
 test: install ## the test suite (real Postgres: embedded unless TEST_DATABASE_URL is set)
 	$(BIN)/pytest
+
+test-fast: install ## the tests without the browser, CLI-subprocess and multi-process ones
+	$(BIN)/pytest -m "not slow"
 
 check: lint typecheck test ## everything CI runs: lint, types, tests
 

@@ -107,3 +107,28 @@ def _tune_for_tests(url: str) -> None:
         for setting in ("fsync", "synchronous_commit", "full_page_writes"):
             conn.execute(sql.SQL("ALTER SYSTEM SET {} = off").format(sql.Identifier(setting)))
         conn.execute("SELECT pg_reload_conf()")
+
+
+SLOW_MODULES = frozenset(
+    {
+        "test_api_restart",
+        "test_api_scaleout",
+        "test_api_schemathesis",
+        "test_langgraph_dev",
+        "test_resume_after_kill",
+        "test_video_kill",
+    }
+)
+"""Modules that start whole server processes, kill them or fuzz the API for a while."""
+SLOW_FIXTURES = frozenset({"page", "env", "server"})
+"""A browser page, a CLI subprocess's environment, a studio server process."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the browser, CLI-subprocess and multi-process tests `slow`; `make test-fast` runs
+    the rest (`-m "not slow"`), `make test` everything."""
+    for item in items:
+        module = item.path.stem
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if module in SLOW_MODULES or module.startswith("test_ui_") or fixtures & SLOW_FIXTURES:
+            item.add_marker(pytest.mark.slow)
