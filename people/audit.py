@@ -1,0 +1,311 @@
+"""The audit trail: who did what, when, to what, under which request, and how it ended.
+
+Entries are appended to `audit_log` (migrations/0019_audit.sql), which refuses UPDATE, DELETE
+and TRUNCATE; deleting a thread only scrubs what the person wrote from its entries' `detail`
+(`scrub_thread`). Actions are dotted nouns and verbs (`thread.created`, `gate.answered`); the
+outcome is `ok`, `refused` (the studio said no: bad input, not allowed, a conflict, a wrong
+password) or `failed` (it tried and could not).
+
+Writing an entry never undoes or fails the person's action: that has happened by then. When
+the entry cannot be written (the database is away) it goes to the error log in full instead.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+import psycopg
+from psycopg import sql
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+
+from adapters.errors import InvalidInput, StudioError
+from people.identity import Caller
+from store.database import Connection, Pool
+from telemetry.context import request_id as current_request_id
+
+logger = logging.getLogger("studio.audit")
+
+Outcome = Literal["ok", "refused", "failed"]
+Db = Pool | Connection
+"""The shared pool, or a connection whose transaction the entry joins (a thread's deletion)."""
+
+MAX_TEXT = 2000
+"""Characters of one string kept in `detail` (a long interjection is clipped, and says so)."""
+MAX_ITEMS = 50
+SCRUBBED: dict[str, Any] = {"scrubbed": True}
+
+_INSERT = """
+    INSERT INTO audit_log (actor_id, actor_name, actor_role, via, action, target, thread_id,
+                           request_id, outcome, detail)
+    VALUES (%(actor_id)s, %(actor_name)s, %(actor_role)s, %(via)s, %(action)s, %(target)s,
+            %(thread_id)s, %(request_id)s, %(outcome)s, %(detail)s)
+"""
+
+
+async def record(
+    db: Db,
+    *,
+    actor: Caller | None,
+    action: str,
+    target: str | None,
+    outcome: str,
+    request_id: str | None = None,
+    detail: Mapping[str, Any] | None = None,
+    thread_id: str | None = None,
+) -> None:
+    """Append one entry. `actor` None is the studio itself or an unknown caller; `request_id`
+    defaults to the current request's (`telemetry.context`); `thread_id` names the thread the
+    action concerns, for the trail's thread filter (a thread's deletion scrubs its entries)."""
+    params = {
+        "actor_id": actor.user_id if actor else None,
+        "actor_name": actor.name if actor else None,
+        "actor_role": actor.role if actor else None,
+        "via": actor.via if actor else None,
+        "action": action,
+        "target": target,
+        "thread_id": thread_id,
+        "request_id": request_id or current_request_id.get(),
+        "outcome": outcome,
+        "detail": Jsonb(_clip(dict(detail or {}))),
+    }
+    try:
+        if isinstance(db, psycopg.AsyncConnection):
+            await db.execute(_INSERT, params)
+        else:
+            async with db.connection() as conn:
+                await conn.execute(_INSERT, params)
+    except psycopg.Error as exc:
+        entry = {k: v.obj if isinstance(v, Jsonb) else v for k, v in params.items()}
+        logger.error("audit entry not written (%s): %s", exc, json.dumps(entry, default=str))
+        if isinstance(db, psycopg.AsyncConnection):
+            raise  # the caller's transaction is theirs: it rolls back, entry and action alike
+
+
+@dataclass
+class Pending:
+    """An action being audited: what `audited` records when the block ends. The block may
+    fill in what it learns (the run's id, the answer as the studio understood it)."""
+
+    target: str | None
+    thread_id: str | None
+    detail: dict[str, Any] = field(default_factory=dict)
+    action: str = ""
+
+
+@asynccontextmanager
+async def audited(
+    db: Db,
+    *,
+    actor: Caller | None,
+    action: str,
+    target: str | None = None,
+    thread_id: str | None = None,
+    detail: Mapping[str, Any] | None = None,
+) -> AsyncIterator[Pending]:
+    """Record the block's action when it ends: `ok`, or `refused` / `failed` (with the error's
+    code and message) when it raises; the exception goes on."""
+    pending = Pending(target, thread_id, dict(detail or {}), action)
+    try:
+        yield pending
+    except Exception as exc:
+        error = {"code": getattr(exc, "code", type(exc).__name__), "message": str(exc)[:500]}
+        await record(
+            db,
+            actor=actor,
+            action=pending.action,
+            target=pending.target,
+            thread_id=pending.thread_id,
+            outcome=outcome_of(exc),
+            detail={**pending.detail, "error": error},
+        )
+        raise
+    await record(
+        db,
+        actor=actor,
+        action=pending.action,
+        target=pending.target,
+        thread_id=pending.thread_id,
+        outcome="ok",
+        detail=pending.detail,
+    )
+
+
+def outcome_of(exc: BaseException) -> Outcome:
+    """`refused` for what the caller can fix (a non-retryable studio error, an HTTP 4xx),
+    `failed` for the rest."""
+    if isinstance(exc, StudioError):
+        return "failed" if exc.retryable else "refused"
+    status = getattr(exc, "status_code", None)
+    return "refused" if isinstance(status, int) and 400 <= status < 500 else "failed"
+
+
+def run_action(
+    *, input: Mapping[str, Any] | None, command: Mapping[str, Any] | None, busy: bool
+) -> tuple[str, dict[str, Any]]:
+    """What a new run is, for the trail: `gate.answered` (with the answer), `run.cancelled`
+    (the person's stop), `run.interjected` (a message while the thread is busy) or
+    `run.created`; and its detail. One rule for the HTTP routes and the CLI."""
+    if command and "resume" in command:
+        return "gate.answered", {"answer": command["resume"]}
+    if input and input.get("stop_requested"):
+        return "run.cancelled", {"how": "stop requested"}
+    texts = [_message_text(m) for m in (input or {}).get("messages") or []]
+    detail: dict[str, Any] = {"message": "\n".join(t for t in texts if t)} if texts else {}
+    if input and isinstance(input.get("settings"), Mapping):
+        detail["settings"] = dict(input["settings"])
+    if command:
+        detail["command"] = sorted(command)
+    if input is None and command is None:
+        detail["retry"] = True
+    return ("run.interjected" if busy and texts else "run.created"), detail
+
+
+def _message_text(message: Any) -> str:
+    if isinstance(message, Mapping):
+        content = message.get("content", "")
+    elif isinstance(message, (list, tuple)) and len(message) == 2:
+        content = message[1]
+    else:
+        content = getattr(message, "content", message)
+    return content if isinstance(content, str) else json.dumps(content, default=str)
+
+
+async def scrub_thread(conn: Connection, thread_id: str) -> int:
+    """In `conn`'s transaction (the thread's deletion): replace the `detail` of the thread's
+    entries with `{"scrubbed": true}`, the one change the table allows; returns how many."""
+    await conn.execute("SELECT set_config('studio.audit_scrub', %s, true)", [thread_id])
+    cursor = await conn.execute(
+        "UPDATE audit_log SET detail = %s WHERE thread_id = %s AND detail <> %s",
+        [Jsonb(SCRUBBED), thread_id, Jsonb(SCRUBBED)],
+    )
+    return cursor.rowcount
+
+
+@dataclass(frozen=True)
+class AuditQuery:
+    """Filters of the trail; all optional, combined with AND."""
+
+    thread: str | None = None
+    actor: str | None = None
+    """A user id or name."""
+    action: str | None = None
+    """An action (`gate.answered`), or a family (`run`: `run.created`, `run.cancelled`…)."""
+    since: datetime | None = None
+    """Entries at or after this time."""
+    until: datetime | None = None
+    """Entries before this time."""
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+    """Pass it back as `cursor` for the next (older) page; None on the last page."""
+
+
+async def query(
+    db: Db, filters: AuditQuery, *, cursor: str | None = None, limit: int = 50
+) -> AuditPage:
+    """The trail, newest first (by id: a stable order, so pages neither repeat nor skip an
+    entry while others are appended), filtered."""
+    where: list[sql.Composable] = []
+    params: dict[str, Any] = {"limit": limit + 1}
+    if filters.thread is not None:
+        where.append(sql.SQL("thread_id = %(thread)s"))
+        params["thread"] = filters.thread
+    if filters.actor is not None:
+        where.append(sql.SQL("(actor_id = %(actor)s OR actor_name = %(actor)s)"))
+        params["actor"] = filters.actor
+    if filters.action is not None:
+        where.append(sql.SQL("(action = %(action)s OR starts_with(action, %(family)s))"))
+        params.update(action=filters.action, family=filters.action + ".")
+    if filters.since is not None:
+        where.append(sql.SQL("at >= %(since)s"))
+        params["since"] = filters.since
+    if filters.until is not None:
+        where.append(sql.SQL("at < %(until)s"))
+        params["until"] = filters.until
+    if cursor is not None:
+        where.append(sql.SQL("id < %(before)s"))
+        params["before"] = decode_cursor(cursor)
+    statement = sql.SQL("SELECT * FROM audit_log {} ORDER BY id DESC LIMIT %(limit)s").format(
+        sql.SQL("WHERE ") + sql.SQL(" AND ").join(where) if where else sql.SQL("")
+    )
+    if isinstance(db, psycopg.AsyncConnection):
+        rows = await _fetch(db, statement, params)
+    else:
+        async with db.connection() as conn:
+            rows = await _fetch(conn, statement, params)
+    page = rows[:limit]
+    more = len(rows) > limit
+    return AuditPage([entry_json(r) for r in page], encode_cursor(page[-1]["id"]) if more else None)
+
+
+async def _fetch(conn: Connection, statement: sql.Composed, params: Any) -> list[dict[str, Any]]:
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(statement, params)
+        return await cur.fetchall()
+
+
+def entry_json(row: Mapping[str, Any]) -> dict[str, Any]:
+    actor = None
+    if row["actor_id"] is not None:
+        actor = {
+            "id": row["actor_id"],
+            "name": row["actor_name"],
+            "role": row["actor_role"],
+            "via": row["via"],
+        }
+    return {
+        "id": str(row["id"]),
+        "at": row["at"].isoformat(),
+        "actor": actor,
+        "action": row["action"],
+        "target": row["target"],
+        "thread_id": row["thread_id"],
+        "request_id": row["request_id"],
+        "outcome": row["outcome"],
+        "detail": row["detail"],
+    }
+
+
+_CURSOR_PREFIX = "audit:"
+
+
+def encode_cursor(entry_id: int) -> str:
+    return base64.urlsafe_b64encode(f"{_CURSOR_PREFIX}{entry_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    """The entry id a cursor stands for; `InvalidInput` naming `cursor` for anything else."""
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        if text.startswith(_CURSOR_PREFIX) and text[len(_CURSOR_PREFIX) :].isdigit():
+            return int(text[len(_CURSOR_PREFIX) :])
+    except (ValueError, UnicodeDecodeError):
+        pass
+    raise InvalidInput("cursor: not a cursor this API returned")
+
+
+def _clip(value: Any, depth: int = 0) -> Any:
+    """`value` made JSON-safe and bounded: long strings and lists are cut (saying so)."""
+    if isinstance(value, str):
+        return value if len(value) <= MAX_TEXT else value[:MAX_TEXT] + "… (clipped)"
+    if isinstance(value, bool | int | float) or value is None:
+        return value
+    if depth > 6:
+        return "… (nested too deep)"
+    if isinstance(value, Mapping):
+        items = list(value.items())[:MAX_ITEMS]
+        return {str(k): _clip(v, depth + 1) for k, v in items}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_clip(v, depth + 1) for v in list(value)[:MAX_ITEMS]]
+    return _clip(str(value), depth)

@@ -1,0 +1,235 @@
+"""Your library: every output a person may see, across all the threads they reach, newest first.
+
+Who reaches which thread is the caller's `Scope` (people decide it; this module only applies it):
+everything (an admin), one thread (a thread's own token, a share grant's token), or the threads
+a user owns plus those shared with them by a live grant. An output is listed once: under the
+thread that made it when that thread is in scope, else under a thread in scope that holds it
+(a branch's inherited image), with that thread's verdict.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal, get_args
+
+from psycopg import sql
+from psycopg.rows import dict_row
+
+from adapters.assets import SUFFIXES, AssetRecord
+from adapters.errors import InvalidInput
+from store.database import Pool
+from store.export import export_name, file_stem
+
+Verdict = Literal[
+    "approved", "current", "superseded", "completed", "interrupted", "failed", "rejected", "none"
+]
+"""Verdicts an output carries (`none`: not ruled on yet)."""
+VERDICTS: tuple[str, ...] = get_args(Verdict)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The threads a caller reaches."""
+
+    everything: bool = False
+    user_id: str | None = None
+    """The threads this user owns, and those shared with them by a live grant."""
+    thread_id: str | None = None
+    """Only this thread (a scoped credential)."""
+
+
+@dataclass(frozen=True)
+class LibraryQuery:
+    thread: str | None = None
+    deliverable: str | None = None
+    verdict: Verdict | None = None
+    since: datetime | None = None
+    """Made at or after this time."""
+    until: datetime | None = None
+    """Made before this time."""
+    asset_id: str | None = None
+    """One output (a download checks it is in scope this way)."""
+
+
+@dataclass(frozen=True)
+class LibraryItem:
+    """An output as the library lists it: the asset, the thread it is listed under (with
+    that thread's verdict and scores on `record`) and the thread's title."""
+
+    record: AssetRecord
+    thread_title: str
+
+
+@dataclass(frozen=True)
+class LibraryPage:
+    items: list[LibraryItem]
+    next_cursor: str | None
+
+
+_ASSET_COLUMNS = (
+    "id, job_id, sha256, path, content_type, width, height, bytes, deliverable, iteration,"
+    " attempt, seed, generator, spec, recipe, created_at"
+)
+_LIST = """
+    WITH visible AS (
+        SELECT t.thread_id, COALESCE(NULLIF(t.title, ''), t.metadata ->> 'title') AS title
+        FROM threads t WHERE {scope}
+    ), held AS (
+        SELECT a.id, a.thread_id AS holder, a.verdict, a.scores, 0 AS rank
+        FROM assets a JOIN visible v ON v.thread_id = a.thread_id
+        UNION ALL
+        SELECT r.asset_id, r.thread_id, r.verdict, r.scores, 1
+        FROM asset_refs r JOIN visible v ON v.thread_id = r.thread_id
+    ), once AS (
+        SELECT DISTINCT ON (id) id, holder, verdict, scores FROM held ORDER BY id, rank, holder
+    )
+    SELECT {columns}, once.holder AS thread_id, once.verdict, once.scores, v.title AS title
+    FROM once JOIN assets a ON a.id = once.id JOIN visible v ON v.thread_id = once.holder
+    {where}
+    ORDER BY a.created_at DESC, a.id DESC
+    LIMIT %(limit)s
+"""
+_LIVE_GRANT = """EXISTS (
+    SELECT 1 FROM thread_grants g
+    WHERE g.thread_id = t.thread_id AND g.user_id = %(user_id)s AND g.revoked_at IS NULL
+      AND (g.expires_at IS NULL OR g.expires_at > now())
+)"""
+
+
+def _scope_sql(scope: Scope, params: dict[str, Any]) -> sql.Composable:
+    if scope.thread_id is not None:
+        params["scope_thread"] = scope.thread_id
+        return sql.SQL("t.thread_id = %(scope_thread)s")
+    if scope.everything:
+        return sql.SQL("TRUE")
+    if scope.user_id is None:
+        return sql.SQL("FALSE")
+    params["user_id"] = scope.user_id
+    return sql.SQL("(t.owner_id = %(user_id)s OR {})").format(sql.SQL(_LIVE_GRANT))
+
+
+async def list_library(
+    pool: Pool,
+    root: Path,
+    scope: Scope,
+    filters: LibraryQuery,
+    *,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> LibraryPage:
+    """The outputs in `scope` matching `filters`, newest first (ties by id, so pages neither
+    repeat nor skip); `root` is the asset store's (files are relative to it)."""
+    params: dict[str, Any] = {"limit": limit + 1}
+    scope_sql = _scope_sql(scope, params)
+    if filters.thread is not None:
+        params["thread"] = filters.thread
+        scope_sql = sql.SQL("{} AND t.thread_id = %(thread)s").format(scope_sql)
+    where: list[sql.Composable] = []
+    if filters.deliverable is not None:
+        where.append(sql.SQL("a.deliverable = %(deliverable)s"))
+        params["deliverable"] = filters.deliverable
+    if filters.verdict == "none":
+        where.append(sql.SQL("once.verdict IS NULL"))
+    elif filters.verdict is not None:
+        where.append(sql.SQL("once.verdict = %(verdict)s"))
+        params["verdict"] = filters.verdict
+    if filters.since is not None:
+        where.append(sql.SQL("a.created_at >= %(since)s"))
+        params["since"] = filters.since
+    if filters.until is not None:
+        where.append(sql.SQL("a.created_at < %(until)s"))
+        params["until"] = filters.until
+    if filters.asset_id is not None:
+        where.append(sql.SQL("a.id::text = %(asset_id)s"))
+        params["asset_id"] = filters.asset_id.lower()
+    if cursor is not None:
+        created, asset_id = decode_cursor(cursor)
+        where.append(sql.SQL("(a.created_at, a.id) < (%(c_at)s::timestamptz, %(c_id)s::uuid)"))
+        params.update(c_at=created, c_id=asset_id)
+    columns = sql.SQL(", ").join(sql.SQL(f"a.{c}") for c in _ASSET_COLUMNS.split(", "))
+    statement = sql.SQL(_LIST).format(
+        scope=scope_sql,
+        columns=columns,
+        where=sql.SQL("WHERE ") + sql.SQL(" AND ").join(where) if where else sql.SQL(""),
+    )
+    async with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(statement, params)
+        rows = await cur.fetchall()
+    items = [_item(row, root) for row in rows[:limit]]
+    more = len(rows) > limit
+    return LibraryPage(items, encode_cursor(items[-1].record) if more else None)
+
+
+async def find_in_library(
+    pool: Pool, root: Path, scope: Scope, asset_id: str
+) -> LibraryItem | None:
+    """One output, if it is in `scope`."""
+    page = await list_library(pool, root, scope, LibraryQuery(asset_id=asset_id), limit=1)
+    return page.items[0] if page.items else None
+
+
+def _item(row: dict[str, Any], root: Path) -> LibraryItem:
+    title = str(row.pop("title") or "untitled")
+    record = AssetRecord(**{**row, "id": str(row["id"]), "path": root / row["path"]})
+    return LibraryItem(record, title)
+
+
+def encode_cursor(record: AssetRecord) -> str:
+    key = json.dumps(["library", record.created_at.isoformat(), record.id])
+    return base64.urlsafe_b64encode(key.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[str, str]:
+    """`(created_at, asset id)` of the last item of the previous page; `InvalidInput` naming
+    `cursor` for anything this module did not hand out."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        tag, created, asset_id = json.loads(raw)
+        datetime.fromisoformat(created)
+        if tag == "library" and isinstance(asset_id, str) and len(asset_id) == 36:
+            return created, asset_id
+    except (ValueError, TypeError, UnicodeDecodeError):
+        pass
+    raise InvalidInput("cursor: not a cursor this API returned")
+
+
+def item_json(item: LibraryItem, *, download: str) -> dict[str, Any]:
+    r = item.record
+    return {
+        "asset_id": r.id,
+        "thread_id": r.thread_id,
+        "thread_title": item.thread_title,
+        "deliverable": r.deliverable,
+        "iteration": r.iteration,
+        "attempt": r.attempt,
+        "verdict": r.verdict,
+        "content_type": r.content_type,
+        "width": r.width,
+        "height": r.height,
+        "bytes": r.bytes,
+        "generator": r.generator,
+        "seed": r.seed,
+        "scores": r.scores,
+        "created_at": r.created_at.isoformat(),
+        "url": f"/assets/{r.id}",
+        "download": download,
+    }
+
+
+def check_verdict(value: str | None) -> Verdict | None:
+    if value is None or value in VERDICTS:
+        return value  # type: ignore[return-value]
+    raise InvalidInput(f"verdict: one of {', '.join(VERDICTS)}; got {value[:40]!r}")
+
+
+def download_name(item: LibraryItem) -> str:
+    """A file name a person can read: `<title>-<deliverable>-i<iteration>-<id>.<ext>`
+    (`neon-street-at-night-hero-a-i2-3f9c1a2b.png`), ASCII only, never a path."""
+    r = item.record
+    title = export_name(item.thread_title, "").removeprefix("creative-studio").strip("-")
+    parts = [title or "untitled", file_stem(r.deliverable), f"i{r.iteration}", r.id[:8]]
+    return "-".join(parts) + SUFFIXES.get(r.content_type, ".bin")

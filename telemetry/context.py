@@ -1,0 +1,70 @@
+"""What the current request or run is, for every log line, audit entry and span it causes."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
+request_id: ContextVar[str | None] = ContextVar("studio_request_id", default=None)
+"""The id of the HTTP request being served (None outside one: a CLI command, a run's task
+started by another request keeps the id of the request that started it)."""
+
+_SANE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}")
+"""An incoming `X-Request-ID` we keep: short, printable, no spaces or quotes (it goes into
+logs, headers and the audit trail as it is)."""
+
+
+def new_request_id() -> str:
+    return uuid.uuid4().hex
+
+
+def accept_request_id(incoming: str | None) -> str:
+    """The caller's `X-Request-ID` when it is sane (so a proxy's or client's id follows the
+    request through the studio), else a fresh one."""
+    if incoming is not None and _SANE.fullmatch(incoming):
+        return incoming
+    return new_request_id()
+
+
+thread_id: ContextVar[str | None] = ContextVar("studio_thread_id", default=None)
+"""The thread a run works on (set by the run engine for the run's task and what it starts)."""
+run_id: ContextVar[str | None] = ContextVar("studio_run_id", default=None)
+"""The run being executed."""
+node: ContextVar[str | None] = ContextVar("studio_node", default=None)
+"""The graph node running (set when the node starts, in the node's own task)."""
+iteration: ContextVar[int | None] = ContextVar("studio_iteration", default=None)
+"""The session's iteration (state `iteration`) as the running node found it."""
+user: ContextVar[str | None] = ContextVar("studio_user", default=None)
+"""Who the request or run acts for (a user id or name; None before accounts know)."""
+
+FIELDS: dict[str, ContextVar[Any]] = {
+    "request_id": request_id,
+    "thread_id": thread_id,
+    "run_id": run_id,
+    "node": node,
+    "iteration": iteration,
+    "user": user,
+}
+"""Every context field by the name log lines and span attributes use."""
+
+
+def current() -> dict[str, Any]:
+    """The fields that are set, by name (what a log line or span carries)."""
+    found = {name: var.get() for name, var in FIELDS.items()}
+    return {name: value for name, value in found.items() if value is not None}
+
+
+@contextmanager
+def bound(**values: Any) -> Iterator[None]:
+    """Set some fields for the block (`bound(thread_id=..., run_id=...)`), then restore them.
+    Tasks started inside the block keep the values (asyncio copies the context)."""
+    tokens = [(FIELDS[name], FIELDS[name].set(value)) for name, value in values.items()]
+    try:
+        yield
+    finally:
+        for var, token in reversed(tokens):
+            var.reset(token)
