@@ -1,10 +1,9 @@
 """Your library: every output a person may see, across all the threads they reach, newest first.
 
-Who reaches which thread is the caller's `Scope` (people decide it; this module only applies it):
-everything (an admin), one thread (a thread's own token, a share grant's token), or the threads
-a user owns plus those shared with them by a live grant. An output is listed once: under the
-thread that made it when that thread is in scope, else under a thread in scope that holds it
-(a branch's inherited image), with that thread's verdict.
+Which threads a caller reaches is people's rule (`people.ownership.visible_threads_sql`: a WHERE
+clause on `threads t`); this module only applies it. An output is listed once: under the thread
+that made it when that thread is visible, else under a visible thread that holds it (a branch's
+inherited image), with that thread's verdict.
 """
 
 from __future__ import annotations
@@ -31,15 +30,8 @@ Verdict = Literal[
 VERDICTS: tuple[str, ...] = get_args(Verdict)
 
 
-@dataclass(frozen=True)
-class Scope:
-    """The threads a caller reaches."""
-
-    everything: bool = False
-    user_id: str | None = None
-    """The threads this user owns, and those shared with them by a live grant."""
-    thread_id: str | None = None
-    """Only this thread (a scoped credential)."""
+Visible = tuple[str, dict[str, Any]]
+"""A WHERE clause on `threads t` naming the threads the caller reaches, and its parameters."""
 
 
 @dataclass(frozen=True)
@@ -52,7 +44,7 @@ class LibraryQuery:
     until: datetime | None = None
     """Made before this time."""
     asset_id: str | None = None
-    """One output (a download checks it is in scope this way)."""
+    """One output (a download checks it is visible this way)."""
 
 
 @dataclass(frozen=True)
@@ -93,38 +85,22 @@ _LIST = """
     ORDER BY a.created_at DESC, a.id DESC
     LIMIT %(limit)s
 """
-_LIVE_GRANT = """EXISTS (
-    SELECT 1 FROM thread_grants g
-    WHERE g.thread_id = t.thread_id AND g.user_id = %(user_id)s AND g.revoked_at IS NULL
-      AND (g.expires_at IS NULL OR g.expires_at > now())
-)"""
-
-
-def _scope_sql(scope: Scope, params: dict[str, Any]) -> sql.Composable:
-    if scope.thread_id is not None:
-        params["scope_thread"] = scope.thread_id
-        return sql.SQL("t.thread_id = %(scope_thread)s")
-    if scope.everything:
-        return sql.SQL("TRUE")
-    if scope.user_id is None:
-        return sql.SQL("FALSE")
-    params["user_id"] = scope.user_id
-    return sql.SQL("(t.owner_id = %(user_id)s OR {})").format(sql.SQL(_LIVE_GRANT))
 
 
 async def list_library(
     pool: Pool,
     root: Path,
-    scope: Scope,
+    visible: Visible,
     filters: LibraryQuery,
     *,
     cursor: str | None = None,
     limit: int = 50,
 ) -> LibraryPage:
-    """The outputs in `scope` matching `filters`, newest first (ties by id, so pages neither
-    repeat nor skip); `root` is the asset store's (files are relative to it)."""
-    params: dict[str, Any] = {"limit": limit + 1}
-    scope_sql = _scope_sql(scope, params)
+    """The outputs of the `visible` threads matching `filters`, newest first (ties by id, so
+    pages neither repeat nor skip); `root` is the asset store's (files are relative to it)."""
+    clause, given = visible
+    params: dict[str, Any] = {**given, "limit": limit + 1}
+    scope_sql: sql.Composable = sql.SQL("({})").format(sql.SQL(clause))
     if filters.thread is not None:
         params["thread"] = filters.thread
         scope_sql = sql.SQL("{} AND t.thread_id = %(thread)s").format(scope_sql)
@@ -165,10 +141,10 @@ async def list_library(
 
 
 async def find_in_library(
-    pool: Pool, root: Path, scope: Scope, asset_id: str
+    pool: Pool, root: Path, visible: Visible, asset_id: str
 ) -> LibraryItem | None:
-    """One output, if it is in `scope`."""
-    page = await list_library(pool, root, scope, LibraryQuery(asset_id=asset_id), limit=1)
+    """One output, if a `visible` thread holds it."""
+    page = await list_library(pool, root, visible, LibraryQuery(asset_id=asset_id), limit=1)
     return page.items[0] if page.items else None
 
 

@@ -9,10 +9,11 @@ import pytest
 
 from adapters.assets import AssetStore
 from adapters.errors import InvalidInput
+from people.identity import Caller
+from people.ownership import visible_threads_sql
 from store.database import Pool
 from store.library import (
     LibraryQuery,
-    Scope,
     check_verdict,
     download_name,
     find_in_library,
@@ -20,6 +21,23 @@ from store.library import (
 )
 
 pytestmark = pytest.mark.anyio
+
+
+def visible_to(*, user_id: str = "", everything: bool = False, thread_id: str | None = None):
+    """What `people.ownership` says a caller of that kind sees."""
+    role = "admin" if everything else "creator"
+    if thread_id is not None:
+        caller = Caller(
+            user_id="grant:g",
+            name="link",
+            role="viewer",
+            via="grant",
+            thread_id=thread_id,
+            access="view",
+        )
+    else:
+        caller = Caller(user_id=user_id or "nobody", name=user_id, role=role, via="session")
+    return visible_threads_sql(caller)
 
 
 async def _user(pool: Pool, user_id: str, role: str = "creator") -> None:
@@ -87,7 +105,7 @@ async def studio(pool: Pool, tmp_path: Path) -> dict[str, object]:
     return {"ids": ids, "root": tmp_path}
 
 
-async def _listed(pool: Pool, studio: dict, scope: Scope, **filters: object) -> list[tuple]:
+async def _listed(pool: Pool, studio: dict, scope: tuple, **filters: object) -> list[tuple]:
     page = await list_library(pool, studio["root"], scope, LibraryQuery(**filters), limit=100)
     return [(i.record.thread_id, i.record.deliverable, i.record.iteration) for i in page.items]
 
@@ -95,28 +113,28 @@ async def _listed(pool: Pool, studio: dict, scope: Scope, **filters: object) -> 
 async def test_each_caller_sees_their_own_and_shared_threads_outputs_once(
     pool: Pool, studio: dict
 ) -> None:
-    ann = await _listed(pool, studio, Scope(user_id="ann"))
+    ann = await _listed(pool, studio, visible_to(user_id="ann"))
     # the branch's inherited hero is listed once, under the thread that made it
     assert sorted(ann) == [("a", "hero", 1), ("a", "thumb", 1), ("a2", "hero", 2)]
-    bob = await _listed(pool, studio, Scope(user_id="bob"))
+    bob = await _listed(pool, studio, visible_to(user_id="bob"))
     assert sorted(bob) == [("a", "hero", 1), ("a", "thumb", 1), ("b", "hero", 1)]
-    assert await _listed(pool, studio, Scope(user_id="cy")) == []
-    assert len(await _listed(pool, studio, Scope(everything=True))) == 4
-    assert sorted(await _listed(pool, studio, Scope(thread_id="b"))) == [("b", "hero", 1)]
-    assert await _listed(pool, studio, Scope()) == [], "no one: nothing"
+    assert await _listed(pool, studio, visible_to(user_id="cy")) == []
+    assert len(await _listed(pool, studio, visible_to(everything=True))) == 4
+    assert sorted(await _listed(pool, studio, visible_to(thread_id="b"))) == [("b", "hero", 1)]
+    assert await _listed(pool, studio, visible_to(user_id="zed")) == [], "no one: nothing"
 
 
 async def test_a_revoked_or_expired_grant_shows_nothing(pool: Pool, studio: dict) -> None:
     async with pool.connection() as conn:
         await conn.execute("UPDATE thread_grants SET revoked_at = now()")
-    assert sorted(await _listed(pool, studio, Scope(user_id="bob"))) == [("b", "hero", 1)]
+    assert sorted(await _listed(pool, studio, visible_to(user_id="bob"))) == [("b", "hero", 1)]
     past = datetime.now(UTC) - timedelta(minutes=1)
     await _grant(pool, "a2", "bob", expires_at=past)
-    assert sorted(await _listed(pool, studio, Scope(user_id="bob"))) == [("b", "hero", 1)]
+    assert sorted(await _listed(pool, studio, visible_to(user_id="bob"))) == [("b", "hero", 1)]
 
 
 async def test_filters_by_thread_deliverable_verdict_and_date(pool: Pool, studio: dict) -> None:
-    ann = Scope(user_id="ann")
+    ann = visible_to(user_id="ann")
     # in its branch the inherited hero is listed under the branch, with the branch's verdict
     branch = await list_library(pool, studio["root"], ann, LibraryQuery(thread="a2"))
     assert {(i.record.iteration, i.record.verdict) for i in branch.items} == {
@@ -143,7 +161,7 @@ async def test_pages_are_newest_first_without_repeats_or_gaps(pool: Pool, studio
     everything, cursor, pages = [], None, 0
     while True:
         page = await list_library(
-            pool, studio["root"], Scope(user_id="bob"), LibraryQuery(), cursor=cursor, limit=4
+            pool, studio["root"], visible_to(user_id="bob"), LibraryQuery(), cursor=cursor, limit=4
         )
         everything += [i.record for i in page.items]
         pages += 1
@@ -158,7 +176,9 @@ async def test_pages_are_newest_first_without_repeats_or_gaps(pool: Pool, studio
 
 async def test_bad_cursor_and_verdict_are_input_errors(pool: Pool, studio: dict) -> None:
     with pytest.raises(InvalidInput, match="^cursor"):
-        await list_library(pool, studio["root"], Scope(everything=True), LibraryQuery(), cursor="x")
+        await list_library(
+            pool, studio["root"], visible_to(everything=True), LibraryQuery(), cursor="x"
+        )
     with pytest.raises(InvalidInput, match="^verdict"):
         check_verdict("great")
 
@@ -167,8 +187,10 @@ async def test_one_output_is_found_only_in_scope_with_a_readable_name(
     pool: Pool, studio: dict
 ) -> None:
     hero = studio["ids"]["a-hero-1"]
-    assert await find_in_library(pool, studio["root"], Scope(user_id="cy"), hero) is None
-    assert await find_in_library(pool, studio["root"], Scope(user_id="ann"), "not-a-uuid") is None
-    item = await find_in_library(pool, studio["root"], Scope(user_id="ann"), hero)
+    assert await find_in_library(pool, studio["root"], visible_to(user_id="cy"), hero) is None
+    assert (
+        await find_in_library(pool, studio["root"], visible_to(user_id="ann"), "not-a-uuid") is None
+    )
+    item = await find_in_library(pool, studio["root"], visible_to(user_id="ann"), hero)
     assert item is not None and item.record.path.read_bytes() == b"a-hero-1"
     assert download_name(item) == f"neon-street-at-night-hero-i1-{hero[:8]}.png"
