@@ -1,0 +1,314 @@
+"""The `media` graph: one Media Lab job (upscale, interpolate, generate from references, blend)
+as a run on the studio's run engine, checkpointed to Postgres like a studio thread.
+
+prepare -> upscale | interpolate (one chunk per step, looping) | generate | blend -> record
+
+Each node returns a partial update, so LangGraph Studio shows the intermediates: the resolved
+sources, the chunks done and each chunk's file, the produced file, the indexed artifact. An
+interpolation checkpoints after every chunk: a process killed mid-video resumes from the last
+finished chunk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import RetryPolicy
+
+from adapters.errors import InvalidInput, StudioError
+from adapters.media_lab.params import (
+    BlendParams,
+    InterpolateParams,
+    ReferenceParams,
+    UpscaleParams,
+    normalise_weights,
+    parse_params,
+)
+from adapters.media_lab.protocol import Artifact
+from graph.emit import emit
+from graph.media_sources import resolve_sources, sha256_of
+from graph.media_state import MediaInput, MediaServices, MediaState
+
+MediaGraph = CompiledStateGraph[MediaState, MediaServices, MediaInput, MediaState]
+RETRY = RetryPolicy(
+    max_attempts=3,
+    initial_interval=1.0,
+    retry_on=lambda exc: isinstance(exc, StudioError) and exc.retryable,
+)
+"""Transient failures (a ComfyUI server that dropped, a busy database) are retried; bad input
+and failed processing are not."""
+_default: MediaServices | None = None
+
+
+def set_default_services(services: MediaServices | None) -> None:
+    """Register the services used when a run brings none (under `langgraph dev`)."""
+    global _default
+    _default = services
+
+
+def services_of(runtime: Any) -> MediaServices:
+    context = getattr(runtime, "context", None)
+    if isinstance(context, MediaServices):
+        return context
+    if _default is not None:
+        return _default
+    raise RuntimeError("no MediaServices: pass context= to the media graph")
+
+
+def job_of(state: MediaState, runtime: Any) -> str:
+    """The job id: the input's, else the run's thread id."""
+    info = getattr(runtime, "execution_info", None)
+    return state.get("job_id") or str(getattr(info, "thread_id", None) or "local")
+
+
+class _Progress:
+    """The adapter's progress callback: a `progress` event for the stream, and the job's row
+    now and then (at most twice a second, and at each new stage)."""
+
+    def __init__(self, svc: MediaServices, job_id: str, *, start: float = 0.0, span: float = 1.0):
+        self.svc, self.job_id, self.start, self.span = svc, job_id, start, span
+        self.written_at, self.stage = 0.0, ""
+
+    async def __call__(self, fraction: float, stage: str) -> None:
+        overall = self.start + self.span * max(0.0, min(1.0, fraction))
+        emit("progress", job_id=self.job_id, fraction=round(overall, 4), stage=stage)
+        now = time.monotonic()
+        if stage != self.stage or now - self.written_at >= 0.5:
+            self.written_at, self.stage = now, stage
+            await self.svc.jobs.progress(self.job_id, overall, stage)
+
+
+async def prepare(state: MediaState, runtime: Any) -> dict[str, Any]:
+    """Check the job and resolve its inputs (files, hashes), preset and parameters."""
+    svc = services_of(runtime)
+    job_id = job_of(state, runtime)
+    kind = state["kind"]
+    preset_ref = state.get("preset")
+    preset_params: dict[str, Any] = {}
+    preset_out: dict[str, Any] | None = None
+    if preset_ref is not None:
+        stored = await svc.presets.get(kind, preset_ref["id"], preset_ref.get("version"))
+        preset_params = stored.params
+        preset_out = {"id": stored.preset_id, "version": stored.version}
+    params = parse_params(kind, {**preset_params, **(state.get("params") or {})})
+    sources = await resolve_sources(svc, state["inputs"], kind)
+    if kind == "blend":
+        normalise_weights(state.get("weights"), len(sources))
+    if kind == "generate" and not (state.get("prompt") or "").strip():
+        raise InvalidInput("prompt: say what to make from the references")
+    if kind == "interpolate":
+        assert isinstance(params, InterpolateParams)
+        params.multiple_for(float(sources[0].get("fps") or 0.0))
+    await svc.jobs.started(job_id, "prepared")
+    emit("progress", job_id=job_id, fraction=0.0, stage="prepared")
+    update: dict[str, Any] = {
+        "job_id": job_id,
+        "sources": sources,
+        "params": params.model_dump(mode="json"),
+        "stage": "prepared",
+        "started_at": datetime.now(UTC).isoformat(),
+    }
+    if preset_out is not None:
+        update["preset"] = preset_out
+    return update
+
+
+def route(state: MediaState) -> Literal["upscale", "interpolate", "generate", "blend"]:
+    kind = state["kind"]
+    if kind in ("upscale", "interpolate", "generate", "blend"):
+        return kind  # type: ignore[return-value]
+    raise InvalidInput(f"kind: {kind!r} is not one of upscale, interpolate, generate, blend")
+
+
+def _out(svc: MediaServices, job_id: str, suffix: str) -> Path:
+    return svc.jobs.work_dir(job_id) / f"output{suffix}"
+
+
+def _produced(artifact: Artifact) -> dict[str, Any]:
+    return {"path": str(artifact.path), **artifact.lineage()}
+
+
+async def upscale(state: MediaState, runtime: Any) -> dict[str, Any]:
+    """Upscale the image by the job's factor."""
+    svc, job_id = services_of(runtime), job_of(state, runtime)
+    params = UpscaleParams.model_validate(state["params"])
+    src = Path(state["sources"][0]["path"])
+    artifact = await svc.lab.upscale(
+        src,
+        _out(svc, job_id, ".png"),
+        factor=params.factor,
+        params=params,
+        progress=_Progress(svc, job_id),
+    )
+    return {"output": _produced(artifact), "stage": "upscaled"}
+
+
+class ChunkBoundary(BaseException):
+    """Raised from `on_chunk` after one new chunk is on disk, so the node returns and the
+    graph checkpoints it (a BaseException, so no `except Exception` in a backend swallows
+    it)."""
+
+    def __init__(self, done: int, total: int) -> None:
+        super().__init__(f"chunk {done}/{total}")
+        self.done, self.total = done, total
+
+
+async def interpolate(state: MediaState, runtime: Any) -> dict[str, Any]:
+    """Interpolate the next chunk of the video; when it was the last, join the chunks into
+    the output (with the source's audio). One chunk per step, each checkpointed."""
+    svc, job_id = services_of(runtime), job_of(state, runtime)
+    params = InterpolateParams.model_validate(state["params"])
+    done = int(state.get("chunks_done") or 0)
+    total = int(state.get("chunks_total") or 0)
+    work = svc.jobs.work_dir(job_id) / "chunks"
+    work.mkdir(exist_ok=True)
+    span = 1.0 / total if total else 1.0
+    progress = _Progress(svc, job_id, start=done * span if total else 0.0, span=span)
+
+    async def on_chunk(count: int, of: int) -> None:
+        if count < of:
+            raise ChunkBoundary(count, of)
+
+    try:
+        artifact = await svc.lab.interpolate(
+            Path(state["sources"][0]["path"]),
+            work,
+            _out(svc, job_id, ".mp4"),
+            params=params,
+            progress=progress,
+            done_chunks=done,
+            on_chunk=on_chunk,
+        )
+    except ChunkBoundary as boundary:
+        stage = f"chunk {boundary.done}/{boundary.total}"
+        await svc.jobs.progress(job_id, boundary.done / boundary.total, stage)
+        return {
+            "chunks_done": boundary.done,
+            "chunks_total": boundary.total,
+            "chunk_outputs": [_chunk_file(work, boundary.done - 1)],
+            "stage": stage,
+        }
+    last = int(artifact.backend_detail.get("chunks") or max(total, done + 1))
+    return {
+        "chunks_done": last,
+        "chunks_total": last,
+        "chunk_outputs": [_chunk_file(work, last - 1)] if last > done else [],
+        "output": _produced(artifact),
+        "stage": "interpolated",
+    }
+
+
+def _chunk_file(work: Path, index: int) -> str:
+    found = sorted(work.glob(f"chunk-{index:04d}.*"))
+    return str(found[0]) if found else str(work / f"chunk-{index:04d}")
+
+
+def after_interpolate(state: MediaState) -> Literal["interpolate", "record"]:
+    return "record" if state.get("output") else "interpolate"
+
+
+async def generate(state: MediaState, runtime: Any) -> dict[str, Any]:
+    """Make an image from the reference images and the prompt."""
+    svc, job_id = services_of(runtime), job_of(state, runtime)
+    artifact = await svc.lab.from_references(
+        [Path(s["path"]) for s in state["sources"]],
+        _out(svc, job_id, ".png"),
+        prompt=state.get("prompt") or "",
+        params=ReferenceParams.model_validate(state["params"]),
+        progress=_Progress(svc, job_id),
+    )
+    return {"output": _produced(artifact), "stage": "generated"}
+
+
+async def blend(state: MediaState, runtime: Any) -> dict[str, Any]:
+    """Blend the sources with their weights in the preset's mode."""
+    svc, job_id = services_of(runtime), job_of(state, runtime)
+    sources = state["sources"]
+    artifact = await svc.lab.blend(
+        [Path(s["path"]) for s in sources],
+        _out(svc, job_id, ".png"),
+        weights=normalise_weights(state.get("weights"), len(sources)),
+        params=BlendParams.model_validate(state["params"]),
+        progress=_Progress(svc, job_id),
+    )
+    return {"output": _produced(artifact), "stage": "blended"}
+
+
+async def record(state: MediaState, runtime: Any) -> dict[str, Any]:
+    """Store the output content-addressed and index it with its lineage (once per job)."""
+    svc, job_id = services_of(runtime), job_of(state, runtime)
+    output = dict(state["output"])
+    produced = Path(output.pop("path"))
+    sha256 = await asyncio.to_thread(sha256_of, produced)
+    relative = svc.jobs.keep_file(produced, sha256)
+    finished = datetime.now(UTC)
+    started = state.get("started_at")
+    seconds = (finished - datetime.fromisoformat(started)).total_seconds() if started else None
+    lineage = {
+        "job": job_id,
+        "kind": state["kind"],
+        "inputs": [
+            {k: s[k] for k in ("upload_id", "asset_id", "sha256") if k in s}
+            for s in state["sources"]
+        ],
+        "preset": state.get("preset"),
+        "params": state.get("params"),
+        "prompt": state.get("prompt"),
+        "weights": (
+            normalise_weights(state.get("weights"), len(state["sources"]))
+            if state["kind"] == "blend"
+            else None
+        ),
+        "backend": output.get("backend"),
+        "backend_detail": output.get("backend_detail"),
+        "timings": {
+            "started_at": started,
+            "finished_at": finished.isoformat(),
+            "seconds": round(seconds, 3) if seconds is not None else None,
+            "chunks": state.get("chunks_total"),
+        },
+    }
+    artifact = {
+        "job_id": job_id,
+        "kind": state["kind"],
+        "sha256": sha256,
+        "path": str(relative),
+        "mime": output["mime"],
+        "width": output["width"],
+        "height": output["height"],
+        "fps": output.get("fps"),
+        "frames": output.get("frames"),
+        "duration_s": output.get("duration_s"),
+        "has_audio": bool(output.get("has_audio")),
+        "bytes": (svc.jobs.root / relative).stat().st_size,
+        "backend": str(output.get("backend") or "embedded"),
+        "backend_detail": output.get("backend_detail") or {},
+        "label": str(output.get("label") or ""),
+        "lineage": lineage,
+    }
+    await svc.jobs.succeed(artifact)
+    emit("progress", job_id=job_id, fraction=1.0, stage="done")
+    shown = {k: v for k, v in artifact.items() if k != "path"}
+    return {"artifact": shown, "stage": "done"}
+
+
+def build_media_graph(*, checkpointer: Any = None) -> MediaGraph:
+    """Wire the `media` graph; the caller picks the checkpointer (Postgres, or memory)."""
+    builder = StateGraph(MediaState, context_schema=MediaServices, input_schema=MediaInput)
+    builder.add_node(prepare, retry_policy=RETRY)
+    for node in (upscale, interpolate, generate, blend):
+        builder.add_node(node, retry_policy=RETRY)
+    builder.add_node(record, retry_policy=RETRY)
+    builder.add_edge(START, "prepare")
+    builder.add_conditional_edges("prepare", route)
+    for name in ("upscale", "generate", "blend"):
+        builder.add_edge(name, "record")
+    builder.add_conditional_edges("interpolate", after_interpolate)
+    builder.add_edge("record", END)
+    return builder.compile(checkpointer=checkpointer, name="media")
