@@ -173,35 +173,6 @@ def decode_cursor(cursor: str) -> tuple[str, str]:
     raise InvalidInput("cursor: not a cursor this API returned")
 
 
-def item_json(item: LibraryItem, *, download: str) -> dict[str, Any]:
-    r = item.record
-    return {
-        "asset_id": r.id,
-        "thread_id": r.thread_id,
-        "thread_title": item.thread_title,
-        "deliverable": r.deliverable,
-        "iteration": r.iteration,
-        "attempt": r.attempt,
-        "verdict": r.verdict,
-        "content_type": r.content_type,
-        "width": r.width,
-        "height": r.height,
-        "bytes": r.bytes,
-        "generator": r.generator,
-        "seed": r.seed,
-        "scores": r.scores,
-        "created_at": r.created_at.isoformat(),
-        "url": f"/assets/{r.id}",
-        "download": download,
-    }
-
-
-def check_verdict(value: str | None) -> Verdict | None:
-    if value is None or value in VERDICTS:
-        return value  # type: ignore[return-value]
-    raise InvalidInput(f"verdict: one of {', '.join(VERDICTS)}; got {value[:40]!r}")
-
-
 def download_name(item: LibraryItem) -> str:
     """A file name a person can read: `<title>-<deliverable>-i<iteration>-<id>.<ext>`
     (`neon-street-at-night-hero-a-i2-3f9c1a2b.png`), ASCII only, never a path."""

@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
+import io
+import json
+import zipfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from PIL import Image, PngImagePlugin
 
 from adapters.assets import AssetStore
 from adapters.errors import InvalidInput
+from adapters.renderer import RECIPE_KEY, read_recipe
 from people.identity import Caller
 from people.ownership import visible_threads_sql
 from store.database import Pool
 from store.library import (
     LibraryQuery,
-    check_verdict,
     download_name,
     find_in_library,
     list_library,
 )
+from store.library_files import with_recipe, write_zip
 
 pytestmark = pytest.mark.anyio
 
@@ -174,13 +179,11 @@ async def test_pages_are_newest_first_without_repeats_or_gaps(pool: Pool, studio
     assert keys == sorted(keys, reverse=True)
 
 
-async def test_bad_cursor_and_verdict_are_input_errors(pool: Pool, studio: dict) -> None:
+async def test_a_bad_cursor_is_an_input_error(pool: Pool, studio: dict) -> None:
     with pytest.raises(InvalidInput, match="^cursor"):
         await list_library(
             pool, studio["root"], visible_to(everything=True), LibraryQuery(), cursor="x"
         )
-    with pytest.raises(InvalidInput, match="^verdict"):
-        check_verdict("great")
 
 
 async def test_one_output_is_found_only_in_scope_with_a_readable_name(
@@ -194,3 +197,66 @@ async def test_one_output_is_found_only_in_scope_with_a_readable_name(
     item = await find_in_library(pool, studio["root"], visible_to(user_id="ann"), hero)
     assert item is not None and item.record.path.read_bytes() == b"a-hero-1"
     assert download_name(item) == f"neon-street-at-night-hero-i1-{hero[:8]}.png"
+
+
+def _png(text: dict[str, str]) -> bytes:
+    info = PngImagePlugin.PngInfo()
+    for key, value in text.items():
+        info.add_text(key, value)
+    out = io.BytesIO()
+    Image.new("RGB", (4, 3), (200, 30, 30)).save(out, format="PNG", pnginfo=info)
+    return out.getvalue()
+
+
+async def test_downloads_carry_the_recipe_and_a_zip_names_and_describes_each(
+    pool: Pool, tmp_path: Path
+) -> None:
+    await _user(pool, "ann")
+    await _thread(pool, "a", "ann", "Neon street at night")
+    store = AssetStore(pool, tmp_path)
+    common = {"content_type": "image/png", "width": 4, "height": 3, "thread_id": "a"}
+    comfy = await store.put_media(  # ComfyUI's PNGs carry their workflow, not our recipe
+        _png({"workflow": "{}"}),
+        generator="comfyui",
+        recipe={"template": "txt2img"},
+        job_id="a/hero/1",
+        deliverable="hero",
+        iteration=1,
+        seed=42,
+        **common,
+    )
+    ours = await store.put_media(
+        _png({RECIPE_KEY: json.dumps({"mine": True})}),
+        generator="renderer",
+        recipe={"mine": True},
+        job_id="a/poster/1",
+        deliverable="poster",
+        iteration=1,
+        **common,
+    )
+    page = await list_library(pool, tmp_path, visible_to(user_id="ann"), LibraryQuery())
+    by_id = {i.record.id: i for i in page.items}
+    added = with_recipe(by_id[comfy.id])
+    assert read_recipe(added) == {
+        "template": "txt2img",
+        "spec": {},
+        "seed": 42,
+        "generator": "comfyui",
+    }
+    with Image.open(io.BytesIO(added)) as image:
+        assert image.text["workflow"] == "{}", "ComfyUI's own chunk is kept"
+        assert image.size == (4, 3)
+    assert with_recipe(by_id[ours.id]) == by_id[ours.id].record.path.read_bytes(), "kept as is"
+    path = write_zip(page.items)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+            hero = f"neon-street-at-night-hero-i1-{comfy.id[:8]}"
+            assert f"{hero}.png" in names and f"{hero}.json" in names
+            assert read_recipe(archive.read(f"{hero}.png"))["template"] == "txt2img"
+            sidecar = json.loads(archive.read(f"{hero}.json"))
+            assert (sidecar["thread_title"], sidecar["seed"]) == ("Neon street at night", 42)
+            manifest = json.loads(archive.read("manifest.json"))
+            assert len(manifest["outputs"]) == 2 and len(names) == 5
+    finally:
+        path.unlink()
