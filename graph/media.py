@@ -71,12 +71,12 @@ class _Progress:
     """The adapter's progress callback: a `progress` event for the stream, and the job's row
     now and then (at most twice a second, and at each new stage)."""
 
-    def __init__(self, svc: MediaServices, job_id: str, *, start: float = 0.0, span: float = 1.0):
-        self.svc, self.job_id, self.start, self.span = svc, job_id, start, span
+    def __init__(self, svc: MediaServices, job_id: str) -> None:
+        self.svc, self.job_id = svc, job_id
         self.written_at, self.stage = 0.0, ""
 
     async def __call__(self, fraction: float, stage: str) -> None:
-        overall = self.start + self.span * max(0.0, min(1.0, fraction))
+        overall = max(0.0, min(1.0, fraction))
         emit("progress", job_id=self.job_id, fraction=round(overall, 4), stage=stage)
         now = time.monotonic()
         if stage != self.stage or now - self.written_at >= 0.5:
@@ -167,9 +167,6 @@ async def interpolate(state: MediaState, runtime: Any) -> dict[str, Any]:
     done = int(state.get("chunks_done") or 0)
     total = int(state.get("chunks_total") or 0)
     work = svc.jobs.work_dir(job_id) / "chunks"
-    work.mkdir(exist_ok=True)
-    span = 1.0 / total if total else 1.0
-    progress = _Progress(svc, job_id, start=done * span if total else 0.0, span=span)
 
     async def on_chunk(count: int, of: int) -> None:
         if count < of:
@@ -181,7 +178,7 @@ async def interpolate(state: MediaState, runtime: Any) -> dict[str, Any]:
             work,
             _out(svc, job_id, ".mp4"),
             params=params,
-            progress=progress,
+            progress=_Progress(svc, job_id),  # the backend reports the whole video's fraction
             done_chunks=done,
             on_chunk=on_chunk,
         )

@@ -145,3 +145,13 @@ class PresetStore:
             row = await (await conn.execute(_SAVE, values)).fetchone()
         assert row is not None
         return StoredPreset(**row)
+
+
+def builtin_versions() -> list[PresetVersion]:
+    """The code's built-in presets (`adapters.media_lab.params`), as stored versions."""
+    from adapters.media_lab.params import BUILTIN_PRESETS
+
+    return [
+        PresetVersion(p.id, p.version, p.kind, p.params.model_dump(mode="json"), p.description)
+        for p in BUILTIN_PRESETS
+    ]
