@@ -14,6 +14,7 @@ config LangGraph keeps in context while a node runs.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +28,8 @@ from opentelemetry.trace import Span
 
 from telemetry import context, metrics, traces
 
+logger = logging.getLogger("studio.graph")
+
 
 @dataclass
 class _Open:
@@ -37,6 +40,7 @@ class _Open:
     labels: tuple[str, ...]
     namespace: str | None = None
     """A node's task namespace (registered in `telemetry.context` while it runs)."""
+    iteration: int | None = None
 
 
 def _is_node(name: str | None, tags: list[str] | None, metadata: dict[str, Any] | None) -> bool:
@@ -84,10 +88,10 @@ class GraphTelemetry(BaseCallbackHandler):
         namespace = str(meta.get("langgraph_checkpoint_ns") or f"{node}:{run_id}")
         found = inputs.get("iteration") if isinstance(inputs, dict) else None
         iteration = found if isinstance(found, int) else None
-        opened = _Open(time.perf_counter(), trace.INVALID_SPAN, (node,), namespace)
         parent = context.running_task(namespace.rpartition("|")[0])  # a subgraph's node
         if iteration is None and parent is not None:
             iteration = parent.iteration
+        opened = _Open(time.perf_counter(), trace.INVALID_SPAN, (node,), namespace, iteration)
         if traces.enabled():
             attributes = {
                 **traces.context_attributes(),
@@ -115,13 +119,21 @@ class GraphTelemetry(BaseCallbackHandler):
         if opened is None:
             return
         (node,) = opened.labels
-        metrics.NODE_SECONDS.labels(node).observe(time.perf_counter() - opened.started)
+        elapsed = time.perf_counter() - opened.started
+        metrics.NODE_SECONDS.labels(node).observe(elapsed)
         paused = isinstance(error, GraphBubbleUp)  # a gate's interrupt, a drain, a goto
-        if error is not None and not paused:
-            metrics.NODE_FAILURES.labels(node).inc()
-            traces.failed(opened.span, error)
-        elif paused:
-            opened.span.set_attribute("langgraph.paused", type(error).__name__)
+        with context.bound(node=node, iteration=opened.iteration):
+            if error is None:
+                logger.info("node %s done in %.3f s", node, elapsed)
+            elif paused:
+                opened.span.set_attribute("langgraph.paused", type(error).__name__)
+                logger.info("node %s paused (%s) after %.3f s", node, type(error).__name__, elapsed)
+            else:
+                metrics.NODE_FAILURES.labels(node).inc()
+                traces.failed(opened.span, error)
+                logger.warning(
+                    "node %s failed after %.3f s: %s", node, elapsed, type(error).__name__
+                )
         self._close(opened)
 
     def on_chat_model_start(

@@ -114,6 +114,10 @@ def _context_of(record: logging.LogRecord) -> dict[str, Any]:
     return dict(found) if isinstance(found, dict) else context.current()
 
 
+RUN_FIELDS = ("thread_id", "run_id", "node", "iteration", "user")
+"""What every JSON line logged during a run has (null when not known, e.g. between nodes)."""
+
+
 class TextFormatter(logging.Formatter):
     """The human format (`time LEVEL logger message`), then the context as `key=value`,
     secrets redacted."""
@@ -143,7 +147,10 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": scrub(record.getMessage()),
         }
-        line.update(_context_of(record))
+        found = _context_of(record)
+        if "run_id" in found:
+            line.update(dict.fromkeys(RUN_FIELDS))
+        line.update(found)
         for key, value in record.__dict__.items():
             if key not in _STANDARD and key != "context" and key not in line:
                 line[key] = scrub_value(value, key)
