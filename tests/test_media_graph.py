@@ -3,7 +3,6 @@ intermediates in its state, and an interpolation that resumes from its last fini
 
 from __future__ import annotations
 
-import io
 import uuid
 from pathlib import Path
 from typing import Any
