@@ -11,6 +11,9 @@ COPY graph ./graph
 COPY agents ./agents
 COPY adapters ./adapters
 COPY api ./api
+COPY engine ./engine
+COPY store ./store
+COPY people ./people
 COPY migrations ./migrations
 RUN pip wheel --no-deps --wheel-dir /wheels .
 

@@ -24,7 +24,7 @@ lint: install ## ruff format --check and ruff check
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 
-typecheck: install ## mypy --strict on graph agents adapters api
+typecheck: install ## mypy --strict on every package (api engine store people graph agents adapters)
 	$(BIN)/mypy
 
 test: install ## the test suite (real Postgres: embedded unless TEST_DATABASE_URL is set)

@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from fastapi.exceptions import RequestValidationError
+    from pydantic import ValidationError
+
+INTERNAL_MESSAGE = "Something went wrong; your work is saved."
+
 
 class StudioError(Exception):
     """Base of every error a person may see. `message` says what failed and what to do next."""
@@ -62,13 +70,35 @@ class InvalidInput(StudioError):
     code = "invalid_input"
 
 
-class ThreadNotFound(StudioError):
-    """No thread with that id exists in this studio's database."""
-
-    code = "thread_not_found"
-
-
 class StructuredOutputError(StudioError):
     """A model's structured answer could not be parsed even after a retry."""
 
     code = "structured_output_error"
+
+
+class Conflict(StudioError):
+    """The thread is busy (multitask_strategy `reject`) or the id is taken."""
+
+    code = "conflict"
+
+
+class Unauthorized(StudioError):
+    """No or a wrong client token / API key."""
+
+    code = "unauthorized"
+
+
+class NotFound(StudioError):
+    """No such thread, run or asset (for this client)."""
+
+    code = "not_found"
+
+
+def friendly_validation(exc: ValidationError | RequestValidationError) -> str:
+    """`field: problem; ...` with pydantic's `Value error, ` prefix removed."""
+    problems = []
+    for error in exc.errors():
+        location = ".".join(str(part) for part in error.get("loc", ()) if part != "body")
+        message = str(error.get("msg", "")).removeprefix("Value error, ")
+        problems.append(f"{location}: {message}" if location else message)
+    return "; ".join(problems)

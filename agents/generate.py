@@ -7,7 +7,6 @@ import base64
 from typing import Any
 
 from langgraph.runtime import Runtime
-from langgraph.types import Send
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
@@ -15,7 +14,6 @@ from tenacity import (
     stop_after_delay,
     wait_exponential,
 )
-from typing_extensions import TypedDict
 
 from adapters.errors import (
     GenerationCancelled,
@@ -28,39 +26,11 @@ from adapters.images import GeneratedImage
 from adapters.specs import GenerationSpec, downscaled, spec_dump
 from graph.context import StudioContext, resolve
 from graph.emit import emit, notice
-from graph.state import Failure, Generation, StudioState
+from graph.fanout import GenerateTask
+from graph.state import Failure, Generation
 
 PREVIEW_MAX_BYTES = 48_000
 """Previews larger than this are announced without their bytes (the event log stays small)."""
-
-
-class GenerateTask(TypedDict):
-    """What one generation job needs (the `Send` payload)."""
-
-    deliverable: str
-    spec: dict[str, Any]
-    iteration: int
-    requested: bool
-    """The person asked for this output: it becomes current."""
-
-
-def generation_sends(
-    state: StudioState, deliverables: list[str], iteration: int, max_generations: int
-) -> list[Send]:
-    """One `Send` per deliverable to generate, carrying its current spec — no more than the
-    generation budget has left (the manager then ends the session and says why). Outputs of
-    the deliverables in `state["requested"]` are marked as the person's request."""
-    specs = state.get("specs") or {}
-    asked = set(state.get("requested") or [])
-    left = max(0, max_generations - (state.get("usage") or {}).get("generations", 0))
-    return [
-        Send(
-            "generate",
-            GenerateTask(deliverable=d, spec=specs[d], iteration=iteration, requested=d in asked),
-        )
-        for d in deliverables
-        if d in specs
-    ][:left]
 
 
 def job_id(thread_id: str, deliverable: str, iteration: int, attempt: int) -> str:

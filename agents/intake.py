@@ -4,21 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from langchain_core.messages import HumanMessage
-
 from adapters.craft import is_vague
 from graph import directions
 from graph.emit import phase
-from graph.state import StudioState
-
-
-def human_texts(state: StudioState) -> list[str]:
-    """Every message the person has sent, oldest first."""
-    return [
-        m.content if isinstance(m.content, str) else str(m.content)
-        for m in state.get("messages", [])
-        if isinstance(m, HumanMessage)
-    ]
+from graph.state import StudioState, human_texts
 
 
 async def intake(state: StudioState) -> dict[str, Any]:

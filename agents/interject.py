@@ -10,12 +10,11 @@ from langgraph.types import Command
 from adapters.craft import concerns
 from agents import prompts
 from agents.calls import speak
-from agents.intake import human_texts
 from graph import directions
 from graph.budgets import Limits, exhausted, limits
 from graph.context import StudioContext, resolve
 from graph.emit import notice
-from graph.state import Direction, StudioState
+from graph.state import Direction, StudioState, human_texts
 
 DISCUSSION = frozenset({"ideation", "refinement"})
 BEFORE_GENERATION = frozenset({"synthesis", "review", "awaiting_plan_approval"})

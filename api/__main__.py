@@ -1,5 +1,5 @@
 """`python -m api` runs the `studio` CLI (the console script does the same)."""
 
-from api.cli import main
+from api.cli.main import main
 
 main()

@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from api.checkpointer import StudioSaver
-from api.database import Database
-from api.settings import Settings
-from api.studio import studio_context
+from engine.settings import Settings
+from engine.studio import studio_context
 from graph.builder import StudioGraph, build_graph
 from graph.context import set_default_context
+from store.checkpointer import StudioSaver
+from store.database import Database
 
 
 def make_graph() -> StudioGraph:

@@ -43,10 +43,10 @@ from typing_extensions import TypedDict
 from adapters.assets import AssetStore
 from adapters.llm import RoleModels
 from adapters.renderer import Renderer
-from api.checkpointer import StudioSaver
-from api.database import Database, Pool
 from graph.builder import build_graph
 from graph.context import SessionDefaults, StudioContext
+from store.checkpointer import StudioSaver
+from store.database import Database, Pool
 
 TABLE_BYTES = {
     "checkpoints": """octet_length(thread_id) + octet_length(checkpoint_ns)

@@ -13,11 +13,9 @@ import asyncio
 import contextlib
 import cProfile
 import io
-import json
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -58,12 +56,15 @@ from adapters.llm import RoleModels
 from adapters.renderer import Renderer
 from adapters.specs import GenerationSpec
 from adapters.threads import ThreadRegistry
-from api.app import create_app
-from api.database import Database
-from api.settings import Settings
-from api.studio import Studio
+from api.http.app import create_app
+from engine.settings import Settings
+from engine.studio import Studio
 from graph.builder import build_graph
 from graph.context import StudioContext
+from store.database import Database
+from tests.wire import Sse as Sse  # the wire helpers tests and benches share
+from tests.wire import free_port as free_port
+from tests.wire import sse_events as sse_events
 
 ROOT = Path(__file__).resolve().parent.parent
 GRAPHS = ("trivial", "studio", "tokens", "ticker")
@@ -71,6 +72,8 @@ BRIEF = "cyberpunk street scene at night, neon signs"
 
 
 # -- the graphs under test ------------------------------------------------------------------
+
+
 class TrivialState(TypedDict, total=False):
     messages: Annotated[list[AnyMessage], add_messages]
     log: list[str]
@@ -275,12 +278,6 @@ async def database(home: Path | None = None) -> AsyncIterator[Database]:
 
 
 # -- the server ---------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def uvicorn_config(app: Any, port: int) -> uvicorn.Config:
     """As `studio serve` runs it (uvloop and httptools when installed), access log off."""
     return uvicorn.Config(
@@ -386,7 +383,7 @@ async def wait_ok(
 
 def _eventlog_defaults(**defaults: Any) -> None:
     """Experiment only: build the app's `EventLog` with other defaults (it passes none)."""
-    from api.eventlog import EventLog
+    from engine.eventlog import EventLog
 
     original = EventLog.__init__
 
@@ -407,7 +404,7 @@ def _what_if_memory_log() -> None:
     instead of writing them to Postgres (no durability, no other process sees them), to show
     how much of the overhead the durable log is. Followers read from the cache, which keeps
     every event of a thread while this runs (a bench server's threads are small)."""
-    from api.eventlog import EventLog, Pending, Record, Then
+    from engine.eventlog import EventLog, Pending, Record, Then
 
     last: dict[str, int] = {}
 
@@ -461,40 +458,6 @@ def _serve_cli(argv: list[str]) -> None:
 
 
 # -- SSE and figures ----------------------------------------------------------------------
-@dataclass
-class Sse:
-    event: str
-    data: str
-    id: str | None
-    received: float = 0.0
-    """`time.time()` when the event's blank line arrived."""
-
-    def json(self) -> Any:
-        return json.loads(self.data)
-
-
-async def sse_events(response: httpx.Response) -> AsyncIterator[Sse]:
-    """Events of an SSE response as they arrive (comments and pings skipped)."""
-    event, sid = "message", None
-    data: list[str] = []
-    async for line in response.aiter_lines():
-        if line == "":
-            if data:
-                yield Sse(event, "\n".join(data), sid, time.time())
-            event, data, sid = "message", [], None
-        elif line.startswith(":"):
-            continue
-        else:
-            name, _, value = line.partition(":")
-            value = value.removeprefix(" ")
-            if name == "event":
-                event = value
-            elif name == "data":
-                data.append(value)
-            elif name == "id":
-                sid = value
-
-
 def token_of(thread: Any) -> str:
     """The client token a `POST /threads` answer carries (the SDK's `Thread` type lacks it)."""
     return str(thread["token"])

@@ -66,7 +66,7 @@ class Served:
             "STUDIO_OFFLINE_TOKEN_DELAY_S": "0.004",
             "STUDIO_RENDER_STAGE_DELAY_S": "0.05",
         }
-        command = [sys.executable, "-c", "from api.cli import main; main()", "serve"]
+        command = [sys.executable, "-c", "from api.cli.main import main; main()", "serve"]
         self.process = spawn([*command, "--port", str(self.port)], env, self.home / "server.log")
 
     async def ready(self) -> None:

@@ -17,7 +17,7 @@ from agents.consistency import check_consistency
 from agents.critic import critique, review
 from agents.director import direct
 from agents.discussion import specialist
-from agents.generate import generate, generation_sends
+from agents.generate import generate
 from agents.intake import intake
 from agents.interject import interject
 from agents.manager import finalize, manage
@@ -25,6 +25,7 @@ from agents.moderator import moderate
 from agents.planner import plan
 from graph.budgets import limits
 from graph.context import StudioContext, resolve
+from graph.fanout import generation_sends
 from graph.gates import approve_outputs, approve_plan, ask_clarification, ask_consensus
 from graph.launch import after_launch, build_launch, entry_for
 from graph.launch_gates import steer_launch

@@ -17,13 +17,12 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command, interrupt
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 
-from agents.generate import generation_sends
-from agents.intake import human_texts
 from graph import directions, variants
 from graph.budgets import Limits, exhausted, limits
 from graph.context import StudioContext, resolve, thread_of
 from graph.emit import emit, phase
-from graph.state import GATE_ACTIONS, GateRecord, StudioState
+from graph.fanout import generation_sends
+from graph.state import GATE_ACTIONS, GateRecord, StudioState, human_texts
 
 MIN_PREFIX = 8
 """An asset id may be given by any unique prefix of at least this many characters."""

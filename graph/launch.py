@@ -15,14 +15,13 @@ from typing import Annotated, Any, NotRequired
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
-from agents.intake import human_texts
 from agents.launch.results import open_experiment, report_results
 from agents.launch.thumbnails import design_thumbnails, score_thumbnails
 from agents.launch.writing import research, write_scripts
 from graph import directions
 from graph.context import StudioContext
 from graph.legs import RETRY, LegInput, LegOutput
-from graph.state import StudioState, merge_dict, valid_settings
+from graph.state import StudioState, human_texts, merge_dict, valid_settings
 
 LAUNCH_BRIEF = re.compile(
     r"^\s*(?:please\s+)?(?:help me\s+)?launch\s+(?:a|an|my|the|our)?\s*(?:new\s+)?"

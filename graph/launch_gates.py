@@ -19,7 +19,6 @@ from langgraph.graph import END
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
-from agents.intake import human_texts
 from agents.launch import experiment, simulator
 from agents.launch.styles import STYLES, VARIANTS
 from agents.launch.thumbnails import chosen_script
@@ -29,7 +28,7 @@ from graph.emit import emit, phase
 from graph.gates import GateAnswer, _resuming, ask, choices, heard, record, stopped
 from graph.launch import split_brief
 from graph.launch_settings import MAX_FIGURES, parse_trends_csv
-from graph.state import GATE_ACTIONS, StudioState, valid_settings
+from graph.state import GATE_ACTIONS, StudioState, human_texts, valid_settings
 
 MIN_TESTED = 2
 

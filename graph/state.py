@@ -5,7 +5,7 @@ from __future__ import annotations
 import operator
 from typing import Annotated, Any, Literal, NotRequired, get_args
 
-from langchain_core.messages import AnyMessage
+from langchain_core.messages import AnyMessage, HumanMessage
 from langgraph.graph.message import add_messages
 from pydantic import (
     AfterValidator,
@@ -404,3 +404,12 @@ class StudioState(StudioInput):
     """The launch format's work: trends, scripts, thumbnails, the A/B test (graph/launch.py)."""
     video: NotRequired[Annotated[dict[str, Any], merge_dict]]
     """The video format's work: its stages, each with every version (graph/video.py)."""
+
+
+def human_texts(state: StudioState) -> list[str]:
+    """Every message the person has sent, oldest first."""
+    return [
+        m.content if isinstance(m.content, str) else str(m.content)
+        for m in state.get("messages", [])
+        if isinstance(m, HumanMessage)
+    ]

@@ -20,12 +20,12 @@ from langgraph_sdk import get_client
 from adapters.llm import RoleModels
 from adapters.renderer import Renderer
 from adapters.threads import ThreadRegistry
-from api.app import create_app
-from api.settings import Settings
-from api.studio import Studio
-from bench.harness import free_port, sse_events
+from api.http.app import create_app
+from engine.settings import Settings
+from engine.studio import Studio
 from graph.builder import build_graph
 from tests.studio_helpers import NEON, make_context
+from tests.wire import free_port, sse_events
 
 __all__ = ["NEON", "Served", "ServerProcess", "read_sse", "serve"]
 
@@ -155,7 +155,7 @@ class ServerProcess:
         return httpx.AsyncClient(base_url=self.url, headers=headers, timeout=timeout)
 
     def spawn(self) -> subprocess.Popen[bytes]:
-        command = [sys.executable, "-c", "from api.cli import main; main()", "serve"]
+        command = [sys.executable, "-c", "from api.cli.main import main; main()", "serve"]
         with open(self.log, "ab") as log:
             return subprocess.Popen(
                 [*command, "--port", str(self.port), *self.args],

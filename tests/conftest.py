@@ -17,7 +17,7 @@ import pytest
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
-from api.database import Database, Pool, start_embedded_postgres, stop_embedded_postgres
+from store.database import Database, Pool, start_embedded_postgres, stop_embedded_postgres
 from tests.studio_helpers import fresh_graph, make_context
 
 pytest_plugins = ("tests.ui_harness",)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from api.routes.assistants import ASSISTANT_ID
+from api.http.routes.assistants import ASSISTANT_ID
 from tests.api_helpers import serve
 
 pytestmark = pytest.mark.anyio

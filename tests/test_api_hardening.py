@@ -244,7 +244,7 @@ async def test_bodies_and_messages_have_limits_named_in_the_answer(database, tmp
 
 def test_the_cli_refuses_what_the_api_refuses() -> None:
     from adapters.errors import InvalidInput
-    from api.studio import Studio
+    from engine.studio import Studio
 
     with pytest.raises(InvalidInput, match="brief: String should have at most 10000 characters"):
         Studio.start_payload("y" * 10_001)

@@ -13,7 +13,7 @@ from PIL import Image
 
 from adapters.assets import AssetRecord, AssetStore
 from adapters.images import GeneratedImage
-from api.database import Pool
+from store.database import Pool
 
 pytestmark = pytest.mark.anyio
 

@@ -20,9 +20,9 @@ from langgraph.checkpoint.base import empty_checkpoint
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
-from api.checkpointer import StudioSaver
-from api.runstore import RunStore
 from bench.checkpoints import chat_graph, growth, thread_bytes, turn
+from engine.store import RunStore
+from store.checkpointer import StudioSaver
 from tests.studio_helpers import NEON, fresh_graph, make_context, run, start
 
 pytestmark = pytest.mark.anyio

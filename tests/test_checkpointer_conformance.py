@@ -9,8 +9,8 @@ import pytest
 from langgraph.checkpoint.conformance import checkpointer_test, validate
 from langgraph.checkpoint.conformance.report import ProgressCallbacks
 
-from api.checkpointer import StudioSaver
-from api.database import Database
+from store.checkpointer import StudioSaver
+from store.database import Database
 
 pytestmark = pytest.mark.anyio
 

@@ -15,7 +15,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from api.hometoken import home_token
+from people.home_token import home_token
 from tests.api_helpers import ServerProcess, read_sse
 from tests.test_cli import NEON, STUDIO, studio
 

@@ -20,8 +20,8 @@ from adapters.comfyui.client import Timeouts
 from adapters.errors import GenerationCancelled, ServiceUnavailable
 from adapters.images import GeneratedImage
 from adapters.specs import GenerationSpec
-from api.settings import Settings
-from api.studio import build_images
+from engine.settings import Settings
+from engine.studio import build_images
 from tests.comfyui_server import LoopbackComfyUI
 
 pytestmark = pytest.mark.anyio

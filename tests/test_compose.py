@@ -16,7 +16,7 @@ import pytest
 import yaml
 from pydantic import AliasChoices
 
-from api.settings import Settings
+from engine.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = yaml.safe_load((ROOT / "compose.yaml").read_text())
@@ -242,7 +242,7 @@ def test_dockerfile_serves_the_studio_as_a_non_root_user() -> None:
 def test_dockerfile_command_is_the_studio_cli_serve_command() -> None:
     from typer.testing import CliRunner
 
-    from api.cli import app
+    from api.cli.main import app
 
     _, command, *options = json.loads(dockerfile()["CMD"][-1])
     result = CliRunner().invoke(app, [command, "--help"], env={"COLUMNS": "200"})

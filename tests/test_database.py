@@ -20,8 +20,8 @@ from typing_extensions import TypedDict
 
 from adapters.errors import ServiceUnavailable
 from adapters.threads import ThreadRegistry
-from api.database import Database, describe_url, stop_embedded_postgres
-from api.migrate import MIGRATIONS_DIR, apply_migrations, status
+from store.database import Database, describe_url, stop_embedded_postgres
+from store.migrate import MIGRATIONS_DIR, apply_migrations, status
 
 pytestmark = pytest.mark.anyio
 
@@ -222,7 +222,7 @@ async def test_pool_replaces_an_idle_connection_the_server_closed(
         pid = conn.info.backend_pid
     async with await psycopg.AsyncConnection.connect(database.url, autocommit=True) as admin:
         await admin.execute("SELECT pg_terminate_backend(%s)", [pid])
-    monkeypatch.setattr("api.database.IDLE_CHECK_S", 0.0)  # it has sat idle "long enough"
+    monkeypatch.setattr("store.database.IDLE_CHECK_S", 0.0)  # it has sat idle "long enough"
     async with database.pool.connection() as conn:
         assert conn.info.backend_pid != pid, "the dead connection was checked and replaced"
         assert await scalar(conn, "SELECT 1") == 1
@@ -241,7 +241,7 @@ async def test_pool_hands_out_a_busy_connection_without_checking_it(
         async with database.pool.connection() as conn:
             await conn.execute("SELECT 1")
     assert checks == [], "connections returned moments ago are not pinged again"
-    monkeypatch.setattr("api.database.IDLE_CHECK_S", 0.0)
+    monkeypatch.setattr("store.database.IDLE_CHECK_S", 0.0)
     for _ in range(database.pool_max + 1):  # the pool hands them out in turn; one was returned
         async with database.pool.connection() as conn:
             await conn.execute("SELECT 1")
@@ -274,7 +274,7 @@ CHILD = """
 import asyncio, sys
 from pathlib import Path
 from adapters.threads import ThreadRegistry
-from api.database import Database
+from store.database import Database
 
 async def main():
     async with Database(None, Path(sys.argv[1])) as db:
@@ -403,4 +403,4 @@ def test_the_embedded_mode_starts_without_a_runtime_dir_warning() -> None:
 
     if "XDG_RUNTIME_DIR" not in stderr_of("import pgserver"):  # what users would see
         pytest.skip("this platformdirs does not warn without XDG_RUNTIME_DIR")
-    assert stderr_of("from api.database import _pgserver; _pgserver()") == ""
+    assert stderr_of("from store.database import _pgserver; _pgserver()") == ""

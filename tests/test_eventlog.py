@@ -8,8 +8,8 @@ import json
 import psycopg
 import pytest
 
-from api.database import Pool
-from api.eventlog import EventLog, Record
+from engine.eventlog import EventLog, Record
+from store.database import Pool
 
 pytestmark = pytest.mark.anyio
 

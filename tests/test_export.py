@@ -20,7 +20,7 @@ from PIL import Image
 
 from adapters.assets import AssetRecord
 from adapters.renderer import read_recipe
-from api.export import build, export_name, file_stem
+from store.export import build, export_name, file_stem
 from tests.api_helpers import NEON, serve
 
 TEXTS = {"README.md", "manifest.json", "brief.md", "discussion.md"}

@@ -235,7 +235,7 @@ async def test_restart_resumes_without_repeating_work(database, tmp_path, tid) -
     first = fresh_graph(database.saver)
     await run(first, start(NEON, auto_approve=True), tid, context, interrupt_before=["story"])
     # a new process: a fresh saver and graph on the same database
-    from api.checkpointer import StudioSaver
+    from store.checkpointer import StudioSaver
 
     second = fresh_graph(StudioSaver(database.pool))
     await run(second, None, tid, context, interrupt_before=["critique"])

@@ -22,7 +22,7 @@ from adapters.offline.model import OfflineChatModel
 from adapters.renderer import Renderer
 from agents.critic import as_sentence
 from agents.moderator import ideas
-from api.events import STREAM_MODES, to_events
+from engine.events import STREAM_MODES, to_events
 from graph.state import advance_phase
 from tests.studio_helpers import (
     NEON,

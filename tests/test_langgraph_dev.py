@@ -20,10 +20,10 @@ import psycopg
 import pytest
 from langgraph_sdk import get_client
 
-from api.database import Database
-from bench.harness import free_port
 from graph.builder import build_graph
+from store.database import Database
 from tests.studio_helpers import NEON, config, make_context, start
+from tests.wire import free_port
 
 pytestmark = pytest.mark.anyio
 

@@ -17,7 +17,7 @@ import pytest
 from adapters.errors import ModelNotFound, ServiceUnavailable, StructuredOutputError
 from adapters.llm import RoleModels, ollama_models
 from agents.schemas import CritiqueVerdict, Plan, PlanReview
-from api.events import STREAM_MODES, Event, to_events
+from engine.events import STREAM_MODES, Event, to_events
 from tests.ollama_server import Fault, LoopbackOllama
 from tests.studio_helpers import NEON, config, fresh_graph, make_context, run, start
 

@@ -12,9 +12,9 @@ import pytest
 from langchain_core.messages import AIMessage
 from psycopg.types.json import Jsonb
 
-from api.checkpointer import StudioSaver
-from api.database import Database, Pool
 from graph.builder import build_graph
+from store.checkpointer import StudioSaver
+from store.database import Database, Pool
 from tests.api_helpers import serve
 from tests.studio_helpers import NEON, start
 

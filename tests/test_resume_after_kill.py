@@ -8,9 +8,9 @@ import pytest
 from langgraph.graph import END, START, StateGraph
 from typing_extensions import TypedDict
 
-from api.checkpointer import StudioSaver
-from api.database import Pool
-from api.studio import work_left
+from engine.studio import work_left
+from store.checkpointer import StudioSaver
+from store.database import Pool
 
 pytestmark = pytest.mark.anyio
 

@@ -11,7 +11,7 @@ from langchain_core.messages import AIMessage, HumanMessage
 from langgraph.types import Interrupt
 from pydantic import BaseModel
 
-from api.serde import dumps, jsonable
+from engine.serde import dumps, jsonable
 
 
 class Spec(BaseModel):

@@ -13,7 +13,7 @@ from adapters.comfyui.templates import TEMPLATES, traits
 from adapters.images import MODEL_TRAITS, TemplateTraits, template_traits
 from adapters.renderer import Renderer, read_recipe
 from adapters.specs import GenerationSpec
-from api.cli import print_check
+from api.cli.main import print_check
 from tests.comfyui_server import LoopbackComfyUI
 
 STATS = {"system": {"comfyui_version": "0.3.64"}, "devices": []}

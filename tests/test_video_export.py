@@ -15,7 +15,7 @@ from PIL import Image
 
 from adapters.media.captions import parse_webvtt
 from adapters.media.cut import probe
-from api.export import collect, write_folder
+from store.export import collect, write_folder
 from tests.api_helpers import read_sse, serve
 
 BRIEF = "a 4-second product ad for Aurora, a quiet electric kettle"

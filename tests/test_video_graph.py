@@ -13,7 +13,7 @@ from rich.console import Console
 from adapters.media.cut import decode, probe
 from adapters.media.kit import Clip, MediaKit, ParallaxAnimator
 from adapters.specs import GenerationSpec
-from api.gate_prompt import show_gate
+from api.cli.gate_prompt import show_gate
 from tests.studio_helpers import config, fresh_graph, make_context, pending_gate, resume, run, start
 
 pytestmark = pytest.mark.anyio

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bench.harness import free_port
+from tests.wire import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"

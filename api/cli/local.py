@@ -1,0 +1,149 @@
+"""The CLI's client of the run engine, in process: it registers threads, submits, follows and
+stops runs exactly as the HTTP API does (the run manager, the per-thread claim, the runs
+table and the event log), acting as the home's owner (`people/home_token.py`)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from adapters.errors import Conflict, InvalidInput, StudioError
+from engine.eventlog import Record
+from engine.manager import Engine, RunManager, open_engine
+from engine.settings import Settings
+from engine.studio import Studio, ThreadView, open_studio
+from graph.state import valid_settings
+from people.home_token import home_owner_hash
+from store.deletion import is_deleted_sql
+
+_REGISTER = """
+    INSERT INTO threads AS t (thread_id, title, status, phase, owner_hash)
+    SELECT %(thread_id)s, %(title)s, 'idle', 'created', %(owner)s
+    WHERE NOT {deleted}
+    ON CONFLICT (thread_id) DO UPDATE SET
+        owner_hash = COALESCE(t.owner_hash, EXCLUDED.owner_hash),
+        title = COALESCE(t.title, EXCLUDED.title)
+    RETURNING thread_id
+""".format(deleted=is_deleted_sql("%(thread_id)s"))
+"""The thread in the registry, owned by the home's token unless it has an owner already (a
+thread an HTTP client made stays that client's; the CLI may still drive it: it is local)."""
+CLI_MODES = ["values"]
+"""What a CLI run logs for protocol clients that join it (LangGraph Server's default)."""
+
+
+class ThreadBusy(StudioError):
+    """Another process (or this one) is running the thread; a new input must wait."""
+
+    code = "thread_busy"
+
+
+def busy_message(thread_id: str) -> str:
+    return (
+        f"thread {thread_id} is busy: a run is in progress. Follow it with "
+        f'`studio resume {thread_id}`, interject with `studio say {thread_id} "..."`, '
+        f"or stop it with `studio resume {thread_id} --action stop`."
+    )
+
+
+@dataclass(frozen=True)
+class LocalClient:
+    """One CLI process's view of the studio: the studio and its run engine."""
+
+    studio: Studio
+    engine: Engine
+    owner_hash: str
+
+    @property
+    def manager(self) -> RunManager:
+        return self.engine.manager
+
+    async def register(self, thread_id: str, *, title: str) -> None:
+        """Enter the thread in the registry, owned by the home (visible to `studio serve`)."""
+        async with self.studio.threads.pool.connection() as conn:
+            cursor = await conn.execute(
+                _REGISTER, {"thread_id": thread_id, "title": title, "owner": self.owner_hash}
+            )
+            if await cursor.fetchone() is None:
+                raise InvalidInput(f"thread {thread_id!r} was deleted; a deleted id is not reused")
+
+    async def view(self, thread_id: str) -> ThreadView:
+        """Where the thread stands; from now on this process takes over its runs if the
+        process executing them dies."""
+        self.manager.adopt(thread_id)
+        return await self.manager.view(thread_id)
+
+    async def exists(self, view: ThreadView) -> bool:
+        return bool(view.values) or await self.manager.busy(view.thread_id)
+
+    async def submit(
+        self,
+        thread_id: str,
+        *,
+        input: dict[str, Any] | None = None,
+        command: dict[str, Any] | None = None,
+        strategy: str = "reject",
+        checkpoint_id: str | None = None,
+    ) -> dict[str, Any]:
+        """Queue a run on the thread (as `POST /threads/{id}/runs` does); `reject` (a new
+        input) raises `ThreadBusy` while another run is queued or running."""
+        if input is not None and "settings" not in input:
+            row = await self.studio.threads.get(thread_id) or {}
+            if stored := valid_settings((row.get("metadata") or {}).get("settings")):
+                input = {**input, "settings": stored}  # as PATCH …/settings stored them
+        kwargs: dict[str, Any] = {
+            "input": input,
+            "command": command,
+            "stream_mode": CLI_MODES,
+            "stream_resumable": False,
+            "durability": "sync",
+            "on_disconnect": "continue",
+        }
+        if checkpoint_id is not None:
+            kwargs["checkpoint_id"] = checkpoint_id
+        self.manager.adopt(thread_id)
+        try:
+            return await self.manager.submit(
+                thread_id,
+                assistant_id="studio",
+                kwargs=kwargs,
+                metadata={"source": "cli"},
+                strategy=strategy,
+            )
+        except Conflict:
+            raise ThreadBusy(busy_message(thread_id)) from None
+
+    async def current_run(self, thread_id: str) -> dict[str, Any] | None:
+        """The run executing on the thread (else the next queued one), in any process."""
+        unfinished = await self.engine.store.unfinished(thread_id)
+        running = [r for r in unfinished if r["status"] == "running"]
+        return (running or unfinished)[0] if unfinished else None
+
+    async def follow(self, thread_id: str, run_id: str) -> AsyncIterator[Record]:
+        """The run's studio events from its start, then live, until it ends (wherever it
+        executes; if that process dies, this one resumes it)."""
+        self.manager.adopt(thread_id)
+        await self.manager.sweep()  # a run its dead process left: resume it here, now
+        log = self.engine.log
+        async for record in log.follow(thread_id, 0, channels=("studio", "control"), run_id=run_id):
+            if record.channel == "control":
+                return
+            yield record
+
+    async def stop(self, thread_id: str) -> list[str]:
+        """Stop the thread's runs at the next safe point, from any process (their ComfyUI
+        jobs are cancelled); returns the runs stopped."""
+        return await self.manager.stop(thread_id)
+
+
+@asynccontextmanager
+async def open_local(settings: Settings) -> AsyncIterator[LocalClient]:
+    """The studio and its run engine for one CLI command: it executes the runs it submits
+    (unless another process holds the thread) and takes over those of the threads it works
+    on when their process dies; other threads' runs are left to their own processes."""
+    async with (
+        open_studio(settings) as studio,
+        open_engine(studio, settings, adopt=()) as engine,
+    ):
+        yield LocalClient(studio, engine, home_owner_hash(settings.home))

@@ -1,0 +1,74 @@
+"""How errors reach clients: `{error: {code, message, retryable}}`, never a traceback."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException
+
+from adapters.errors import INTERNAL_MESSAGE, NotFound, StudioError, friendly_validation
+
+logger = logging.getLogger("studio.api")
+STATUS_BY_CODE = {
+    "thread_not_found": 404,
+    "run_not_found": 404,
+    "asset_not_found": 404,
+    "invalid_input": 422,
+    "invalid_gate_action": 422,
+    "model_not_found": 422,
+    "conflict": 409,
+    "unauthorized": 401,
+    "service_unavailable": 503,
+}
+CODE_BY_STATUS = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    422: "invalid_input",
+    429: "too_many_requests",
+}
+
+
+def error_body(code: str, message: str, *, retryable: bool = False) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "retryable": retryable}, "detail": message}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the translators from exceptions to responses."""
+
+    @app.exception_handler(StudioError)
+    async def studio_error(request: Request, exc: StudioError) -> JSONResponse:
+        status = 404 if isinstance(exc, NotFound) else STATUS_BY_CODE.get(exc.code, 500)
+        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        body = error_body(exc.code, exc.message, retryable=exc.retryable)
+        return JSONResponse(body, status_code=status, headers=headers)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        code = CODE_BY_STATUS.get(exc.status_code, "error")
+        body = error_body(code, str(exc.detail), retryable=exc.status_code >= 500)
+        return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse(error_body("invalid_input", friendly_validation(exc)), 422)
+
+    @app.exception_handler(ValidationError)
+    async def invalid_value(request: Request, exc: ValidationError) -> JSONResponse:
+        return JSONResponse(error_body("invalid_input", friendly_validation(exc)), 422)
+
+    @app.exception_handler(Exception)
+    async def internal(request: Request, exc: Exception) -> JSONResponse:
+        thread_id = request.path_params.get("thread_id", "-")
+        path = request.url.path
+        logger.exception("request %s %s failed (thread %s)", request.method, path, thread_id)
+        return JSONResponse(error_body("internal", INTERNAL_MESSAGE, retryable=True), 500)

@@ -1,0 +1,80 @@
+"""Check a resume before it becomes a run: known interrupt ids, and an answer the gate accepts."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Awaitable
+from typing import Any
+
+from pydantic import ValidationError
+
+from adapters.errors import Conflict, InvalidGateAction, InvalidInput, friendly_validation
+from engine.studio import Studio
+from graph.gates import GateAnswer, answer_schema, schema_for
+from graph.state import GATE_ACTIONS
+
+_INTERRUPT_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+def is_id_map(resume: Any) -> bool:
+    """LangGraph's rule: a dict whose keys all look like interrupt ids resumes by id."""
+    return (
+        isinstance(resume, dict)
+        and bool(resume)
+        and all(isinstance(k, str) and _INTERRUPT_ID.match(k) for k in resume)
+    )
+
+
+def _schema(gate_value: dict[str, Any]) -> type[GateAnswer]:
+    """The gate's answer schema, from the choices its interrupt carries (a gate saved before
+    interrupts carried them: from its variants or specs)."""
+    if "choices" in gate_value:
+        return schema_for(gate_value)
+    variants = gate_value.get("variants") or {}
+    if gate_value["gate"] == "output":
+        assets = {asset: d for d, ids in variants.items() for asset in ids}
+        return answer_schema("output", deliverables=list(variants), assets=assets)
+    deliverables = [s.get("deliverable") for s in gate_value.get("specs", [])]
+    return answer_schema(str(gate_value["gate"]), deliverables=deliverables)
+
+
+def check_answer(gate_value: Any, answer: Any, *, field: str | None = "command.resume") -> None:
+    """Validate `answer` with the pending gate's own schema (422 naming what it accepts)."""
+    if not isinstance(gate_value, dict) or gate_value.get("gate") not in GATE_ACTIONS:
+        return  # not one of the studio's gates: nothing to check against
+    try:
+        _schema(gate_value).model_validate(answer)
+    except ValidationError as exc:
+        reason = friendly_validation(exc)
+        raise InvalidGateAction(f"{field}: {reason}" if field else reason) from None
+
+
+async def check_resume(
+    studio: Studio, thread_id: str, resume: Any, *, busy: Awaitable[bool]
+) -> None:
+    """Refuse a resume that would silently re-interrupt (unknown id) or fail the run. `busy`:
+    whether the thread has runs queued or running (asked at the same time as the state)."""
+    snapshot, busy_now = await asyncio.gather(
+        studio.graph.aget_state(studio.config(thread_id)), busy
+    )
+    pending = {i.id: i for i in snapshot.interrupts}
+    if busy_now and not pending:
+        return  # a queued resume: the gate it answers may not exist yet
+    if not pending:
+        raise Conflict("The thread is not waiting at a gate; send `input` instead of a resume.")
+    if is_id_map(resume):
+        unknown = [key for key in resume if key not in pending]
+        if unknown:
+            raise InvalidInput(
+                f"command.resume: no pending interrupt with id {', '.join(unknown)}; "
+                f"pending: {', '.join(pending)}"
+            )
+        for key, answer in resume.items():
+            check_answer(pending[key].value, answer)
+        return
+    if len(pending) > 1:
+        raise InvalidInput(
+            "command.resume: several gates are waiting; key the resume by interrupt id"
+        )
+    check_answer(next(iter(pending.values())).value, resume)
