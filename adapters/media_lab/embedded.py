@@ -54,8 +54,8 @@ UPSCALE_LABEL = "embedded: Lanczos resampling + unsharp mask (Pillow), not a lea
 INTERPOLATE_LABEL = (
     "embedded: motion-compensated interpolation from bidirectional dense optical flow "
     "(OpenCV {flow}), forward-projected with occlusion-aware blending; not frame duplication "
-    "or cross-fading. Motions much larger than the moving object itself per source frame can "
-    "still tear."
+    "or cross-fading. An object moving more than about half its own size between two source "
+    "frames is not followed (it then blends rather than moves)."
 )
 REFERENCE_LABEL = (
     "embedded: the built-in renderer draws the prompt with the references' palette (k-means) "

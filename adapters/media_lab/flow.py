@@ -162,6 +162,51 @@ def _norm(v: F32) -> F32:
     return np.asarray(np.hypot(v[..., 0], v[..., 1]), np.float32)
 
 
+_OFFSETS = (
+    (0, 0),
+    *((dx, dy) for r in (3, 7) for dx in (-r, 0, r) for dy in (-r, 0, r) if dx or dy),
+)
+"""Neighbours whose motion a pixel may take instead of its own (flow blurs across edges)."""
+
+
+def _shifted(a: F32, dx: int, dy: int) -> F32:
+    """`a` moved so that each pixel sees its neighbour at (x + dx, y + dy), edges repeated."""
+    h, w = a.shape[:2]
+    ys = np.clip(np.arange(h) + dy, 0, h - 1)
+    xs = np.clip(np.arange(w) + dx, 0, w - 1)
+    return a[ys][:, xs]
+
+
+def _refine(
+    frame0: U8,
+    frame1: U8,
+    motion: F32,
+    t: float,
+    grid: tuple[F32, F32],
+    both: npt.NDArray[np.bool_],
+) -> F32:
+    """Where both frames see a pixel, or neither projection reached it (an untrusted flow), take
+    the motion (its own or a close neighbour's) under
+    which frame0 and frame1 agree best there: motion boundaries blurred by the flow snap back
+    to the object's edge."""
+    xs, ys = grid
+    a, b = frame0.astype(np.float32), frame1.astype(np.float32)
+    best_err: F32 | None = None
+    best = motion
+    for dx, dy in _OFFSETS:
+        candidate = motion if (dx, dy) == (0, 0) else _shifted(motion, dx, dy)
+        warped0 = _remap(a, xs - t * candidate[..., 0], ys - t * candidate[..., 1])
+        warped1 = _remap(b, xs + (1 - t) * candidate[..., 0], ys + (1 - t) * candidate[..., 1])
+        err = np.asarray(cv2.blur(np.abs(warped0 - warped1).sum(axis=2), (3, 3)), np.float32)
+        if best_err is None:
+            best_err = err + 2.0  # the pixel's own motion wins ties
+            continue
+        better = both & (err < best_err)
+        best = np.where(better[..., None], candidate, best)
+        best_err = np.where(better, err, best_err)
+    return np.asarray(best, np.float32)
+
+
 def interpolate_frame(frame0: U8, frame1: U8, f01: F32, f10: F32, t: float) -> U8:
     """The frame at time t between frame0 (t=0) and frame1 (t=1), RGB uint8."""
     h, w = frame0.shape[:2]
@@ -178,6 +223,7 @@ def interpolate_frame(frame0: U8, frame1: U8, f01: F32, f10: F32, t: float) -> U
     motion = np.where(use_a[..., None], fa, np.where(use_b[..., None], -fb, 0.5 * (fa - fb)))
     motion = _fill(np.asarray(motion, np.float32), seen0 | seen1)
     xs, ys = grid
+    motion = _refine(frame0, frame1, motion, t, grid, seen0 == seen1)
     to0x, to0y = xs - t * motion[..., 0], ys - t * motion[..., 1]
     to1x, to1y = xs + (1.0 - t) * motion[..., 0], ys + (1.0 - t) * motion[..., 1]
     warped0 = _remap(frame0, to0x, to0y).astype(np.float32)

@@ -198,9 +198,9 @@ def _probe_video(
             ) from exc
         if first is None:
             raise UploadRejected("corrupt", "the video has no decodable frame")
-        frames = _count_frames(stream, limits)
+        frames, span = _count_frames(stream, limits)
     if duration is None:
-        duration = frames / fps
+        duration = span if span > 0 else frames / fps
         if duration > limits.max_duration_s:
             raise UploadRejected(
                 "max_duration_s", f"{duration:.1f} s is over the {limits.max_duration_s:g} s limit"
@@ -211,22 +211,30 @@ def _probe_video(
 
 
 def _duration(container: av.container.InputContainer, video: av.VideoStream) -> float | None:
+    """The video stream's own duration when the container records one (MP4/MOV); None when
+    only the packets can tell (WebM: the container's duration includes the audio)."""
     if video.duration is not None and video.time_base is not None:
         return float(video.duration * video.time_base)
-    if container.duration is not None:
-        return container.duration / av.time_base
     return None
 
 
-def _count_frames(stream: IO[bytes], limits: Limits) -> int:
-    """Video packets to the end of the file (demuxing reads it all, so truncation shows)."""
+def _count_frames(stream: IO[bytes], limits: Limits) -> tuple[int, float]:
+    """Video packets to the end of the file (demuxing reads it all, so truncation shows), and
+    the time from the first frame's start to the last one's end."""
     stream.seek(0)
     count = 0
+    first: float | None = None
+    end = 0.0
     try:
         with av.open(stream, mode="r") as container:
             for packet in container.demux(video=0):
                 if packet.size:
                     count += 1
+                    if packet.pts is not None and packet.time_base is not None:
+                        start = float(packet.pts * packet.time_base)
+                        first = start if first is None else min(first, start)
+                        length = float((packet.duration or 0) * packet.time_base)
+                        end = max(end, start + length)
                     if count > limits.max_frames:
                         raise UploadRejected(
                             "max_frames", f"more than the {limits.max_frames} frame limit"
@@ -235,4 +243,4 @@ def _count_frames(stream: IO[bytes], limits: Limits) -> int:
         raise UploadRejected("corrupt", f"the video does not demux to the end ({exc})") from exc
     if count == 0:
         raise UploadRejected("corrupt", "the video has no frames")
-    return count
+    return count, end - (first or 0.0)
