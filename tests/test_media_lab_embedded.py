@@ -30,7 +30,7 @@ from adapters.media_lab.params import (
     builtin_preset,
 )
 from adapters.media_lab.probe import probe
-from tests.media_helpers import (
+from tests.media_lab_helpers import (
     audio_seconds,
     background,
     decode_video,

@@ -13,7 +13,7 @@ from PIL import Image
 from adapters.errors import InvalidInput
 from adapters.media_lab.errors import UploadRejected
 from adapters.media_lab.probe import Limits, UploadInfo, probe, sniff
-from tests.media_helpers import moving_square, noise_image, png_bytes, write_video
+from tests.media_lab_helpers import moving_square, noise_image, png_bytes, write_video
 
 
 def test_images_are_described_by_content() -> None:
