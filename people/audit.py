@@ -2,9 +2,15 @@
 
 Entries are appended to `audit_log` (migrations/0019_audit.sql), which refuses UPDATE, DELETE
 and TRUNCATE; deleting a thread only scrubs what the person wrote from its entries' `detail`
-(`scrub_thread`). Actions are dotted nouns and verbs (`thread.created`, `gate.answered`); the
-outcome is `ok`, `refused` (the studio said no: bad input, not allowed, a conflict, a wrong
-password) or `failed` (it tried and could not).
+(`scrub_thread`). The outcome is `ok`, `refused` (the studio said no: bad input, not allowed,
+a conflict, a wrong password) or `failed` (it tried and could not).
+
+Actions are lower-case words joined by `.` (or `_`); the first word is the family the trail's
+filter takes. Recorded from the HTTP routes and the CLI alike: `thread.created` (also a copy or
+branch), `thread.updated`, `thread.deleted`, `run.created`, `run.interjected`, `run.cancelled`,
+`gate.answered` (with the answer), `settings.changed`, `grant.created`, `grant.revoked`,
+`link.signed`, `export.downloaded` (a thread's zip, a library file or zip, `studio export`);
+by the accounts and media modules: sign-ins, tokens, users, media jobs.
 
 Writing an entry never undoes or fails the person's action: that has happened by then. When
 the entry cannot be written (the database is away) it goes to the error log in full instead.
@@ -197,7 +203,8 @@ class AuditQuery:
     actor: str | None = None
     """A user id or name."""
     action: str | None = None
-    """An action (`gate.answered`), or a family (`run`: `run.created`, `run.cancelled`…)."""
+    """An action (`gate.answered`), or a family: `run` is `run.created`, `run.cancelled`…;
+    `token` is `token_created`, `token_revoked` (a whole word before a `.` or `_`)."""
     since: datetime | None = None
     """Entries at or after this time."""
     until: datetime | None = None
@@ -225,8 +232,14 @@ async def query(
         where.append(sql.SQL("(actor_id = %(actor)s OR actor_name = %(actor)s)"))
         params["actor"] = filters.actor
     if filters.action is not None:
-        where.append(sql.SQL("(action = %(action)s OR starts_with(action, %(family)s))"))
-        params.update(action=filters.action, family=filters.action + ".")
+        where.append(
+            sql.SQL(
+                "(action = %(action)s OR starts_with(action, %(dotted)s)"
+                " OR starts_with(action, %(joined)s))"
+            )
+        )
+        params.update(action=filters.action, dotted=filters.action + ".")
+        params["joined"] = filters.action + "_"
     if filters.since is not None:
         where.append(sql.SQL("at >= %(since)s"))
         params["since"] = filters.since

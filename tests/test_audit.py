@@ -117,6 +117,7 @@ async def test_filters_by_thread_actor_action_family_and_time(pool: Pool) -> Non
     assert actions(await _all(pool, AuditQuery(action="run"))) == ["run.cancelled", "run.created"]
     assert actions(await _all(pool, AuditQuery(action="run.created"))) == ["run.created"]
     assert actions(await _all(pool, AuditQuery(action="ru"))) == [], "a family is a whole word"
+    assert actions(await _all(pool, AuditQuery(action="signin"))) == ["signin.failed"]
     everything = await _all(pool)
     assert everything[0]["actor"] is None and everything[0]["outcome"] == "refused"
     cut = datetime.fromisoformat(everything[1]["at"])  # the run.cancelled entry
@@ -202,3 +203,10 @@ def test_request_ids_from_outside_are_kept_only_when_sane() -> None:
     for bad in (None, "", "has space", 'quote"', "x" * 200, "é"):
         fresh = accept_request_id(bad)
         assert fresh != bad and len(fresh) == 32
+
+
+async def test_a_family_also_gathers_underscored_actions(pool: Pool) -> None:
+    for action in ("token_created", "token_revoked", "tokenish", "token.listed"):
+        await record(pool, actor=ADA, action=action, target=None, outcome="ok")
+    found = [e["action"] for e in await _all(pool, AuditQuery(action="token"))]
+    assert found == ["token.listed", "token_revoked", "token_created"]
