@@ -140,11 +140,6 @@ class RoleModels:
 
         return cls(factory, {"default": "studio-offline-1"}, label="built-in offline model")
 
-    @classmethod
-    def single(cls, model: BaseChatModel, *, label: str = "custom model") -> RoleModels:
-        """Every role speaks through `model` (tests, benchmarks)."""
-        return cls(lambda _name: model, {"default": "single"}, label=label)
-
 
 def ollama_models(
     base_url: str,

@@ -14,7 +14,11 @@ from numpy.typing import NDArray
 from PIL import Image
 
 from adapters import regions
+from adapters.colours import rgb as hex_rgb
 from adapters.regions import LUMA as LUMA  # the renderer reads it here
+
+MID_GREY = (0.5, 0.5, 0.5)
+"""What an unreadable palette entry counts as."""
 
 Array = NDArray[np.float64]
 
@@ -199,18 +203,9 @@ def _histogram(rgb: NDArray[np.uint8]) -> tuple[float, ...]:
     )
 
 
-def _hex(colour: str) -> tuple[float, float, float]:
-    text = colour.strip().lstrip("#")
-    try:
-        value = int(text, 16) if len(text) == 6 else 0x808080
-    except ValueError:
-        value = 0x808080
-    return ((value >> 16) / 255.0, ((value >> 8) & 255) / 255.0, (value & 255) / 255.0)
-
-
 def _lightness_chromaticity(colours: Sequence[str]) -> tuple[Array, Array]:
     """CIE L* (0..100) and u'v' chromaticity of `#rrggbb` colours (unparseable: mid grey)."""
-    srgb = np.array([_hex(c) for c in colours], dtype=np.float64)
+    srgb = np.array([hex_rgb(c, default=MID_GREY) for c in colours], dtype=np.float64)
     lin = np.where(srgb <= 0.04045, srgb / 12.92, ((srgb + 0.055) / 1.055) ** 2.4)
     x, y, z = (
         lin

@@ -9,6 +9,7 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
+from adapters import colours
 from adapters.pixels import LUMA
 from adapters.render_vocab import FAMILIES, pick
 from adapters.render_words import Reading, read
@@ -75,8 +76,7 @@ def f32(a: object) -> Arr:
 
 def rgb(colour: str) -> Arr:
     """`#rrggbb` as a float RGB triple in 0..1."""
-    value = int(colour.strip().lstrip("#"), 16)
-    return f32(np.array([value >> 16, (value >> 8) & 255, value & 255]) / 255)
+    return f32(np.array(colours.rgb(colour)))
 
 
 def mix(a: Arr, b: Arr, t: Arr | float) -> Arr:

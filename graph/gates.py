@@ -1,8 +1,8 @@
 """Human gates: each is one node that calls `interrupt()` first and acts on the answer after.
 
-Every gate resumes with one shape, `GateDecision`; the resume value is validated by the gate's
-`response_schema`, so an action the gate does not accept is refused (nothing is saved and the
-gate can be answered again) instead of guessed.
+Every gate resumes with one shape (an `action` plus what it needs); the resume value is
+validated by the gate's `response_schema`, so an action the gate does not accept is refused
+(nothing is saved and the gate can be answered again) instead of guessed.
 """
 
 from __future__ import annotations

@@ -284,16 +284,6 @@ class DriftReport(TypedDict):
     flags: list[str]
 
 
-class GateDecision(TypedDict, total=False):
-    """The one shape every gate resumes with."""
-
-    action: GateAction
-    feedback: str
-    deliverable: str
-    asset_id: str
-    answer: str
-
-
 class GateRecord(TypedDict):
     gate: str
     action: str

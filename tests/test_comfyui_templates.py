@@ -9,11 +9,12 @@ import struct
 import pytest
 from PIL import Image
 
+from adapters.colours import colour_name
 from adapters.comfyui import TEMPLATES, Capabilities, job_id_for, prompt_id_for
 from adapters.comfyui.binder import bind
 from adapters.comfyui.frames import Preview, ProgressText, as_png, decode_frame
 from adapters.comfyui.jobs import attempt_of, seed_for, thread_of
-from adapters.comfyui.mapping import colour_name, positive_prompt
+from adapters.comfyui.mapping import positive_prompt
 from adapters.comfyui.progress import ProgressTracker
 from adapters.comfyui.templates import load_template, titles
 from adapters.specs import GenerationSpec, SpecLimits
@@ -109,7 +110,7 @@ def test_mood_palette_light_weather_camera_and_subject_fold_into_the_prompt() ->
     for phrase in ("golden hour light", "foggy atmosphere", "low angle shot", "dark low-key"):
         assert phrase in text
     assert f"colour palette of {colour_name('#1b2a4a')}, {colour_name('#f2a03d')}" in text
-    assert (colour_name("#1b2a4a"), colour_name("#f2a03d")) == ("navy", "gold")
+    assert (colour_name("#1b2a4a"), colour_name("#f2a03d")) == ("deep navy", "orange")
 
 
 def test_job_ids_give_stable_prompt_ids_and_seeds_that_vary_by_attempt() -> None:

@@ -11,7 +11,8 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage
 from pydantic import BaseModel, Field
 
-from adapters.craft import brief_targets, concerns, is_vague, rgb
+from adapters.colours import rgb
+from adapters.craft import brief_targets, concerns, is_vague
 from adapters.offline.model import OfflineChatModel
 from adapters.specs import LIGHTINGS, WEATHERS, SpecBatch, clamp_spec
 from agents import prompts

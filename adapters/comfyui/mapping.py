@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from adapters.colours import colour_name, hex_int
 from adapters.specs import GenerationSpec, SpecLimits
 
 
@@ -51,17 +52,6 @@ _CAMERA = {
     "overhead": "overhead shot",
 }
 _WEATHER = {"rain": "rainy weather", "fog": "foggy atmosphere", "snow": "falling snow"}
-_COLOURS = {
-    "black": (0, 0, 0), "charcoal": (54, 60, 72), "slate grey": (112, 128, 144),
-    "grey": (128, 128, 128), "silver": (192, 192, 192), "off-white": (238, 240, 236),
-    "white": (255, 255, 255), "navy": (20, 30, 90), "blue": (40, 90, 200),
-    "sky blue": (135, 190, 235), "teal": (0, 128, 128), "cyan": (0, 200, 220),
-    "green": (40, 140, 60), "olive": (110, 120, 40), "lime": (170, 220, 60),
-    "yellow": (240, 220, 50), "gold": (212, 175, 55), "amber": (255, 170, 0),
-    "orange": (240, 120, 30), "red": (200, 30, 30), "crimson": (150, 20, 50),
-    "pink": (240, 150, 180), "magenta": (200, 40, 160), "purple": (110, 40, 140),
-    "violet": (150, 110, 220), "brown": (110, 70, 40), "beige": (220, 200, 160),
-}  # fmt: skip
 
 
 def _clip(value: float, low: float, high: float) -> float:
@@ -71,20 +61,6 @@ def _clip(value: float, low: float, high: float) -> float:
 def _side(value: float, limits: SpecLimits) -> int:
     side = int(_clip(value, limits.min_side, limits.max_side))
     return max(limits.min_side, side - side % 8)
-
-
-def rgb_int(colour: str) -> int:
-    """`#rrggbb` as the `0xRRGGBB` int ComfyUI colour inputs take (§4)."""
-    return int(colour.lstrip("#")[:6], 16)
-
-
-def colour_name(colour: str) -> str:
-    """The nearest plain colour name for `#rrggbb`: words steer a text encoder, hex does not."""
-    value = rgb_int(colour)
-    rgb = (value >> 16 & 255, value >> 8 & 255, value & 255)
-    return min(
-        _COLOURS, key=lambda n: sum((a - b) ** 2 for a, b in zip(_COLOURS[n], rgb, strict=True))
-    )
 
 
 def positive_prompt(spec: GenerationSpec, limits: SpecLimits) -> str:
@@ -146,9 +122,9 @@ def layout_for(spec: GenerationSpec, width: int, height: int) -> dict[str, int]:
     subject_h = int(_clip(round(spec.subject_scale * height), 8, height))
     subject_w = int(_clip(round(subject_h * 0.45), 8, width))
     return {
-        "background_color": rgb_int(palette[0]),
-        "subject_color": rgb_int(palette[1 % len(palette)]),
-        "ground_color": rgb_int(palette[2 % len(palette)]),
+        "background_color": hex_int(palette[0]),
+        "subject_color": hex_int(palette[1 % len(palette)]),
+        "ground_color": hex_int(palette[2 % len(palette)]),
         "horizon_y": horizon,
         "ground_height": height - horizon,
         "subject_width": subject_w,

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapters.craft import WEATHERS, brief_targets, colour_distance, colour_name
+from adapters.colours import colour_distance, colour_name
+from adapters.craft import WEATHERS, brief_targets
 from adapters.offline.reading import Finding, Prompt, findings
 from adapters.offline.scene import direction_text
 

@@ -10,7 +10,7 @@ import hashlib
 import re
 from typing import Any
 
-from adapters.craft import colour_name
+from adapters.colours import colour_name
 from adapters.deliverables import DEFAULTS
 from adapters.offline import feedback
 from adapters.offline.framing import (

@@ -6,7 +6,8 @@ import colorsys
 import random
 import re
 
-from adapters.craft import LIGHTS, MATERIALS, MOODS, WEATHERS, colour_name, rgb
+from adapters.colours import colour_name, rgb
+from adapters.craft import LIGHTS, MATERIALS, MOODS, WEATHERS
 from adapters.offline.reading import Prompt
 from adapters.offline.scene import Scene
 from adapters.offline.talk import nods, nothing_to_add, pick, references, settled, unaddressed

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapters.craft import LIGHTS, MOODS, WEATHERS, brief_targets, colour_name
+from adapters.colours import colour_name
+from adapters.craft import LIGHTS, MOODS, WEATHERS, brief_targets
 from adapters.deliverables import DEFAULTS, REQUIRED, deliverables_in, required_in
 from adapters.offline.reading import Deliverable
 

@@ -12,7 +12,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from adapters.craft import LIGHTS, MATERIALS, MOODS, WEATHERS, brief_targets, colour_name
+from adapters.colours import colour_name
+from adapters.craft import LIGHTS, MATERIALS, MOODS, WEATHERS, brief_targets
 from adapters.offline.framing import Shot, plan_shot, setting_lines
 from adapters.offline.planner import deliverables_for
 from adapters.offline.reading import Deliverable, Prompt

@@ -1,4 +1,5 @@
-"""Ask the person at a gate, in the terminal, and return their `GateDecision`."""
+"""Ask the person at a gate, in the terminal, and return their answer (an `action` and its
+fields)."""
 
 from __future__ import annotations
 
