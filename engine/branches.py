@@ -25,8 +25,9 @@ from store.checkpointer import StudioSaver
 from store.deletion import is_deleted_sql
 
 _INSERT = """
-    INSERT INTO threads (thread_id, title, status, phase, metadata, owner_hash)
-    SELECT %(thread_id)s, %(title)s, %(status)s, %(phase)s, %(metadata)s, %(owner)s
+    INSERT INTO threads (thread_id, title, status, phase, metadata, owner_hash, owner_id)
+    SELECT %(thread_id)s, %(title)s, %(status)s, %(phase)s, %(metadata)s, %(owner)s,
+           coalesce(%(owner_id)s, (SELECT p.owner_id FROM threads p WHERE p.thread_id = %(source)s))
     WHERE NOT {deleted}
     ON CONFLICT (thread_id) DO NOTHING
     RETURNING *
@@ -77,11 +78,13 @@ async def branch(
     *,
     thread_id: str,
     owner_hash: str | None,
+    owner_id: str | None = None,
     checkpoint_id: str | None = None,
     metadata: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Make `thread_id` a branch of `parent` (a registry row) at `checkpoint_id` (its latest
-    checkpoint when None); returns the branch's registry row."""
+    checkpoint when None); returns the branch's registry row. It belongs to `owner_id` (the
+    parent's owner when None)."""
     source = str(parent["thread_id"])
     at = await checkpoint_of(studio, source, checkpoint_id)
     snapshot = await studio.graph.aget_state(_config(source, at))
@@ -95,6 +98,8 @@ async def branch(
         "phase": phase,
         "metadata": Jsonb(merged),
         "owner": owner_hash,
+        "owner_id": owner_id,
+        "source": source,
     }
     async with studio.threads.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(_INSERT, params)

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 import weakref
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +23,8 @@ from engine.serde import dumps
 from engine.settings import Settings
 from engine.store import RunStore
 from engine.studio import Studio, ThreadView, work_left
+from store.database import Connection
+from telemetry import traces
 
 logger = logging.getLogger("studio.runs")
 
@@ -117,9 +119,10 @@ class RunManager:
         strategy: str,
         idempotency_key: str | None = None,
         request_hash: str | None = None,
+        gate: Callable[[Connection], Awaitable[None]] | None = None,
     ) -> dict[str, Any]:
         """Queue a run on the thread, applying `strategy` when the thread is busy; returns
-        once a run it interrupts has stopped."""
+        once a run it interrupts has stopped. `gate` may refuse it (`RunStore.submit`)."""
         async with self._lock(thread_id):
             # start the worker first: its claim (a round trip on the claims connection)
             # overlaps the submit, and it waits for this lock before it looks for a run
@@ -132,6 +135,7 @@ class RunManager:
                 strategy=strategy,
                 idempotency_key=idempotency_key,
                 request_hash=request_hash,
+                gate=gate,
             )
             for dropped in submitted.dropped:
                 await self._end_unstarted(dropped)
@@ -363,6 +367,8 @@ async def open_engine(
     them). `adopt=None` (a server): take over any thread's orphaned runs, now and whenever a
     process dies; otherwise only those of the threads adopted (a CLI process)."""
     pool = studio.threads.pool
+    endpoint, service = settings.otel_exporter_otlp_endpoint, settings.otel_service_name
+    tracing = traces.configure(endpoint, service_name=service) if endpoint else None
     cluster = Cluster(pool)
     log = EventLog(pool, origin=cluster.origin)
     store = RunStore(pool)
@@ -393,4 +399,8 @@ async def open_engine(
         try:
             await manager.close()
         finally:
-            await cluster.close()
+            try:
+                await cluster.close()
+            finally:
+                if tracing is not None:
+                    traces.shutdown()  # sends the spans still buffered

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -86,7 +87,25 @@ class Settings(BaseSettings):
     max_tokens: int = 200_000
     """STUDIO_MAX_TOKENS: default per-thread LLM token budget."""
     api_key: str | None = None
-    """STUDIO_API_KEY: when set, creating a thread over HTTP needs it (header `X-Api-Key`)."""
+    """STUDIO_API_KEY: when set, creating a thread over HTTP needs it (header `X-Api-Key`) as
+    well as a signed-in creator or admin."""
+    public_url: str | None = None
+    """STUDIO_PUBLIC_URL: the address people open the studio at (`https://studio.example.org`),
+    used in the one-time sign-in links `studio users add|reset` print; unset: the address
+    `studio serve` listens on."""
+    trusted_user_header: str | None = None
+    """STUDIO_TRUSTED_USER_HEADER: the request header in which a trusted reverse proxy (SSO)
+    names the signed-in user (`X-Forwarded-User`); unset: no header is trusted. Only set it
+    when every request reaches the studio through that proxy, which sets (and never passes on)
+    the header. A name seen for the first time becomes a creator."""
+    limit_rate_per_minute: int = Field(120, ge=0)
+    """STUDIO_LIMIT_RATE_PER_MINUTE: API calls that change something (any method but GET)
+    per user per minute (0: no limit). An admin overrides it per user."""
+    limit_concurrent_runs: int = Field(10, ge=0)
+    """STUDIO_LIMIT_CONCURRENT_RUNS: runs pending or running at once per user (0: no limit)."""
+    limit_daily_generations: int = Field(1000, ge=0)
+    """STUDIO_LIMIT_DAILY_GENERATIONS: images a user's threads may store per day (UTC) before
+    new runs wait for midnight (0: no limit)."""
     interject_grace_s: float = 10.0
     """STUDIO_INTERJECT_GRACE_S: how long an interjection lets the running node finish."""
     allowed_hosts: str = "localhost,127.0.0.1,::1"
@@ -99,11 +118,45 @@ class Settings(BaseSettings):
     max_run_log_bytes: int = Field(32 * 1_048_576, ge=65_536)
     """STUDIO_MAX_RUN_LOG_BYTES: what one run may write to the event log; past it only the
     essential events (messages, phases, gates, assets, notices, errors, its end) are kept."""
+    media_lab: Literal["admins", "creators"] = "admins"
+    """STUDIO_MEDIA_LAB: who may use the Media Lab (its page and every `/media` route):
+    `admins` (the default) or `creators` too; viewers never."""
+    media_max_upload_bytes: int = Field(256 * 1_048_576, ge=1024)
+    """STUDIO_MEDIA_MAX_UPLOAD_BYTES: the largest Media Lab upload, streamed to disk (413 past
+    it); the other request bodies keep STUDIO_MAX_BODY_BYTES."""
+    media_max_pixels: int = Field(50_000_000, ge=1)
+    """STUDIO_MEDIA_MAX_PIXELS: the most pixels (width x height) an uploaded image may have."""
+    media_max_duration_s: float = Field(600.0, gt=0)
+    """STUDIO_MEDIA_MAX_DURATION_S: the longest video the Media Lab takes."""
+    log_format: Literal["text", "json"] = "text"
+    """STUDIO_LOG_FORMAT: `text` (human lines) or `json` (one object per line, with the
+    request, thread, run, node, iteration and user each line concerns). Secrets are redacted
+    in both."""
+    metrics_token: str | None = None
+    """STUDIO_METRICS_TOKEN: when set, `GET /metrics` needs it as `Authorization: Bearer`;
+    unset, `/metrics` answers only loopback clients that did not come through a proxy."""
+    cors_origins: str = ""
+    """STUDIO_CORS_ORIGINS: origins (comma-separated, e.g. `https://app.example.org`) whose
+    pages may call the API from the browser, with credentials; empty (the default) turns CORS
+    off; `*` lets any origin read answers, never with credentials."""
+    otel_exporter_otlp_endpoint: str | None = Field(
+        None, validation_alias="OTEL_EXPORTER_OTLP_ENDPOINT"
+    )
+    """OTEL_EXPORTER_OTLP_ENDPOINT: an OTLP/HTTP collector's base URL (`http://host:4318`);
+    when set, each run's nodes, model calls and image jobs are exported as traces to
+    `/v1/traces`. Unset: no traces."""
+    otel_service_name: str = Field("creative-studio", validation_alias="OTEL_SERVICE_NAME")
+    """OTEL_SERVICE_NAME: the `service.name` the traces carry."""
 
     @property
     def allowed_host_names(self) -> list[str]:
         """`allowed_hosts` as a list."""
         return [name.strip() for name in self.allowed_hosts.split(",") if name.strip()]
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        """`cors_origins` as origins, without trailing slashes."""
+        return [o.strip().rstrip("/") for o in self.cors_origins.split(",") if o.strip("/ ")]
 
     @property
     def comfyui_urls(self) -> list[str]:

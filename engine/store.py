@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,8 +27,9 @@ _UNFINISHED = f"""
 """
 _INSERT = f"""
     INSERT INTO runs (run_id, thread_id, assistant_id, status, kwargs, metadata,
-                      multitask_strategy, idempotency_key, idempotency_hash)
-    VALUES (%s, %s, %s, 'pending', %s, %s, %s, %s, %s)
+                      multitask_strategy, idempotency_key, idempotency_hash, user_id)
+    SELECT %s, %s, %s, 'pending', %s, %s, %s, %s, %s,
+           (SELECT owner_id FROM threads WHERE thread_id = %s)
     ON CONFLICT (thread_id, idempotency_key) DO NOTHING
     RETURNING {_COLUMNS}
 """
@@ -133,12 +135,14 @@ class RunStore:
         strategy: str,
         idempotency_key: str | None,
         request_hash: str | None = None,
+        gate: Callable[[Connection], Awaitable[None]] | None = None,
     ) -> Submitted:
         """Queue a run, applying `strategy` if the thread is busy, in one transaction that is
         serialised per thread across processes: `reject` raises `Conflict`; `interrupt` and
         `rollback` end the pending runs before it (no process can start them afterwards) and
         name the running one, which the caller stops. A known idempotency key returns that
-        run, unchanged."""
+        run, unchanged. `gate` runs first in the same transaction (the per-user run limit,
+        `people.limits`): what it raises refuses the run."""
         params = [
             str(uuid.uuid4()),
             thread_id,
@@ -148,11 +152,14 @@ class RunStore:
             strategy,
             idempotency_key,
             request_hash if idempotency_key else None,
+            thread_id,
         ]
         # pipelined: BEGIN, the lock, the queue and the insert go in one round trip
         async with self.pool.connection() as conn, conn.pipeline(), conn.transaction():
             lock = "SELECT pg_advisory_xact_lock(%s::int, hashtext(%s))"
             await conn.execute(lock, [SUBMIT_SPACE, thread_id])
+            if gate is not None:
+                await gate(conn)
             if idempotency_key:
                 await conn.execute(_EXPIRE_KEY, [thread_id, idempotency_key, KEY_TTL_S])
             queue = await conn.execute(_UNFINISHED, [thread_id, thread_id])

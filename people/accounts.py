@@ -14,6 +14,7 @@ import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -348,6 +349,11 @@ async def create_link(pool: Pool, user_id: str, ttl: timedelta = LINK_TTL) -> st
         [token_hash(code), user_id, datetime.now(UTC) + ttl],
     )
     return code
+
+
+def link_url(base: str, code: str) -> str:
+    """The address of a one-time sign-in code under the studio's address `base`."""
+    return f"{base.rstrip('/')}/auth/link?{urlencode({'code': code})}"
 
 
 async def use_link(pool: Pool, code: str) -> dict[str, Any]:

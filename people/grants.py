@@ -58,6 +58,7 @@ def grant_json(row: dict[str, Any]) -> dict[str, Any]:
         "thread_id": row["thread_id"],
         "role": row["role"],
         "label": row["label"],
+        "user_id": row.get("user_id"),
         "created_at": row["created_at"].isoformat(),
         "expires_at": row["expires_at"].isoformat() if row["expires_at"] else None,
         "revoked_at": row["revoked_at"].isoformat() if row["revoked_at"] else None,
@@ -72,16 +73,23 @@ async def _rows(pool: Pool, query: str, params: Any) -> list[dict[str, Any]]:
 
 
 async def create_grant(
-    pool: Pool, thread_id: str, role: Role, expires_in: int | None, label: str | None
+    pool: Pool,
+    thread_id: str,
+    role: Role,
+    expires_in: int | None,
+    label: str | None,
+    user_id: str | None = None,
 ) -> tuple[dict[str, Any], str]:
-    """A new grant's row and its token (shown once)."""
+    """A new grant's row and its token (shown once). With `user_id` the grant is also that
+    user's: signed in as themself they find and open the thread (`people/ownership.py`)."""
     token = new_grant_token()
     expires = datetime.now(UTC) + timedelta(seconds=expires_in) if expires_in else None
     rows = await _rows(
         pool,
-        "INSERT INTO thread_grants (grant_id, thread_id, token_hash, role, label, expires_at)"
-        " VALUES (%s, %s, %s, %s, %s, %s) RETURNING *",
-        [str(uuid.uuid4()), thread_id, token_hash(token), role, label, expires],
+        "INSERT INTO thread_grants"
+        " (grant_id, thread_id, token_hash, role, label, expires_at, user_id)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING *",
+        [str(uuid.uuid4()), thread_id, token_hash(token), role, label, expires, user_id],
     )
     return rows[0], token
 

@@ -23,7 +23,7 @@ from people.errors import LimitReached
 from store.database import Connection, Pool
 
 DEFAULT_RATE_PER_MINUTE = 120
-DEFAULT_CONCURRENT_RUNS = 6
+DEFAULT_CONCURRENT_RUNS = 10
 DEFAULT_DAILY_GENERATIONS = 1000
 RUN_RETRY_S = 30
 """What `Retry-After` says when the concurrent-run cap is full (a run's end is not known)."""

@@ -24,6 +24,7 @@ from api.http.app import create_app
 from engine.settings import Settings
 from engine.studio import Studio
 from graph.builder import build_graph
+from people.home_token import home_token
 from tests.studio_helpers import NEON, make_context
 from tests.wire import free_port, sse_events
 
@@ -35,6 +36,14 @@ class Served:
     url: str
     studio: Studio
     app: Any = None
+    home: Path | None = None
+
+    @property
+    def admin_token(self) -> str:
+        """The home's owner token: its admin's credential (what the CLI and the local browser
+        use)."""
+        assert self.home is not None
+        return home_token(self.home)
 
     def http(self, token: str | None = None, **headers: str) -> httpx.AsyncClient:
         if token:
@@ -46,7 +55,8 @@ class Served:
         return get_client(url=self.url, headers=headers, timeout=30)
 
     async def new_thread(self, **body: Any) -> tuple[str, str]:
-        async with self.http() as client:
+        """A thread made by the home's admin: its id and its own client token."""
+        async with self.http(self.admin_token) as client:
             response = await client.post("/threads", json=body)
             response.raise_for_status()
             thread = response.json()
@@ -92,7 +102,7 @@ async def serve(
         await asyncio.sleep(0.01)
     port = server.servers[0].sockets[0].getsockname()[1]
     try:
-        yield Served(f"http://127.0.0.1:{port}", studio, app)
+        yield Served(f"http://127.0.0.1:{port}", studio, app, home)
     finally:
         server.should_exit = True
         await task
@@ -133,6 +143,7 @@ class ServerProcess:
         self, home: Path, database_url: str, *, name: str = "server", args: tuple[str, ...] = ()
     ) -> None:
         self.args = args
+        self.home = home
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {
@@ -149,6 +160,11 @@ class ServerProcess:
     def pid(self) -> int:
         assert self.process is not None
         return self.process.pid
+
+    @property
+    def admin_token(self) -> str:
+        """The home's owner token: the admin `studio serve` made on its first start."""
+        return home_token(self.home)
 
     def http(self, token: str | None = None, timeout: float = 60) -> httpx.AsyncClient:
         headers = {"Authorization": f"Bearer {token}"} if token else {}

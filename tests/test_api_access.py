@@ -33,30 +33,41 @@ async def test_threads_are_visible_to_their_token_only(database, tmp_path: Path)
             found = (await other.post("/threads/search", json={})).json()
             assert tid not in [t["thread_id"] for t in found]
             taken = {"thread_id": tid, "if_exists": "do_nothing"}
-            assert (await other.post("/threads", json=taken)).status_code == 409
+            # a thread's token reaches its thread only: it makes no threads
+            assert (await other.post("/threads", json=taken)).status_code == 403
         async with served.http("a-token-nobody-was-given") as guesser:
-            made = (await guesser.post("/threads", json={})).json()
-            assert made["token"] != "a-token-nobody-was-given", "only tokens we issued are kept"
-        async with served.http(token) as owner:
+            assert (await guesser.post("/threads", json={})).status_code == 401
+            assert (await guesser.get(f"/threads/{tid}")).status_code == 401
+        async with served.http(served.admin_token) as owner:
+            taken = {"thread_id": tid, "if_exists": "do_nothing"}
+            again = await owner.post("/threads", json=taken)
+            assert again.status_code == 200 and "token" not in again.json(), "shown once"
             mine = (await owner.post("/threads", json={})).json()
-            assert mine["token"] == token, "a token you hold keeps one token for your threads"
+            assert mine["token"] not in (token, stranger), "each thread its own token"
             listed = (await owner.post("/threads/search", json={"limit": 10})).json()
-            assert [t["thread_id"] for t in listed] == [mine["thread_id"], tid]
+            assert [t["thread_id"] for t in listed][0] == mine["thread_id"]
+            assert tid in [t["thread_id"] for t in listed]
+        async with served.http(token) as scoped:
+            listed = (await scoped.post("/threads/search", json={"limit": 10})).json()
+            assert [t["thread_id"] for t in listed] == [tid]
 
 
 async def test_api_key_guards_thread_creation(database, tmp_path) -> None:
     async with serve(database, tmp_path, api_key="sekret") as served:
-        async with served.http() as client:
+        async with served.http(served.admin_token) as client:
             refused = await client.post("/threads", json={})
             assert refused.status_code == 401
             assert refused.json()["error"]["code"] == "unauthorized"
             made = await client.post("/threads", json={}, headers={"X-Api-Key": "sekret"})
             assert made.status_code == 200 and made.json()["token"]
+        async with served.http() as anonymous:  # the key is no account
+            alone = await anonymous.post("/threads", json={}, headers={"X-Api-Key": "sekret"})
+            assert alone.status_code == 401
 
 
 async def test_idempotency_key_replays_the_first_answer(database, tmp_path) -> None:
     async with serve(database, tmp_path) as served:
-        async with served.http("a-key-of-my-own") as client:  # keys belong to a caller
+        async with served.http(served.admin_token) as client:  # keys belong to a caller
             key = {"Idempotency-Key": "create-1"}
             first = await client.post("/threads", json={}, headers=key)
             again = await client.post("/threads", json={}, headers=key)

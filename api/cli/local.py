@@ -15,20 +15,28 @@ from engine.manager import Engine, RunManager, open_engine
 from engine.settings import Settings
 from engine.studio import Studio, ThreadView, open_studio
 from graph.state import valid_settings
+from people import audit as trail
+from people.accounts import caller_of
+from people.audit import audited, run_action
+from people.bootstrap import ensure_home_admin
 from people.home_token import home_owner_hash
+from people.identity import Caller
 from store.deletion import is_deleted_sql
 
 _REGISTER = """
-    INSERT INTO threads AS t (thread_id, title, status, phase, owner_hash)
-    SELECT %(thread_id)s, %(title)s, 'idle', 'created', %(owner)s
+    INSERT INTO threads AS t (thread_id, title, status, phase, owner_hash, owner_id)
+    SELECT %(thread_id)s, %(title)s, 'idle', 'created', %(owner)s,
+           (SELECT a.user_id FROM access_tokens a WHERE a.token_hash = %(owner)s)
     WHERE NOT {deleted}
     ON CONFLICT (thread_id) DO UPDATE SET
         owner_hash = COALESCE(t.owner_hash, EXCLUDED.owner_hash),
+        owner_id = COALESCE(t.owner_id, EXCLUDED.owner_id),
         title = COALESCE(t.title, EXCLUDED.title)
-    RETURNING thread_id
+    RETURNING thread_id, (xmax = 0) AS inserted
 """.format(deleted=is_deleted_sql("%(thread_id)s"))
-"""The thread in the registry, owned by the home's token unless it has an owner already (a
-thread an HTTP client made stays that client's; the CLI may still drive it: it is local)."""
+"""The thread in the registry, owned by the home's token and its user (the home's admin,
+`people/bootstrap.py`) unless it has an owner already (a thread an HTTP client made stays that
+client's; the CLI may still drive it: it is local)."""
 CLI_MODES = ["values"]
 """What a CLI run logs for protocol clients that join it (LangGraph Server's default)."""
 
@@ -54,6 +62,8 @@ class LocalClient:
     studio: Studio
     engine: Engine
     owner_hash: str
+    caller: Caller | None = None
+    """Who the CLI acts as (the home's admin): the audit trail's actor for what it does."""
 
     @property
     def manager(self) -> RunManager:
@@ -65,8 +75,31 @@ class LocalClient:
             cursor = await conn.execute(
                 _REGISTER, {"thread_id": thread_id, "title": title, "owner": self.owner_hash}
             )
-            if await cursor.fetchone() is None:
+            row = await cursor.fetchone()
+            if row is None:
                 raise InvalidInput(f"thread {thread_id!r} was deleted; a deleted id is not reused")
+        if row["inserted"]:
+            await self.audit("thread.created", thread_id, detail={"title": title, "via": "cli"})
+
+    async def audit(
+        self,
+        action: str,
+        thread_id: str,
+        *,
+        outcome: str = "ok",
+        target: str | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        """Append to the audit trail as the CLI's person (`people.audit`)."""
+        await trail.record(
+            self.studio.threads.pool,
+            actor=self.caller,
+            action=action,
+            target=target or f"thread/{thread_id}",
+            thread_id=thread_id,
+            outcome=outcome,
+            detail=detail,
+        )
 
     async def view(self, thread_id: str) -> ThreadView:
         """Where the thread stands; from now on this process takes over its runs if the
@@ -103,16 +136,31 @@ class LocalClient:
         if checkpoint_id is not None:
             kwargs["checkpoint_id"] = checkpoint_id
         self.manager.adopt(thread_id)
-        try:
-            return await self.manager.submit(
-                thread_id,
-                assistant_id="studio",
-                kwargs=kwargs,
-                metadata={"source": "cli"},
-                strategy=strategy,
-            )
-        except Conflict:
-            raise ThreadBusy(busy_message(thread_id)) from None
+        busy = await self.engine.store.any_unfinished(thread_id)
+        action, detail = run_action(input=input, command=command, busy=busy)
+        detail.update(strategy=strategy, via="cli")
+        pool = self.studio.threads.pool
+        target = f"thread/{thread_id}"
+        async with audited(
+            pool,
+            actor=self.caller,
+            action=action,
+            target=target,
+            thread_id=thread_id,
+            detail=detail,
+        ) as entry:
+            try:
+                run = await self.manager.submit(
+                    thread_id,
+                    assistant_id="studio",
+                    kwargs=kwargs,
+                    metadata={"source": "cli"},
+                    strategy=strategy,
+                )
+            except Conflict:
+                raise ThreadBusy(busy_message(thread_id)) from None
+            entry.target = f"thread/{thread_id}/run/{run['run_id']}"
+        return run
 
     async def current_run(self, thread_id: str) -> dict[str, Any] | None:
         """The run executing on the thread (else the next queued one), in any process."""
@@ -134,7 +182,11 @@ class LocalClient:
     async def stop(self, thread_id: str) -> list[str]:
         """Stop the thread's runs at the next safe point, from any process (their ComfyUI
         jobs are cancelled); returns the runs stopped."""
-        return await self.manager.stop(thread_id)
+        stopped = await self.manager.stop(thread_id)
+        for run_id in stopped:
+            target = f"thread/{thread_id}/run/{run_id}"
+            await self.audit("run.cancelled", thread_id, target=target, detail={"via": "cli"})
+        return stopped
 
 
 @asynccontextmanager
@@ -146,4 +198,6 @@ async def open_local(settings: Settings) -> AsyncIterator[LocalClient]:
         open_studio(settings) as studio,
         open_engine(studio, settings, adopt=()) as engine,
     ):
-        yield LocalClient(studio, engine, home_owner_hash(settings.home))
+        admin = await ensure_home_admin(studio.threads.pool, settings.home)
+        who = caller_of(admin.user, "local")
+        yield LocalClient(studio, engine, home_owner_hash(settings.home), who)

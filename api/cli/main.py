@@ -23,12 +23,15 @@ from api.cli.gate_prompt import ask_gate
 from api.cli.launch_options import launch_options
 from api.cli.live import LiveView
 from api.cli.local import LocalClient, ThreadBusy, busy_message, open_local
+from api.cli.users import users_app
 from engine.branches import branch
 from engine.resume import check_answer
 from engine.settings import Settings
 from engine.studio import Studio, ThreadView, open_studio
 from graph.launch_settings import FORMATS
 from graph.state import ROLES, ThreadSettings
+from people.accounts import create_link, link_url
+from people.bootstrap import ensure_home_admin
 from store.database import (
     Database,
     describe_url,
@@ -37,6 +40,7 @@ from store.database import (
     studio_processes,
 )
 from store.export import collect, current_set, file_stem, is_approved, write_folder
+from telemetry import logs
 
 app = typer.Typer(
     help="Creative Studio: a team of AI specialists turns your brief into approved images.\n\n"
@@ -265,11 +269,7 @@ def run_main(
     settings: Settings, main: Callable[[], Coroutine[Any, Any, None]], thread_hint: str = ""
 ) -> None:
     settings.home.mkdir(parents=True, exist_ok=True)
-    logging.basicConfig(
-        filename=settings.home / "studio.log",
-        level=logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
+    logs.configure(settings.log_format, filename=settings.home / "studio.log")
     resume_hint = f" Run `studio resume {thread_hint}` to continue." if thread_hint else ""
     try:
         asyncio.run(main())
@@ -828,21 +828,29 @@ def serve(
 
     settings = Settings()
     settings.home.mkdir(parents=True, exist_ok=True)
+    logs.configure(settings.log_format)  # until uvicorn applies the same format
     try:  # here, once: uvicorn would only log a failed startup as a traceback (one per worker)
-        asyncio.run(prepare_database(settings))
+        first = asyncio.run(prepare_database(settings))
     except StudioError as exc:
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(1) from None
-    options: dict[str, Any] = {"host": host, "port": port, "timeout_graceful_shutdown": 5}
-    if workers == 1:
-        logging.basicConfig(
-            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    if first is not None:
+        name, code = first
+        shown = "localhost" if host in ("127.0.0.1", "::1", "0.0.0.0", "::") else host
+        base = settings.public_url or f"http://{shown}:{port}"
+        typer.echo(
+            f"made {name}, this studio's first admin: on this machine the browser and the CLI "
+            f"act as {name} without signing in. Elsewhere, sign in once with this one-time "
+            f"link (24 h): {link_url(base, code)}\n"
+            "Add people with `studio users add NAME --role creator`."
         )
-        uvicorn.run(create_app(settings), log_level="info", **options)
+    options: dict[str, Any] = {"host": host, "port": port, "timeout_graceful_shutdown": 5}
+    # uvicorn's lines and ours alike: STUDIO_LOG_FORMAT, with context, secrets redacted
+    config = logs.uvicorn_log_config(settings.log_format)
+    if workers == 1:
+        uvicorn.run(create_app(settings), log_level="info", log_config=config, **options)
         return
     # each worker process builds its own app (and opens its own studio) from the factory
-    config = {**uvicorn.config.LOGGING_CONFIG}
-    config["loggers"] = {**config["loggers"], "studio": {"handlers": ["default"], "level": "INFO"}}
     uvicorn.run(
         "api.http.app:create_app",
         factory=True,
@@ -853,11 +861,15 @@ def serve(
     )
 
 
-async def prepare_database(settings: Settings) -> None:
-    """Start the embedded Postgres (it outlives this process) or reach `DATABASE_URL`, and
-    apply the migrations."""
-    async with Database(settings.database_url, settings.home):
-        pass
+async def prepare_database(settings: Settings) -> tuple[str, str] | None:
+    """Start the embedded Postgres (it outlives this process) or reach `DATABASE_URL`, apply
+    the migrations, and make sure the home's owner token is an admin's (`people/bootstrap.py`).
+    On a studio's very first start: the new admin's name and a one-time sign-in code."""
+    async with Database(settings.database_url, settings.home) as db:
+        admin = await ensure_home_admin(db.pool, settings.home)
+        if not admin.created:
+            return None
+        return admin.user["name"], await create_link(db.pool, admin.user["user_id"])
 
 
 db_app = typer.Typer(
@@ -867,6 +879,7 @@ db_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
 
 
 @db_app.command("status")

@@ -1,27 +1,26 @@
-"""Request dependencies: the process's services and the caller's own thread."""
+"""Request dependencies: the process's services, the caller (`caller`, `require_role`) and the
+threads the caller reaches."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
 
 from adapters.errors import NotFound, Unauthorized
+from api.http import callers
 from engine.eventlog import EventLog
 from engine.manager import RunManager
 from engine.settings import Settings
 from engine.store import RunStore
 from engine.studio import Studio
-from people.client_tokens import bearer, owns, require_token
-from people.grants import (
-    Access,
-    grant_by_token,
-    grant_for,
-    grant_is_live,
-    has_signature,
-    verified,
-)
+from people.client_tokens import bearer
+from people.errors import Forbidden
+from people.grants import Access, grant_is_live, has_signature, verified
+from people.identity import Caller, Role
+from people.ownership import thread_access as access_of
 
 
 @dataclass(frozen=True)
@@ -43,16 +42,38 @@ def services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(services)]
 
 
+async def caller(request: Request) -> Caller:
+    """The signed-in caller (`people.identity.Caller`); 401 when the request has no
+    credential, or one that is not valid (revoked, expired, its user disabled)."""
+    return await callers.require(request)
+
+
+CallerDep = Annotated[Caller, Depends(caller)]
+
+
+def require_role(*roles: Role) -> Callable[[Request], Awaitable[Caller]]:
+    """A dependency: the caller, when their account has one of `roles` (403 otherwise; a
+    thread's token or a share link has no account role: 403 too)."""
+
+    async def check(request: Request) -> Caller:
+        found = await callers.require(request)
+        if found.scoped or found.role not in roles:
+            raise Forbidden(f"This needs the {' or '.join(roles)} role")
+        return found
+
+    return check
+
+
 _READS = frozenset({"GET", "HEAD"})
 
 
 async def thread_access(
     thread_id: str, request: Request, svc: Services
 ) -> tuple[dict[str, Any], Access]:
-    """The thread's registry row and how the caller reaches it: its owner's token, a live
-    grant's token for this thread, or (for `GET …/stream` only) a signed URL. 401 without any
-    credential, 404 for a thread that does not exist or that the credential does not reach
-    (others' threads are invisible)."""
+    """The thread's registry row and how the caller reaches it (`people.ownership`): its
+    owner, an admin, a user it is shared with, its own client token, a live grant's token, or
+    (for `GET …/stream` only) a signed URL. 401 without any credential, 404 for a thread that
+    does not exist or that the caller does not reach (others' threads are invisible)."""
     if thread_id == "search":  # `/threads/search` with a method it does not take
         raise HTTPException(405, "Method Not Allowed", headers={"Allow": "POST"})
     query = request.query_params
@@ -67,16 +88,14 @@ async def thread_access(
         if grant_id and not await grant_is_live(svc.studio.threads.pool, thread_id, grant_id):
             raise NotFound("Thread not found")
         return row, Access("view", grant_id)
-    caller = require_token(request)
+    who = await callers.require(request)
     row = await svc.studio.threads.get(thread_id)
     if row is None:
         raise NotFound("Thread not found")
-    if owns(row.get("owner_hash"), caller):
-        return row, Access("owner")
-    grant = await grant_for(svc.studio.threads.pool, thread_id, caller)
-    if grant is None:
+    access = await access_of(svc.studio.threads.pool, who, row)
+    if access is None:
         raise NotFound("Thread not found")
-    return row, Access(grant["role"], grant["grant_id"])
+    return row, Access(access, who.grant_id)
 
 
 def _forbidden(what: str) -> HTTPException:
@@ -118,33 +137,30 @@ OwnerDep = Annotated[dict[str, Any], Depends(owners_thread)]
 async def may_read_asset(
     asset_thread_id: str, asset_id: str, request: Request, svc: Services
 ) -> bool:
-    """Whether the caller may fetch this asset: the owner of the thread that made it (bearer),
-    or a signed URL or grant for that thread, or for a branch of the same owner whose state
-    holds the image (its inherited images). 401 without any credential."""
+    """Whether the caller may fetch this asset: whoever reaches the thread that made it, or a
+    signed URL or scoped credential for a branch of the same owner whose state holds the image
+    (its inherited images). 401 without any credential."""
     query = request.query_params
+    pool = svc.studio.threads.pool
+    origin = await svc.studio.threads.get(asset_thread_id)
     if bearer(request) is None and has_signature(query):
         found = verified(svc.settings.home, query)
         if found is None:
             raise Unauthorized("This signed URL is expired, altered or not for this call")
         reader, grant_id = found
-        if grant_id and not await grant_is_live(svc.studio.threads.pool, reader, grant_id):
+        if grant_id and not await grant_is_live(pool, reader, grant_id):
             return False
     else:
-        caller = require_token(request)
-        origin = await svc.studio.threads.get(asset_thread_id)
-        if origin is not None and owns(origin.get("owner_hash"), caller):
+        who = await callers.require(request)
+        if origin is not None and await access_of(pool, who, origin) is not None:
             return True
-        grant = await grant_by_token(svc.studio.threads.pool, caller)
-        if grant is None:
+        if not who.scoped or who.thread_id is None:
             return False
-        reader = grant["thread_id"]
+        reader = who.thread_id
     if reader == asset_thread_id:
         return True
-    thread, origin = (
-        await svc.studio.threads.get(reader),
-        await svc.studio.threads.get(asset_thread_id),
-    )
-    if thread is None or origin is None or thread.get("owner_hash") != origin.get("owner_hash"):
+    thread = await svc.studio.threads.get(reader)
+    if thread is None or origin is None or thread.get("owner_id") != origin.get("owner_id"):
         return False
     values = (await svc.studio.graph.aget_state(svc.studio.config(reader))).values or {}
     return any(str(g.get("asset_id")) == asset_id for g in values.get("generations", []))

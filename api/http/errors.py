@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 
 from adapters.errors import INTERNAL_MESSAGE, NotFound, StudioError, friendly_validation
+from people.errors import LimitReached
 
 logger = logging.getLogger("studio.api")
 STATUS_BY_CODE = {
@@ -23,6 +24,8 @@ STATUS_BY_CODE = {
     "model_not_found": 422,
     "conflict": 409,
     "unauthorized": 401,
+    "forbidden": 403,
+    "too_many_requests": 429,
     "service_unavailable": 503,
 }
 CODE_BY_STATUS = {
@@ -49,6 +52,8 @@ def install_error_handlers(app: FastAPI) -> None:
     async def studio_error(request: Request, exc: StudioError) -> JSONResponse:
         status = 404 if isinstance(exc, NotFound) else STATUS_BY_CODE.get(exc.code, 500)
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        if isinstance(exc, LimitReached):  # when the limit frees up, in seconds
+            headers = {"Retry-After": str(exc.retry_after)}
         body = error_body(exc.code, exc.message, retryable=exc.retryable)
         return JSONResponse(body, status_code=status, headers=headers)
 

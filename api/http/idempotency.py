@@ -60,9 +60,15 @@ def idempotency_key(request: Request) -> str | None:
 
 
 def caller_credential(headers: dict[bytes, bytes]) -> bytes | None:
-    """What identifies the caller: its bearer token and/or the API key it sent."""
+    """What identifies the caller: its bearer token (else its session cookie) and/or the API
+    key it sent."""
     scheme, _, token = headers.get(b"authorization", b"").partition(b" ")
     bearer = token.strip() if scheme.lower() == b"bearer" else b""
+    if not bearer:
+        for part in headers.get(b"cookie", b"").split(b";"):
+            name, _, value = part.strip().partition(b"=")
+            if name == b"studio_session" and value:
+                bearer = b"session:" + value
     api_key = headers.get(b"x-api-key", b"")
     return bearer + b"|" + api_key if bearer or api_key else None
 

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from adapters.errors import InvalidInput
 from agents.lens import critique_images
-from api.http.deps import ServicesDep
+from api.http.deps import ServicesDep, require_role
 from people.client_tokens import check_api_key
+from people.identity import Caller
 
+CreatorDep = Annotated[Caller, Depends(require_role("admin", "creator"))]
 router = APIRouter(tags=["critique"])
 MAX_IMAGES = 8
 """Images one request may score (the body is bounded by `STUDIO_MAX_BODY_BYTES` too)."""
@@ -46,11 +48,14 @@ def decoded(image: CritiqueImage) -> bytes:
 
 
 @router.post("/critique")
-async def critique(body: CritiqueRequest, request: Request, svc: ServicesDep) -> dict[str, Any]:
+async def critique(
+    body: CritiqueRequest, request: Request, svc: ServicesDep, who: CreatorDep
+) -> dict[str, Any]:
     """Score the images against the brief as Lens scores the studio's own outputs: per image
     the score, each measurement with its target, the reasons, what is missing and what could
     not be checked; for the set, the drift and which image drifts (`studio critique --json`
-    prints the same object). Needs the same credentials as creating a thread."""
+    prints the same object). Needs the same credentials as creating a thread (a creator or an
+    admin)."""
     check_api_key(request, svc.settings.api_key)
     images = [(image.name, decoded(image)) for image in body.images]
     return await critique_images(svc.studio.context, body.brief, images)

@@ -30,6 +30,12 @@ export async function bootstrapHomeToken() {
   }
 }
 
+/** The home's owner token when the page is on the studio's machine (else null: the session
+ * cookie signs the page in). */
+export function homeToken() {
+  return localStorage.getItem(HOME_TOKEN);
+}
+
 export function saveToken(threadId, token) {
   if (!token) return;
   if (threadId) localStorage.setItem(`studio.token.${threadId}`, token);
@@ -135,7 +141,7 @@ export class ThreadApi {
    * `{blob, filename}`. */
   async download() {
     const response = await send(this.path("/export"), {
-      headers: { Accept: "application/zip", Authorization: `Bearer ${this.token}` },
+      headers: { Accept: "application/zip", ...(this.token ? { Authorization: `Bearer ${this.token}` } : {}) },
     });
     if (!response.ok) throw failure(response, await response.json().catch(() => ({})));
     const filename =
@@ -285,21 +291,30 @@ export class ThreadStream {
   }
 }
 
-/** Create a thread (keeping this browser's token when it has one) and return `{id, token}`. */
+/** Create a thread as the signed-in person (the home's token on this machine, else the
+ * session cookie) and return `{id, token}` (the thread's own token, kept for it). */
 export async function createThread(metadata) {
-  const token = localStorage.getItem(HOME_TOKEN) || localStorage.getItem(SHARED_TOKEN);
+  const token = localStorage.getItem(HOME_TOKEN);
   const thread = await call("POST", "/threads", { token, body: { metadata } });
   saveToken(thread.thread_id, thread.token);
   return { id: thread.thread_id, token: thread.token };
 }
 
-/** The threads of this browser's token and of the home's owner token, newest first. */
+/** The threads the signed-in person reaches (the home's token on this machine, else the
+ * session cookie) and those of a token this browser kept from before accounts, newest first. */
 export async function searchThreads(limit = 30) {
-  const tokens = [...new Set([localStorage.getItem(HOME_TOKEN), localStorage.getItem(SHARED_TOKEN)])];
+  const tokens = [...new Set([localStorage.getItem(HOME_TOKEN) || "", localStorage.getItem(SHARED_TOKEN)])];
   const found = new Map();
-  for (const token of tokens.filter(Boolean)) {
-    for (const thread of await call("POST", "/threads/search", { token, body: { limit } })) {
-      if (!localStorage.getItem(`studio.token.${thread.thread_id}`)) saveToken(thread.thread_id, token);
+  for (const token of tokens.filter((t) => t !== null)) {
+    let threads;
+    try {
+      threads = await call("POST", "/threads/search", { token, body: { limit } });
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 401) continue; // not signed in (yet)
+      throw error;
+    }
+    for (const thread of threads) {
+      if (token && !localStorage.getItem(`studio.token.${thread.thread_id}`)) saveToken(thread.thread_id, token);
       found.set(thread.thread_id, thread);
     }
   }

@@ -1,5 +1,6 @@
 // The studio page: route to the start form or a thread, wire the header, composer and dialogs.
 
+import { signIn } from "./account.js";
 import { ApiError, bootstrapHomeToken, call, createThread, saveToken, tokenFor } from "./api.js";
 import { launchSettings, wireLaunchFields } from "./launch.js";
 import { Session } from "./session.js";
@@ -8,6 +9,7 @@ import { setConnection, setPhase, showError } from "./status.js";
 
 const $ = (id) => document.getElementById(id);
 let current = null;
+let signedIn = null; // `GET /me` of the signed-in person (the session cookie or this machine's token)
 
 function refreshThreads() {
   return renderThreads($("thread-list"), current?.api.threadId);
@@ -99,7 +101,7 @@ async function openThread(threadId) {
     history.replaceState({}, "", `/t/${threadId}`);
   }
   const token = tokenFor(threadId);
-  if (!token) {
+  if (!token && !signedIn) {
     $("thread").hidden = false;
     $("thread-title").textContent = "This thread needs its link";
     showError({ code: "unauthorized", message: "No token for this thread here." });
@@ -159,6 +161,10 @@ function wireChrome(settings) {
 
 async function main() {
   await bootstrapHomeToken();
+  const match = location.pathname.match(/^\/t\/([^/]+)/);
+  const fragment = new URLSearchParams(location.hash.slice(1));
+  const linked = !!(match && (fragment.get("token") || tokenFor(decodeURIComponent(match[1]))));
+  signedIn = await signIn({ hasThreadToken: linked });
   const settings = new SettingsDialog($("settings"));
   wireChrome(settings);
   call("GET", "/info")
@@ -167,7 +173,6 @@ async function main() {
       $("backend").textContent = [labels.models, labels.images].filter(Boolean).join(" · ");
     })
     .catch(() => undefined);
-  const match = location.pathname.match(/^\/t\/([^/]+)/);
   if (match) await openThread(decodeURIComponent(match[1]));
   else showStart(settings);
   await refreshThreads();

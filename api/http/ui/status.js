@@ -27,7 +27,9 @@ const NEXT_STEP = {
   generation_failed: "The image generator failed on this job. Retry, or regenerate with feedback.",
   invalid_workflow: "ComfyUI refused the workflow: check its custom nodes and models, then retry.",
   invalid_input: "Fix what the message says and send again.",
-  unauthorized: "This page does not hold the thread's token. Open the share link from the device that started it.",
+  unauthorized: "Sign in, or open the thread's share link from the device that started it.",
+  forbidden: "Your role or share link does not allow this; ask the thread's owner or an admin.",
+  too_many_requests: "A limit of yours was reached; the message says when it frees up. Your work is saved.",
   offline: "The server is unreachable; the page reconnects by itself when it is back.",
 };
 

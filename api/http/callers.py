@@ -1,0 +1,183 @@
+"""Who is calling: the request's credential turned into a `Caller` (once per request), the
+per-user request rate spent, and the session cookie.
+
+In order: `Authorization: Bearer` (a personal access token or a home's owner token: the user;
+a thread's client token or a share grant's token: that thread only; anything else: 401, never
+a fall back to the cookie), then the browser's session cookie, then, only when
+`STUDIO_TRUSTED_USER_HEADER` is set, the user a trusted reverse proxy names (made a `creator`
+on first sight). A request with a cookie that changes something must come from the studio's own
+page (`Origin`, `Sec-Fetch-Site`): another site's page cannot act with the visitor's cookie.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from fastapi import Request, Response
+
+from adapters.errors import Conflict, Unauthorized
+from api.http.guards import host_name
+from people import accounts
+from people.client_tokens import bearer
+from people.errors import Forbidden
+from people.identity import Caller
+from people.limits import Limits, check_generations, check_runs, lock_user, spend_request
+from people.ownership import scoped_caller
+from store.database import Connection
+
+if TYPE_CHECKING:
+    from api.http.deps import Services
+
+COOKIE = "studio_session"
+_READS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _services(request: Request) -> Services:
+    found: Services = request.app.state.services
+    return found
+
+
+def default_limits(svc: Services) -> Limits:
+    settings = svc.settings
+    return Limits(
+        rate_per_minute=settings.limit_rate_per_minute,
+        concurrent_runs=settings.limit_concurrent_runs,
+        daily_generations=settings.limit_daily_generations,
+    )
+
+
+async def _proxy_caller(svc: Services, name: str) -> Caller:
+    pool = svc.studio.threads.pool
+    row = await accounts.user_by_name(pool, name)
+    if row is None:
+        try:
+            row = await accounts.add_user(pool, name, "creator")
+        except Conflict:  # another process made them at the same moment
+            row = await accounts.user_by_name(pool, name)
+    if row is None or row["disabled_at"] is not None:
+        raise Unauthorized(f"The user {name[:64]} is disabled; ask an admin")
+    return accounts.caller_of(row, "proxy")
+
+
+def _same_site(request: Request) -> bool:
+    """Whether a cookie-carrying request comes from the studio's own pages."""
+    origin = request.headers.get("origin")
+    if origin is not None:
+        host = request.headers.get("host", "")
+        return origin != "null" and host_name(origin.split("://", 1)[-1]) == host_name(host)
+    return request.headers.get("sec-fetch-site", "same-origin") in ("same-origin", "none")
+
+
+async def resolve(request: Request) -> Caller | None:
+    """The request's caller (None: no credential at all); 401 for a credential that is not
+    (or no longer) valid. Cached on the request; a call that changes something spends one unit
+    of the caller's request rate (`LimitReached` past it)."""
+    if hasattr(request.state, "caller"):
+        found: Caller | None = request.state.caller
+        return found
+    svc = _services(request)
+    caller = await _identify(request, svc)
+    request.state.caller = caller
+    if caller is not None and request.method not in _READS:
+        await spend(svc, caller)
+    return caller
+
+
+async def _identify(request: Request, svc: Services) -> Caller | None:
+    pool = svc.studio.threads.pool
+    token = bearer(request)
+    if token is not None:
+        caller = await accounts.token_caller(pool, token) or await scoped_caller(pool, token)
+        if caller is None:
+            raise Unauthorized("This token is not valid: revoked, expired, or never issued")
+        return caller
+    session = request.cookies.get(COOKIE)
+    if session:
+        caller = await accounts.session_caller(pool, session)
+        if caller is not None:
+            if request.method not in _READS and not _same_site(request):
+                raise Forbidden("A signed-in browser acts only from the studio's own pages")
+            return caller
+    header = svc.settings.trusted_user_header
+    if header:
+        name = request.headers.get(header, "").strip()
+        if name:
+            return await _proxy_caller(svc, accounts.check_name(name))
+    return None
+
+
+async def spend(svc: Services, caller: Caller) -> None:
+    """One unit of the caller's request rate (their own limit, else the default)."""
+    limits = default_limits(svc)
+    pool = svc.studio.threads.pool
+    if not caller.scoped or caller.via == "thread_token":
+        user = await accounts.user_by_id(pool, caller.user_id)
+        limits = limits.for_user(user)
+    await spend_request(pool, caller.limit_key, limits.rate_per_minute)
+
+
+async def require(request: Request) -> Caller:
+    """The caller; 401 without a credential."""
+    caller = await resolve(request)
+    if caller is None:
+        raise Unauthorized(
+            "Sign in first: a session (the studio's page), or `Authorization: Bearer` with a"
+            " personal access token"
+        )
+    return caller
+
+
+async def run_limits(
+    svc: Services, thread: dict[str, Any], *, new_work: bool
+) -> Callable[[Connection], Awaitable[None]] | None:
+    """The thread owner's limits on a new run: past their daily generations (for a run with
+    new input) it is refused here; the returned gate refuses it past their concurrent runs,
+    inside the transaction that queues it (one limit across processes)."""
+    owner = thread.get("owner_id")
+    if owner is None:
+        return None
+    pool = svc.studio.threads.pool
+    mine = default_limits(svc).for_user(await accounts.user_by_id(pool, owner))
+    if new_work:
+        await check_generations(pool, owner, mine.daily_generations)
+    if mine.concurrent_runs <= 0:
+        return None
+
+    async def gate(conn: Connection) -> None:
+        await lock_user(conn, owner)
+        await check_runs(conn, owner, mine.concurrent_runs)
+
+    return gate
+
+
+def set_session_cookie(request: Request, response: Response, token: str) -> None:
+    response.set_cookie(
+        COOKIE,
+        token,
+        max_age=int(accounts.SESSION_TTL.total_seconds()),
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+        path="/",
+    )
+
+
+def clear_session_cookie(request: Request, response: Response) -> None:
+    response.delete_cookie(
+        COOKIE, path="/", httponly=True, samesite="lax", secure=request.url.scheme == "https"
+    )
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "-"
+
+
+def caller_json(caller: Caller) -> dict[str, Any]:
+    return {
+        "user_id": caller.user_id,
+        "name": caller.name,
+        "role": caller.role,
+        "via": caller.via,
+        "thread_id": caller.thread_id,
+    }
