@@ -10,12 +10,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from engine.media_lab import build_backend, media_services
 from engine.settings import Settings
 from engine.studio import studio_context
 from graph.builder import StudioGraph, build_graph
 from graph.context import set_default_context
+from graph.media import MediaGraph, build_media_graph, set_default_services
 from store.checkpointer import StudioSaver
 from store.database import Database
+from store.media_presets import builtin_versions
 
 
 def make_graph() -> StudioGraph:
@@ -26,6 +29,12 @@ def make_graph() -> StudioGraph:
     into a `StudioContext` and fail. Nodes then fall back to the default `make_saver` registers.
     """
     return build_graph().copy(update={"context_schema": None})
+
+
+def make_media_graph() -> MediaGraph:
+    """The Media Lab's `media` graph, likewise without checkpointer or context schema: its
+    nodes use the services `make_saver` registers (the embedded backend, or ComfyUI)."""
+    return build_media_graph().copy(update={"context_schema": None})
 
 
 @asynccontextmanager
@@ -42,7 +51,11 @@ async def make_saver() -> AsyncIterator[StudioSaver]:
         studio_context(settings, database) as context,
     ):
         set_default_context(context)
+        media = media_services(context.assets, build_backend(settings))
+        await media.presets.merge_builtins(builtin_versions())
+        set_default_services(media)
         try:
             yield database.saver
         finally:
             set_default_context(None)
+            set_default_services(None)

@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from adapters.errors import Conflict, InvalidInput, NotFound
 from adapters.media_lab.params import check_target_fps, normalise_weights, parse_params
-from engine.manager import RunManager
 from engine.media_requests import DEFAULT_PRESETS, JobRequest
 from graph.media_sources import MEDIA, check_count
 from graph.media_state import MediaServices
 from store.media_jobs import NewJob, job_json
 from store.uploads import UploadRecord
+
+if TYPE_CHECKING:
+    from engine.manager import RunManager
 
 ASSISTANT = "media"
 """The graph id of the media graph (in `langgraph.json` and `/assistants`)."""
@@ -66,7 +68,10 @@ class MediaJobs:
             for i, upload_id in enumerate(request.inputs)
         ]
         preset_id = request.preset or DEFAULT_PRESETS[kind]
-        preset = await svc.presets.get(kind, preset_id, request.preset_version)
+        try:
+            preset = await svc.presets.get(kind, preset_id, request.preset_version)
+        except NotFound as exc:  # a name in the request: bad input, not a missing resource
+            raise InvalidInput(exc.message) from None
         params = parse_params(kind, {**preset.params, **request.overrides()})
         if kind == "interpolate":
             check_target_fps(float(uploads[0].fps or 0.0), float(params.model_dump()["target_fps"]))

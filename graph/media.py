@@ -34,6 +34,7 @@ from adapters.media_lab.protocol import Artifact
 from graph.emit import emit
 from graph.media_sources import resolve_sources, sha256_of
 from graph.media_state import MediaInput, MediaServices, MediaState
+from store.media_jobs import NewJob
 
 MediaGraph = CompiledStateGraph[MediaState, MediaServices, MediaInput, MediaState]
 RETRY = RetryPolicy(
@@ -44,6 +45,9 @@ RETRY = RetryPolicy(
 """Transient failures (a ComfyUI server that dropped, a busy database) are retried; bad input
 and failed processing are not."""
 _default: MediaServices | None = None
+STUDIO_OWNER = "langgraph-studio"
+"""Who owns a job that a LangGraph Studio run made (not submitted through the API or CLI)."""
+INPUT_KEYS = ("upload_id", "asset_id", "sha256", "kind", "mime")
 
 
 def set_default_services(services: MediaServices | None) -> None:
@@ -105,6 +109,19 @@ async def prepare(state: MediaState, runtime: Any) -> dict[str, Any]:
     if kind == "interpolate":
         assert isinstance(params, InterpolateParams)
         params.multiple_for(float(sources[0].get("fps") or 0.0))
+    await svc.jobs.create(  # a run started from LangGraph Studio: recorded here
+        NewJob(
+            job_id=job_id,
+            owner=STUDIO_OWNER,
+            kind=kind,
+            inputs=[{k: v for k, v in s.items() if k in INPUT_KEYS} for s in sources],
+            preset_id=preset_out["id"] if preset_out else "",
+            preset_version=preset_out["version"] if preset_out else 0,
+            params=params.model_dump(mode="json"),
+            request={k: state[k] for k in ("prompt", "weights") if k in state},
+        ),
+        if_missing=True,
+    )
     await svc.jobs.started(job_id, "prepared")
     emit("progress", job_id=job_id, fraction=0.0, stage="prepared")
     update: dict[str, Any] = {

@@ -155,12 +155,18 @@ class MediaJobStore:
         self.root = root
         """The asset store's root: artifacts live under `root/media/artifacts/`."""
 
-    async def create(self, job: NewJob, *, conn: Connection | None = None) -> None:
+    async def create(
+        self, job: NewJob, *, conn: Connection | None = None, if_missing: bool = False
+    ) -> None:
+        """Record a job (`if_missing`: unless it is recorded already, as a run started from
+        LangGraph Studio finds it)."""
         query = """
             INSERT INTO media_jobs (job_id, owner, kind, inputs, preset_id, preset_version,
                                     params, request, retry_of, source_thread, source_asset)
             VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
         """
+        if if_missing:
+            query += " ON CONFLICT (job_id) DO NOTHING"
         values = [
             job.job_id,
             job.owner,

@@ -12,9 +12,10 @@ from collections.abc import AsyncIterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from adapters.errors import InvalidInput, NotFound
+from adapters.media_lab.probe import UploadInfo
 from store.database import Pool
 
 SUFFIXES = {
@@ -48,19 +49,6 @@ class TooLarge(InvalidInput):
         super().__init__(message)
         self.limit = limit
         self.max_bytes = max_bytes
-
-
-class ProbedMedia(Protocol):
-    """What probing an upload found (`adapters.media_lab.probe.UploadInfo` has these)."""
-
-    kind: str
-    mime: str
-    width: int
-    height: int
-    fps: float | None
-    frames: int | None
-    duration_s: float | None
-    has_audio: bool
 
 
 @dataclass(frozen=True)
@@ -179,7 +167,7 @@ class UploadStore:
         return relative
 
     async def put(
-        self, staged: Staged, probed: ProbedMedia, *, owner: str, filename: str | None
+        self, staged: Staged, probed: UploadInfo, *, owner: str, filename: str | None
     ) -> UploadRecord:
         """Store a staged, probed file for `owner` (a new row even for bytes seen before)."""
         relative = self.keep(staged, probed.mime)

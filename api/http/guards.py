@@ -34,10 +34,18 @@ class RequestGuards:
     calls (a streaming response waiting for the client to leave) reach the server as before."""
 
     def __init__(
-        self, app: ASGIApp, *, max_body_bytes: int, allowed_hosts: list[str] | None = None
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        allowed_hosts: list[str] | None = None,
+        streamed: dict[str, tuple[int, str]] | None = None,
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.streamed = streamed or {}
+        """Paths whose POST body the route reads as a stream (uploads), with their own limit
+        and its setting's name: counted as it arrives, never held here."""
         self.allowed_hosts = [h.lower().rstrip(".") for h in allowed_hosts or ["*"]]
         """Host names (no port); `*` any, `*.example.com` its subdomains."""
 
@@ -50,6 +58,9 @@ class RequestGuards:
             check_url(scope)
             if scope["method"] not in _BODY_METHODS:
                 await self.app(scope, receive, send)
+                return
+            if scope["method"] == "POST" and scope["path"] in self.streamed:
+                await self._streamed(scope, receive, send, *self.streamed[scope["path"]])
                 return
             body = await self._body(scope, receive)
             if body and _is_json(scope):
@@ -67,6 +78,40 @@ class RequestGuards:
             return await receive()
 
         await self.app(scope, replay, send)
+
+    async def _streamed(
+        self, scope: Scope, receive: Receive, send: Send, limit: int, setting: str
+    ) -> None:
+        """Hand the body on as it arrives, counting: past `limit` the route's next read fails
+        and the client gets a 413 naming `setting`."""
+        declared = _header(scope, b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await _discard(receive, {"more_body": True}, _DRAIN_BYTES)
+            raise Refused(413, f"file: at most {limit} bytes ({setting})")
+        size = 0
+
+        async def counted() -> Message:
+            nonlocal size
+            message = await receive()
+            size += len(message.get("body", b""))
+            if size > limit:
+                raise Refused(413, f"file: at most {limit} bytes ({setting})")
+            return message
+
+        started = False
+
+        async def sending(message: Message) -> None:
+            nonlocal started
+            started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counted, sending)
+        except Refused as refused:
+            if started:
+                raise
+            await _discard(receive, {"more_body": True}, _DRAIN_BYTES)
+            await _answer(send, refused.status, refused.message)
 
     def _check_host(self, scope: Scope) -> None:
         host = _header(scope, b"host")

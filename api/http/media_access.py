@@ -1,0 +1,51 @@
+"""Who may use the Media Lab over HTTP: admins, or creators too with `STUDIO_MEDIA_LAB=creators`.
+
+Every media route depends on `MediaCaller`: no credential is a 401; a viewer, a creator (by
+default), a thread's own token or a share grant is a 403. Jobs and uploads are then their
+owner's, or anyone's for an admin (others' are 404, as threads are).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from api.http.callers import require
+from engine.media_jobs import Actor
+from engine.media_lab import MediaLab
+from people.errors import Forbidden
+from people.identity import Caller
+
+
+def may_use_media_lab(caller: Caller, access: str) -> bool:
+    """The one rule: admins always; creators when the lab is open to them; never a credential
+    scoped to one thread."""
+    if caller.scoped:
+        return False
+    return caller.role == "admin" or (access == "creators" and caller.role == "creator")
+
+
+async def media_caller(request: Request) -> Caller:
+    caller = await require(request)
+    access = request.app.state.services.settings.media_lab
+    if not may_use_media_lab(caller, access):
+        who = "admins and creators" if access == "creators" else "admins"
+        raise Forbidden(f"The Media Lab is for {who} (STUDIO_MEDIA_LAB); ask an admin")
+    return caller
+
+
+MediaCaller = Annotated[Caller, Depends(media_caller)]
+
+
+def media_lab(request: Request) -> MediaLab:
+    """The process's Media Lab (opened by the app's lifespan on the run engine)."""
+    found: MediaLab = request.app.state.media
+    return found
+
+
+MediaDep = Annotated[MediaLab, Depends(media_lab)]
+
+
+def actor_of(caller: Caller) -> Actor:
+    return Actor(caller.user_id, admin=caller.is_admin())
