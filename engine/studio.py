@@ -25,11 +25,15 @@ from adapters.renderer import Renderer
 from adapters.threads import ThreadRegistry
 from engine.events import STREAM_MODES
 from engine.inputs import checked_settings, checked_text
+from engine.media_lab import MEDIA_ASSISTANT, build_backend, media_services
 from engine.settings import Settings
 from graph.builder import StudioGraph, build_graph
 from graph.context import SessionDefaults, StudioContext
+from graph.media import build_media_graph
+from graph.media_state import MediaServices
 from graph.state import ROLES, ThreadSettings
 from store.database import Database
+from telemetry import generation, runs
 
 logger = logging.getLogger("studio")
 
@@ -107,9 +111,16 @@ class Studio:
         context: StudioContext,
         threads: ThreadRegistry,
         labels: Mapping[str, str],
+        *,
+        media: MediaServices | None = None,
     ) -> None:
         self.graph = graph
         self.context = context
+        self.media = media or media_services(context.assets)
+        """The Media Lab's backend and stores: the `media` graph's runs get them."""
+        self.media_graph = build_media_graph(checkpointer=graph.checkpointer)
+        """Media Lab jobs are runs of this graph (assistant `media`) on the same engine."""
+        generation.instrument(context.images)  # every generation job counted and traced
         self.threads = threads
         self.labels = dict(labels)
         """What serves each need: `database`, `models`, `images` (shown at startup)."""
@@ -136,6 +147,10 @@ class Studio:
         report["images"].setdefault("detail", self.labels.get("images"))
         return report
 
+    def graph_for(self, assistant_id: str | None) -> Any:
+        """The compiled graph a run of `assistant_id` executes (`studio` unless `media`)."""
+        return self.media_graph if assistant_id == MEDIA_ASSISTANT else self.graph
+
     @staticmethod
     def config(thread_id: str) -> RunnableConfig:
         return {"configurable": {"thread_id": thread_id}, "recursion_limit": 200}
@@ -150,6 +165,7 @@ class Studio:
         durability: Durability = "sync",
         control: RunControl | None = None,
         checkpoint_id: str | None = None,
+        assistant_id: str | None = None,
     ) -> AsyncIterator[dict[str, Any]]:
         """The graph's `astream(version="v2")` parts for one run on a thread; `run_id` lands in
         the checkpoints' metadata (restart recovery and rollback find a run's checkpoints by it).
@@ -161,10 +177,12 @@ class Studio:
             config["configurable"].update(checkpoint_id=checkpoint_id, checkpoint_ns="")
         if run_id is not None:
             config["metadata"] = {"run_id": run_id}
-        parts = self.graph.astream(
+        config["callbacks"] = runs.callbacks()  # node timings, model calls, spans, log context
+        media = assistant_id == MEDIA_ASSISTANT
+        parts = self.graph_for(assistant_id).astream(
             payload,
             config,
-            context=self.context,
+            context=self.media if media else self.context,
             stream_mode=modes or STREAM_MODES,
             version="v2",
             subgraphs=True,  # the video subgraph's tokens, progress and assets stream live
@@ -272,4 +290,5 @@ async def open_studio(settings: Settings) -> AsyncIterator[Studio]:
             context,
             ThreadRegistry(database.pool),
             labels,
+            media=media_services(context.assets, build_backend(settings)),
         )

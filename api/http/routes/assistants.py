@@ -1,8 +1,9 @@
-"""Assistants: the one `studio` assistant, read-only, so LangGraph Studio and the SDK can attach.
+"""Assistants: `studio` and `media` (the Media Lab's jobs), read-only, so LangGraph Studio and
+the SDK can attach.
 
 langgraph-api registers a system assistant per graph whose id is `uuid5(NAMESPACE_GRAPH,
 graph_id)` and accepts either that UUID or the graph id wherever an assistant id goes; this
-server does the same for its single graph. Reads need no token: an assistant is the graph's
+server does the same for its two graphs. Reads need no token: an assistant is the graph's
 public shape (nodes, edges, schemas), listed by `/info` already, and carries no thread data;
 the server's API key guards only the creation of work (threads).
 """
@@ -28,6 +29,10 @@ GRAPH_ID = "studio"
 NAMESPACE_GRAPH = UUID("6ba7b821-9dad-11d1-80b4-00c04fd430c8")
 """langgraph-api's namespace for system assistant ids (`langgraph_api.graph`)."""
 ASSISTANT_ID = str(uuid5(NAMESPACE_GRAPH, GRAPH_ID))
+MEDIA_GRAPH_ID = "media"
+"""The Media Lab's graph: its runs are media jobs (`POST /media/jobs`)."""
+GRAPH_IDS = (GRAPH_ID, MEDIA_GRAPH_ID)
+ASSISTANT_IDS = {str(uuid5(NAMESPACE_GRAPH, g)): g for g in GRAPH_IDS}
 CREATED = datetime(2026, 1, 1, tzinfo=UTC).isoformat()
 """The system assistant is part of the code, so it has no creation time of its own."""
 
@@ -43,46 +48,49 @@ class AssistantSearch(BaseModel):
     offset: Annotated[int, Field(strict=True, ge=0, le=2**31 - 1), WHOLE] = 0
 
 
-def assistant_json() -> dict[str, Any]:
+def assistant_json(graph_id: str = GRAPH_ID) -> dict[str, Any]:
     """The Assistant object, as langgraph-api shows a graph's system assistant."""
     return {
-        "assistant_id": ASSISTANT_ID,
-        "graph_id": GRAPH_ID,
+        "assistant_id": str(uuid5(NAMESPACE_GRAPH, graph_id)),
+        "graph_id": graph_id,
         "config": {},
         "context": {},
         "created_at": CREATED,
         "updated_at": CREATED,
         "metadata": {"created_by": "system"},
         "version": 1,
-        "name": GRAPH_ID,
+        "name": graph_id,
         "description": None,
     }
 
 
-def known(assistant_id: str) -> None:
-    """Accept the graph id or the assistant's UUID; anything else is a 404."""
+def known(assistant_id: str) -> str:
+    """The graph id for a graph id or an assistant's UUID; anything else is a 404."""
     if assistant_id == "search":  # `/assistants/search` with a method it does not take
         raise HTTPException(405, "Method Not Allowed", headers={"Allow": "POST"})
-    if assistant_id not in (GRAPH_ID, ASSISTANT_ID):
-        raise NotFound(f"Assistant {assistant_id!r} not found; this server runs {GRAPH_ID!r}")
+    if assistant_id in GRAPH_IDS:
+        return assistant_id
+    if assistant_id in ASSISTANT_IDS:
+        return ASSISTANT_IDS[assistant_id]
+    raise NotFound(f"Assistant {assistant_id!r} not found; this server runs {GRAPH_ID!r}")
 
 
 @router.post("/search")
 async def search_assistants(body: AssistantSearch) -> list[dict[str, Any]]:
-    """The assistants matching the filters: `studio`, or none."""
-    found = assistant_json()
-    matches = (
-        body.graph_id in (None, GRAPH_ID)
+    """The assistants matching the filters: `studio`, `media`, or fewer."""
+    matches = [
+        found
+        for found in map(assistant_json, GRAPH_IDS)
+        if body.graph_id in (None, found["graph_id"])
         and (body.name is None or body.name.lower() in found["name"])
         and all(found["metadata"].get(k) == v for k, v in (body.metadata or {}).items())
-    )
-    return [found][body.offset : body.offset + body.limit] if matches else []
+    ]
+    return matches[body.offset : body.offset + body.limit]
 
 
 @router.get("/{assistant_id}")
 async def get_assistant(assistant_id: str) -> dict[str, Any]:
-    known(assistant_id)
-    return assistant_json()
+    return assistant_json(known(assistant_id))
 
 
 @router.get("/{assistant_id}/graph")
@@ -90,10 +98,10 @@ async def get_assistant_graph(
     assistant_id: str, svc: ServicesDep, xray: bool | int = Query(False)
 ) -> dict[str, Any]:
     """The drawable graph (`get_graph().to_json()`), node ids stripped as langgraph-api does."""
-    known(assistant_id)
+    graph = svc.studio.graph_for(known(assistant_id))
     if not isinstance(xray, bool) and xray <= 0:
         raise InvalidInput("xray must be true, false or a positive depth")
-    drawn: dict[str, Any] = svc.studio.graph.get_graph(xray=xray).to_json()
+    drawn: dict[str, Any] = graph.get_graph(xray=xray).to_json()
     for node in drawn.get("nodes", []):
         if isinstance(data := node.get("data"), dict):
             data.pop("id", None)
@@ -104,8 +112,8 @@ async def get_assistant_graph(
 async def get_assistant_schemas(assistant_id: str, svc: ServicesDep) -> dict[str, Any]:
     """Input, output, state and config schemas. `context_schema` is null: the studio's context
     is the server's own dependencies (models, image generator), never sent by a client."""
-    known(assistant_id)
-    return {"graph_id": GRAPH_ID, **graph_schemas(svc.studio.graph)}
+    graph_id = known(assistant_id)
+    return {"graph_id": graph_id, **graph_schemas(svc.studio.graph_for(graph_id))}
 
 
 @cache
