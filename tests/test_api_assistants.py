@@ -18,13 +18,18 @@ async def test_sdk_finds_the_studio_assistant_by_graph_id_and_uuid(database, tmp
         client = served.sdk()
         try:
             found = await client.assistants.search()
-            assert [a["assistant_id"] for a in found] == [ASSISTANT_ID]
-            assert found[0]["graph_id"] == "studio" and found[0]["name"] == "studio"
-            assert await client.assistants.search(graph_id="studio") == found
+            assert [a["graph_id"] for a in found] == ["studio", "media"]
+            assert found[0]["assistant_id"] == ASSISTANT_ID and found[0]["name"] == "studio"
+            assert await client.assistants.search(graph_id="studio") == found[:1]
+            assert await client.assistants.search(graph_id="media") == found[1:]
             assert await client.assistants.search(graph_id="other") == []
             assert await client.assistants.search(metadata={"created_by": "system"}) == found
+            assert await client.assistants.search(limit=1, offset=1) == found[1:]
             assert await client.assistants.get(ASSISTANT_ID) == found[0]
             assert await client.assistants.get("studio") == found[0]
+            media = found[1]
+            assert await client.assistants.get(media["assistant_id"]) == media
+            assert await client.assistants.get("media") == media
         finally:
             await client.aclose()
         async with served.http() as http:
@@ -58,6 +63,23 @@ async def test_graph_and_schemas_describe_the_studio_graph(database, tmp_path: P
     )
     assert schemas["output_schema"]["properties"]
     assert schemas["config_schema"] == {} and schemas["context_schema"] is None
+
+
+async def test_the_media_graph_is_the_second_assistant(database, tmp_path: Path) -> None:
+    async with serve(database, tmp_path) as served:
+        client = served.sdk()
+        try:
+            drawn = await client.assistants.get_graph("media")
+            schemas = await client.assistants.get_schemas("media")
+        finally:
+            await client.aclose()
+    nodes = {n["id"] for n in drawn["nodes"]}
+    assert {"prepare", "upscale", "interpolate", "generate", "blend", "record"} <= nodes
+    assert schemas["graph_id"] == "media"
+    assert {"kind", "inputs", "preset", "params"} <= set(schemas["input_schema"]["properties"])
+    assert {"chunks_done", "chunk_outputs", "artifact"} <= set(
+        schemas["state_schema"]["properties"]
+    )
 
 
 async def test_a_run_may_name_the_assistant_by_its_uuid(database, tmp_path: Path) -> None:
