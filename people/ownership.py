@@ -144,9 +144,9 @@ def visible_threads_sql(caller: Caller) -> tuple[str, dict[str, Any]]:
     """A WHERE clause (on `threads t`) for the threads `caller` may list, and its params."""
     if caller.is_admin():
         return "TRUE", {}
+    if caller.via == "thread_token":
+        return "t.owner_hash = %(scope)s", {"scope": caller.scope_hash}
     if caller.scoped:
-        if caller.via == "thread_token":
-            return "t.owner_hash = %(scope)s", {"scope": caller.scope_hash}
         return "t.thread_id = %(scope)s", {"scope": caller.thread_id}
     return (
         "(t.owner_id = %(me)s OR EXISTS (SELECT 1 FROM thread_grants g WHERE"

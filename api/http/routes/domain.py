@@ -11,7 +11,9 @@ from fastapi.responses import FileResponse
 from langchain_core.messages import BaseMessage
 
 from adapters.assets import SUFFIXES, AssetRecord
-from adapters.errors import InvalidInput, NotFound, Unauthorized
+from adapters.errors import InvalidInput, NotFound
+from api.http import callers
+from api.http.audit_trail import audit
 from api.http.deps import ServicesDep, ThreadDep, may_read_asset
 from engine.inputs import MAX_OFFSET, SettingsPatch
 from graph.state import PERSONAS, ROLES, valid_settings
@@ -93,7 +95,7 @@ async def get_asset(asset_id: str, request: Request, svc: ServicesDep) -> FileRe
     owner or a grant on it (`Authorization: Bearer`), or through a signed URL (`<img>` and
     `<video>` send no headers: `POST /threads/{id}/links`); ranges are served."""
     if bearer(request) is None and not has_signature(request.query_params):
-        raise Unauthorized("This call needs a client token (Authorization: Bearer) or a signed URL")
+        await callers.require(request)  # a session cookie, else 401
     record = await svc.studio.context.assets.get(asset_id)
     if record is None or not await may_read_asset(record.thread_id, record.id, request, svc):
         raise NotFound("Asset not found")
@@ -158,15 +160,22 @@ async def get_settings(thread: ThreadDep, svc: ServicesDep) -> Any:
 
 
 @router.patch("/threads/{thread_id}/settings")
-async def patch_settings(body: SettingsPatch, thread: ThreadDep, svc: ServicesDep) -> Any:
+async def patch_settings(
+    body: SettingsPatch, thread: ThreadDep, svc: ServicesDep, request: Request
+) -> Any:
     """Change models per role and other settings; they apply from the thread's next run."""
-    await svc.studio.context.models.check(body.get("models"))  # "run `ollama pull NAME`"
-    current = valid_settings((thread.get("metadata") or {}).get("settings"))
-    merged: dict[str, Any] = {**current, **body}
-    if "models" in body:
-        merged["models"] = {**current.get("models", {}), **body["models"]}
-    merged = dict(valid_settings(merged))
-    row = await svc.studio.threads.upsert(thread["thread_id"], metadata={"settings": merged})
+    tid = thread["thread_id"]
+    detail = {"changed": dict(body)}
+    async with audit(
+        request, "settings.changed", target=f"thread/{tid}", thread_id=tid, detail=detail
+    ):
+        await svc.studio.context.models.check(body.get("models"))  # "run `ollama pull NAME`"
+        current = valid_settings((thread.get("metadata") or {}).get("settings"))
+        merged: dict[str, Any] = {**current, **body}
+        if "models" in body:
+            merged["models"] = {**current.get("models", {}), **body["models"]}
+        merged = dict(valid_settings(merged))
+        row = await svc.studio.threads.upsert(tid, metadata={"settings": merged})
     values = (await svc.studio.graph.aget_state(svc.studio.config(thread["thread_id"]))).values
     return _effective(svc, values or {}, (row.get("metadata") or {}).get("settings") or {})
 

@@ -13,6 +13,8 @@ from fastapi.responses import JSONResponse
 from sse_starlette import EventSourceResponse
 
 from adapters.errors import InvalidInput, NotFound
+from api.http.audit_trail import audit
+from api.http.callers import run_limits
 from api.http.deps import Services, ServicesDep, ThreadDep
 from api.http.idempotency import idempotency_key
 from api.http.routes.assistants import ASSISTANT_ID, GRAPH_ID
@@ -23,6 +25,8 @@ from engine.protocol import END_FRAME, RUN_MODES, frame, values_json
 from engine.resume import check_resume
 from engine.store import run_json
 from graph.state import valid_settings
+from people.audit import run_action
+from telemetry import metrics
 
 router = APIRouter(prefix="/threads/{thread_id}", tags=["runs"])
 RunStatus = Literal["pending", "running", "success", "error", "timeout", "interrupted"]
@@ -63,6 +67,25 @@ def _command(command: RunCommand) -> dict[str, Any]:
 async def create_run(
     body: RunCreate, thread: dict[str, Any], svc: Services, request: Request, default: list[str]
 ) -> dict[str, Any]:
+    """Create the run (`_submit`) and record it in the audit trail as what it is for the
+    person (`people.audit.run_action`: a run, an interjection, a gate answer, a stop)."""
+    tid = thread["thread_id"]
+    given = body.input.graph_input() if body.input is not None else None
+    command = _command(body.command) if body.command else None
+    busy = await svc.runs.any_unfinished(tid)
+    action, detail = run_action(input=given, command=command, busy=busy)
+    detail["strategy"] = body.multitask_strategy
+    async with audit(
+        request, action, target=f"thread/{tid}", thread_id=tid, detail=detail
+    ) as entry:
+        run = await _submit(body, thread, svc, request, default)
+        entry.target = f"thread/{tid}/run/{run['run_id']}"
+    return run
+
+
+async def _submit(
+    body: RunCreate, thread: dict[str, Any], svc: Services, request: Request, default: list[str]
+) -> dict[str, Any]:
     """Validate the body and hand the run to the manager (which applies multitask_strategy)."""
     if body.assistant_id not in ASSISTANTS:
         raise NotFound(f"Assistant {body.assistant_id!r} not found; this server runs 'studio'")
@@ -98,6 +121,10 @@ async def create_run(
     }
     if at is not None:
         kwargs["checkpoint_id"] = at
+    stopping = payload is not None and payload.get("stop_requested")
+    # the thread owner's limits: runs at once (held across processes: checked in the submit's
+    # transaction) and, for new input, images today; a stop is never refused
+    gate = None if stopping else await run_limits(svc, thread, new_work=payload is not None)
     return await svc.manager.submit(
         tid,
         assistant_id=body.assistant_id,
@@ -106,6 +133,7 @@ async def create_run(
         strategy=body.multitask_strategy,
         idempotency_key=idempotency_key(request),
         request_hash=hashlib.sha256(body.model_dump_json().encode()).hexdigest(),
+        gate=gate,
     )
 
 
@@ -177,7 +205,8 @@ def stream_response(
 
     here = run_path(run)
     headers = {"Location": f"{here}/stream", "Content-Location": here}
-    return EventSourceResponse(events(), headers=headers, ping=PING_S)
+    counted = metrics.counted("run", events())  # studio_sse_clients{stream="run"}
+    return EventSourceResponse(counted, headers=headers, ping=PING_S)
 
 
 async def wait_result(svc: Services, run: dict[str, Any]) -> dict[str, Any]:
@@ -302,13 +331,19 @@ async def cancel_run(
     run_id: RunId,
     thread: ThreadDep,
     svc: ServicesDep,
+    request: Request,
     wait: bool = False,
     action: Literal["interrupt", "rollback"] = "interrupt",
 ) -> JSONResponse:
     """Stop the run now; `rollback` also removes it and what it wrote. Answers the run as it
     stands (with `wait`, once it has stopped; a rolled-back run is gone: `rolled_back`)."""
-    await _run(svc, thread, run_id)
-    await svc.manager.cancel(thread["thread_id"], run_id, action=action, wait=wait)
+    tid = thread["thread_id"]
+    target = f"thread/{tid}/run/{run_id[:64]}"
+    async with audit(
+        request, "run.cancelled", target=target, thread_id=tid, detail={"how": action}
+    ):
+        await _run(svc, thread, run_id)
+        await svc.manager.cancel(tid, run_id, action=action, wait=wait)
     after = await svc.runs.get(thread["thread_id"], run_id)
     gone = {"run_id": run_id, "thread_id": thread["thread_id"], "status": "rolled_back"}
     return JSONResponse(run_json(after) if after else gone, status_code=202)
@@ -325,4 +360,4 @@ async def follow_thread(thread: ThreadDep, svc: ServicesDep, request: Request) -
         async for batch in batches(svc, tid, after, ("studio",)):
             yield b"".join(frame(r.data, event=r.event, id=str(r.seq)) for r in batch)
 
-    return EventSourceResponse(events(), ping=PING_S)
+    return EventSourceResponse(metrics.counted("thread", events()), ping=PING_S)

@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from adapters.errors import Conflict, InvalidInput, NotFound
-from api.http.deps import OwnerDep, Services, ServicesDep, ThreadDep, ViewDep
+from api.http.audit_trail import actor_of, audit
+from api.http.deps import (
+    CallerDep,
+    OwnerDep,
+    Services,
+    ServicesDep,
+    ThreadDep,
+    ViewDep,
+    require_role,
+)
 from api.http.views import new_thread_json, state_json, thread_json
 from engine.branches import branch, checkpoint_after_message
 from engine.inputs import (
@@ -23,31 +32,31 @@ from engine.inputs import (
     ThreadSearch,
     small_metadata,
 )
-from people.client_tokens import bearer, check_api_key, new_token, owns, require_token, token_hash
-from people.home_token import is_home_token
+from people.audit import record, scrub_thread
+from people.client_tokens import check_api_key, new_token, token_hash
+from people.identity import Caller
+from people.ownership import thread_access, visible_threads_sql
 from store.database import Connection
 from store.deletion import delete_files, delete_rows, is_deleted_sql
 
 router = APIRouter(prefix="/threads", tags=["threads"])
+CreatorDep = Annotated[Caller, Depends(require_role("admin", "creator"))]
 
 _INSERT = """
-    INSERT INTO threads (thread_id, status, phase, metadata, owner_hash)
-    SELECT %(thread_id)s, 'idle', 'created', %(metadata)s,
-           CASE WHEN %(trusted)s OR EXISTS (SELECT 1 FROM threads WHERE owner_hash = %(given)s)
-                THEN %(given)s ELSE %(fresh)s END
+    INSERT INTO threads (thread_id, status, phase, metadata, owner_hash, owner_id)
+    SELECT %(thread_id)s, 'idle', 'created', %(metadata)s, %(token_hash)s, %(owner_id)s
     WHERE NOT {deleted}
     ON CONFLICT (thread_id) DO NOTHING
     RETURNING *
 """.format(deleted=is_deleted_sql("%(thread_id)s"))
-"""A new thread, owned by the token the caller sent if that token already owns a thread (or
-is the home's owner token, `people/home_token.py`), else by a fresh one (one statement: the check
-and the insert); never an id deleted once."""
+"""A new thread, owned by the caller's account, with a fresh client token of its own (a
+credential for this thread only); never an id deleted once."""
 _SEARCH = """
-    SELECT * FROM threads
-    WHERE owner_hash = %(owner)s
-      AND (%(metadata)s::jsonb IS NULL OR metadata @> %(metadata)s::jsonb)
-      AND (%(status)s::text IS NULL OR status = %(status)s)
-    ORDER BY created_at DESC, thread_id
+    SELECT t.* FROM threads t
+    WHERE {visible}
+      AND (%(metadata)s::jsonb IS NULL OR t.metadata @> %(metadata)s::jsonb)
+      AND (%(status)s::text IS NULL OR t.status = %(status)s)
+    ORDER BY t.created_at DESC, t.thread_id
     LIMIT %(limit)s OFFSET %(offset)s
 """
 
@@ -59,52 +68,62 @@ async def _rows(svc: Services, query: str, params: Any) -> list[dict[str, Any]]:
             return await cur.fetchall()
 
 
-def _owned_by(thread: dict[str, Any], owner: str | None) -> bool:
-    return owner is not None and owns(thread["owner_hash"], owner)
-
-
 @router.post("")
-async def create_thread(body: ThreadCreate, request: Request, svc: ServicesDep) -> dict[str, Any]:
-    """Create a thread. The response's `token` is the client token every later call on the
-    thread needs (`Authorization: Bearer`); sending a token you already hold keeps one token
-    for all your threads."""
+async def create_thread(
+    body: ThreadCreate, request: Request, svc: ServicesDep, who: CreatorDep
+) -> dict[str, Any]:
+    """Create a thread, owned by you (a creator or an admin). The response's `token` is the
+    thread's own client token (shown once): a credential for this thread only, for clients
+    that keep one token per thread; your own token or session works on it as well."""
     check_api_key(request, svc.settings.api_key)
-    given, fresh = bearer(request), new_token()
-    given_hash = token_hash(given) if given is not None else None
+    fresh = new_token()
     thread_id = body.thread_id or str(uuid.uuid4())
     params = {
         "thread_id": thread_id,
         "metadata": Jsonb(body.metadata),
-        "given": given_hash,
-        "fresh": token_hash(fresh),
-        "trusted": is_home_token(svc.settings.home, given),
+        "token_hash": token_hash(fresh),
+        "owner_id": who.user_id,
     }
-    rows = await _rows(svc, _INSERT, params)
-    if not rows:
-        if await _was_deleted(svc, thread_id):
-            raise Conflict(f"Thread {thread_id} was deleted; a deleted id is never used again")
-        existing = await svc.studio.threads.get(thread_id)
-        if body.if_exists == "do_nothing" and existing and _owned_by(existing, given_hash):
-            return {**await thread_json(svc, existing), "token": given}
-        raise Conflict(f"Thread {thread_id} already exists")
+    target = f"thread/{thread_id}"
+    async with audit(request, "thread.created", target=target, thread_id=thread_id) as entry:
+        entry.detail["metadata"] = body.metadata
+        rows = await _rows(svc, _INSERT, params)
+        if not rows:
+            if await _was_deleted(svc, thread_id):
+                raise Conflict(f"Thread {thread_id} was deleted; a deleted id is never used again")
+            existing = await svc.studio.threads.get(thread_id)
+            pool = svc.studio.threads.pool
+            if (
+                body.if_exists == "do_nothing"
+                and existing
+                and await thread_access(pool, who, existing) == "owner"
+            ):
+                entry.detail["existed"] = True
+                return await thread_json(svc, existing)
+            raise Conflict(f"Thread {thread_id} already exists")
     svc.log.created(thread_id)
-    token = given if given is not None and rows[0]["owner_hash"] == given_hash else fresh
-    return {**new_thread_json(rows[0]), "token": token}
+    return {**new_thread_json(rows[0]), "token": fresh}
 
 
 @router.post("/search")
 async def search_threads(
-    body: ThreadSearch, request: Request, svc: ServicesDep
+    body: ThreadSearch, who: CallerDep, svc: ServicesDep
 ) -> list[dict[str, Any]]:
-    """Your threads, newest first (ties by id: pages are stable), filtered by metadata."""
+    """The threads you reach, newest first (ties by id: pages are stable), filtered by
+    metadata: your own and those shared with you (an admin: every thread; a thread's token:
+    its thread; a share link: none)."""
+    if who.via == "grant":
+        return []  # a share link opens its thread; it never lists threads
+    visible, scope = visible_threads_sql(who)
     params = {
-        "owner": require_token(request),
+        **scope,
         "metadata": None if body.metadata is None else Jsonb(body.metadata),
         "status": body.status,
         "limit": body.limit,
         "offset": body.offset,
     }
-    return [await thread_json(svc, row) for row in await _rows(svc, _SEARCH, params)]
+    query = _SEARCH.format(visible=visible)
+    return [await thread_json(svc, row) for row in await _rows(svc, query, params)]
 
 
 @router.get("/{thread_id}")
@@ -113,13 +132,20 @@ async def get_thread(thread: ThreadDep, svc: ServicesDep) -> dict[str, Any]:
 
 
 @router.patch("/{thread_id}")
-async def patch_thread(body: ThreadPatch, thread: OwnerDep, svc: ServicesDep) -> dict[str, Any]:
+async def patch_thread(
+    body: ThreadPatch, thread: OwnerDep, svc: ServicesDep, request: Request
+) -> dict[str, Any]:
     """Merge `metadata` into the thread's metadata."""
-    try:
-        small_metadata({**(thread.get("metadata") or {}), **body.metadata})
-    except ValueError as exc:
-        raise InvalidInput(f"metadata: merged with the thread's, {exc}") from None
-    row = await svc.studio.threads.upsert(thread["thread_id"], metadata=body.metadata)
+    tid = thread["thread_id"]
+    detail = {"metadata": body.metadata}
+    async with audit(
+        request, "thread.updated", target=f"thread/{tid}", thread_id=tid, detail=detail
+    ):
+        try:
+            small_metadata({**(thread.get("metadata") or {}), **body.metadata})
+        except ValueError as exc:
+            raise InvalidInput(f"metadata: merged with the thread's, {exc}") from None
+        row = await svc.studio.threads.upsert(tid, metadata=body.metadata)
     return await thread_json(svc, row)
 
 
@@ -129,7 +155,7 @@ async def _was_deleted(svc: Services, thread_id: str) -> bool:
 
 
 @router.delete("/{thread_id}", status_code=204)
-async def delete_thread(thread: OwnerDep, svc: ServicesDep) -> Response:
+async def delete_thread(thread: OwnerDep, svc: ServicesDep, request: Request) -> Response:
     """Stop its runs and delete the thread for good: its checkpoints, runs, events, outputs
     and their image files (unless another thread made the same image). The id is never used
     again, so nothing the thread left can reach anyone who creates a thread later."""
@@ -141,6 +167,16 @@ async def delete_thread(thread: OwnerDep, svc: ServicesDep) -> Response:
 
     async def delete_everything(conn: Connection) -> None:
         files.extend(await delete_rows(conn, thread_id))
+        await scrub_thread(conn, thread_id)  # the trail keeps who and what, not the words
+        await record(
+            conn,
+            actor=actor_of(request),
+            action="thread.deleted",
+            target=f"thread/{thread_id}",
+            thread_id=thread_id,
+            outcome="ok",
+            detail={"files": len(files)},
+        )
 
     # the rows, the tombstone and the followers' notification commit together
     await svc.log.forget(thread_id, then=delete_everything)
@@ -151,24 +187,36 @@ async def delete_thread(thread: OwnerDep, svc: ServicesDep) -> Response:
 
 @router.post("/{thread_id}/copy")
 async def copy_thread(
-    thread: OwnerDep, svc: ServicesDep, body: ThreadCopy | None = None
+    thread: OwnerDep,
+    who: CallerDep,
+    svc: ServicesDep,
+    request: Request,
+    body: ThreadCopy | None = None,
 ) -> dict[str, Any]:
-    """A new thread with this thread's checkpoints, owned by the same token (LangGraph
-    Server's copy). `checkpoint_id`, or `message_id` (the first checkpoint holding that
-    message), makes it a branch at that point: the branch's latest state is the thread's
-    there. The thread itself is untouched."""
+    """A new thread with this thread's checkpoints (LangGraph Server's copy), owned by you
+    (with a thread's token: by the thread's owner, and reached by the same token).
+    `checkpoint_id`, or `message_id` (the first checkpoint holding that message), makes it a
+    branch at that point: the branch's latest state is the thread's there. The thread itself
+    is untouched."""
     body = body or ThreadCopy()
-    at = body.checkpoint_id
-    if body.message_id is not None:
-        at = await checkpoint_after_message(svc.studio, thread["thread_id"], body.message_id)
-    row = await branch(
-        svc.studio,
-        thread,
-        thread_id=str(uuid.uuid4()),
-        owner_hash=thread.get("owner_hash"),
-        checkpoint_id=at,
-        metadata=body.metadata,
-    )
+    new_id = str(uuid.uuid4())
+    source = thread["thread_id"]
+    async with audit(
+        request, "thread.created", target=f"thread/{new_id}", thread_id=new_id
+    ) as entry:
+        entry.detail["copied_from"] = {"thread_id": source, **body.model_dump(exclude_none=True)}
+        at = body.checkpoint_id
+        if body.message_id is not None:
+            at = await checkpoint_after_message(svc.studio, source, body.message_id)
+        row = await branch(
+            svc.studio,
+            thread,
+            thread_id=new_id,
+            owner_hash=thread.get("owner_hash"),
+            owner_id=thread.get("owner_id") if who.scoped else who.user_id,
+            checkpoint_id=at,
+            metadata=body.metadata,
+        )
     svc.log.created(row["thread_id"])
     return await thread_json(svc, row)
 
