@@ -24,7 +24,7 @@ import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
 import psycopg
@@ -209,6 +209,24 @@ class AuditQuery:
     """Entries at or after this time."""
     until: datetime | None = None
     """Entries before this time."""
+
+
+def time_bound(value: str | None, field: str, *, end: bool = False) -> datetime | None:
+    """A filter's time: an ISO 8601 date-time (no zone: UTC) or a date. A date as `until`
+    means the end of that day, so `since=D&until=D` is the whole day D."""
+    if value is None or value == "":
+        return None
+    try:
+        if len(value) == 10:
+            day = date.fromisoformat(value)
+            at = datetime(day.year, day.month, day.day, tzinfo=UTC)
+            return at + timedelta(days=1) if end else at
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(
+            f"{field}: a date (2026-12-06) or an ISO 8601 time; got {value[:40]!r}"
+        ) from None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from adapters.errors import Conflict, InvalidInput, StudioError
@@ -21,6 +22,7 @@ from people.audit import audited, run_action
 from people.bootstrap import ensure_home_admin
 from people.home_token import home_owner_hash
 from people.identity import Caller
+from store.database import Pool
 from store.deletion import is_deleted_sql
 
 _REGISTER = """
@@ -198,6 +200,11 @@ async def open_local(settings: Settings) -> AsyncIterator[LocalClient]:
         open_studio(settings) as studio,
         open_engine(studio, settings, adopt=()) as engine,
     ):
-        admin = await ensure_home_admin(studio.threads.pool, settings.home)
-        who = caller_of(admin.user, "local")
+        who = await local_caller(studio.threads.pool, settings.home)
         yield LocalClient(studio, engine, home_owner_hash(settings.home), who)
+
+
+async def local_caller(pool: Pool, home: Path) -> Caller:
+    """Who the CLI acts as: the home's admin (made on a fresh studio, `people/bootstrap.py`)."""
+    admin = await ensure_home_admin(pool, home)
+    return caller_of(admin.user, "local")

@@ -2,37 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
-from adapters.errors import InvalidInput
 from api.http.deps import ServicesDep, require_role
-from people.audit import AuditQuery, query
+from people.audit import AuditQuery, query, time_bound
 from people.identity import Caller
 
 router = APIRouter(tags=["audit"])
 
 AdminDep = Annotated[Caller, Depends(require_role("admin"))]
-
-
-def time_bound(value: str | None, field: str, *, end: bool = False) -> datetime | None:
-    """A filter's time: an ISO 8601 date-time (no zone: UTC) or a date. A date as `until`
-    means the end of that day, so `since=D&until=D` is the whole day D."""
-    if value is None or value == "":
-        return None
-    try:
-        if len(value) == 10:
-            day = date.fromisoformat(value)
-            at = datetime(day.year, day.month, day.day, tzinfo=UTC)
-            return at + timedelta(days=1) if end else at
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise InvalidInput(
-            f"{field}: a date (2026-12-06) or an ISO 8601 time; got {value[:40]!r}"
-        ) from None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
 @router.get("/audit")

@@ -11,8 +11,7 @@ from starlette.background import BackgroundTask
 
 from adapters.errors import NotFound
 from api.http.deps import CallerDep, ServicesDep
-from api.http.routes.audit import time_bound
-from people.audit import audited
+from people.audit import audited, time_bound
 from people.identity import Caller
 from people.ownership import visible_threads_sql
 from store.library import (
