@@ -798,9 +798,16 @@ def _image_op(class_type: str, i: dict[str, Any]) -> list[Image.Image]:
         if i["crop"] == "center":
             return [ImageOps.fit(im, size) for im in images]
         return [im.resize(size) for im in images]
-    if class_type in ("ImageScaleBy", "ImageUpscaleWithModel"):
-        factor = i.get("scale_by", 4.0)
-        return [im.resize((round(im.width * factor), round(im.height * factor))) for im in images]
+    if class_type == "ImageScaleBy":  # comfy.utils: lanczos through PIL, the rest in torch
+        factor, method = (
+            i["scale_by"],
+            _PIL_METHODS.get(i["upscale_method"], Image.Resampling.BICUBIC),
+        )
+        size = (round(images[0].width * factor), round(images[0].height * factor))
+        return [im.resize(size, method) for im in images]
+    if class_type == "ImageUpscaleWithModel":  # a stand-in: the model's scale, by its name
+        factor = 2 if "x2" in i["upscale_model"].lower() else 4
+        return [im.resize((im.width * factor, im.height * factor)) for im in images]
     if class_type == "ImageBlend":
         if len(images) != len(i["image2"]):
             raise NodeFailure(
@@ -809,7 +816,7 @@ def _image_op(class_type: str, i: dict[str, Any]) -> list[Image.Image]:
                 f"({len(i['image2'])}) at non-singleton dimension 0\n",
             )
         pairs = zip(images, i["image2"], strict=True)
-        return [Image.blend(a, b.resize(a.size), i["blend_factor"]) for a, b in pairs]
+        return [_blend(a, b, i["blend_factor"], i["blend_mode"]) for a, b in pairs]
     if class_type == "ImageCompositeMasked":
         composed = [im.copy() for im in images]
         for im in composed:
@@ -825,6 +832,39 @@ def _image_op(class_type: str, i: dict[str, Any]) -> list[Image.Image]:
             pixels = pixels + rng.normal(0, 255 * i["strength"], pixels.shape)
         out.append(Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)))
     return out
+
+
+_PIL_METHODS = {
+    "nearest-exact": Image.Resampling.NEAREST,
+    "bilinear": Image.Resampling.BILINEAR,
+    "area": Image.Resampling.BOX,
+    "bicubic": Image.Resampling.BICUBIC,
+    "lanczos": Image.Resampling.LANCZOS,
+}
+
+
+def _blend(a: Image.Image, b: Image.Image, factor: float, mode: str) -> Image.Image:
+    """ComfyUI's ImageBlend (comfy_extras/nodes_post_processing.py) on 0..1 floats: image2 is
+    resized to image1 (bicubic, centre crop) when they differ; SaveImage truncates to bytes."""
+    if b.size != a.size:
+        b = ImageOps.fit(b, a.size, Image.Resampling.BICUBIC)
+    x = np.asarray(a.convert("RGB"), np.float32) / 255
+    y = np.asarray(b.convert("RGB"), np.float32) / 255
+    if mode == "normal":
+        mixed = y
+    elif mode == "multiply":
+        mixed = x * y
+    elif mode == "screen":
+        mixed = 1 - (1 - x) * (1 - y)
+    elif mode == "overlay":
+        mixed = np.where(x <= 0.5, 2 * x * y, 1 - 2 * (1 - x) * (1 - y))
+    elif mode == "soft_light":
+        g = np.where(x <= 0.25, ((16 * x - 12) * x + 4) * x, np.sqrt(x))
+        mixed = np.where(y <= 0.5, x - (1 - 2 * y) * x * (1 - x), x + (2 * y - 1) * (g - x))
+    else:  # difference
+        mixed = x - y
+    out = np.clip(x * (1 - factor) + mixed * factor, 0, 1)
+    return Image.fromarray((out * 255).astype(np.uint8))
 
 
 def _with_api_prefix(route: Route | WebSocketRoute) -> Route | WebSocketRoute:
