@@ -18,6 +18,7 @@ from adapters.media_lab.params import check_target_fps, normalise_weights, parse
 from engine.media_requests import DEFAULT_PRESETS, JobRequest
 from graph.media_sources import MEDIA, check_count
 from graph.media_state import MediaServices
+from people.identity import Caller
 from store.media_jobs import NewJob, job_json
 from store.uploads import UploadRecord
 
@@ -35,6 +36,8 @@ class Actor:
 
     user_id: str
     admin: bool = False
+    caller: Caller | None = None
+    """The caller behind it (for the audit trail)."""
 
     @property
     def scope(self) -> str | None:

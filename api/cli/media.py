@@ -21,6 +21,8 @@ from api.cli.local import LocalClient
 from engine.media_jobs import Actor
 from engine.media_lab import MediaLab
 from engine.media_requests import JobRequest
+from people.accounts import caller_of
+from people.audit import audited
 from people.bootstrap import ensure_home_admin
 
 media_app = typer.Typer(
@@ -44,8 +46,11 @@ def _run(body: Callable[[LocalClient, MediaLab, Actor], Awaitable[None]], hint: 
     async def main() -> None:
         async with open_local(settings) as client:
             lab = await MediaLab.open(client.manager, client.studio.media, settings)
-            admin = await ensure_home_admin(client.studio.threads.pool, settings.home)
-            await body(client, lab, Actor(str(admin.user["user_id"]), admin=True))
+            who = client.caller
+            if who is None:
+                admin = await ensure_home_admin(client.studio.threads.pool, settings.home)
+                who = caller_of(admin.user, "local")
+            await body(client, lab, Actor(who.user_id, admin=who.is_admin(), caller=who))
 
     run_main(settings, main, hint)
 
@@ -149,7 +154,11 @@ def submit(
     request = JobRequest.model_validate({k: v for k, v in fields.items() if v is not None})
 
     async def body(client: LocalClient, lab: MediaLab, actor: Actor) -> None:
-        job = await lab.jobs.submit(actor, request)
+        pool = client.studio.threads.pool
+        async with audited(pool, actor=actor.caller, action="media.job.submitted") as entry:
+            job = await lab.jobs.submit(actor, request)
+            entry.target = job["id"]
+            entry.detail.update(kind=job["kind"], preset=job["preset"], via="cli")
         await _finish(client, lab, actor, job, no_wait=no_wait, as_json=as_json, out=out)
 
     _run(body)
@@ -267,7 +276,9 @@ def cancel(job_id: str, as_json: JsonOut = False) -> None:
 
     async def body(client: LocalClient, lab: MediaLab, actor: Actor) -> None:
         client.manager.adopt(job_id)
-        job = await lab.jobs.cancel(actor, job_id)
+        pool = client.studio.threads.pool
+        async with audited(pool, actor=actor.caller, action="media.job.cancelled", target=job_id):
+            job = await lab.jobs.cancel(actor, job_id)
         _emit(job, as_json, _describe(job))
 
     _run(body, job_id)
@@ -278,7 +289,12 @@ def retry(job_id: str, no_wait: NoWait = False, as_json: JsonOut = False) -> Non
     """Run an ended job again as a new job (same inputs, preset version and parameters)."""
 
     async def body(client: LocalClient, lab: MediaLab, actor: Actor) -> None:
-        job = await lab.jobs.retry(actor, job_id)
+        pool = client.studio.threads.pool
+        async with audited(
+            pool, actor=actor.caller, action="media.job.retried", target=job_id
+        ) as e:
+            job = await lab.jobs.retry(actor, job_id)
+            e.detail["new_job"] = job["id"]
         await _finish(client, lab, actor, job, no_wait=no_wait, as_json=as_json, out=None)
 
     _run(body, job_id)

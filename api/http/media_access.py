@@ -11,7 +11,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from api.http.callers import require
+from api.http.deps import caller as signed_in
 from engine.media_jobs import Actor
 from engine.media_lab import MediaLab
 from people.errors import Forbidden
@@ -27,7 +27,7 @@ def may_use_media_lab(caller: Caller, access: str) -> bool:
 
 
 async def media_caller(request: Request) -> Caller:
-    caller = await require(request)
+    caller = await signed_in(request)
     access = request.app.state.services.settings.media_lab
     if not may_use_media_lab(caller, access):
         who = "admins and creators" if access == "creators" else "admins"
@@ -48,4 +48,4 @@ MediaDep = Annotated[MediaLab, Depends(media_lab)]
 
 
 def actor_of(caller: Caller) -> Actor:
-    return Actor(caller.user_id, admin=caller.is_admin())
+    return Actor(caller.user_id, admin=caller.is_admin(), caller=caller)
