@@ -14,6 +14,7 @@ COPY api ./api
 COPY engine ./engine
 COPY store ./store
 COPY people ./people
+COPY telemetry ./telemetry
 COPY migrations ./migrations
 RUN pip wheel --no-deps --wheel-dir /wheels .
 

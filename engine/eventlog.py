@@ -15,6 +15,7 @@ import psycopg
 
 from engine.cluster import EVENTS, FORGOTTEN
 from store.database import Connection, Pool
+from telemetry import metrics
 
 logger = logging.getLogger("studio.eventlog")
 
@@ -31,14 +32,16 @@ _WRITE = """
                         unnest(%(events)s::text[]), json_array_elements(%(data)s::json))
              WITH ORDINALITY AS e(run_id, channel, event, data, n)
     )
-    SELECT base, pg_notify(%(topic)s, %(payload)s) FROM counter
+    SELECT base, extract(epoch FROM now())::float8 AS at, pg_notify(%(topic)s, %(payload)s)
+    FROM counter
 """
 """A whole batch in one statement: its seqs taken from the thread's counter (whose row lock
 orders concurrent writers, in any process), its rows (one per array element, in order) and
 its notification. The events' JSON goes as one JSON array, not a `text[]`: psycopg escapes
 every quote of a text array's elements with a regex, which cost a fifth of the server's CPU."""
 _SELECT = """
-    SELECT seq, run_id, channel, event, data::text AS data FROM events
+    SELECT seq, run_id, channel, event, data::text AS data,
+           extract(epoch FROM created_at)::float8 AS at FROM events
     WHERE thread_id = %(thread_id)s AND seq > %(after)s AND channel = ANY(%(channels)s)
       AND (%(run_id)s::text IS NULL OR run_id = %(run_id)s)
     ORDER BY seq LIMIT %(limit)s
@@ -49,6 +52,11 @@ _DELETED = """
     WHERE NOT EXISTS (SELECT 1 FROM threads WHERE threads.thread_id = t.thread_id)
 """
 """Which of these threads no longer exist (deleted while notifications were not heard)."""
+_LAST = """
+    SELECT extract(epoch FROM created_at)::float8 AS at, data::text AS data FROM events
+    WHERE thread_id = %(thread_id)s AND channel = 'studio' AND event = %(event)s
+    ORDER BY seq DESC LIMIT 1
+"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +69,8 @@ class Record:
     """`studio` (our vocabulary), `run` (LangGraph stream modes) or `control` (run end)."""
     event: str
     data: str
+    at: float = 0.0
+    """When it was written (Postgres' clock, epoch seconds): the event-log lag metric."""
 
 
 class _Life:
@@ -208,7 +218,8 @@ class EventLog:
                     await then(conn)
             row = await written.fetchone()
         assert row is not None
-        return [Record(row["base"] + 1 + i, *event) for i, event in enumerate(pending)]
+        at = row["at"]
+        return [Record(row["base"] + 1 + i, *event, at=at) for i, event in enumerate(pending)]
 
     async def read(
         self,
@@ -260,6 +271,7 @@ class EventLog:
         thread is deleted (by any process)."""
         wanted = tuple(channels)
         life = self._lives.setdefault(thread_id, _Life())
+        live = False  # past the replay: what follows is delivered as it is written
         while True:
             if life.over:
                 return
@@ -267,9 +279,20 @@ class EventLog:
             batch = await self.read(thread_id, after, channels=wanted, run_id=run_id)
             for record in batch:
                 after = record.seq
+                if live:
+                    metrics.event_delivered(record.at)
                 yield record
             if not batch:
                 await signal.wait()
+                live = True
+
+    async def last(self, thread_id: str, event: str) -> tuple[float, str] | None:
+        """When the thread's latest studio `event` was written (epoch seconds), and its data."""
+        async with self.pool.connection() as conn:
+            row = await (
+                await conn.execute(_LAST, {"thread_id": thread_id, "event": event})
+            ).fetchone()
+        return (row["at"], row["data"]) if row else None
 
     async def forget(self, thread_id: str, *, then: Then | None = None) -> None:
         """Drop a deleted thread's events and end its followers, in every process. `then`

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +21,7 @@ from engine.serde import dumps
 from engine.store import RunStore
 from engine.studio import Studio, work_left
 from store.database import Connection
+from telemetry import runs
 
 logger = logging.getLogger("studio.runs")
 FINISHED = object()
@@ -101,6 +103,16 @@ class Runner:
 
     async def execute(self, handle: RunHandle) -> None:
         """Run to the end (success, gate, error, interrupt); only a shutdown leaves it open."""
+        run = handle.run
+        user = run.get("user_id")
+        scope = runs.run_scope(
+            thread_id=handle.thread_id, run_id=handle.run_id, user=user, attempt=run["attempt"]
+        )
+        with scope:  # its log lines, spans and metrics name the thread, run and user
+            logger.info("run started (attempt %d)", run["attempt"])
+            await self._execute(handle)
+
+    async def _execute(self, handle: RunHandle) -> None:
         status, error = "success", None
         try:
             payload = await self._payload(handle)  # the claim marked it (and its thread)
@@ -131,14 +143,28 @@ class Runner:
         kwargs = run["kwargs"]
         handle.checkpoint_id = kwargs.get("checkpoint_id")
         if run["attempt"] > 0:  # it was running when the process died
-            snapshot = await self.studio.graph.aget_state(Studio.config(run["thread_id"]))
+            graph = self.studio.graph_for(run["assistant_id"])
+            snapshot = await graph.aget_state(Studio.config(run["thread_id"]))
             if (snapshot.metadata or {}).get("run_id") == run["run_id"]:
                 handle.checkpoint_id = None  # on from its own last checkpoint
                 return FINISHED if snapshot.interrupts or not work_left(snapshot) else None
         command = kwargs.get("command")
+        if command and "resume" in command and run["attempt"] == 0:
+            await self._gate_answered(handle)
         if command:
             return Command(**{k: v for k, v in command.items() if v is not None})
         return kwargs.get("input")
+
+    async def _gate_answered(self, handle: RunHandle) -> None:
+        """Observe how long the gate this run answers waited (from its `gate` event)."""
+        try:
+            found = await self.log.last(handle.thread_id, "gate")
+        except Exception as exc:  # a metric is never worth failing a run
+            logger.warning("gate wait not measured: %s", exc)
+            return
+        if found is not None:
+            at, data = found
+            runs.gate_answered(runs.gate_of(json.loads(data)), at)
 
     async def _announce_resume(self, handle: RunHandle) -> None:
         notice = {
@@ -164,6 +190,7 @@ class Runner:
             durability=kwargs.get("durability") or "sync",
             control=handle.control,
             checkpoint_id=handle.checkpoint_id,
+            assistant_id=handle.run["assistant_id"],
         )
         final = None
         async for part in parts:
@@ -227,6 +254,8 @@ class Runner:
         # the end events, the run's status and the thread's commit together: a crash leaves
         # all or none of them, and it costs one round trip
         await self.log.flush(tid, then=record)
+        runs.run_ended(status)
+        logger.info("run ended: %s (thread %s)", status, recorded)
 
     async def _final_state(self, handle: RunHandle, status: str) -> tuple[dict[str, Any], bool]:
         """The state the run left and whether a gate waits: from its stream when it ran to
@@ -234,5 +263,6 @@ class Runner:
         final = handle.final
         if status == "success" and final is not None and isinstance(final.get("data"), dict):
             return final["data"], bool(final.get("interrupts"))
-        snapshot = await self.studio.graph.aget_state(self.studio.config(handle.thread_id))
+        graph = self.studio.graph_for(handle.run["assistant_id"])
+        snapshot = await graph.aget_state(self.studio.config(handle.thread_id))
         return snapshot.values or {}, bool(snapshot.interrupts)

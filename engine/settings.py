@@ -147,6 +147,10 @@ class Settings(BaseSettings):
     `/v1/traces`. Unset: no traces."""
     otel_service_name: str = Field("creative-studio", validation_alias="OTEL_SERVICE_NAME")
     """OTEL_SERVICE_NAME: the `service.name` the traces carry."""
+    prometheus_multiproc_dir: Path | None = Field(None, validation_alias="PROMETHEUS_MULTIPROC_DIR")
+    """PROMETHEUS_MULTIPROC_DIR: where the processes of one server write their metrics, so
+    `/metrics` from any of them covers all (prometheus-client's multiprocess mode). `studio
+    serve --workers N` sets it to a fresh directory for its workers; leave it unset otherwise."""
 
     @property
     def allowed_host_names(self) -> list[str]:

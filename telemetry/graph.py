@@ -46,8 +46,8 @@ class _Open:
 def _is_node(name: str | None, tags: list[str] | None, metadata: dict[str, Any] | None) -> bool:
     """The start of a node itself (LangGraph tags each node's task `graph:step:N` and names it
     after the node), not of a runnable inside it."""
-    if not name or not metadata or metadata.get("langgraph_node") != name:
-        return False
+    if not name or name.startswith("__") or not metadata or metadata.get("langgraph_node") != name:
+        return False  # `__start__` is LangGraph's own input step, not a node of ours
     return any(tag.startswith("graph:step:") for tag in tags or ())
 
 

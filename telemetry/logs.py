@@ -95,8 +95,15 @@ def scrub_value(value: Any, key: str = "") -> Any:
     return scrub(str(value))
 
 
-_STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
-"""Attributes every `LogRecord` has; anything else on a record came as `extra=`."""
+_STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {
+    "message",
+    "asctime",
+    "taskName",
+    "color_message",  # uvicorn's copy of the message with terminal colours
+}
+"""Attributes every `LogRecord` has (or that only repeat it); the rest came as `extra=`."""
+QUIET = {"pgserver": logging.WARNING}
+"""Libraries whose INFO lines are their own business (pgserver logs whole `initdb` outputs)."""
 
 
 class ContextFilter(logging.Filter):
@@ -202,6 +209,8 @@ def configure(
     handler.addFilter(ContextFilter())
     root.addHandler(handler)
     root.setLevel(level)
+    for name, quiet in QUIET.items():
+        logging.getLogger(name).setLevel(quiet)
     return handler
 
 
@@ -226,6 +235,7 @@ def uvicorn_log_config(log_format: LogFormat, *, level: str = "INFO") -> dict[st
             "uvicorn": {"handlers": ["studio"], "level": level, "propagate": False},
             "uvicorn.error": {"level": level},
             "uvicorn.access": {"handlers": ["studio"], "level": level, "propagate": False},
+            **{name: {"level": logging.getLevelName(quiet)} for name, quiet in QUIET.items()},
         },
         "root": {"handlers": ["studio"], "level": level},
     }

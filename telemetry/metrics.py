@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
+from typing import TypeVar
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -20,14 +22,18 @@ from prometheus_client import (
     Counter,
     Gauge,
     Histogram,
+    disable_created_metrics,
     generate_latest,
 )
 from prometheus_client.gc_collector import GCCollector
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 
 logger = logging.getLogger("studio.metrics")
+T = TypeVar("T")
 
+disable_created_metrics()  # type: ignore[no-untyped-call]  # no `*_created` series
 REGISTRY = CollectorRegistry()
 """The studio's registry (not prometheus-client's global one): exactly what `/metrics` shows."""
 ProcessCollector(registry=REGISTRY)
@@ -45,12 +51,18 @@ RUNS = Counter(
     ["status"],
     registry=REGISTRY,
 )
-RUNS_ACTIVE = Gauge("studio_runs_active", "Runs executing in this process now.", registry=REGISTRY)
+RUNS_ACTIVE = Gauge(
+    "studio_runs_active",
+    "Runs executing in this process now.",
+    registry=REGISTRY,
+    multiprocess_mode="livesum",
+)
 RUNS_QUEUED = Gauge(
     "studio_runs_queued",
     "Runs created and not started yet, in the whole studio (read from the shared Postgres "
     "when scraped; every process reports the same value).",
     registry=REGISTRY,
+    multiprocess_mode="mostrecent",
 )
 NODE_SECONDS = Histogram(
     "studio_node_duration_seconds",
@@ -118,6 +130,7 @@ SSE_CLIENTS = Gauge(
     "Server-sent event streams open in this process, by stream (run, thread).",
     ["stream"],
     registry=REGISTRY,
+    multiprocess_mode="livesum",
 )
 EVENT_LAG = Histogram(
     "studio_event_log_lag_seconds",
@@ -145,20 +158,39 @@ def sse_client(stream: str) -> Iterator[None]:
         gauge.dec()
 
 
+async def counted(stream: str, source: AsyncIterator[T]) -> AsyncIterator[T]:
+    """`source`, counted in `studio_sse_clients` from its first item until it ends or its
+    client goes away (`EventSourceResponse(metrics.counted("run", events()))`)."""
+    with sse_client(stream):
+        async for item in source:
+            yield item
+
+
 def event_delivered(written_at: float) -> None:
     """A live follower got an event written at `written_at` (epoch seconds)."""
     if written_at > 0:
         EVENT_LAG.observe(max(0.0, time.time() - written_at))
 
 
-async def render(queued: Callable[[], Awaitable[int]] | None = None) -> tuple[bytes, str]:
+async def render(
+    queued: Callable[[], Awaitable[int]] | None = None, *, multiprocess_dir: Path | None = None
+) -> tuple[bytes, str]:
     """The registry in Prometheus' text format, and its content type. `queued` reads the
     queue depth; if it fails the last value stays and `studio_metrics_scrape_errors_total`
-    counts it, so a scrape never fails because Postgres is slow."""
+    counts it, so a scrape never fails because Postgres is slow.
+
+    `multiprocess_dir`: the worker processes of one `studio serve --workers N` write their
+    values there (prometheus-client's multiprocess mode, chosen by `PROMETHEUS_MULTIPROC_DIR`
+    before the first metric exists), and every worker answers with all of them added up
+    (process and GC metrics, which cannot be added, are then left out)."""
     if queued is not None:
         try:
             RUNS_QUEUED.set(await queued())
         except Exception as exc:
             SCRAPE_ERRORS.inc()
             logger.warning("metrics: could not read the run queue: %s", exc)
+    if multiprocess_dir is not None:
+        merged = CollectorRegistry()
+        MultiProcessCollector(merged, path=str(multiprocess_dir))  # type: ignore[no-untyped-call]
+        return generate_latest(merged), CONTENT_TYPE_LATEST
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST

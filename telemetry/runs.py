@@ -9,7 +9,8 @@ from datetime import datetime
 from typing import Any
 
 from langchain_core.callbacks import BaseCallbackHandler
-from opentelemetry.trace import Span
+from opentelemetry import trace
+from opentelemetry.trace import Span, Status, StatusCode
 
 from telemetry import context, metrics, traces
 from telemetry.graph import GraphTelemetry
@@ -41,8 +42,13 @@ def run_scope(
 
 
 def run_ended(status: str) -> None:
-    """Count a finished run by how it ended (`success`, `error`, `interrupted`, ...)."""
+    """Count a finished run by how it ended (`success`, `error`, `interrupted`, ...) and
+    say so on its span (called inside `run_scope`)."""
     metrics.RUNS.labels(status).inc()
+    span = trace.get_current_span()
+    span.set_attribute("studio.status", status)
+    if status == "error":
+        span.set_status(Status(StatusCode.ERROR, "the run failed"))
 
 
 def gate_answered(gate: str, asked_at: datetime | float) -> None:
