@@ -83,7 +83,14 @@ class MediaJobs:
         if kind == "generate" and not (request.prompt or "").strip():
             raise InvalidInput("prompt: say what to make from the references")
         inputs: list[dict[str, Any]] = [
-            {"upload_id": u.id, "sha256": u.sha256, "kind": u.kind, "mime": u.mime} for u in uploads
+            {
+                "upload_id": u.id,
+                "sha256": u.sha256,
+                "kind": u.kind,
+                "mime": u.mime,
+                "filename": u.filename,
+            }
+            for u in uploads
         ]
         if source_asset:
             asset = await svc.assets.get(source_asset) if svc.assets else None

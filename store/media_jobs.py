@@ -111,21 +111,29 @@ def job_json(row: dict[str, Any]) -> dict[str, Any]:
         "source_thread": row["source_thread"],
         "source_asset": str(row["source_asset"]) if row["source_asset"] else None,
         "run_id": row["run_id"],
-        "artifact": artifact_json(artifact) if artifact else None,
+        "artifact": artifact_json(artifact, readable_stem(row)) if artifact else None,
         "created_at": row["created_at"].isoformat(),
         "started_at": row["started_at"].isoformat() if row["started_at"] else None,
         "finished_at": row["finished_at"].isoformat() if row["finished_at"] else None,
     }
 
 
-def artifact_json(artifact: dict[str, Any]) -> dict[str, Any]:
+def readable_stem(row: dict[str, Any]) -> str:
+    """A download name without suffix: the first input's name, the kind, the preset and its
+    version (`hero-upscale-crisp-v1`)."""
+    first = (row.get("inputs") or [{}])[0]
+    stem = Path(str(first.get("filename") or "")).stem or str(row["job_id"])[-8:]
+    safe = "".join(c if c.isalnum() or c in "-_." else "-" for c in stem)[:60]
+    return f"{safe}-{row['kind']}-{row['preset_id']}-v{row['preset_version']}"
+
+
+def artifact_json(artifact: dict[str, Any], stem: str) -> dict[str, Any]:
     """An artifact without its server path; `name` is the readable download name."""
     shown = {k: v for k, v in artifact.items() if k != "path"}
     shown["id"] = str(shown["id"])
     if isinstance(shown.get("created_at"), datetime):
         shown["created_at"] = shown["created_at"].isoformat()
-    suffix = Path(str(artifact["path"])).suffix
-    shown["name"] = f"{artifact['kind']}-{str(artifact['job_id'])[-8:]}{suffix}"
+    shown["name"] = stem + Path(str(artifact["path"])).suffix
     return shown
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -23,11 +22,10 @@ from api.http.errors import error_body
 from api.http.media_access import MediaCaller, MediaDep, actor_of
 from api.http.routes.runs import PING_S, batches, last_event_id
 from engine.media_jobs import check_kind
-from engine.media_lab import MediaLab
 from engine.media_requests import JobRequest, Kind, Name
 from engine.protocol import frame
 from people.audit import audited
-from store.media_jobs import STATUSES
+from store.media_jobs import STATUSES, readable_stem
 from store.uploads import TooLarge
 
 router = APIRouter(prefix="/media", tags=["media"])
@@ -227,18 +225,5 @@ async def get_artifact(job_id: str, caller: MediaCaller, lab: MediaDep) -> FileR
     if not artifact:
         raise NotFound(f"Media job {job_id} has no artifact ({row['status']})")
     path = lab.services.jobs.artifact_path(artifact)
-    return FileResponse(path, media_type=artifact["mime"], filename=await _readable(lab, row, path))
-
-
-async def _readable(lab: MediaLab, row: dict[str, Any], path: Path) -> str:
-    stem = ""
-    first = (row["inputs"] or [{}])[0]
-    if first.get("upload_id"):
-        upload = await lab.services.uploads.get(first["upload_id"])
-        stem = Path(upload.filename).stem if upload and upload.filename else ""
-    parts = [
-        stem or row["job_id"][-8:],
-        row["kind"],
-        f"{row['preset_id']}-v{row['preset_version']}",
-    ]
-    return "-".join(p for p in parts if p) + path.suffix
+    name = readable_stem(row) + path.suffix
+    return FileResponse(path, media_type=artifact["mime"], filename=name)
