@@ -5,10 +5,14 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
+import shutil
 import signal
 import sys
+import tempfile
 import uuid
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,10 +23,12 @@ from rich.console import Console
 
 from adapters.deliverables import parse_deliverables
 from adapters.errors import INTERNAL_MESSAGE, InvalidGateAction, InvalidInput, StudioError
+from api.cli.audit import audit_command
 from api.cli.gate_prompt import ask_gate
 from api.cli.launch_options import launch_options
 from api.cli.live import LiveView
-from api.cli.local import LocalClient, ThreadBusy, busy_message, open_local
+from api.cli.local import LocalClient, ThreadBusy, busy_message, local_caller, open_local
+from api.cli.media import media_app, upload
 from api.cli.users import users_app
 from engine.branches import branch
 from engine.resume import check_answer
@@ -31,6 +37,7 @@ from engine.studio import Studio, ThreadView, open_studio
 from graph.launch_settings import FORMATS
 from graph.state import ROLES, ThreadSettings
 from people.accounts import create_link, link_url
+from people.audit import record
 from people.bootstrap import ensure_home_admin
 from store.database import (
     Database,
@@ -469,6 +476,8 @@ def resume(
                 check_answer(value, decision, field=None)
             except InvalidGateAction as exc:
                 gate = value.get("gate")
+                refused = {"answer": decision, "error": {"code": exc.code, "message": exc.message}}
+                await client.audit("gate.answered", thread_id, outcome="refused", detail=refused)
                 typer.echo(f"error: {exc.message} (still waiting at the {gate} gate)", err=True)
                 raise typer.Exit(2) from None
             run = await client.submit(thread_id, command={"resume": decision})
@@ -536,6 +545,8 @@ def fork(
         row = await branch(
             client.studio, parent, thread_id=new_id, owner_hash=client.owner_hash, checkpoint_id=at
         )
+        copied = {"thread_id": thread_id, "checkpoint_id": at}
+        await client.audit("thread.created", new_id, detail={"copied_from": copied, "via": "cli"})
         session = Session(client, auto_approve=False, as_json=as_json)
         view = await client.view(new_id)
         if not as_json:
@@ -660,6 +671,15 @@ def export(
             raise InvalidInput(f"no thread {thread_id!r} here; `studio threads` lists them")
         folder = out or Path.cwd() / package.name
         written = await asyncio.to_thread(write_folder, package, folder)
+        await record(
+            studio.threads.pool,
+            actor=await local_caller(studio.threads.pool, Settings().home),
+            action="export.downloaded",
+            target=f"thread/{thread_id}",
+            thread_id=thread_id,
+            outcome="ok",
+            detail={"kind": "folder", "folder": str(folder), "files": len(written), "via": "cli"},
+        )
         console = Console()
         console.print(package.status_line(), soft_wrap=True, markup=False, highlight=False)
         console.print(f"Wrote {len(written)} files to {folder}:", soft_wrap=True, markup=False)
@@ -850,15 +870,32 @@ def serve(
     if workers == 1:
         uvicorn.run(create_app(settings), log_level="info", log_config=config, **options)
         return
-    # each worker process builds its own app (and opens its own studio) from the factory
-    uvicorn.run(
-        "api.http.app:create_app",
-        factory=True,
-        workers=workers,
-        log_level="info",
-        log_config=config,
-        **options,
-    )
+    # each worker process builds its own app (and opens its own studio) from the factory; they
+    # add up their metrics in one fresh directory, so /metrics from any of them covers all
+    with metrics_dir(settings) as shared:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(shared)  # read by each worker at start
+        uvicorn.run(
+            "api.http.app:create_app",
+            factory=True,
+            workers=workers,
+            log_level="info",
+            log_config=config,
+            **options,
+        )
+
+
+@contextmanager
+def metrics_dir(settings: Settings) -> Iterator[Path]:
+    """`PROMETHEUS_MULTIPROC_DIR` as set, else a fresh directory removed at exit (values of
+    an earlier server must not be added to this one's)."""
+    if settings.prometheus_multiproc_dir is not None:
+        yield settings.prometheus_multiproc_dir
+        return
+    made = Path(tempfile.mkdtemp(prefix="studio-metrics-"))
+    try:
+        yield made
+    finally:
+        shutil.rmtree(made, ignore_errors=True)
 
 
 async def prepare_database(settings: Settings) -> tuple[str, str] | None:
@@ -880,6 +917,9 @@ db_app = typer.Typer(
 )
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
+app.command("audit")(audit_command)
+app.command("upload")(upload)
+app.add_typer(media_app, name="media")
 
 
 @db_app.command("status")

@@ -9,17 +9,34 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 
+from api.http.cors import install_cors
 from api.http.deps import Services
 from api.http.errors import install_error_handlers
 from api.http.guards import RequestGuards
 from api.http.idempotency import IdempotencyMiddleware
 from api.http.openapi import install_openapi
 from api.http.pages import router as ui_router
-from api.http.routes import assistants, critique, domain, experiment, export, grants, runs, threads
+from api.http.request_ids import RequestIds
+from api.http.routes import (
+    accounts,
+    assistants,
+    audit,
+    critique,
+    domain,
+    experiment,
+    export,
+    grants,
+    library,
+    media,
+    metrics,
+    runs,
+    threads,
+)
 from engine.manager import open_engine
+from engine.media_lab import MediaLab
 from engine.settings import Settings
 from engine.studio import Studio, open_studio
-from people.home_token import home_token
+from people.bootstrap import ensure_home_admin
 
 logger = logging.getLogger("studio.api")
 VERSION = "0.1.0"
@@ -37,11 +54,13 @@ def create_app(settings: Settings | None = None, *, studio: Studio | None = None
                 opened = await stack.enter_async_context(open_studio(settings))
             else:
                 opened = studio
-            home_token(settings.home)  # the CLI's owner token, for the local browser too
+            # the home's owner token is its admin's: the CLI's, and the local browser's
+            await ensure_home_admin(opened.threads.pool, settings.home)
             engine = await stack.enter_async_context(open_engine(opened, settings))
             app.state.services = Services(
                 settings, opened, engine.log, engine.store, engine.manager
             )
+            app.state.media = await MediaLab.open(engine.manager, opened.media, settings)
             yield
 
     app = FastAPI(
@@ -53,11 +72,17 @@ def create_app(settings: Settings | None = None, *, studio: Studio | None = None
     install_error_handlers(app)
     install_openapi(app)
     app.add_middleware(IdempotencyMiddleware, pool=lambda: app.state.services.studio.threads.pool)
-    app.add_middleware(  # outermost: before anything else looks at the request
+    install_cors(app, settings.cors_origin_list)  # a frontend on another origin (off by default)
+    app.add_middleware(  # before anything else looks at the request
         RequestGuards,
         max_body_bytes=settings.max_body_bytes,
         allowed_hosts=settings.allowed_host_names,
+        streamed={
+            "/media/uploads": (settings.media_max_upload_bytes, "STUDIO_MEDIA_MAX_UPLOAD_BYTES")
+        },
     )
+    app.add_middleware(RequestIds)  # outermost: every answer carries its X-Request-ID
+    app.include_router(accounts.router)  # sign-in, /me, personal tokens, /users (admin)
     app.include_router(threads.router)
     app.include_router(runs.router)
     app.include_router(domain.router)
@@ -65,7 +90,11 @@ def create_app(settings: Settings | None = None, *, studio: Studio | None = None
     app.include_router(grants.router)  # share grants, signed URLs for media and streams
     app.include_router(critique.router)  # POST /critique: Lens on images a person brings
     app.include_router(assistants.router)
+    app.include_router(media.router)  # the Media Lab: uploads, presets, jobs
     app.include_router(experiment.router)  # the launch kit: results, the A/B test, its timers
+    app.include_router(metrics.router)  # GET /metrics: Prometheus (loopback, or its token)
+    app.include_router(audit.router)  # GET /audit: the audit trail (admins)
+    app.include_router(library.router)  # GET /library: every output you may see, downloads
     app.include_router(ui_router)  # the chat UI: `/`, `/t/{thread_id}`, `/ui/*`
 
     @app.get("/ok", tags=["meta"])
@@ -80,13 +109,13 @@ def create_app(settings: Settings | None = None, *, studio: Studio | None = None
             "langgraph_py_version": _langgraph_version(),
             # strict_resume: a resume for an interrupt that is not waiting is always refused
             "flags": {
-                "assistants": True,  # read-only: the one `studio` assistant
+                "assistants": True,  # read-only: `studio` and `media`
                 "crons": False,
                 "langsmith": False,
                 "strict_resume": True,
             },
             "studio": svc.studio.labels,
-            "assistants": ["studio"],
+            "assistants": ["studio", "media"],
         }
 
     return app
