@@ -169,12 +169,14 @@ _OFFSETS = (
 """Neighbours whose motion a pixel may take instead of its own (flow blurs across edges)."""
 
 
-def _shifted(a: F32, dx: int, dy: int) -> F32:
-    """`a` moved so that each pixel sees its neighbour at (x + dx, y + dy), edges repeated."""
-    h, w = a.shape[:2]
-    ys = np.clip(np.arange(h) + dy, 0, h - 1)
-    xs = np.clip(np.arange(w) + dx, 0, w - 1)
-    return a[ys][:, xs]
+def _sample(image: F32, x: F32, y: F32, count: int) -> F32:
+    """Bilinear samples of `image` at `count` points (remap takes maps under 32767 a side, so
+    the points are laid out as rows of 1024)."""
+    rows = -(-count // 1024)
+    pad = rows * 1024 - count
+    mapx = np.pad(x, (0, pad)).reshape(rows, 1024).astype(np.float32)
+    mapy = np.pad(y, (0, pad)).reshape(rows, 1024).astype(np.float32)
+    return np.asarray(_remap(image, mapx, mapy), np.float32).reshape(-1, 3)[:count]
 
 
 def _refine(
@@ -185,26 +187,38 @@ def _refine(
     grid: tuple[F32, F32],
     both: npt.NDArray[np.bool_],
 ) -> F32:
-    """Where both frames see a pixel, or neither projection reached it (an untrusted flow), take
-    the motion (its own or a close neighbour's) under
-    which frame0 and frame1 agree best there: motion boundaries blurred by the flow snap back
-    to the object's edge."""
-    xs, ys = grid
-    a, b = frame0.astype(np.float32), frame1.astype(np.float32)
-    best_err: F32 | None = None
-    best = motion
+    """Where both frames see a pixel, or neither projection reached it (an untrusted flow), and
+    the motion changes nearby (a motion boundary), take the motion (its own or a close
+    neighbour's) under which frame0 and frame1 agree best there: motion boundaries blurred by
+    the flow snap back to the object's edge. Only those pixels are evaluated (sparse remaps)."""
+    h, w = motion.shape[:2]
+    magnitude = _norm(motion)
+    kernel = np.ones((15, 15), np.uint8)
+    spread = cv2.dilate(magnitude, kernel) - cv2.erode(magnitude, kernel)
+    ys, xs = np.nonzero(both & (spread > 0.5))
+    if len(ys) == 0:
+        return motion
+    # patch-like matching: compare slightly blurred frames
+    a = cv2.blur(frame0, (3, 3)).astype(np.float32)
+    b = cv2.blur(frame1, (3, 3)).astype(np.float32)
+    count = len(ys)
+    px, py = xs.astype(np.float32), ys.astype(np.float32)
+    best = motion[ys, xs]
+    best_err = np.full(len(ys), np.inf, np.float32)
     for dx, dy in _OFFSETS:
-        candidate = motion if (dx, dy) == (0, 0) else _shifted(motion, dx, dy)
-        warped0 = _remap(a, xs - t * candidate[..., 0], ys - t * candidate[..., 1])
-        warped1 = _remap(b, xs + (1 - t) * candidate[..., 0], ys + (1 - t) * candidate[..., 1])
-        err = np.asarray(cv2.blur(np.abs(warped0 - warped1).sum(axis=2), (3, 3)), np.float32)
-        if best_err is None:
-            best_err = err + 2.0  # the pixel's own motion wins ties
-            continue
-        better = both & (err < best_err)
-        best = np.where(better[..., None], candidate, best)
-        best_err = np.where(better, err, best_err)
-    return np.asarray(best, np.float32)
+        cand = motion[np.clip(ys + dy, 0, h - 1), np.clip(xs + dx, 0, w - 1)]
+        cx, cy = cand[:, 0], cand[:, 1]
+        warped0 = _sample(a, px - t * cx, py - t * cy, count)
+        warped1 = _sample(b, px + (1 - t) * cx, py + (1 - t) * cy, count)
+        err = np.abs(warped0 - warped1).sum(axis=1)
+        if (dx, dy) == (0, 0):
+            err = err - 2.0  # the pixel's own motion wins ties
+        better = err < best_err
+        best[better] = cand[better]
+        best_err[better] = err[better]
+    refined = motion.copy()
+    refined[ys, xs] = best
+    return refined
 
 
 def interpolate_frame(frame0: U8, frame1: U8, f01: F32, f10: F32, t: float) -> U8:
