@@ -31,7 +31,9 @@ def run_scope(
     """Execute one run inside: its log lines carry the thread, run and user; its nodes' spans
     hang under one `studio.run` span; `studio_runs_active` counts it meanwhile. Tasks it
     starts inherit the context."""
-    with context.bound(thread_id=thread_id, run_id=run_id, user=user):
+    # not the request id the task inherited: a thread's worker task, started by the request
+    # that queued its first run, goes on to runs that other requests queued
+    with context.bound(thread_id=thread_id, run_id=run_id, user=user, request_id=None):
         attributes = {"studio.attempt": attempt} if attempt else None
         with traces.span("studio.run", attributes) as span:
             metrics.RUNS_ACTIVE.inc()
