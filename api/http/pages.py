@@ -1,4 +1,5 @@
-"""The chat UI: the page at `/` and `/t/{thread_id}`, its modules and styles under `/ui/`."""
+"""The chat UI: the page at `/`, `/t/{thread_id}`, `/pages/library` and `/pages/audit`, its
+modules and styles under `/ui/`."""
 
 from __future__ import annotations
 
@@ -36,6 +37,18 @@ async def home() -> FileResponse:
 @router.get("/t/{thread_id}")
 async def thread_page(thread_id: str) -> FileResponse:
     """The same page, opened on one thread (the token lives in the browser, not the URL)."""
+    return _page()
+
+
+@router.get("/pages/library")
+async def library_page() -> FileResponse:
+    """The same page, showing your library (every output you may see, `GET /library`)."""
+    return _page()
+
+
+@router.get("/pages/audit")
+async def audit_page() -> FileResponse:
+    """The same page, showing the audit trail (admins, `GET /audit`)."""
     return _page()
 
 

@@ -2,6 +2,8 @@
 
 import { signIn } from "./account.js";
 import { ApiError, bootstrapHomeToken, call, createThread, saveToken, tokenFor } from "./api.js";
+import { showAudit } from "./audit.js";
+import { showLibrary } from "./library.js";
 import { launchSettings, wireLaunchFields } from "./launch.js";
 import { Session } from "./session.js";
 import { SettingsDialog, renderThreads } from "./sidebar.js";
@@ -173,9 +175,28 @@ async function main() {
       $("backend").textContent = [labels.models, labels.images].filter(Boolean).join(" · ");
     })
     .catch(() => undefined);
-  if (match) await openThread(decodeURIComponent(match[1]));
+  const page = showPageNav(location.pathname);
+  if (page) await page($("main"));
+  else if (match) await openThread(decodeURIComponent(match[1]));
   else showStart(settings);
   await refreshThreads();
+}
+
+/** The header's Library and Audit links (Audit for admins); the page to show at `path`, if
+ * it is one of them (`/pages/library`, `/pages/audit`). */
+function showPageNav(path) {
+  const pages = { "/pages/library": showLibrary, "/pages/audit": showAudit };
+  $("audit-link").hidden = signedIn?.role !== "admin" || !!signedIn?.thread_id;
+  for (const link of document.querySelectorAll(".page-nav a")) {
+    if (link.getAttribute("href") === path) link.setAttribute("aria-current", "page");
+  }
+  const page = pages[path];
+  if (page) {
+    document.body.classList.add("wide-page");
+    $("phase").hidden = true;
+    $("connection").hidden = true;
+  }
+  return page;
 }
 
 window.addEventListener("unhandledrejection", (event) => {

@@ -1,0 +1,143 @@
+// The Audit page (`/pages/audit`, admins): who did what, when, to what, and how it ended,
+// newest first, filtered by thread, person, action and date; older entries page in.
+
+import { call, homeToken } from "./api.js";
+import { el } from "./dom.js";
+
+const FAMILIES = ["thread", "run", "gate", "grant", "link", "settings", "export", "sign_in", "token", "user", "media"];
+
+function when(iso) {
+  return new Date(iso).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium" });
+}
+
+function detailText(detail) {
+  if (!detail || !Object.keys(detail).length) return "";
+  if (detail.scrubbed) return "(thread deleted: what was written is erased)";
+  const parts = [];
+  if (detail.answer) parts.push(`answer: ${JSON.stringify(detail.answer)}`);
+  if (detail.message) parts.push(`“${detail.message}”`);
+  if (detail.error) parts.push(`${detail.error.code}: ${detail.error.message}`);
+  for (const [key, value] of Object.entries(detail)) {
+    if (["answer", "message", "error"].includes(key) || value === null) continue;
+    parts.push(`${key}: ${typeof value === "object" ? JSON.stringify(value) : value}`);
+  }
+  return parts.join(" · ");
+}
+
+const VIA = {
+  session: "signed in",
+  token: "access token",
+  local: "this machine",
+  proxy: "proxy sign-in",
+  thread_token: "thread token",
+  grant: "share link",
+};
+const SCOPED = new Set(["thread_token", "grant"]);
+
+/** Ids in a target shortened to 8 characters (the full target is the cell's title). */
+function shortTarget(target) {
+  return (target || "").replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi, (id) => id.slice(0, 8));
+}
+
+function who(actor, onFilter) {
+  if (!actor) return el("span", { class: "hint" }, "studio / unknown caller");
+  const how = VIA[actor.via] || actor.via;
+  const role = SCOPED.has(actor.via) ? "" : `${actor.role} · `;
+  return [
+    el("button", { type: "button", class: "link", title: `Only ${actor.name}'s entries (${actor.id})`, onclick: () => onFilter("actor", actor.id) }, actor.name),
+    el("br"),
+    el("span", { class: "hint" }, `${role}${how}`),
+  ];
+}
+
+function row(entry, onFilter) {
+  const thread = entry.thread_id
+    ? el("button", { type: "button", class: "link", title: `Only thread ${entry.thread_id}`, onclick: () => onFilter("thread", entry.thread_id) }, "this thread only")
+    : "";
+  return el(
+    "tr",
+    { class: `audit-row outcome-${entry.outcome}`, "data-action": entry.action },
+    el("td", {}, el("time", { datetime: entry.at }, when(entry.at))),
+    el("td", {}, who(entry.actor, onFilter)),
+    el("td", {}, el("code", {}, entry.action)),
+    el("td", { title: entry.target || "" }, shortTarget(entry.target), entry.target && thread ? el("br") : "", thread),
+    el("td", { class: "outcome" }, entry.outcome),
+    el("td", { class: "detail" }, detailText(entry.detail)),
+    el("td", { title: entry.request_id || "" }, el("code", { class: "hint" }, (entry.request_id || "").slice(0, 8))),
+  );
+}
+
+/** Render the Audit page into `main` (a non-admin is told so; the API answers 403). */
+export async function showAudit(main) {
+  const status = el("p", { class: "hint", role: "status", id: "audit-status" });
+  const body = el("tbody", { id: "audit-rows" });
+  const more = el("button", { type: "button", id: "audit-more", hidden: true }, "Older entries");
+  const actions = el("select", { name: "action" }, el("option", { value: "" }, "any action"),
+    FAMILIES.map((f) => el("option", { value: f }, `${f}.*`)));
+  const form = el(
+    "form",
+    { class: "page-filters", id: "audit-filters" },
+    el("label", { class: "field" }, "Thread", el("input", { name: "thread", placeholder: "thread id", autocomplete: "off" })),
+    el("label", { class: "field" }, "Person", el("input", { name: "actor", placeholder: "name or user id", autocomplete: "off" })),
+    el("label", { class: "field" }, "Action", actions),
+    el("label", { class: "field" }, "From", el("input", { name: "since", type: "date" })),
+    el("label", { class: "field" }, "To", el("input", { name: "until", type: "date" })),
+    el("div", { class: "actions" }, el("button", { class: "primary", type: "submit" }, "Show")),
+  );
+  let cursor = null;
+  let params = new URLSearchParams();
+  let shown = 0;
+
+  const load = async (fresh) => {
+    if (fresh) {
+      body.replaceChildren();
+      cursor = null;
+      shown = 0;
+    }
+    const page = new URLSearchParams(params);
+    if (cursor) page.set("cursor", cursor);
+    status.textContent = "Loading…";
+    try {
+      const data = await call("GET", `/audit?${page}`, { token: homeToken() });
+      for (const entry of data.items) body.append(row(entry, setFilter));
+      shown += data.items.length;
+      cursor = data.next_cursor;
+      more.hidden = !cursor;
+      status.textContent = shown ? `${shown} entr${shown === 1 ? "y" : "ies"}${cursor ? " so far" : ""}` : "No entries match.";
+    } catch (error) {
+      more.hidden = true;
+      status.textContent =
+        error.status === 403 ? "Only admins can read the audit trail." : error.status === 401 ? "Sign in as an admin to read the audit trail." : error.message;
+    }
+  };
+  const apply = () => {
+    params = new URLSearchParams();
+    for (const name of ["thread", "actor", "action", "since", "until"]) {
+      const value = form.elements[name].value.trim();
+      if (value) params.set(name, value);
+    }
+    load(true);
+  };
+  const setFilter = (name, value) => {
+    form.elements[name].value = value;
+    apply();
+  };
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    apply();
+  });
+  more.addEventListener("click", () => load(false));
+  const table = el(
+    "table",
+    { class: "audit-table" },
+    el("thead", {}, el("tr", {}, ["When", "Who", "Action", "Target", "Outcome", "Detail", "Request"].map((h) => el("th", { scope: "col" }, h)))),
+    body,
+  );
+  main.replaceChildren(
+    el("section", { id: "audit", class: "page", "aria-labelledby": "audit-title" },
+      el("h1", { id: "audit-title" }, "Audit trail"),
+      el("p", { class: "hint" }, "Every change anyone made, appended and never edited: sign-ins, threads, runs, gate answers, shares, settings, downloads."),
+      form, status, el("div", { class: "table-scroll" }, table), more),
+  );
+  await load(true);
+}
