@@ -62,7 +62,8 @@ _CLAIM_NEXT = """
         UPDATE runs r SET status = 'running', attempt = r.attempt + 1, updated_at = now()
         FROM next WHERE r.run_id = next.run_id
         RETURNING r.run_id, r.thread_id, r.assistant_id, r.status, r.kwargs, r.metadata,
-                  r.multitask_strategy, next.attempt, r.created_at, r.updated_at
+                  r.multitask_strategy, next.attempt, r.created_at, r.updated_at,
+                  r.user_id  -- whom the run is charged to: its log lines and spans name them
     ), busy AS (
         INSERT INTO threads AS t (thread_id, status) SELECT thread_id, 'busy' FROM claimed
         ON CONFLICT (thread_id) DO UPDATE SET status = 'busy', updated_at = now()

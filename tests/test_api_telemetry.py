@@ -125,7 +125,7 @@ async def test_json_log_lines_from_a_run_carry_thread_run_and_node(database, tmp
     assert mine, "the runs logged nothing"
     for line in mine:
         assert {"thread_id", "run_id", "node", "iteration", "user"} <= line.keys(), line
-        assert line["run_id"]
+        assert line["run_id"] and line["user"], line  # the user the run is charged to
     nodes = {line["node"] for line in mine if line["node"]}
     assert {"plan", "generate", "approve_plan"} <= nodes
     assert len({line["run_id"] for line in mine}) == 2
