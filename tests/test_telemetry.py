@@ -300,3 +300,62 @@ def test_without_an_endpoint_spans_are_no_ops() -> None:
     assert not traces.enabled()
     with traces.span("studio.run") as span:
         assert not span.is_recording()
+
+
+# -- real backends over their loopback servers -------------------------------------------------
+
+
+async def test_ollama_tokens_are_counted_by_role_and_assigned_model() -> None:
+    """ChatOllama (unmodified) against the loopback Ollama: the tokens the server reported
+    (prompt_eval_count, eval_count) are what the metric adds, under the assigned model name."""
+    from adapters.llm import ollama_models
+    from tests.ollama_server import LoopbackOllama
+
+    async with LoopbackOllama({"gemma3:latest": ["completion"]}) as ollama:
+        models = ollama_models(ollama.base_url, {"critic": "gemma3"}, timeout_s=5.0)
+
+        async def review(state: State) -> dict[str, Any]:
+            config: Any = {"tags": ["persona:critic"], "metadata": {"persona": "critic"}}
+            await models.for_role("critic").ainvoke([HumanMessage("score this")], config)
+            return {}
+
+        builder = StateGraph(State)
+        builder.add_node("review", review)
+        builder.add_edge(START, "review")
+        builder.add_edge("review", END)
+        labels = {"role": "critic", "model": "gemma3"}
+        before_in = value("studio_llm_tokens_total", direction="input", **labels)
+        before_out = value("studio_llm_tokens_total", direction="output", **labels)
+        before_calls = value("studio_llm_calls_total", outcome="ok", **labels)
+        await builder.compile().ainvoke({}, {"callbacks": [GraphTelemetry()]})
+        await models.aclose()
+        (chat,) = ollama.chats
+    grown = value("studio_llm_tokens_total", direction="input", **labels) - before_in
+    grown += value("studio_llm_tokens_total", direction="output", **labels) - before_out
+    assert chat.usage > 0 and grown == chat.usage
+    assert value("studio_llm_calls_total", outcome="ok", **labels) == before_calls + 1
+
+
+async def test_comfyui_jobs_are_counted_and_traced_as_comfyui() -> None:
+    from adapters.comfyui import ComfyUIImageGenerator
+    from tests.comfyui_server import LoopbackComfyUI
+
+    job = GenerationSpec.model_validate(
+        {"deliverable": "hero-a", "prompt": "neon street", "width": 256, "height": 192}
+    )
+    before = value("studio_generations_total", backend="comfyui")
+    with otlp_collector() as collector:
+        with traces.tracing(collector.url):
+            async with LoopbackComfyUI() as server:
+                async with ComfyUIImageGenerator(server.base_url, stall_timeout_s=5) as comfy:
+                    generation.instrument(comfy)
+                    (image,) = await comfy.generate(
+                        job, job_id="t1:hero-a:0:0", on_progress=lambda f, p: None
+                    )
+            traces.flush()
+        (span,) = collector.wait_for("image.generate")
+    assert image.generator == "comfyui"
+    assert value("studio_generations_total", backend="comfyui") == before + 1
+    assert span.attributes["studio.backend"] == "comfyui"
+    assert span.attributes["studio.job_id"] == "t1:hero-a:0:0"
+    assert span.attributes["studio.images"] == 1
