@@ -127,7 +127,7 @@ LLM_SECONDS = Histogram(
 )
 SSE_CLIENTS = Gauge(
     "studio_sse_clients",
-    "Server-sent event streams open in this process, by stream (run, thread).",
+    "Server-sent event streams open in this process, by stream (run, thread, media).",
     ["stream"],
     registry=REGISTRY,
     multiprocess_mode="livesum",

@@ -27,6 +27,7 @@ from engine.protocol import frame
 from people.audit import audited
 from store.media_jobs import STATUSES, readable_stem
 from store.uploads import TooLarge
+from telemetry import metrics
 
 router = APIRouter(prefix="/media", tags=["media"])
 JOB_EVENTS = ("studio",)
@@ -209,7 +210,8 @@ async def follow_job(
     `Last-Event-ID`; the same event log and machinery as a thread's stream."""
     await lab.jobs.row(actor_of(caller), job_id)
     after = last_event_id(request)
-    return EventSourceResponse(_job_events(svc, job_id, after), ping=PING_S)
+    events = metrics.counted("media", _job_events(svc, job_id, after))  # studio_sse_clients
+    return EventSourceResponse(events, ping=PING_S)
 
 
 async def _job_events(svc: Services, job_id: str, after: int) -> AsyncIterator[bytes]:
