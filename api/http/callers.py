@@ -25,6 +25,7 @@ from people.identity import Caller
 from people.limits import Limits, check_generations, check_runs, lock_user, spend_request
 from people.ownership import scoped_caller
 from store.database import Connection
+from telemetry import context
 
 if TYPE_CHECKING:
     from api.http.deps import Services
@@ -79,6 +80,8 @@ async def resolve(request: Request) -> Caller | None:
     svc = _services(request)
     caller = await _identify(request, svc)
     request.state.caller = caller
+    if caller is not None:
+        context.user.set(caller.user_id)  # the request's log lines (access line too) name them
     if caller is not None and request.method not in _READS:
         await spend(svc, caller)
     return caller
