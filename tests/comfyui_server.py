@@ -16,6 +16,7 @@ import contextlib
 import hashlib
 import heapq
 import io
+import itertools
 import json
 import time
 import uuid
@@ -85,6 +86,7 @@ def _schema(files: list[str], ckpts: list[str], loras: list[str], ups: list[str]
         "ImageCompositeMasked": ({"destination": _IMG, "source": _IMG, "x": _int(0, 0, 16384),
                                   "y": _int(0, 0, 16384),
                                   "resize_source": ["BOOLEAN", {"default": False}]}, _IMG),
+        "ImageBatch": ({"image1": _IMG, "image2": _IMG}, _IMG),
         "ImageAddNoise": ({"image": _IMG, "seed": _int(0, 0, 2**64 - 1),
                            "strength": _float(0.5, 0.0, 1.0)}, _IMG),
         "ImageInvert": ({"image": _IMG}, _IMG),
@@ -146,6 +148,32 @@ def _schema(files: list[str], ckpts: list[str], loras: list[str], ups: list[str]
     }
 
 
+_RIFE_VFI = {
+    "input": {
+        "required": {
+            "ckpt_name": [["rife47.pth", "rife49.pth"], {"default": "rife47.pth"}],
+            "frames": ["IMAGE"],
+            "clear_cache_after_n_frames": _int(10, 1, 1000),
+            "multiplier": ["INT", {"default": 2, "min": 1}],
+            "fast_mode": ["BOOLEAN", {"default": True}],
+            "ensemble": ["BOOLEAN", {"default": True}],
+            "scale_factor": [[0.25, 0.5, 1.0, 2.0, 4.0], {"default": 1.0}],
+        },
+        "optional": {"optional_interpolation_states": ["INTERPOLATION_STATES"]},
+    },
+    "output": ["IMAGE"],
+    "output_is_list": [False],
+    "output_name": ["IMAGE"],
+    "name": "RIFE VFI",
+    "display_name": "RIFE VFI (recommend rife47 and rife49)",
+    "description": "",
+    "python_module": "custom_nodes.ComfyUI-Frame-Interpolation",
+    "category": "ComfyUI-Frame-Interpolation/VFI",
+    "output_node": False,
+}
+"""ComfyUI-Frame-Interpolation's RIFE node as its `/object_info` lists it."""
+
+
 @dataclass
 class Scenario:
     """Switches a test flips to make the server behave like a real one under stress."""
@@ -202,8 +230,11 @@ class LoopbackComfyUI:
         loras: tuple[str, ...] = ("film-grain.safetensors",),
         upscale_models: tuple[str, ...] = ("RealESRGAN_x4plus.pth",),
         video_models: tuple[str, ...] = (),
+        frame_interpolation: bool = False,
     ) -> None:
         self.token, self.port = token, port
+        self.frame_interpolation = frame_interpolation
+        """List `RIFE VFI` (ComfyUI-Frame-Interpolation, a custom node) in `/object_info`."""
         self.video_models = video_models
         """Image-to-video checkpoints (e.g. `svd_xt.safetensors`); none by default."""
         self.checkpoints, self.loras, self.upscale_models = checkpoints, loras, upscale_models
@@ -284,7 +315,10 @@ class LoopbackComfyUI:
     def object_info(self) -> dict[str, Any]:
         inputs = sorted(n for (t, s, n) in self.files if t == "input" and not s)
         ckpts = [*self.checkpoints, *self.video_models]
-        return _schema(inputs, ckpts, list(self.loras), list(self.upscale_models))
+        info = _schema(inputs, ckpts, list(self.loras), list(self.upscale_models))
+        if self.frame_interpolation:
+            info["RIFE VFI"] = _RIFE_VFI
+        return info
 
     # -- HTTP ---------------------------------------------------------------------------------
     def _routes(self) -> list[Route | WebSocketRoute]:
@@ -792,7 +826,7 @@ def _transform(class_type: str, i: dict[str, Any]) -> tuple[Any, ...]:
 
 def _image_op(class_type: str, i: dict[str, Any]) -> list[Image.Image]:
     """Real Pillow versions of ComfyUI's model-free image nodes."""
-    images = i.get("image") or i.get("image1") or i.get("destination")
+    images = i.get("image") or i.get("image1") or i.get("destination") or i.get("frames")
     if class_type == "ImageScale":
         size = (i["width"] or images[0].width, i["height"] or images[0].height)
         if i["crop"] == "center":
@@ -817,6 +851,13 @@ def _image_op(class_type: str, i: dict[str, Any]) -> list[Image.Image]:
             )
         pairs = zip(images, i["image2"], strict=True)
         return [_blend(a, b, i["blend_factor"], i["blend_mode"]) for a, b in pairs]
+    if class_type == "ImageBatch":  # torch.cat; image2 resized to image1 when they differ
+        return [*images, *(im.resize(images[0].size) for im in i["image2"])]
+    if class_type == "RIFE VFI":  # the model is simulated: in-betweens are cross-fades
+        m, frames = i["multiplier"], []
+        for a, b in itertools.pairwise(images):
+            frames += [a, *(Image.blend(a, b, k / m) for k in range(1, m))]
+        return [*frames, images[-1]]
     if class_type == "ImageCompositeMasked":
         composed = [im.copy() for im in images]
         for im in composed:

@@ -16,7 +16,7 @@ from adapters.media_lab.embedded import EmbeddedMediaLab
 from adapters.media_lab.errors import MediaInvalidInput, ReferenceUnreadable
 from adapters.media_lab.params import BlendParams, InterpolateParams, ReferenceParams, UpscaleParams
 from tests.comfyui_server import LoopbackComfyUI
-from tests.media_lab_helpers import moving_square, write_video
+from tests.media_lab_helpers import decode_video, moving_square, write_video
 
 pytestmark = pytest.mark.anyio
 
@@ -218,6 +218,57 @@ async def test_interpolation_runs_embedded_and_says_so(
             )
     finally:
         await strict.aclose()
+
+
+async def test_interpolation_with_rife_vfi_runs_chunk_by_chunk_on_the_server(
+    tmp_path: Path,
+) -> None:
+    src = write_video(tmp_path / "in.mp4", moving_square(12, step=8), 60)
+    params = InterpolateParams(target_fps=120, chunk_frames=8)
+    async with LoopbackComfyUI(frame_interpolation=True) as server:
+        lab = ComfyUIMediaLab(server.base_url, stall_timeout_s=5, poll_interval_s=0.05)
+
+        class Crash(Exception):
+            pass
+
+        async def crash_after_one(done: int, total: int) -> None:
+            assert total == 2
+            raise Crash
+
+        try:
+            with pytest.raises(Crash):
+                await lab.interpolate(
+                    src, tmp_path / "w", tmp_path / "o.mp4", params=params, progress=quiet,
+                    on_chunk=crash_after_one,
+                )  # fmt: skip
+            assert len(server.posts("/prompt")) == 1
+            art = await lab.interpolate(
+                src, tmp_path / "w", tmp_path / "o.mp4", params=params, progress=quiet,
+                done_chunks=1,
+            )  # fmt: skip
+        finally:
+            await lab.aclose()
+        prompts = server.posts("/prompt")
+        assert len(prompts) == 2  # the checkpointed chunk was not sent again
+        vfi = [n for n in prompts[0]["prompt"].values() if n["class_type"] == "RIFE VFI"]
+        assert vfi[0]["inputs"]["multiplier"] == 2 and vfi[0]["inputs"]["ckpt_name"] == "rife47.pth"
+        loads = [
+            len([n for n in p["prompt"].values() if n["class_type"] == "LoadImage"])
+            for p in prompts
+        ]
+        assert loads == [9, 4]  # 8 frames and the next chunk's first; then the last 4
+    assert (art.fps, art.frames, art.has_audio) == (120.0, 24, True)
+    assert art.duration_s == pytest.approx(0.2)
+    assert art.backend == f"comfyui {server.base_url}" and "RIFE VFI" in art.label
+    assert art.backend_detail["prompt_ids"] == [prompts[1]["prompt_id"]]
+    assert art.backend_detail["resumed_at_chunk"] == 1
+    # the in-between frames are the server's (its simulated model cross-fades)
+    out, source = decode_video(tmp_path / "o.mp4"), decode_video(src)
+    region = (slice(36, 68), slice(80, 120))  # where the square is in source frames 9 and 10
+    mid = out[19][region].astype(np.int32)
+    crossfade = (source[9][region].astype(np.int32) + source[10][region]) / 2
+    error = np.abs(mid - crossfade).mean()
+    assert error < 0.5 * min(np.abs(mid - source[k][region]).mean() for k in (9, 10))
 
 
 async def test_cancelling_cancels_exactly_its_own_prompt(

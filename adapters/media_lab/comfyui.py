@@ -8,9 +8,12 @@
   `VAEDecode`. Needs a checkpoint.
 - blend: `LoadImage` per source and a chain of `ImageBlend` nodes whose `blend_factor`s fold the
   weights (the same fold as the embedded path).
-- interpolate: this adapter does not drive ComfyUI frame-interpolation nodes (`RIFE VFI` and
-  kin need custom nodes and video plumbing); it runs the embedded optical-flow pipeline and
-  says so in the artifact (`backend` embedded, `backend_detail.fallback_from`). The same
+- interpolate: with a frame-interpolation node (`RIFE VFI`, `FILM VFI`, ... from
+  ComfyUI-Frame-Interpolation) and `ImageBatch`, each chunk's frames (plus the next chunk's
+  first) are uploaded, batched, interpolated by `multiplier` and saved; the frames come back
+  over `/view` and are encoded, checkpointed and joined here (PyAV, audio kept) exactly as on
+  the embedded path. A server without such a node gets the embedded optical-flow pipeline,
+  and the artifact says so (`backend` embedded, `backend_detail.fallback_from`); the same
   labelled fallback serves generation when the server has no checkpoint. With
   `fallback=False` both raise `MediaBackendUnsupported` instead.
 
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import io
 import json
 import logging
 import uuid
@@ -31,22 +35,44 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+from PIL import Image
+
 from adapters.comfyui.capabilities import Capabilities
 from adapters.comfyui.client import ComfyUIClient, Timeouts
 from adapters.comfyui.lifecycle import Absent, Finished, JobWatch, cancel_prompt, reconcile
-from adapters.comfyui.outcomes import image_size, outcome_error, output_images, was_interrupted
+from adapters.comfyui.outcomes import (
+    ImageRef,
+    image_size,
+    outcome_error,
+    output_images,
+    was_interrupted,
+)
 from adapters.errors import GenerationCancelled, GenerationFailed, InvalidWorkflow
 from adapters.media_lab import images as img
-from adapters.media_lab.embedded import EmbeddedMediaLab, check_upscale_size, image_artifact
+from adapters.media_lab.embedded import (
+    OUTPUT_LIMITS,
+    ChunkedVideo,
+    EmbeddedMediaLab,
+    check_upscale_size,
+    chunk_path,
+    image_artifact,
+    resume_point,
+    run_in_thread,
+    video_artifact,
+)
 from adapters.media_lab.errors import MediaInvalidInput
 from adapters.media_lab.params import (
     BlendParams,
     InterpolateParams,
     ReferenceParams,
     UpscaleParams,
+    check_target_fps,
     normalise_weights,
 )
+from adapters.media_lab.probe import probe
 from adapters.media_lab.protocol import Artifact, MediaLab, OnChunk, Progress
+from adapters.media_lab.video import join_chunks
 from adapters.specs import BASE_NEGATIVE
 
 logger = logging.getLogger(__name__)
@@ -135,10 +161,29 @@ class ComfyUIMediaLab:
         progress: Progress,
         start: float,
     ) -> tuple[str, dict[str, Any]]:
-        """Queue (or re-attach to) the prompt, follow it, write its one output image to `out`.
+        """Run the workflow and write its one output image to `out`."""
+        prompt_id, entry = await self._execute(
+            workflow, out, kind=kind, progress=progress, start=start, end=0.95
+        )
+        refs = output_images(entry)
+        data = await self.client.view(refs[0])
+        image_size(data, refs[0].filename)
+        await asyncio.to_thread(_write, out, data)
+        return prompt_id, entry
 
-        Returns the prompt id and the finished history entry."""
-        prompt_id = prompt_id_for(out, workflow)
+    async def _execute(
+        self,
+        workflow: dict[str, Any],
+        key: Path,
+        *,
+        kind: str,
+        progress: Progress,
+        start: float,
+        end: float,
+    ) -> tuple[str, dict[str, Any]]:
+        """Queue (or re-attach to) the prompt for `key` (the file it makes), follow it to its
+        end, and return its id and finished history entry (which saved at least one image)."""
+        prompt_id = prompt_id_for(key, workflow)
         loop = asyncio.get_running_loop()
         pending: set[asyncio.Task[None]] = set()
         best = [start]
@@ -147,7 +192,7 @@ class ComfyUIMediaLab:
             await progress(value, f"ComfyUI {kind}")
 
         def on_progress(fraction: float, _preview: bytes | None) -> None:
-            value = start + (0.95 - start) * max(0.0, min(1.0, fraction))
+            value = start + (end - start) * max(0.0, min(1.0, fraction))
             if value > best[0]:
                 best[0] = value
                 task = loop.create_task(send(value))
@@ -166,7 +211,7 @@ class ComfyUIMediaLab:
             if not isinstance(state, Finished):
                 streaming = True
                 if isinstance(state, Absent):
-                    extra = {_JOB_KEY: f"media:{kind}:{out.name}"}
+                    extra = {_JOB_KEY: f"media:{kind}:{key.name}"}
                     queued = True
                     errors = await self.client.queue_prompt(
                         workflow, prompt_id=prompt_id, extra_data=extra, template=f"media {kind}"
@@ -189,12 +234,8 @@ class ComfyUIMediaLab:
             error = outcome_error(entry_done)
             if error is not None:
                 raise error
-            refs = output_images(entry_done)
-            if not refs:
+            if not output_images(entry_done):
                 raise GenerationFailed("ComfyUI finished the workflow but saved no image.")
-            data = await self.client.view(refs[0])
-            image_size(data, refs[0].filename)
-            await asyncio.to_thread(_write, out, data)
             await asyncio.gather(*pending, return_exceptions=True)
             return prompt_id, entry_done
         except asyncio.CancelledError:
@@ -290,18 +331,85 @@ class ComfyUIMediaLab:
         on_chunk: OnChunk | None = None,
     ) -> Artifact:
         caps = await self.capabilities()
-        listed = [n for n in INTERPOLATION_NODES if n in caps.node_classes]
-        reason = (
-            f"the server lists {listed[0]}, which this adapter does not drive yet"
-            if listed
-            else "the server lists no frame-interpolation node"
+        node = next((n for n in INTERPOLATION_NODES if n in caps.node_classes), None)
+        if node is None or "ImageBatch" not in caps.node_classes:
+            reason = (
+                "the server lists no frame-interpolation node"
+                if node is None
+                else "the server lacks ImageBatch"
+            )
+            await self._unsupported("interpolate", reason)
+            art = await self.embedded.interpolate(
+                src, work, out, params=params, progress=progress, done_chunks=done_chunks,
+                on_chunk=on_chunk,
+            )  # fmt: skip
+            return self._fell_back(art, reason)
+        info = await asyncio.to_thread(probe, src, OUTPUT_LIMITS)
+        if info.kind != "video" or info.fps is None or info.frames is None:
+            raise MediaInvalidInput("src", "interpolation takes a video")
+        multiple = check_target_fps(info.fps, params.target_fps)
+        job = await asyncio.to_thread(ChunkedVideo, src, params, multiple, info.frames)
+        prompt_ids: list[str] = []
+        model = None
+        try:
+            first = await asyncio.to_thread(resume_point, work, done_chunks, job.total)
+            await run_in_thread(job.skip_to, first)
+            for index in range(first, job.total):
+                frames, following = await run_in_thread(job.read_chunk)
+                inputs = [*frames, following] if following is not None else frames
+                names = [await self._upload_frame(frame) for frame in inputs]
+                workflow, model = _interpolation_workflow(caps, node, names, multiple, index)
+                span = (index / job.total * 0.95, (index + 1) / job.total * 0.95)
+                path = chunk_path(work, index)
+                prompt_id, entry = await self._execute(
+                    workflow, path, kind="interpolate", progress=progress, start=span[0],
+                    end=span[1],
+                )  # fmt: skip
+                prompt_ids.append(prompt_id)
+                made = [await self._frame(ref, job) for ref in output_images(entry)]
+                wanted = len(frames) * multiple
+                if following is None:  # the last frame is held for its in-between slots
+                    made = made[: (len(frames) - 1) * multiple + 1]
+                    made += [made[-1]] * (multiple - 1)
+                if len(made) < wanted:
+                    raise GenerationFailed(
+                        f"{node} returned {len(made)} frames for a chunk that needs {wanted}"
+                    )
+                await run_in_thread(job.write_frames, path, made[:wanted])
+                if on_chunk is not None:
+                    await on_chunk(index + 1, job.total)
+                await progress(span[1], f"chunk {index + 1}/{job.total}")
+        finally:
+            await asyncio.to_thread(job.reader.close)
+        chunks = [chunk_path(work, index) for index in range(job.total)]
+        await progress(0.96, "joining chunks, adding audio")
+        audio = await run_in_thread(join_chunks, chunks, src, out, job.rate)
+        await progress(1.0, "done")
+        detail = {
+            "method": node,
+            "model": model,
+            "prompt_ids": prompt_ids,
+            "source_fps": info.fps,
+            "multiple": multiple,
+            "chunks": job.total,
+            "chunk_frames": params.chunk_frames,
+            "resumed_at_chunk": first,
+            **audio,
+        }
+        label = (
+            f"comfyui: {node} frame interpolation ({model}), x{multiple}, in chunks of "
+            f"{params.chunk_frames} frames; video joined and audio kept with PyAV here"
         )
-        await self._unsupported("interpolate", reason)
-        art = await self.embedded.interpolate(
-            src, work, out, params=params, progress=progress, done_chunks=done_chunks,
-            on_chunk=on_chunk,
-        )  # fmt: skip
-        return self._fell_back(art, reason)
+        return await asyncio.to_thread(video_artifact, out, label, detail, self.backend)
+
+    async def _upload_frame(self, frame: np.ndarray[Any, Any]) -> str:
+        data = await asyncio.to_thread(_png, frame)
+        digest = hashlib.sha256(data).hexdigest()[:16]
+        return await self.client.upload_image(data, f"studio_media_frame_{digest}.png")
+
+    async def _frame(self, ref: ImageRef, job: ChunkedVideo) -> np.ndarray[Any, Any]:
+        data = await self.client.view(ref)
+        return await asyncio.to_thread(_decode_frame, data, job.reader.width, job.reader.height)
 
     async def from_references(
         self,
@@ -414,6 +522,63 @@ def _load_and_fold(
         )  # fmt: skip
         acc = [node_id, 0]
     return acc
+
+
+def _interpolation_workflow(
+    caps: Capabilities, node: str, names: list[str], multiple: int, index: int
+) -> tuple[dict[str, Any], str | None]:
+    """LoadImage per frame, an ImageBatch chain into one batch, the interpolation node (its
+    inputs filled from /object_info: our frames and multiplier, a model, the defaults), and
+    SaveImage. Returns the workflow and the model file it uses."""
+    workflow: dict[str, Any] = {}
+    for offset, name in enumerate(names):
+        workflow[str(1 + offset)] = _node("LoadImage", f"frame {offset + 1}", image=name)
+    batch: list[Any] = ["1", 0]
+    for offset in range(1, len(names)):
+        node_id = str(1 + len(names) + offset)
+        workflow[node_id] = _node(
+            "ImageBatch", f"batch {offset}", image1=batch, image2=[str(1 + offset), 0]
+        )
+        batch = [node_id, 0]
+    inputs: dict[str, Any] = {}
+    model = None
+    required = ((caps.object_info.get(node) or {}).get("input") or {}).get("required") or {}
+    for name in required:
+        spec = caps.input_spec(node, name)
+        if name == "frames":
+            inputs[name] = batch
+        elif name == "multiplier":
+            inputs[name] = multiple
+        elif name == "ckpt_name":
+            options = spec.options if spec is not None else ()
+            default = spec.default if spec is not None else None
+            model = str(default) if default in options else (options[0] if options else None)
+            inputs[name] = model
+        elif name == "clear_cache_after_n_frames":
+            inputs[name] = 10
+        elif spec is not None and spec.default is not None:
+            inputs[name] = spec.default
+        elif spec is not None and spec.options:
+            inputs[name] = spec.options[0]
+    workflow["9000"] = _node(node, "interpolate", **inputs)
+    workflow["9001"] = _node(
+        "SaveImage", "output", images=["9000", 0], filename_prefix=f"studio_media/vfi_{index:04d}"
+    )
+    return workflow, model
+
+
+def _png(frame: np.ndarray[Any, Any]) -> bytes:
+    out = io.BytesIO()
+    Image.fromarray(frame).save(out, format="PNG", compress_level=1)
+    return out.getvalue()
+
+
+def _decode_frame(data: bytes, width: int, height: int) -> np.ndarray[Any, Any]:
+    with Image.open(io.BytesIO(data)) as image:
+        rgb = image.convert("RGB")
+        if rgb.size != (width, height):
+            rgb = rgb.resize((width, height), Image.Resampling.LANCZOS)
+        return np.asarray(rgb, np.uint8)
 
 
 def _pick_upscale_model(models: tuple[str, ...], factor: int) -> str | None:

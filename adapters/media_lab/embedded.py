@@ -148,7 +148,7 @@ def check_upscale_size(width: int, height: int, factor: int) -> None:
         )
 
 
-class _Interpolation:
+class ChunkedVideo:
     """One interpolation's state across chunks: the decoder and the frame the next chunk
     starts with. Its methods run in a worker thread, one at a time."""
 
@@ -168,6 +168,36 @@ class _Interpolation:
             if self.reader.next() is None:
                 raise MediaFailed("the video has fewer frames than its chunks on disk say")
         self.current = self.reader.next()
+
+    def read_chunk(
+        self, *, stop: threading.Event
+    ) -> tuple[list[np.ndarray[Any, Any]], np.ndarray[Any, Any] | None]:
+        """The next chunk's source frames and the frame after them (None at the end)."""
+        frames = []
+        for _ in range(self.chunk_frames):
+            check_stop(stop)
+            if self.current is None:
+                break
+            frames.append(self.current)
+            self.current = self.reader.next()
+        if not frames:
+            raise MediaFailed("the video ended before its last chunk")
+        return frames, self.current
+
+    def write_frames(
+        self, path: Path, frames: list[np.ndarray[Any, Any]], *, stop: threading.Event
+    ) -> int:
+        """Encode already-made output frames as one chunk file (atomically)."""
+        writer = ChunkWriter(path, self.reader.width, self.reader.height, self.rate)
+        try:
+            for frame in frames:
+                check_stop(stop)
+                writer.write(frame)
+            writer.finish()
+        except BaseException:
+            writer.abort()
+            raise
+        return writer.count
 
     def write_chunk(self, path: Path, *, stop: threading.Event) -> int:
         """Source frames of one chunk, each followed by its in-between frames (the last frame
@@ -246,7 +276,7 @@ class EmbeddedMediaLab:
         if info.kind != "video" or info.fps is None or info.frames is None:
             raise MediaInvalidInput("src", "interpolation takes a video")
         multiple = check_target_fps(info.fps, params.target_fps)
-        job = await asyncio.to_thread(_Interpolation, src, params, multiple, info.frames)
+        job = await asyncio.to_thread(ChunkedVideo, src, params, multiple, info.frames)
         try:
             start = await asyncio.to_thread(resume_point, work, done_chunks, job.total)
             await progress(start / (job.total + 1), f"chunk {start}/{job.total}")
