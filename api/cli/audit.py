@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
@@ -74,13 +75,14 @@ def audit_command(
 
 
 def entry_line(entry: dict[str, Any]) -> str:
-    """One entry on one line: time, who, action, outcome, target, detail, request id."""
+    """One entry on one line: time (UTC), who, action, outcome, target, detail, request id."""
     who = entry["actor"]
     actor = f"{who['name']} ({who['role']}, {who['via']})" if who else "-"
     detail = describe(entry["detail"])
     request = f"  [request {entry['request_id']}]" if entry["request_id"] else ""
+    at = datetime.fromisoformat(entry["at"]).astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
     return (
-        f"{entry['at'][:19].replace('T', ' ')}  {actor:<26} {entry['action']:<18} "
+        f"{at}Z  {actor:<26} {entry['action']:<18} "
         f"{entry['outcome']:<8} {entry['target'] or '-'}{'  ' + detail if detail else ''}{request}"
     )
 
