@@ -54,6 +54,14 @@ class Served:
         headers = {"Authorization": f"Bearer {token}"} if token else None
         return get_client(url=self.url, headers=headers, timeout=30)
 
+    async def person(self, name: str, role: str = "creator") -> str:
+        """A new user's personal access token (made as an admin would)."""
+        from people import accounts
+
+        pool = self.studio.threads.pool
+        row = await accounts.add_user(pool, name, role)
+        return (await accounts.create_token(pool, row["user_id"], "tests"))[1]
+
     async def new_thread(self, **body: Any) -> tuple[str, str]:
         """A thread made by the home's admin: its id and its own client token."""
         async with self.http(self.admin_token) as client:

@@ -68,14 +68,15 @@ async def test_a_deleted_thread_never_comes_back(database, tmp_path: Path) -> No
             }
             assert not any(path.is_file() for path in set(files) - neighbour_files)
 
-        async with served.http() as anyone, served.http(token) as owner:
-            for client in (anyone, owner):
-                for body in ({"thread_id": tid}, {"thread_id": tid, "if_exists": "do_nothing"}):
-                    again = await client.post("/threads", json=body)
-                    assert again.status_code == 409, again.text
-                    assert "deleted" in again.json()["error"]["message"]
-            assert (await owner.get(f"/threads/{tid}")).status_code == 404
-            assert (await owner.get(f"/threads/{tid}/outputs")).status_code == 404
+        async with served.http(served.admin_token) as admin, served.http(token) as owner:
+            for body in ({"thread_id": tid}, {"thread_id": tid, "if_exists": "do_nothing"}):
+                again = await admin.post("/threads", json=body)  # not even an admin
+                assert again.status_code == 409, again.text
+                assert "deleted" in again.json()["error"]["message"]
+            assert (await admin.get(f"/threads/{tid}")).status_code == 404
+            assert (await admin.get(f"/threads/{tid}/outputs")).status_code == 404
+            # the thread's own token died with it
+            assert (await owner.get(f"/threads/{tid}")).status_code == 401
 
 
 # -- 4. settings are checked at the edge, with the graph's own schema ---------------------------
@@ -285,7 +286,8 @@ async def test_one_run_cannot_fill_the_event_log(database, tmp_path) -> None:
 async def test_hostile_json_urls_and_ids_are_422_not_500(database, tmp_path) -> None:
     async with serve(database, tmp_path) as served:
         tid, token = await served.new_thread()
-        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
+        admin = {"Authorization": f"Bearer {served.admin_token}"}
+        headers = {"Content-Type": "application/json", **admin}
         async with served.http() as client:
             for text in (
                 '{"metadata": {"x": NaN}}',
@@ -331,12 +333,13 @@ async def test_hostile_json_urls_and_ids_are_422_not_500(database, tmp_path) -> 
             assert (await client.get(f"/threads/{tid}/stream", headers=huge_id)).status_code == 422
 
             for bad in ("café", "线程", "a\tb", "a/b", "../x", " x", "-x", "x" * 201, ""):
-                made = await client.post("/threads", json={"thread_id": bad})
+                made = await client.post("/threads", json={"thread_id": bad}, headers=admin)
                 assert made.status_code == 422, (bad, made.text)
                 assert "thread_id" in made.json()["error"]["message"]
             safe = "Brief-2026_01.a"
-            assert (await client.post("/threads", json={"thread_id": safe})).status_code == 200
-            run = await client.post(f"/threads/{safe}/runs", json=start())
+            made = await client.post("/threads", json={"thread_id": safe}, headers=admin)
+            assert made.status_code == 200
+            run = await client.post(f"/threads/{safe}/runs", json=start(), headers=admin)
             assert run.status_code == 200
             assert run.headers["content-location"] == f"/threads/{safe}/runs/{run.json()['run_id']}"
 
@@ -362,7 +365,8 @@ async def test_hostile_json_urls_and_ids_are_422_not_500(database, tmp_path) -> 
 async def test_idempotency_keys_are_scoped_bound_sealed_and_expire(database, tmp_path) -> None:
     async with serve(database, tmp_path) as served:
         key = {"Idempotency-Key": "create-1"}
-        async with served.http("caller-a") as a, served.http("caller-b") as b:
+        caller_a, caller_b = await served.person("ann"), await served.person("ben")
+        async with served.http(caller_a) as a, served.http(caller_b) as b:
             first = await a.post("/threads", json={"metadata": {"n": 1}}, headers=key)
             again = await a.post("/threads", json={"metadata": {"n": 1}}, headers=key)
             assert again.headers["idempotent-replayed"] == "true"
@@ -387,7 +391,7 @@ async def test_idempotency_keys_are_scoped_bound_sealed_and_expire(database, tmp
                 first.json()["token"].encode() not in bytes(r["body"]) for r in stored
             )
             await conn.execute("UPDATE idempotency_keys SET created_at = now() - interval '2 days'")
-        async with served.http("caller-a") as a:
+        async with served.http(caller_a) as a:
             expired = await a.post("/threads", json={"metadata": {"n": 1}}, headers=key)
             assert "idempotent-replayed" not in expired.headers
             assert expired.json()["thread_id"] != first.json()["thread_id"]
@@ -470,5 +474,6 @@ async def test_openapi_documents_every_error_in_one_shape(database, tmp_path) ->
                 answer = await client.request(method, url)
                 assert answer.status_code == 405, (method, url)
                 assert answer.headers["allow"] == "POST"
-            made = await client.post("/threads", json={"thread_id": "search"})
+            admin = {"Authorization": f"Bearer {served.admin_token}"}
+            made = await client.post("/threads", json={"thread_id": "search"}, headers=admin)
             assert made.status_code == 422
