@@ -225,3 +225,43 @@ async def test_filters_and_pages_over_http(database, tmp_path) -> None:
                 if cursor is None:
                     break
         assert seen == list(reversed(made))
+
+
+async def test_the_ab_tests_controls_and_run_deletion_are_audited(database, tmp_path) -> None:
+    from tests.test_launch_api import MANUAL, at_test, join
+
+    async with serve(database, tmp_path) as served:
+        cat = await person(served, "cat", "creator")
+        tid, _ = await new_thread_as(served, cat)
+        async with served.http(cat) as client:
+            await at_test(client, tid, "face-focused, product-demo", **MANUAL)
+            url = f"/threads/{tid}/experiment"
+            rows = [
+                {"variant": "face-focused", "impressions": 3000, "clicks": 300},
+                {"variant": "product-demo", "impressions": 3000, "clicks": 258},
+            ]
+            posted = await client.post(f"{url}/observations", json={"rows": rows})
+            await join(client, tid, posted.json()["run_id"])
+            refused = await client.post(f"{url}/declare", json={})
+            assert refused.status_code == 409
+            assert refused.json()["error"]["code"] == "declare_refused"
+            stopped = await client.post(f"{url}/stop")
+            assert stopped.status_code == 202
+            await join(client, tid, stopped.json()["run_id"])
+            runs = (await client.get(f"/threads/{tid}/runs")).json()
+            assert (
+                await client.delete(f"/threads/{tid}/runs/{runs[-1]['run_id']}")
+            ).status_code == 204
+            gone = await client.delete(f"/threads/{tid}/runs/no-such-run")
+            assert gone.status_code == 404
+        entries = await trail(served, home_token(tmp_path), thread=tid)
+        tests = [e for e in entries if e["detail"].get("gate") == "experiment"]
+        assert [(e["detail"]["answer"]["action"], e["outcome"]) for e in tests] == [
+            ("observe", "ok"),
+            ("declare", "refused"),
+            ("stop", "ok"),
+        ]
+        assert tests[0]["detail"]["answer"]["rows"] == rows
+        assert tests[1]["detail"]["error"]["code"] == "declare_refused"
+        deleted = [(e["outcome"]) for e in entries if e["action"] == "run.deleted"]
+        assert deleted == ["ok", "refused"]

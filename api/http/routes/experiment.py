@@ -8,7 +8,7 @@ import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
@@ -19,8 +19,10 @@ from pydantic import BaseModel, ConfigDict
 from adapters.errors import Conflict, InvalidInput
 from agents.launch import experiment
 from agents.launch.results import package
+from api.http.audit_trail import audit
 from api.http.deps import Services, ServicesDep, ThreadDep
 from api.http.routes.runs import ALL_MODES
+from people.audit import Pending
 
 logger = logging.getLogger("studio.experiment")
 SWEEP_S = 1.0
@@ -130,37 +132,64 @@ async def post_observations(
     (`Content-Type: text/csv`, header `variant,impressions,clicks`). Each row adds to the
     totals; a bad row is a 422 naming it. Refused (409) for a simulated test."""
     tid = thread["thread_id"]
-    test = await _running_test(svc, tid)
-    if test["simulated"]:
-        raise Conflict("This test runs on simulated data; figures cannot be added to it.")
-    rows, source = await _rows(request, list(test["variants"]))
-    payload = json.dumps({"rows": rows, "source": source})
-    run = await answer_test(svc, tid, {"action": "observe", "answer": payload})
+    async with _audit(request, tid, "observe") as entry:
+        test = await _running_test(svc, tid)
+        if test["simulated"]:
+            raise Conflict("This test runs on simulated data; figures cannot be added to it.")
+        rows, source = await _rows(request, list(test["variants"]))
+        entry.detail["answer"].update(rows=rows, source=source)
+        payload = json.dumps({"rows": rows, "source": source})
+        run = await answer_test(svc, tid, {"action": "observe", "answer": payload})
+        entry.target = f"thread/{tid}/run/{run['run_id']}"
     return {"run_id": run["run_id"], "rows": len(rows), "source": source}
 
 
+def _audit(request: Request, tid: str, action: str) -> AbstractAsyncContextManager[Pending]:
+    """The A/B test's controls are answers to its gate: audited as `gate.answered`."""
+    detail = {"answer": {"action": action}, "gate": "experiment"}
+    return audit(request, "gate.answered", target=f"thread/{tid}", thread_id=tid, detail=detail)
+
+
 @router.post("/experiment/declare", status_code=202)
-async def declare(thread: ThreadDep, svc: ServicesDep, body: Declare) -> Any:
+async def declare(thread: ThreadDep, svc: ServicesDep, body: Declare, request: Request) -> Any:
     """Declare the leader the winner by hand: refused (409, saying why) below 90% confidence
     or for a variant that does not lead."""
     tid = thread["thread_id"]
-    test = await _running_test(svc, tid)
-    if refused := experiment.refuse_declare(test, body.variant):
+    try:
+        async with _audit(request, tid, "declare") as entry:
+            entry.detail["answer"]["deliverable"] = body.variant
+            test = await _running_test(svc, tid)
+            if refused := experiment.refuse_declare(test, body.variant):
+                raise _DeclareRefused(refused)
+            decision = {
+                "action": "declare",
+                **({"deliverable": body.variant} if body.variant else {}),
+            }
+            run = await answer_test(svc, tid, decision)
+            entry.target = f"thread/{tid}/run/{run['run_id']}"
+    except _DeclareRefused as exc:
         return JSONResponse(
-            {"error": {"code": "declare_refused", "message": refused, "retryable": False}},
-            status_code=409,
+            {"error": {"code": exc.code, "message": str(exc), "retryable": False}},
+            status_code=exc.status_code,
         )
-    decision = {"action": "declare", **({"deliverable": body.variant} if body.variant else {})}
-    run = await answer_test(svc, tid, decision)
     return {"run_id": run["run_id"], "winner": experiment.leader(test)}
 
 
+class _DeclareRefused(Exception):
+    """Declaring is refused (the audit trail records it so); answered as a 409."""
+
+    code = "declare_refused"
+    status_code = 409
+
+
 @router.post("/experiment/stop", status_code=202)
-async def stop(thread: ThreadDep, svc: ServicesDep) -> dict[str, Any]:
+async def stop(thread: ThreadDep, svc: ServicesDep, request: Request) -> dict[str, Any]:
     """Stop the test now; the results keep the figures so far."""
     tid = thread["thread_id"]
-    await _running_test(svc, tid)
-    run = await answer_test(svc, tid, {"action": "stop"})
+    async with _audit(request, tid, "stop") as entry:
+        await _running_test(svc, tid)
+        run = await answer_test(svc, tid, {"action": "stop"})
+        entry.target = f"thread/{tid}/run/{run['run_id']}"
     return {"run_id": run["run_id"]}
 
 

@@ -291,11 +291,17 @@ async def get_run(run_id: RunId, thread: ThreadDep, svc: ServicesDep) -> dict[st
 
 
 @router.delete("/runs/{run_id}", status_code=204)
-async def delete_run(run_id: RunId, thread: ThreadDep, svc: ServicesDep) -> Response:
-    run = await _run(svc, thread, run_id)
-    if run["status"] in ("pending", "running"):
-        raise InvalidInput("the run has not finished; cancel it first")
-    await svc.runs.delete(run_id)
+async def delete_run(
+    run_id: RunId, thread: ThreadDep, svc: ServicesDep, request: Request
+) -> Response:
+    tid = thread["thread_id"]
+    async with audit(
+        request, "run.deleted", target=f"thread/{tid}/run/{run_id[:64]}", thread_id=tid
+    ):
+        run = await _run(svc, thread, run_id)
+        if run["status"] in ("pending", "running"):
+            raise InvalidInput("the run has not finished; cancel it first")
+        await svc.runs.delete(run_id)
     return Response(status_code=204)
 
 
