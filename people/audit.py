@@ -8,7 +8,7 @@ a conflict, a wrong password) or `failed` (it tried and could not).
 Actions are lower-case words joined by `.` (or `_`); the first word is the family the trail's
 filter takes. Recorded from the HTTP routes and the CLI alike: `thread.created` (also a copy or
 branch), `thread.updated`, `thread.deleted`, `run.created`, `run.interjected`, `run.cancelled`,
-`gate.answered` (with the answer), `settings.changed`, `grant.created`, `grant.revoked`,
+`run.deleted`, `gate.answered` (with the answer; the A/B test's observe, declare and stop too), `settings.changed`, `grant.created`, `grant.revoked`,
 `link.signed`, `export.downloaded` (a thread's zip, a library file or zip, `studio export`);
 by the accounts and media modules: sign-ins, tokens, users, media jobs.
 
