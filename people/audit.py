@@ -8,9 +8,10 @@ a conflict, a wrong password) or `failed` (it tried and could not).
 Actions are lower-case words joined by `.` (or `_`); the first word is the family the trail's
 filter takes. Recorded from the HTTP routes and the CLI alike: `thread.created` (also a copy or
 branch), `thread.updated`, `thread.deleted`, `run.created`, `run.interjected`, `run.cancelled`,
-`run.deleted`, `gate.answered` (with the answer; the A/B test's observe, declare and stop too), `settings.changed`, `grant.created`, `grant.revoked`,
-`link.signed`, `export.downloaded` (a thread's zip, a library file or zip, `studio export`);
-by the accounts and media modules: sign-ins, tokens, users, media jobs.
+`run.deleted`, `gate.answered` (with the answer; the A/B test's observe, declare and stop
+too), `settings.changed`, `grant.created`, `grant.revoked`, `link.signed`, `export.downloaded`
+(a thread's zip, a library file or zip, `studio export`); by the accounts and media modules:
+sign-ins, tokens, users, media jobs.
 
 Writing an entry never undoes or fails the person's action: that has happened by then. When
 the entry cannot be written (the database is away) it goes to the error log in full instead.
@@ -319,8 +320,10 @@ def decode_cursor(cursor: str) -> int:
     """The entry id a cursor stands for; `InvalidInput` naming `cursor` for anything else."""
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        if text.startswith(_CURSOR_PREFIX) and text[len(_CURSOR_PREFIX) :].isdigit():
-            return int(text[len(_CURSOR_PREFIX) :])
+        number = text.removeprefix(_CURSOR_PREFIX)
+        if text.startswith(_CURSOR_PREFIX) and number.isascii() and number.isdigit():
+            if (entry_id := int(number)) < 2**63:
+                return entry_id
     except (ValueError, UnicodeDecodeError):
         pass
     raise InvalidInput("cursor: not a cursor this API returned")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -166,8 +167,8 @@ def decode_cursor(cursor: str) -> tuple[str, str]:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         tag, created, asset_id = json.loads(raw)
         datetime.fromisoformat(created)
-        if tag == "library" and isinstance(asset_id, str) and len(asset_id) == 36:
-            return created, asset_id
+        if tag == "library" and isinstance(asset_id, str):
+            return created, str(uuid.UUID(asset_id))
     except (ValueError, TypeError, UnicodeDecodeError):
         pass
     raise InvalidInput("cursor: not a cursor this API returned")

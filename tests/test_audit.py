@@ -210,3 +210,11 @@ async def test_a_family_also_gathers_underscored_actions(pool: Pool) -> None:
         await record(pool, actor=ADA, action=action, target=None, outcome="ok")
     found = [e["action"] for e in await _all(pool, AuditQuery(action="token"))]
     assert found == ["token.listed", "token_revoked", "token_created"]
+
+
+async def test_a_cursor_beyond_bigint_is_an_input_error(pool: Pool) -> None:
+    import base64
+
+    huge = base64.urlsafe_b64encode(b"audit:" + b"9" * 30).decode()
+    with pytest.raises(InvalidInput, match="^cursor"):
+        await query(pool, AuditQuery(), cursor=huge)

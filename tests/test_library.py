@@ -180,10 +180,14 @@ async def test_pages_are_newest_first_without_repeats_or_gaps(pool: Pool, studio
 
 
 async def test_a_bad_cursor_is_an_input_error(pool: Pool, studio: dict) -> None:
-    with pytest.raises(InvalidInput, match="^cursor"):
-        await list_library(
-            pool, studio["root"], visible_to(everything=True), LibraryQuery(), cursor="x"
-        )
+    import base64
+
+    not_a_uuid = json.dumps(["library", "2026-12-06T05:00:00+00:00", "x" * 36])
+    for bad in ("x", base64.urlsafe_b64encode(not_a_uuid.encode()).decode()):
+        with pytest.raises(InvalidInput, match="^cursor"):
+            await list_library(
+                pool, studio["root"], visible_to(everything=True), LibraryQuery(), cursor=bad
+            )
 
 
 async def test_one_output_is_found_only_in_scope_with_a_readable_name(
