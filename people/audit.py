@@ -221,6 +221,8 @@ def time_bound(value: str | None, field: str, *, end: bool = False) -> datetime 
         if len(value) == 10:
             day = date.fromisoformat(value)
             at = datetime(day.year, day.month, day.day, tzinfo=UTC)
+            if end and day == date.max:
+                return None  # the end of the last day there is: no bound
             return at + timedelta(days=1) if end else at
         parsed = datetime.fromisoformat(value)
     except ValueError:

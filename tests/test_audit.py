@@ -218,3 +218,16 @@ async def test_a_cursor_beyond_bigint_is_an_input_error(pool: Pool) -> None:
     huge = base64.urlsafe_b64encode(b"audit:" + b"9" * 30).decode()
     with pytest.raises(InvalidInput, match="^cursor"):
         await query(pool, AuditQuery(), cursor=huge)
+
+
+def test_time_bounds_take_dates_and_times_and_name_the_field() -> None:
+    from people.audit import time_bound
+
+    assert time_bound("2026-12-06", "since") == datetime(2026, 12, 6, tzinfo=UTC)
+    assert time_bound("2026-12-06", "until", end=True) == datetime(2026, 12, 7, tzinfo=UTC)
+    assert time_bound("2026-12-06T05:00:00", "since") == datetime(2026, 12, 6, 5, tzinfo=UTC)
+    assert time_bound("9999-12-31", "until", end=True) is None
+    assert time_bound("", "since") is None
+    for bad in ("yesterday", "2026-13-01", "2026-12-06T25:00"):
+        with pytest.raises(InvalidInput, match="^until"):
+            time_bound(bad, "until", end=True)
