@@ -1,5 +1,5 @@
-"""The chat UI: the page at `/`, `/t/{thread_id}`, `/pages/library` and `/pages/audit`, its
-modules and styles under `/ui/`."""
+"""The chat UI: the page at `/`, `/t/{thread_id}`, `/pages/library`, `/pages/audit` and
+`/pages/media`, its modules and styles under `/ui/`."""
 
 from __future__ import annotations
 
@@ -49,6 +49,12 @@ async def library_page() -> FileResponse:
 @router.get("/pages/audit")
 async def audit_page() -> FileResponse:
     """The same page, showing the audit trail (admins, `GET /audit`)."""
+    return _page()
+
+
+@router.get("/pages/media")
+async def media_page() -> FileResponse:
+    """The same page, showing the Media Lab (admins, or creators with STUDIO_MEDIA_LAB)."""
     return _page()
 
 
