@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -48,14 +47,10 @@ def build_backend(settings: Settings) -> MediaBackend | None:
     if not urls:
         logger.info("media lab: embedded (CPU: Pillow, OpenCV optical flow, PyAV)")
         return None
-    try:
-        module = importlib.import_module("adapters.media_lab.comfyui")
-    except ModuleNotFoundError:
-        logger.warning("media lab: no ComfyUI backend in this build; using the embedded one")
-        return None
-    logger.info("media lab: ComfyUI at %s", urls[0])
-    backend: MediaBackend = module.ComfyUIMediaLab(urls[0], token=settings.comfyui_token)
-    return backend
+    from adapters.media_lab.comfyui import ComfyUIMediaLab
+
+    logger.info("media lab: ComfyUI at %s (embedded where the server lacks the nodes)", urls[0])
+    return ComfyUIMediaLab(urls[0], token=settings.comfyui_token)
 
 
 def media_services(assets: AssetStore, backend: MediaBackend | None = None) -> MediaServices:

@@ -21,6 +21,7 @@ from adapters.llm import RoleModels
 from adapters.renderer import Renderer
 from adapters.threads import ThreadRegistry
 from api.http.app import create_app
+from engine.media_lab import media_services
 from engine.settings import Settings
 from engine.studio import Studio
 from graph.builder import build_graph
@@ -81,6 +82,7 @@ async def serve(
     renderer: Any = None,
     models: RoleModels | None = None,
     session: dict[str, Any] | None = None,
+    media_backend: Any = None,
     **settings: Any,
 ) -> AsyncIterator[Served]:
     """The app with a studio on the test database (offline model unless `models` is given,
@@ -97,6 +99,7 @@ async def serve(
         context,
         ThreadRegistry(database.pool),
         {"database": "test", "models": context.models.label, "images": "renderer"},
+        media=media_services(context.assets, media_backend) if media_backend else None,
     )
     app = create_app(Settings(home=home, **settings), studio=studio)
     config = uvicorn.Config(
