@@ -359,3 +359,35 @@ async def test_comfyui_jobs_are_counted_and_traced_as_comfyui() -> None:
     assert span.attributes["studio.backend"] == "comfyui"
     assert span.attributes["studio.job_id"] == "t1:hero-a:0:0"
     assert span.attributes["studio.images"] == 1
+
+
+async def test_a_subgraphs_nodes_hang_under_their_parent_node_and_keep_its_iteration() -> None:
+    class Inner(TypedDict, total=False):
+        note: str
+
+    async def scene(state: Inner) -> dict[str, Any]:
+        log.info("drawing a scene")
+        return {"note": "scene"}
+
+    inner = StateGraph(Inner)
+    inner.add_node("scene", scene)
+    inner.add_edge(START, "scene")
+    outer = StateGraph(State)
+    outer.add_node("video", inner.compile())
+    outer.add_edge(START, "video")
+    stream = io.StringIO()
+    handler = configure("json")
+    handler.setStream(stream)  # type: ignore[attr-defined]
+    try:
+        with otlp_collector() as collector:
+            with traces.tracing(collector.url):
+                await outer.compile().ainvoke({"iteration": 2}, {"callbacks": [GraphTelemetry()]})
+                traces.flush()
+            (parent,) = collector.wait_for("node video")
+            (child,) = collector.wait_for("node scene")
+    finally:
+        logging.getLogger().removeHandler(handler)
+    assert child.parent_span_id == parent.span_id
+    assert child.attributes["studio.iteration"] == 2  # the subgraph's state has none
+    (line,) = [json.loads(x) for x in stream.getvalue().splitlines() if "drawing" in x]
+    assert (line["node"], line["iteration"]) == ("scene", 2)
