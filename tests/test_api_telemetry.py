@@ -9,11 +9,12 @@ import json
 import logging
 from typing import Any
 
+import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from telemetry.logs import configure
-from tests.api_helpers import NEON, Served, read_sse, serve
+from tests.api_helpers import NEON, Served, ServerProcess, read_sse, serve
 from tests.otlp_collector import otlp_collector
 
 pytestmark = pytest.mark.anyio
@@ -210,3 +211,34 @@ def test_cors_setting_is_read_from_the_environment(monkeypatch) -> None:
     settings = Settings()
     assert settings.cors_origin_list == ["https://a.example", "https://b.example"]
     assert settings.log_format == "json"
+
+
+@pytest.mark.slow
+async def test_serve_workers_add_up_their_metrics(database_url, tmp_path) -> None:
+    """`studio serve --workers 2`: whichever worker answers a scrape (a new connection each
+    time) reports the runs of both, from the shared multiprocess directory."""
+    server = ServerProcess(tmp_path, database_url, args=("--workers", "2"), name="workers")
+    await server.start()
+    try:
+        async with server.http(server.admin_token) as client:
+            for _ in range(3):
+                tid = (await client.post("/threads", json={})).json()["thread_id"]
+                ran = await client.post(f"/threads/{tid}/runs/wait", json={"input": start(NEON)})
+                assert ran.status_code == 200, ran.text
+        scrapes = []
+        for _ in range(8):
+            async with httpx.AsyncClient(base_url=server.url) as fresh:
+                answer = await fresh.get("/metrics", headers={"Connection": "close"})
+            assert answer.status_code == 200, answer.text
+            scrapes.append(answer.text)
+    finally:
+        server.stop()
+    for text in scrapes:
+        assert 'studio_runs_total{status="success"} 3.0' in text
+        assert "process_cpu_seconds_total" not in text  # the merged view: nothing per-process
+    pids = {
+        line.split("[")[-1].rstrip("]")
+        for line in server.log.read_text().splitlines()
+        if "Started server process" in line
+    }
+    assert len(pids) == 2
