@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from langchain_core.messages import AIMessage
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
 from adapters.craft import concerns
 from agents import prompts
 from agents.calls import speak
-from graph import directions
+from graph import directions, media_asks
 from graph.budgets import Limits, exhausted, limits
 from graph.context import StudioContext, resolve
-from graph.emit import notice
+from graph.emit import emit, notice
 from graph.state import Direction, StudioState, human_texts
 
 DISCUSSION = frozenset({"ideation", "refinement"})
@@ -55,6 +56,29 @@ def next_step(
     }
 
 
+def ask_media_lab(
+    state: StudioState, asked: media_asks.MediaAsk, asset_id: str, seen: int
+) -> Command[Route]:
+    """Hand "upscale hero-b 2x" to the Media Lab (a `media_request` event the run engine turns
+    into a job on the current image) and wait at the output gate again."""
+    emit(
+        "media_request",
+        kind=asked.kind,
+        deliverable=asked.deliverable,
+        factor=asked.factor,
+        asset_id=asset_id,
+        key=f"{asset_id}:{asked.kind}:{asked.factor}",
+    )
+    text = (
+        f"Sending {asked.deliverable} to the Media Lab: {asked.kind} {asked.factor}x. The "
+        "result joins this thread's outputs when the job is done."
+    )
+    return Command(
+        goto="approve_outputs",
+        update={"humans_seen": seen, "messages": [AIMessage(text, name="director")]},
+    )
+
+
 async def interject(state: StudioState, runtime: Runtime[StudioContext]) -> Command[Route]:
     """Pin the person's new message as direction, let the concerned specialists answer it,
     then continue from the session's phase with the new direction applied."""
@@ -66,6 +90,9 @@ async def interject(state: StudioState, runtime: Runtime[StudioContext]) -> Comm
         route, extra = next_step(state, said, limits(state, context.defaults))
         return Command(goto=route, update={"humans_seen": len(texts), **extra})
     plan = state["plan"]["deliverables"] if state.get("plan") else []
+    if asked := media_asks.parse(said, [d["id"] for d in plan]):
+        if (asset_id := (state.get("current") or {}).get(asked.deliverable)) is not None:
+            return ask_media_lab(state, asked, asset_id, len(texts))
     new = [
         d
         for text in unseen

@@ -60,10 +60,15 @@ class MediaJobs:
         retry_of: str | None = None,
         source_thread: str | None = None,
         source_asset: str | None = None,
+        deliverable: str | None = None,
+        job_id: str | None = None,
     ) -> dict[str, Any]:
         """Check the request (422 naming the field), resolve its preset version and inputs,
-        record the job and queue its run; returns the job (QUEUED)."""
+        record the job and queue its run; returns the job (QUEUED). A given `job_id` that is
+        recorded already returns that job (a request repeated by a resumed run)."""
         svc = self.services
+        if job_id is not None and (await svc.jobs.get(job_id)) is not None:
+            return await self.show(actor, job_id)
         kind = request.kind
         check_count(kind, len(request.inputs) + (1 if source_asset else 0))
         uploads = [
@@ -97,7 +102,10 @@ class MediaJobs:
             if asset is None:
                 raise NotFound(f"Studio image {source_asset!r} not found")
             inputs.insert(0, {"asset_id": asset.id, "sha256": asset.sha256, "kind": "image"})
-        job_id = f"media-{uuid.uuid4()}"
+        job_id = job_id or f"media-{uuid.uuid4()}"
+        recorded = request.recorded()
+        if deliverable:
+            recorded["deliverable"] = deliverable
         job = NewJob(
             job_id=job_id,
             owner=actor.user_id,
@@ -106,7 +114,7 @@ class MediaJobs:
             preset_id=preset.preset_id,
             preset_version=preset.version,
             params=params.model_dump(mode="json"),
-            request=request.recorded(),
+            request=recorded,
             retry_of=retry_of,
             source_thread=source_thread,
             source_asset=source_asset,
@@ -129,6 +137,12 @@ class MediaJobs:
         for key in ("prompt", "weights"):
             if job.request.get(key) is not None:
                 graph_input[key] = job.request[key]
+        if job.source_thread and job.source_asset:
+            graph_input["source"] = {
+                "thread_id": job.source_thread,
+                "asset_id": job.source_asset,
+                "deliverable": str(job.request.get("deliverable") or ""),
+            }
         run = await self.manager.submit(
             job.job_id,
             assistant_id=ASSISTANT,

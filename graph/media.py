@@ -33,7 +33,7 @@ from adapters.media_lab.params import (
 from adapters.media_lab.protocol import Artifact
 from graph.emit import emit
 from graph.media_sources import resolve_sources, sha256_of
-from graph.media_state import MediaInput, MediaServices, MediaState
+from graph.media_state import MediaInput, MediaServices, MediaState, SourceThread
 from store.media_jobs import NewJob
 
 MediaGraph = CompiledStateGraph[MediaState, MediaServices, MediaInput, MediaState]
@@ -281,6 +281,7 @@ async def record(state: MediaState, runtime: Any) -> dict[str, Any]:
         ),
         "backend": output.get("backend"),
         "backend_detail": output.get("backend_detail"),
+        "source": state.get("source"),
         "timings": {
             "started_at": started,
             "finished_at": finished.isoformat(),
@@ -307,9 +308,35 @@ async def record(state: MediaState, runtime: Any) -> dict[str, Any]:
         "lineage": lineage,
     }
     await svc.jobs.succeed(artifact)
+    if (source := state.get("source")) is not None:
+        await join_thread(svc, source, artifact, svc.jobs.root / relative)
     emit("progress", job_id=job_id, fraction=1.0, stage="done")
     shown = {k: v for k, v in artifact.items() if k != "path"}
     return {"artifact": shown, "stage": "done"}
+
+
+async def join_thread(
+    svc: MediaServices, source: SourceThread, artifact: dict[str, Any], path: Path
+) -> None:
+    """Store the result in the studio thread that asked for it, as a new output of the same
+    deliverable (exactly once per job), its recipe the job's lineage."""
+    if svc.assets is None or not artifact["mime"].startswith("image/"):
+        return
+    before = await svc.assets.get(source["asset_id"])
+    await svc.assets.put_media(
+        await asyncio.to_thread(path.read_bytes),
+        content_type=artifact["mime"],
+        width=artifact["width"],
+        height=artifact["height"],
+        generator=f"media lab {artifact['kind']} ({artifact['backend']})",
+        recipe={"media_lab": artifact["lineage"], "label": artifact["label"]},
+        thread_id=source["thread_id"],
+        job_id=f"{artifact['job_id']}:result",
+        deliverable=source["deliverable"],
+        iteration=before.iteration if before else 0,
+        spec=before.spec if before else {},
+        seed=before.seed if before else 0,
+    )
 
 
 def build_media_graph(*, checkpointer: Any = None) -> MediaGraph:

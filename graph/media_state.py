@@ -36,6 +36,14 @@ class PresetRef(TypedDict):
     version: NotRequired[int]
 
 
+class SourceThread(TypedDict):
+    """A job asked for in a studio thread: its result joins that thread's outputs."""
+
+    thread_id: str
+    asset_id: str
+    deliverable: str
+
+
 class MediaInput(TypedDict):
     """A job: its kind, inputs, preset and parameters. The HTTP API and CLI send it checked
     and resolved; from LangGraph Studio, `prepare` resolves what is missing (preset version,
@@ -53,6 +61,8 @@ class MediaInput(TypedDict):
     """`blend` only: one weight per source (normalised); equal when absent."""
     job_id: NotRequired[str]
     """The job's id (= its thread id); the thread id when absent."""
+    source: NotRequired[SourceThread]
+    """Set when the person asked in a studio thread ("upscale hero-b 2x")."""
 
 
 class MediaState(MediaInput):

@@ -1,0 +1,94 @@
+"""The Media Lab from the chat: "upscale hero 2x" said in a studio thread waiting at its output
+gate becomes a Media Lab job on hero's current image (no discussion, the gate asks again); its
+result joins the thread's outputs with the job's lineage. A creator's thread is refused
+(admins only by default), in words, without failing the run."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from adapters.media_lab.params import BUILTIN_PRESETS
+from graph.media_asks import MediaAsk, parse
+from people import accounts
+from tests.api_helpers import NEON, serve
+
+pytestmark = pytest.mark.anyio
+ASK = {"input": {"messages": [{"role": "user", "content": "upscale hero 2x"}]}}
+
+
+def start() -> dict[str, Any]:
+    settings = {"deliverables": ["hero 16:9"], "auto_approve": False}
+    return {"input": {"messages": [{"role": "user", "content": NEON}], "settings": settings}}
+
+
+def test_the_asks_it_understands() -> None:
+    plan = ["hero-a", "hero-b", "thumbnail"]
+    assert parse("upscale hero-b 2x", plan) == MediaAsk("upscale", "hero-b", 2)
+    assert parse("Please enhance the thumbnail 4x.", plan) == MediaAsk("upscale", "thumbnail", 4)
+    assert parse("upscale hero-a", plan) == MediaAsk("upscale", "hero-a", 2)
+    assert parse("upscale hero-c 2x", plan) is None  # not a deliverable of the plan
+    assert parse("make hero-b warmer and upscale it", plan) is None  # a direction, not an ask
+    assert {p.id for p in BUILTIN_PRESETS if p.kind == "upscale"} >= {"crisp"}
+
+
+async def at_output_gate(client: Any, tid: str) -> None:
+    await client.post(f"/threads/{tid}/runs/wait", json=start())
+    approve = {"command": {"resume": {"action": "approve"}}}
+    done = await client.post(f"/threads/{tid}/runs/wait", json=approve)
+    assert done.json()["__interrupt__"][0]["value"]["gate"] == "output", done.text
+
+
+async def test_upscale_said_at_the_output_gate_joins_the_threads_outputs(
+    database, tmp_path
+) -> None:
+    async with serve(database, tmp_path) as served:
+        tid, token = await served.new_thread()
+        async with served.http(token) as client, served.http(served.admin_token) as root:
+            await at_output_gate(client, tid)
+            before = (await client.get(f"/threads/{tid}/outputs")).json()["items"]
+            answered = await client.post(f"/threads/{tid}/runs/wait", json=ASK)
+            assert answered.json()["__interrupt__"][0]["value"]["gate"] == "output"
+            jobs = (await root.get("/media/jobs")).json()["jobs"]
+            assert len(jobs) == 1 and jobs[0]["source_thread"] == tid
+            job = jobs[0]
+            for _ in range(600):
+                job = (await root.get(f"/media/jobs/{job['id']}")).json()
+                if job["status"] not in ("QUEUED", "RUNNING"):
+                    break
+                await asyncio.sleep(0.1)
+            assert job["status"] == "SUCCEEDED", job
+            hero = next(i for i in before if i["deliverable"] == "hero")
+            assert job["inputs"][0]["asset_id"] == hero["asset_id"]
+            after = (await client.get(f"/threads/{tid}/outputs")).json()["items"]
+            [made] = [i for i in after if i["asset_id"] not in {b["asset_id"] for b in before}]
+            assert made["deliverable"] == "hero"
+            assert (made["width"], made["height"]) == (2 * hero["width"], 2 * hero["height"])
+            assert made["lineage"]["generator"].startswith("media lab upscale")
+            timeline = (await client.get(f"/threads/{tid}/timeline")).json()["items"]
+            assert "Media Lab" in timeline[-1]["text"]  # Pixel says so; nobody else talks
+
+
+async def test_a_creators_ask_is_refused_in_words(database, tmp_path) -> None:
+    async with serve(database, tmp_path) as served:
+        pool = served.studio.threads.pool
+        user = await accounts.add_user(pool, "cleo", "creator")
+        _, pat = await accounts.create_token(pool, user["user_id"], "tests")
+        async with served.http(pat) as client:
+            tid = (await client.post("/threads", json={})).json()["thread_id"]
+            await at_output_gate(client, tid)
+            answered = await client.post(f"/threads/{tid}/runs/wait", json=ASK)
+            assert answered.status_code == 200
+        async with served.http(served.admin_token) as root:
+            assert (await root.get("/media/jobs")).json()["jobs"] == []
+        async with pool.connection() as conn:
+            rows = await (
+                await conn.execute(
+                    "SELECT data::text AS data FROM events"
+                    " WHERE thread_id = %s AND event = 'notice'",
+                    [tid],
+                )
+            ).fetchall()
+        assert any("Media Lab is for admins" in r["data"] for r in rows), rows
