@@ -52,7 +52,8 @@ async def follow(client: httpx.AsyncClient, tid: str, after: str, until: Any) ->
 
 async def test_sigkill_mid_discussion_and_mid_generation_loses_nothing(server) -> None:
     await server.start()
-    async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+    admin = {"Authorization": f"Bearer {server.admin_token}"}  # the home's admin makes threads
+    async with httpx.AsyncClient(base_url=server.url, timeout=30, headers=admin) as client:
         made = (await client.post("/threads", json={})).json()
         tid, token = made["thread_id"], made["token"]
         client.headers["Authorization"] = f"Bearer {token}"
@@ -75,7 +76,8 @@ async def test_sigkill_mid_discussion_and_mid_generation_loses_nothing(server) -
         server.kill()
 
     await server.start()
-    async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+    admin = {"Authorization": f"Bearer {server.admin_token}"}  # the home's admin makes threads
+    async with httpx.AsyncClient(base_url=server.url, timeout=30, headers=admin) as client:
         client.headers["Authorization"] = f"Bearer {token}"
         generating = lambda seen: any(e.event == "progress" for e in seen)  # noqa: E731
         part2 = await follow(client, tid, part1[-1].id or "0", generating)

@@ -137,7 +137,9 @@ async def test_http_critique_answers_like_the_cli(database: Any, tmp_path: Path,
         }
         async with served.http() as client:
             assert (await client.post("/critique", json=body)).status_code == 401
-        async with served.http(**{"X-Api-Key": "sekret"}) as client:
+        async with served.http(**{"X-Api-Key": "sekret"}) as client:  # the key is no account
+            assert (await client.post("/critique", json=body)).status_code == 401
+        async with served.http(served.admin_token, **{"X-Api-Key": "sekret"}) as client:
             answer = await client.post("/critique", json=body)
             assert answer.status_code == 200, answer.text
             result = answer.json()

@@ -59,7 +59,8 @@ async def start_video_run(
 async def restart_until_finished(server: ServerProcess, tid: str, token: str) -> dict[str, Any]:
     """Start the server again and wait until the resumed run ends: the thread's values."""
     await server.start()
-    async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+    admin = {"Authorization": f"Bearer {server.admin_token}"}  # the home's admin makes threads
+    async with httpx.AsyncClient(base_url=server.url, timeout=30, headers=admin) as client:
         client.headers["Authorization"] = f"Bearer {token}"
         deadline = time.monotonic() + 300
         while True:
@@ -74,7 +75,8 @@ async def test_sigkill_mid_animation_resumes_without_redoing_finished_scenes(
     server: ServerProcess, database_url: str
 ) -> None:
     await server.start()
-    async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+    admin = {"Authorization": f"Bearer {server.admin_token}"}  # the home's admin makes threads
+    async with httpx.AsyncClient(base_url=server.url, timeout=30, headers=admin) as client:
         tid, token = await start_video_run(client, BRIEF, VIDEO)
         deadline = time.monotonic() + 240
         while True:  # kill once some scenes are animated and not all of them
@@ -111,7 +113,8 @@ async def test_sigkill_mid_render_resumes_to_one_final_cut(
     thread is at the render stage): after a restart the run makes the cut once, a real MP4,
     and every earlier stage stays at its one version."""
     await server.start()
-    async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+    admin = {"Authorization": f"Bearer {server.admin_token}"}  # the home's admin makes threads
+    async with httpx.AsyncClient(base_url=server.url, timeout=30, headers=admin) as client:
         brief = "a 12-second product ad for Lumen, a brass desk lamp"
         tid, token = await start_video_run(client, brief, {"fps": 24, "height": 360, "scenes": 2})
         deadline = time.monotonic() + 240
