@@ -13,6 +13,7 @@ from typing import Any
 from adapters.errors import Conflict, InvalidInput, StudioError
 from engine.eventlog import Record
 from engine.manager import Engine, RunManager, open_engine
+from engine.media_lab import MediaLab
 from engine.settings import Settings
 from engine.studio import Studio, ThreadView, open_studio
 from graph.state import valid_settings
@@ -201,6 +202,7 @@ async def open_local(settings: Settings) -> AsyncIterator[LocalClient]:
         open_engine(studio, settings, adopt=()) as engine,
     ):
         who = await local_caller(studio.threads.pool, settings.home)
+        await MediaLab.open(engine.manager, studio.media, settings)  # "upscale hero-b 2x"
         yield LocalClient(studio, engine, home_owner_hash(settings.home), who)
 
 
