@@ -70,8 +70,59 @@ def _grey_small(frame: U8, scale: float) -> U8:
     return np.asarray(grey, np.uint8)
 
 
+_CLEAN_STEP = 4
+"""Edge-aware flow cleanup works at 1/4 resolution ..."""
+_CLEAN_RADIUS = 8
+"""... over a window of +-8 low-resolution pixels (+-32 at full size)."""
+_CLEAN_COLOUR = 18.0
+"""Colour distance (RGB levels) at which a neighbour's say drops to 1/e."""
+
+
+def _consistency(flow: F32, back: F32) -> F32:
+    """Per pixel, 1 where following `flow` and then `back` returns home, towards 0 where not."""
+    h, w = flow.shape[:2]
+    xs, ys = _grid(h, w)
+    returned = _remap(back, xs + flow[..., 0], ys + flow[..., 1])
+    miss = _norm(flow + returned) / (1.0 + 0.1 * _norm(flow))
+    return np.asarray(np.exp(-(miss**2)), np.float32)
+
+
+def clean_flow(frame: U8, flow: F32, back: F32) -> F32:
+    """Replace untrustworthy flow (it fails the round trip) by the flow of trusted neighbours of
+    the same colour: a joint bilateral fill at low resolution. Flat, textureless areas (where
+    optical flow cannot measure) take the motion of the object they belong to, and background
+    coming into view takes the background's, instead of a motion smeared across the edge."""
+    h, w = flow.shape[:2]
+    trust = _consistency(flow, back)
+    lw, lh = max(1, w // _CLEAN_STEP), max(1, h // _CLEAN_STEP)
+    colour = cv2.resize(frame, (lw, lh), interpolation=cv2.INTER_AREA).astype(np.float32)
+    weight = cv2.resize(trust, (lw, lh), interpolation=cv2.INTER_AREA)
+    small = cv2.resize(flow * trust[..., None], (lw, lh), interpolation=cv2.INTER_AREA)
+    r = _CLEAN_RADIUS
+    pad = ((r, r), (r, r), (0, 0))
+    colour_p = np.pad(colour, pad, mode="edge")
+    weight_p = np.pad(weight, ((r, r), (r, r)))
+    small_p = np.pad(small, pad)
+    total = np.zeros((lh, lw), np.float32)
+    summed = np.zeros((lh, lw, 2), np.float32)
+    for dy in range(-r, r + 1, 2):
+        for dx in range(-r, r + 1, 2):
+            near = (slice(r + dy, r + dy + lh), slice(r + dx, r + dx + lw))
+            distance = ((colour_p[near] - colour) ** 2).sum(axis=2)
+            spatial = np.exp(-(dx * dx + dy * dy) / (2.0 * (r / 2) ** 2))
+            wgt = weight_p[near] * np.exp(-distance / _CLEAN_COLOUR**2) * spatial
+            total += wgt
+            summed += small_p[near] * wgt[..., None]
+    filled = summed / np.maximum(total, 1e-6)[..., None]
+    known = (total > 1e-3).astype(np.float32)
+    filled_full = cv2.resize(filled, (w, h), interpolation=cv2.INTER_LINEAR)
+    known_full = cv2.resize(known, (w, h), interpolation=cv2.INTER_LINEAR)
+    replace = ((1.0 - trust) * known_full)[..., None]
+    return np.asarray(flow * (1.0 - replace) + filled_full * replace, np.float32)
+
+
 def bidirectional_flow(est: FlowEstimator, frame0: U8, frame1: U8) -> tuple[F32, F32]:
-    """F01 and F10 at full resolution."""
+    """F01 and F10 at full resolution, each cleaned where it fails the round trip."""
     h, w = frame0.shape[:2]
     scale = min(1.0, FLOW_MAX_SIDE / max(h, w))
     g0, g1 = _grey_small(frame0, scale), _grey_small(frame1, scale)
@@ -81,7 +132,8 @@ def bidirectional_flow(est: FlowEstimator, frame0: U8, frame1: U8) -> tuple[F32,
         factor = np.array([sx, sy], np.float32)
         f01 = np.asarray(cv2.resize(f01, (w, h), interpolation=cv2.INTER_LINEAR)) * factor
         f10 = np.asarray(cv2.resize(f10, (w, h), interpolation=cv2.INTER_LINEAR)) * factor
-    return np.asarray(f01, np.float32), np.asarray(f10, np.float32)
+    f01, f10 = np.asarray(f01, np.float32), np.asarray(f10, np.float32)
+    return clean_flow(frame0, f01, f10), clean_flow(frame1, f10, f01)
 
 
 def _grid(h: int, w: int) -> tuple[F32, F32]:
