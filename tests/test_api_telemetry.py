@@ -242,3 +242,26 @@ async def test_serve_workers_add_up_their_metrics(database_url, tmp_path) -> Non
         if "Started server process" in line
     }
     assert len(pids) == 2
+
+
+async def test_a_listed_frontend_acts_with_the_session_cookie_others_do_not(
+    database, tmp_path
+) -> None:
+    """The cookie check that stops other sites' pages trusts the origins CORS lists."""
+    from people import accounts
+
+    async with serve(database, tmp_path, cors_origins=FRONTEND) as served:
+        pool = served.studio.threads.pool
+        await accounts.add_user(pool, "ada", "creator", password="a long password")
+        async with served.http() as browser:
+            signed = await browser.post(
+                "/auth/signin", json={"name": "ada", "password": "a long password"}
+            )
+            assert signed.status_code == 200, signed.text
+            listed = await browser.post("/threads", json={}, headers={"Origin": FRONTEND})
+            forged = await browser.post(
+                "/threads", json={}, headers={"Origin": "https://evil.example"}
+            )
+    assert listed.status_code == 200, listed.text
+    assert listed.headers["access-control-allow-origin"] == FRONTEND
+    assert forged.status_code == 403

@@ -11,7 +11,7 @@ page (`Origin`, `Sec-Fetch-Site`): another site's page cannot act with the visit
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from typing import TYPE_CHECKING, Any
 
 from fastapi import Request, Response
@@ -61,9 +61,12 @@ async def _proxy_caller(svc: Services, name: str) -> Caller:
     return accounts.caller_of(row, "proxy")
 
 
-def _same_site(request: Request) -> bool:
-    """Whether a cookie-carrying request comes from the studio's own pages."""
+def _same_site(request: Request, trusted: Collection[str] = ()) -> bool:
+    """Whether a cookie-carrying request comes from the studio's own pages, or from a
+    frontend the operator listed in `STUDIO_CORS_ORIGINS` (`trusted`; never `*`)."""
     origin = request.headers.get("origin")
+    if origin is not None and origin in trusted and origin != "*":
+        return True
     if origin is not None:
         host = request.headers.get("host", "")
         return origin != "null" and host_name(origin.split("://", 1)[-1]) == host_name(host)
@@ -99,7 +102,8 @@ async def _identify(request: Request, svc: Services) -> Caller | None:
     if session:
         caller = await accounts.session_caller(pool, session)
         if caller is not None:
-            if request.method not in _READS and not _same_site(request):
+            trusted = svc.settings.cors_origin_list
+            if request.method not in _READS and not _same_site(request, trusted):
                 raise Forbidden("A signed-in browser acts only from the studio's own pages")
             return caller
     header = svc.settings.trusted_user_header
