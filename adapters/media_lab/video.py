@@ -157,29 +157,36 @@ def join_chunks(
         audio_rate = audio_in.codec_context.sample_rate if audio_in is not None else 0
         audio_layout = audio_in.codec_context.layout.name if audio_in is not None else "stereo"
     tmp = out.with_name(out.name + ".part")
-    with av.open(str(chunks[0]), mode="r") as first, av.open(str(tmp), "w", format="mp4") as dst:
-        video_out = dst.add_stream_from_template(first.streams.video[0])
-        video_out.time_base = Fraction(1) / rate
-        streams: list[Iterator[tuple[float, int, Any]]] = [_video_packets(chunks, rate)]
-        detail: dict[str, Any] = {"audio": "none"}
-        if audio_codec is not None:
-            with av.open(str(src), mode="r") as source:
-                copy = audio_codec in COPYABLE_AUDIO
-                if copy:
-                    audio_out = dst.add_stream_from_template(source.streams.audio[0])
-                    detail["audio"] = f"copied {audio_codec}"
-                else:
-                    audio_out = dst.add_stream("aac", rate=audio_rate or 48000)
-                    audio_out.layout = (
-                        audio_layout if audio_layout in ("mono", "stereo") else "stereo"
-                    )
-                    detail["audio"] = f"re-encoded {audio_codec} to aac"
-            streams.append(_audio_packets(src, audio_out, copy))
-        else:
-            audio_out = None
-        for _, kind, packet in heapq.merge(*streams, key=lambda item: (item[0], item[1])):
-            check_stop(stop)
-            packet.stream = video_out if kind == 0 else audio_out
-            dst.mux(packet)
+    try:
+        with (
+            av.open(str(chunks[0]), mode="r") as first,
+            av.open(str(tmp), "w", format="mp4") as dst,
+        ):
+            video_out = dst.add_stream_from_template(first.streams.video[0])
+            video_out.time_base = Fraction(1) / rate
+            streams: list[Iterator[tuple[float, int, Any]]] = [_video_packets(chunks, rate)]
+            detail: dict[str, Any] = {"audio": "none"}
+            if audio_codec is not None:
+                with av.open(str(src), mode="r") as source:
+                    copy = audio_codec in COPYABLE_AUDIO
+                    if copy:
+                        audio_out = dst.add_stream_from_template(source.streams.audio[0])
+                        detail["audio"] = f"copied {audio_codec}"
+                    else:
+                        audio_out = dst.add_stream("aac", rate=audio_rate or 48000)
+                        audio_out.layout = (
+                            audio_layout if audio_layout in ("mono", "stereo") else "stereo"
+                        )
+                        detail["audio"] = f"re-encoded {audio_codec} to aac"
+                streams.append(_audio_packets(src, audio_out, copy))
+            else:
+                audio_out = None
+            for _, kind, packet in heapq.merge(*streams, key=lambda item: (item[0], item[1])):
+                check_stop(stop)
+                packet.stream = video_out if kind == 0 else audio_out
+                dst.mux(packet)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     os.replace(tmp, out)
     return detail
