@@ -14,6 +14,7 @@ config LangGraph keeps in context while a node runs.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass
@@ -64,7 +65,8 @@ class GraphTelemetry(BaseCallbackHandler):
     One instance serves every run of a process (its state is keyed by LangChain run ids)."""
 
     run_inline = True
-    """Called in the caller's task, so the context it sets reaches the node's code."""
+    """Called directly in the caller's task (no hop to a thread per event, as LangChain does
+    for other sync handlers), so a node's task is registered before its code runs."""
 
     def __init__(self) -> None:
         self._open: dict[UUID, _Open] = {}
@@ -125,6 +127,9 @@ class GraphTelemetry(BaseCallbackHandler):
         with context.bound(node=node, iteration=opened.iteration):
             if error is None:
                 logger.info("node %s done in %.3f s", node, elapsed)
+            elif isinstance(error, asyncio.CancelledError):  # stopped by the person or shutdown
+                opened.span.set_attribute("studio.cancelled", True)
+                logger.info("node %s cancelled after %.3f s", node, elapsed)
             elif paused:
                 opened.span.set_attribute("langgraph.paused", type(error).__name__)
                 logger.info("node %s paused (%s) after %.3f s", node, type(error).__name__, elapsed)

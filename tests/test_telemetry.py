@@ -3,6 +3,7 @@ metrics from node, model and generation hooks, OTLP spans received by a loopback
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
@@ -391,3 +392,26 @@ async def test_a_subgraphs_nodes_hang_under_their_parent_node_and_keep_its_itera
     assert child.attributes["studio.iteration"] == 2  # the subgraph's state has none
     (line,) = [json.loads(x) for x in stream.getvalue().splitlines() if "drawing" in x]
     assert (line["node"], line["iteration"]) == ("scene", 2)
+
+
+async def test_a_cancelled_node_is_not_a_failure() -> None:
+    started = asyncio.Event()
+
+    async def slow(state: State) -> dict[str, Any]:
+        started.set()
+        await asyncio.Event().wait()  # until cancelled
+        return {}
+
+    builder = StateGraph(State)
+    builder.add_node("slow", slow)
+    builder.add_edge(START, "slow")
+    graph = builder.compile()
+    before = value("studio_node_failures_total", node="slow")
+    runs = value("studio_node_duration_seconds_count", node="slow")
+    task = asyncio.create_task(graph.ainvoke({}, {"callbacks": [GraphTelemetry()]}))
+    await started.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert value("studio_node_duration_seconds_count", node="slow") == runs + 1
+    assert value("studio_node_failures_total", node="slow") == before
