@@ -67,6 +67,11 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
         ),
         rf"\g<k>\g<q>{REDACTED}\g<q>",
     ),
+    # a one-time sign-in link's code in a URL (`/auth/link?code=sl_...`)
+    (re.compile(r"(?P<k>[?&]code=)[^\s&'\",;)]+"), rf"\g<k>{REDACTED}"),
+    # the studio's own credentials wherever they appear: thread tokens (`st_`), personal
+    # access tokens (`spat_`), grants (`sg_`), sessions (`sss_`), sign-in codes (`sl_`)
+    (re.compile(r"\b(?:st|sg|spat|sss|sl)_[A-Za-z0-9_-]{20,}"), REDACTED),
     # the password in scheme://user:password@host
     (re.compile(r"(?P<k>\b[a-z][a-z0-9+.-]*://[^:/\s@]*:)[^@\s/]+(?=@)"), rf"\g<k>{REDACTED}"),
 ]

@@ -94,6 +94,22 @@ def test_scrub_redacts_tokens_passwords_and_authorization() -> None:
     assert "access_token=[redacted]" in clean
 
 
+def test_scrub_redacts_the_studios_own_credentials_anywhere() -> None:
+    secrets = {
+        "thread": "st_" + "a1B2" * 10,
+        "grant": "sg_" + "c3D4" * 10,
+        "personal": "spat_" + "e5F6" * 10,
+        "session": "sss_" + "g7H8" * 10,
+        "link": "sl_" + "i9J0" * 10,
+    }
+    line = " ".join(f"{kind} {value}" for kind, value in secrets.items())
+    line += " GET /auth/link?code=opaque-one-time-code HTTP/1.1 error code=service_unavailable"
+    clean = scrub(line)
+    assert not [value for value in secrets.values() if value in clean]
+    assert "opaque-one-time-code" not in clean
+    assert "code=service_unavailable" in clean and "first_step" in scrub("first_step_x" * 4)
+
+
 def json_record(message: str, *args: Any, **extra: Any) -> dict[str, Any]:
     record = log.makeRecord(log.name, logging.INFO, __file__, 1, message, args, None, extra=extra)
     parsed: dict[str, Any] = json.loads(JsonFormatter().format(record))
