@@ -96,7 +96,9 @@ async def _identify(request: Request, svc: Services) -> Caller | None:
     if token is not None:
         caller = await accounts.token_caller(pool, token) or await scoped_caller(pool, token)
         if caller is None:
-            raise Unauthorized("This token is not valid: revoked, expired, or never issued")
+            raise Unauthorized(
+                "This token is not valid: revoked, expired, never issued, or its user is disabled"
+            )
         return caller
     session = request.cookies.get(COOKIE)
     if session:

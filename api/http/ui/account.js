@@ -78,7 +78,7 @@ function signInDialog() {
     status,
     el("p", { class: "hint", text: "No password yet? Ask an admin for a sign-in link (`studio users reset NAME`)." }),
   );
-  const dialog = el("dialog", { id: "signin", "aria-labelledby": "signin-title" }, form);
+  const dialog = el("dialog", { id: "signin", class: "panel narrow", "aria-labelledby": "signin-title" }, form);
   form.querySelector("h2").id = "signin-title";
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -115,7 +115,7 @@ function passwordDialog() {
     el("button", { type: "button", class: "link", value: "later", text: "Later" }),
     status,
   );
-  const dialog = el("dialog", { id: "set-password" }, form);
+  const dialog = el("dialog", { id: "set-password", class: "panel narrow" }, form);
   form.querySelector("[value=later]").addEventListener("click", () => dialog.close());
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
