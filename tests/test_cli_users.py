@@ -42,6 +42,11 @@ def test_users_add_list_disable_enable_reset(studio_env: Path) -> None:
     rows = {row["name"]: row for row in json.loads(out)}
     assert rows["ada"]["role"] == "admin" and rows["bob"]["role"] == "creator"
     assert not rows["bob"]["disabled"]
+    assert rows["bob"]["usage"]["daily_generations"] == {
+        "used": 0,
+        "limit": 1000,
+        "resets_in_s": rows["bob"]["usage"]["daily_generations"]["resets_in_s"],
+    }
     code, out = studio("users", "list")
     assert "(this home's admin: the CLI)" in out.splitlines()[0] and out.splitlines()[0].startswith(
         "ada"

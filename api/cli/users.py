@@ -18,6 +18,7 @@ from people import accounts
 from people.audit import record
 from people.bootstrap import ensure_home_admin
 from people.identity import Caller
+from people.limits import Limits, usage
 from store.database import Database, Pool
 
 users_app = typer.Typer(
@@ -86,17 +87,30 @@ def add(name: str, role: RoleOption = "creator") -> None:
 
 @users_app.command("list")
 def list_users(as_json: JsonOut = False) -> None:
-    """Every user: name, role, state."""
+    """Every user: name, role, state, and today's use against their limits."""
 
     async def body(settings: Settings, pool: Pool, admin: Caller) -> None:
-        rows = [accounts.user_json(row) for row in await accounts.list_users(pool)]
+        base = Limits(
+            settings.limit_rate_per_minute,
+            settings.limit_concurrent_runs,
+            settings.limit_daily_generations,
+        )
+        rows = []
+        for user in await accounts.list_users(pool):
+            spent = await usage(pool, user["user_id"], base.for_user(user))
+            rows.append({**accounts.user_json(user), "usage": spent})
         if as_json:
             typer.echo(json.dumps(rows))
             return
         for row in rows:
             state = "disabled" if row["disabled"] else "active"
             you = "  (this home's admin: the CLI)" if row["user_id"] == admin.user_id else ""
-            typer.echo(f"{row['name']:<24} {row['role']:<8} {state}{you}")
+            runs, images = row["usage"]["concurrent_runs"], row["usage"]["daily_generations"]
+            spent_text = (
+                f"runs {runs['used']}/{runs['limit'] or '-'}"
+                f"  images today {images['used']}/{images['limit'] or '-'}"
+            )
+            typer.echo(f"{row['name']:<24} {row['role']:<8} {state:<9} {spent_text}{you}")
 
     _run(body)
 
