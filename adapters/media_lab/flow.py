@@ -29,6 +29,8 @@ F32 = npt.NDArray[np.float32]
 FLOW_MAX_SIDE = 1024
 """Optical flow is computed on frames scaled to at most this many pixels on the long side."""
 _EMPTY = np.int64(-1)
+_MATCH = 48.0
+"""Summed |R|+|G|+|B| difference (3x3-blurred frames) under which two samples show the same."""
 _UNSURE = 0.3
 """Visibility given to a source pixel whose flow is not trusted (between seen and not seen)."""
 _MAX_COLOUR_ERROR = 90
@@ -191,11 +193,15 @@ def _splat(
 
 
 def _fill(flow: F32, known: npt.NDArray[np.bool_]) -> F32:
-    """Flow for pixels in neither projection, from known neighbours (a normalised blur that
-    prefers small motions: such holes are mostly background coming into view)."""
+    """Flow for pixels in neither projection, from known neighbours: such holes are mostly
+    background coming into view, so a neighbour counts in proportion to how close its motion's
+    size is to the smallest one around it (the projection already treats the larger motion as
+    the one in front). A normalised blur, widened until every hole is reached."""
     if known.all() or not known.any():
         return flow
-    weight = known.astype(np.float32) * np.exp(-np.hypot(flow[..., 0], flow[..., 1]) / 2.0)
+    magnitude = np.where(known, np.hypot(flow[..., 0], flow[..., 1]), np.float32(1e6))
+    smallest = cv2.erode(magnitude.astype(np.float32), np.ones((31, 31), np.uint8))
+    weight = known * np.exp(-np.clip(magnitude - smallest, 0, 50) / 0.5)
     weight = np.maximum(weight, known * 1e-6).astype(np.float32)
     filled = flow.copy()
     todo = ~known
@@ -238,16 +244,20 @@ def _refine(
     t: float,
     grid: tuple[F32, F32],
     both: npt.NDArray[np.bool_],
+    neither: npt.NDArray[np.bool_],
 ) -> F32:
-    """Where both frames see a pixel, or neither projection reached it (an untrusted flow), and
-    the motion changes nearby (a motion boundary), take the motion (its own or a close
-    neighbour's) under which frame0 and frame1 agree best there: motion boundaries blurred by
-    the flow snap back to the object's edge. Only those pixels are evaluated (sparse remaps)."""
+    """Where the motion changes nearby (a motion boundary) and both frames see a pixel, take
+    the motion (its own or a close neighbour's) under which frame0 and frame1 agree best there:
+    motion boundaries blurred by the flow snap back to the object's edge. Where neither
+    projection reached the pixel, do so only when that motion makes the frames really agree
+    (an edge both frames see); otherwise it is background coming into view or going out of it,
+    where the frames cannot agree, and its filled motion stays. Only those pixels are evaluated
+    (sparse remaps)."""
     h, w = motion.shape[:2]
     magnitude = _norm(motion)
     kernel = np.ones((15, 15), np.uint8)
     spread = cv2.dilate(magnitude, kernel) - cv2.erode(magnitude, kernel)
-    ys, xs = np.nonzero(both & (spread > 0.5))
+    ys, xs = np.nonzero((both | neither) & (spread > 0.5))
     if len(ys) == 0:
         return motion
     # patch-like matching: compare slightly blurred frames
@@ -268,6 +278,8 @@ def _refine(
         better = err < best_err
         best[better] = cand[better]
         best_err[better] = err[better]
+    keep = neither[ys, xs] & (best_err > _MATCH)
+    best[keep] = motion[ys[keep], xs[keep]]
     refined = motion.copy()
     refined[ys, xs] = best
     return refined
@@ -289,7 +301,7 @@ def interpolate_frame(frame0: U8, frame1: U8, f01: F32, f10: F32, t: float) -> U
     motion = np.where(use_a[..., None], fa, np.where(use_b[..., None], -fb, 0.5 * (fa - fb)))
     motion = _fill(np.asarray(motion, np.float32), seen0 | seen1)
     xs, ys = grid
-    motion = _refine(frame0, frame1, motion, t, grid, seen0 == seen1)
+    motion = _refine(frame0, frame1, motion, t, grid, seen0 & seen1, ~(seen0 | seen1))
     to0x, to0y = xs - t * motion[..., 0], ys - t * motion[..., 1]
     to1x, to1y = xs + (1.0 - t) * motion[..., 0], ys + (1.0 - t) * motion[..., 1]
     warped0 = _remap(frame0, to0x, to0y).astype(np.float32)
