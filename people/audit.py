@@ -10,8 +10,9 @@ filter takes. Recorded from the HTTP routes and the CLI alike: `thread.created` 
 branch), `thread.updated`, `thread.deleted`, `run.created`, `run.interjected`, `run.cancelled`,
 `run.deleted`, `gate.answered` (with the answer; the A/B test's observe, declare and stop
 too), `settings.changed`, `grant.created`, `grant.revoked`, `link.signed`, `export.downloaded`
-(a thread's zip, a library file or zip, `studio export`); by the accounts and media modules:
-sign-ins, tokens, users, media jobs.
+(a thread's zip, a library file or zip, `studio export`); `request.refused` (a change refused
+before its route ran: `api/http/audit_trail.py`); by the accounts and media modules: sign-ins,
+tokens, users, media jobs.
 
 Writing an entry never undoes or fails the person's action: that has happened by then. When
 the entry cannot be written (the database is away) it goes to the error log in full instead.
@@ -22,8 +23,9 @@ from __future__ import annotations
 import base64
 import json
 import logging
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
@@ -48,6 +50,9 @@ MAX_TEXT = 2000
 """Characters of one string kept in `detail` (a long interjection is clipped, and says so)."""
 MAX_ITEMS = 50
 SCRUBBED: dict[str, Any] = {"scrubbed": True}
+
+_written: ContextVar[list[str] | None] = ContextVar("studio_audit_written", default=None)
+"""The actions recorded in the current context, while something watches (`watching`)."""
 
 _INSERT = """
     INSERT INTO audit_log (actor_id, actor_name, actor_role, via, action, target, thread_id,
@@ -83,6 +88,8 @@ async def record(
         "outcome": outcome,
         "detail": Jsonb(_clip(dict(detail or {}))),
     }
+    if (seen := _written.get()) is not None:
+        seen.append(action)
     try:
         if isinstance(db, psycopg.AsyncConnection):
             await db.execute(_INSERT, params)
@@ -94,6 +101,18 @@ async def record(
         logger.error("audit entry not written (%s): %s", exc, json.dumps(entry, default=str))
         if isinstance(db, psycopg.AsyncConnection):
             raise  # the caller's transaction is theirs: it rolls back, entry and action alike
+
+
+@contextmanager
+def watching() -> Iterator[list[str]]:
+    """Collect the actions recorded in this context and the tasks it starts (the HTTP edge
+    uses it to see whether a refused request left an entry)."""
+    seen: list[str] = []
+    token = _written.set(seen)
+    try:
+        yield seen
+    finally:
+        _written.reset(token)
 
 
 @dataclass

@@ -191,14 +191,28 @@ async def test_refused_calls_are_recorded_too(database, tmp_path) -> None:
         async with served.http(cat) as client:
             gone = await client.delete(f"/threads/{tid}/grants/no-such-grant")
             assert gone.status_code == 404
-        async with served.http(dan) as client:  # not dan's thread: 404, and no entry on it
+        async with served.http(dan) as client:  # not dan's thread: 404 (before any route)
             assert (await client.delete(f"/threads/{tid}")).status_code == 404
+            bad = await client.post(f"/threads/{tid}/runs", json={"input": "not an object"})
+            assert bad.status_code in (404, 422)
+            # no credential: 401, left out (the throttle and the rate deal with those)
+        async with served.http(None) as client:
+            assert (await client.delete(f"/threads/{tid}")).status_code == 401
         entries = await trail(served, home_token(tmp_path), thread=tid)
-        assert [(e["action"], e["outcome"]) for e in entries] == [
-            ("thread.created", "ok"),
-            ("grant.revoked", "refused"),
+        assert [(e["action"], e["outcome"], e["actor"]["name"]) for e in entries] == [
+            ("thread.created", "ok", "cat"),
+            ("grant.revoked", "refused", "cat"),  # once: the route recorded it
+            ("request.refused", "refused", "dan"),
+            ("request.refused", "refused", "dan"),
         ]
         assert entries[1]["detail"]["error"]["code"] == "not_found"
+        assert entries[2]["target"] == "DELETE /threads/{thread_id}"
+        assert entries[2]["detail"] == {
+            "method": "DELETE",
+            "route": "/threads/{thread_id}",
+            "status": 404,
+        }
+        assert entries[3]["detail"]["route"] == "/threads/{thread_id}/runs"
 
 
 async def test_filters_and_pages_over_http(database, tmp_path) -> None:

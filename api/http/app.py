@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 
+from api.http.audit_trail import RefusedAttempts
 from api.http.cors import install_cors
 from api.http.deps import Services
 from api.http.errors import install_error_handlers
@@ -71,6 +72,8 @@ def create_app(settings: Settings | None = None, *, studio: Studio | None = None
     )
     install_error_handlers(app)
     install_openapi(app)
+    # innermost: it sees the route and the caller of a change refused before its route ran
+    app.add_middleware(RefusedAttempts, pool=lambda: app.state.services.studio.threads.pool)
     app.add_middleware(IdempotencyMiddleware, pool=lambda: app.state.services.studio.threads.pool)
     install_cors(app, settings.cors_origin_list)  # a frontend on another origin (off by default)
     app.add_middleware(  # before anything else looks at the request

@@ -1,16 +1,23 @@
 """The audit trail from the HTTP routes: one `audited` block per mutating call, with the
-request's caller (as the dependencies found it) and request id (`api/http/request_ids.py`)."""
+request's caller (as the dependencies found it) and request id (`api/http/request_ids.py`);
+and `RefusedAttempts`, for the changes refused before a route could record them."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from fastapi import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from people.audit import Pending, audited
+from people.audit import Pending, audited, record, watching
 from people.identity import Caller
+from store.database import Pool
+
+MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+REFUSALS = frozenset({403, 404, 409, 422})
+"""Answers that refuse a change: not allowed, not yours (or not there), a conflict, bad input."""
 
 
 def actor_of(request: Request) -> Caller | None:
@@ -38,3 +45,44 @@ def audit(
         thread_id=thread_id,
         detail=detail,
     )
+
+
+class RefusedAttempts:
+    """Pure ASGI middleware, inside the others: a change (POST, PUT, PATCH, DELETE) that a
+    known caller was refused before its route recorded anything (a dependency's 403 or 404:
+    someone else's thread, a viewer acting; a body the schema refuses: 422) is audited as
+    `request.refused`, naming the route, not the URL. Callers without a credential are left
+    out: the sign-in throttle and the request rate deal with them, and they would flood it."""
+
+    def __init__(self, app: ASGIApp, pool: Callable[[], Pool]) -> None:
+        self.app = app
+        self.pool = pool
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in MUTATING:
+            await self.app(scope, receive, send)
+            return
+        status = 0
+
+        async def watch(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        with watching() as recorded:
+            await self.app(scope, receive, watch)
+        caller = (scope.get("state") or {}).get("caller")
+        if status not in REFUSALS or not isinstance(caller, Caller) or recorded:
+            return
+        route = getattr(scope.get("route"), "path", None) or "(no route)"
+        thread_id = (scope.get("path_params") or {}).get("thread_id")
+        await record(
+            self.pool(),
+            actor=caller,
+            action="request.refused",
+            target=f"{scope['method']} {route}",
+            thread_id=thread_id if isinstance(thread_id, str) else None,
+            outcome="refused",
+            detail={"method": scope["method"], "route": route, "status": status},
+        )

@@ -4,7 +4,7 @@
 import { call, homeToken } from "./api.js";
 import { el } from "./dom.js";
 
-const FAMILIES = ["thread", "run", "gate", "grant", "link", "settings", "export", "sign_in", "token", "user", "media"];
+const FAMILIES = ["thread", "run", "gate", "grant", "link", "settings", "export", "sign_in", "token", "user", "media", "request"];
 
 function when(iso) {
   return new Date(iso).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium" });
