@@ -201,8 +201,10 @@ async def test_deleting_a_thread_ends_its_streams_on_every_process(
         assert (await client.delete(f"/threads/{tid}")).status_code == 204
     ended = await asyncio.wait_for(asyncio.gather(*followers), timeout=PATIENCE / 10)
     assert all("gate" in {e.event for e in events} for events in ended), "both streams closed"
-    async with b.http(token) as client:
+    async with b.http(b.admin_token) as client:
         assert (await client.get(f"/threads/{tid}/stream")).status_code == 404
+    async with b.http(token) as client:  # the thread's own token died with it
+        assert (await client.get(f"/threads/{tid}/stream")).status_code == 401
 
     async with b.http(b.admin_token) as client:  # the same id again: a deleted id stays deleted
         again = await client.post("/threads", json={"thread_id": tid})
