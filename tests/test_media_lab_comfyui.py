@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -50,7 +51,7 @@ def picture(path: Path, size: tuple[int, int] = (60, 40), colour: str = "#224466
     return path
 
 
-def workflow_of(server: LoopbackComfyUI) -> dict[str, dict[str, object]]:
+def workflow_of(server: LoopbackComfyUI) -> dict[str, dict[str, Any]]:
     return dict(server.posts("/prompt")[-1]["prompt"])
 
 
