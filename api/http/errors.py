@@ -75,5 +75,11 @@ def install_error_handlers(app: FastAPI) -> None:
     async def internal(request: Request, exc: Exception) -> JSONResponse:
         thread_id = request.path_params.get("thread_id", "-")
         path = request.url.path
-        logger.exception("request %s %s failed (thread %s)", request.method, path, thread_id)
-        return JSONResponse(error_body("internal", INTERNAL_MESSAGE, retryable=True), 500)
+        # answered outside the other middleware: the request id is taken from the request
+        rid = getattr(request.state, "request_id", None)
+        logger.exception(
+            "request %s %s failed (thread %s, request %s)", request.method, path, thread_id, rid
+        )
+        headers = {"X-Request-ID": rid} if rid else None
+        body = error_body("internal", INTERNAL_MESSAGE, retryable=True)
+        return JSONResponse(body, 500, headers=headers)
