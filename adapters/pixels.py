@@ -25,6 +25,8 @@ Array = NDArray[np.float64]
 CONTRAST_SCALE = 0.3
 """Luma standard deviation that counts as full contrast (1.0)."""
 FOG_CONTRAST = 0.7
+FOG_MIN_CONTRAST = 0.2
+"""Fog lowers the contrast a brief implies, but no render of a scene is flatter than this."""
 """Fog flattens an image on purpose, so under fog the contrast target is scaled by this."""
 PALETTE_ACCEPTABLE = 0.28
 """Palette distance up to which an image still reads as made of the target colours."""
@@ -273,6 +275,12 @@ def _closeness(gap: float, scale: float) -> float:
     return 1.0 / (1.0 + (gap / scale) ** 2)
 
 
+def _gap(difference: float, way: int) -> float:
+    """How far a measurement misses its target, where going past it the way the person asked
+    (`way` +1 up, -1 down) does not count."""
+    return 0.0 if difference * way > 0 else difference
+
+
 def _finding(aspect: str, words: str, measured: float, target: float) -> str:
     return f"{aspect}: {words} (measured {measured:.2f}, target {target:.2f})"
 
@@ -288,13 +296,17 @@ def assess(
     horizon: float | None = None,
     weather: str | None = None,
     text: int | None = None,
+    asked: Mapping[str, int] | None = None,
 ) -> Assessment:
     """Score measurements 0..10 against targets and name each gap that matters.
 
     Only what is given is checked: no `subject_x` means the layout is not scored. `text` is
     how many letters the asked-for words need (None: no text asked); rain streaks are checked
-    when the weather is rain. A missing element caps the score at `MISSING_CAP`.
+    when the weather is rain. A missing element caps the score at `MISSING_CAP`. `asked` is
+    the way the person asked a measurement to move (`{"brightness": +1}` for "brighter"):
+    overshooting the target that way is what they asked for, not a fault.
     """
+    asked = asked or {}
     findings: list[str] = []
     parts: dict[str, float] = {}
     checks: dict[str, tuple[float, float]] = {}
@@ -306,16 +318,18 @@ def assess(
         checks["palette_distance"] = (distance, PALETTE_ACCEPTABLE)
         if distance > PALETTE_ACCEPTABLE:
             findings.append(_finding("palette", "off-target colours", distance, PALETTE_ACCEPTABLE))
-    parts["brightness"] = _closeness(m.brightness - brightness, 0.1)
+    gap = _gap(m.brightness - brightness, asked.get("brightness", 0))
+    parts["brightness"] = _closeness(gap, 0.1)
     checks["brightness"] = (m.brightness, brightness)
-    if abs(m.brightness - brightness) > 0.08:
+    if abs(gap) > 0.08:
         words = "too dark" if m.brightness < brightness else "too bright"
         findings.append(_finding("brightness", words, m.brightness, brightness))
     if weather == "fog":
-        contrast *= FOG_CONTRAST
-    parts["contrast"] = _closeness(m.contrast - contrast, 0.15)
+        contrast = max(FOG_MIN_CONTRAST, contrast * FOG_CONTRAST)
+    gap = _gap(m.contrast - contrast, asked.get("contrast", 0))
+    parts["contrast"] = _closeness(gap, 0.15)
     checks["contrast"] = (m.contrast, contrast)
-    if abs(m.contrast - contrast) > 0.12:
+    if abs(gap) > 0.12:
         words = "too flat" if m.contrast < contrast else "too harsh"
         findings.append(_finding("contrast", words, m.contrast, contrast))
     if subject_x is not None:

@@ -9,6 +9,7 @@ from langchain_core.messages import AIMessage
 from langgraph.runtime import Runtime
 
 from adapters.images import MODEL_TRAITS, TemplateTraits, template_traits
+from adapters.prose import clipped
 from adapters.render_vocab import undrawable
 from adapters.renderer import Renderer
 from adapters.specs import GenerationSpec, SpecBatch, SpecProposal, clamp_spec, spec_dump
@@ -117,9 +118,9 @@ def diff(before: dict[str, Any] | None, after: dict[str, Any]) -> list[str]:
         if w.strip() and w.strip().lower() not in old_words
     ]
     if added:
-        changes.append("prompt + '" + ", ".join(added)[:160] + "'")
+        changes.append("prompt + '" + clipped(", ".join(added), 160) + "'")
     if before.get("negative_prompt") != after.get("negative_prompt"):
-        changes.append(f"negative prompt: {after.get('negative_prompt', '')[:120]}")
+        changes.append(f"negative prompt: {clipped(after.get('negative_prompt', ''), 120)}")
     for key in DIFFED:
         old, new = before.get(key), after.get(key)
         if old != new and not (
@@ -193,7 +194,7 @@ async def direct(state: StudioState, runtime: Runtime[StudioContext]) -> dict[st
         changed = diff(before.get(deliverable), spec)
         if changed:
             why = feedback.get(deliverable) or feedback.get("*") or "the team's revision"
-            line += f"\n  changed: {'; '.join(changed)} (because: {why[:200]})"
+            line += f"\n  changed: {'; '.join(changed)} (because: {clipped(why, 200)})"
         lines.append(line)
     text = "Specs ready:\n" + "\n".join(f"- {line}" for line in lines)
     if limits_of_drawing := cannot_draw(state, specs, context.images):

@@ -24,6 +24,7 @@ from adapters.pixels import (
     MISSING_CAP,
     TEXT_LETTERS,
     Measurements,
+    asked_moves,
     assess,
     drift,
     measure,
@@ -92,6 +93,16 @@ def asks_for_text(said: str) -> bool:
         not (m.group(0).lower() == "type" and said[m.end() :].lstrip().lower().startswith("of"))
         for m in directions.TEXT_WORDS.finditer(said)
     )
+
+
+def asked_ways(asks: Sequence[Direction]) -> dict[str, int]:
+    """Which way the person's directions ask each measurement to move ("brighter": +1), the
+    latest direction winning."""
+    ways: dict[str, int] = {}
+    for d in asks:
+        if not d["negative"]:
+            ways.update({key: way for _, key, way in asked_moves(d["text"])})
+    return ways
 
 
 def letters_asked(asks: Sequence[Direction]) -> int | None:
@@ -232,6 +243,7 @@ async def score_image(
         horizon=_number(layout.get("horizon")),
         weather=str(goal["weather"]),
         text=letters_asked(asks),
+        asked=asked_ways(asks),
     )
     numbers = {**m.scalars(), "measured_score": assessment.score}
     if "palette_distance" in assessment.checks:

@@ -499,3 +499,23 @@ def test_feedback_movement_on_synthetic_pairs(words: str, before, after) -> None
 
 def test_feedback_movement_skips_what_was_not_measured() -> None:
     assert movements("warmer", {"brightness": 0.4}, {"brightness": 0.5, "warmth": 0.2}) == []
+
+
+def test_overshooting_the_way_the_person_asked_is_not_a_fault() -> None:
+    """"brighter" after a brief that implies 0.5: an image at 0.8 is what was asked, not "too
+    bright"; "darker" still finds it too bright (a new user's regenerate went back and forth)."""
+    m = measure(scene())
+    goal = targets(m, brightness=m.brightness - 0.3, contrast=m.contrast - 0.3)
+    plain = assess(m, **goal)
+    assert any(f.startswith("brightness: too bright") for f in plain.findings)
+    asked = assess(m, **goal, asked={"brightness": 1, "contrast": 1})
+    assert not any(f.startswith(("brightness", "contrast")) for f in asked.findings)
+    assert asked.score > plain.score
+    wrong_way = assess(m, **goal, asked={"brightness": -1})
+    assert any(f.startswith("brightness: too bright") for f in wrong_way.findings)
+
+
+def test_fog_never_asks_for_a_flatter_image_than_a_render_can_be() -> None:
+    m = measure(scene())
+    foggy = assess(m, **targets(m, contrast=0.1), weather="fog")
+    assert foggy.checks["contrast"][1] >= 0.2

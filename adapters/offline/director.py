@@ -24,6 +24,7 @@ from adapters.offline.framing import (
 from adapters.offline.reading import Deliverable, Prompt
 from adapters.offline.scene import Scene, scene_of
 from adapters.offline.talk import CAMERA_WORDS, hexes
+from adapters.prose import clipped
 from adapters.specs import BASE_NEGATIVE
 
 LONG_SIDE = {"wide": 1024, "medium": 800, "close": 800, "icon": 512}
@@ -132,7 +133,7 @@ def _feedback_for(prompt: Prompt, ident: str) -> str:
 
 def _prompt_text(spec: dict[str, Any], scene: Scene, brief: str, shot: Shot) -> str:
     parts = [
-        " ".join(brief.split())[:160].rstrip(",. ") or spec["subject"],
+        clipped(" ".join(brief.split()), 160).rstrip(",. ") or spec["subject"],
         f"{spec['subject']} {place_of(float(spec['subject_x']))}",
         f"{spec['mood']} mood",
         f"{spec['lighting']} lighting, {scene.light_notes()}",

@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 from adapters.offline.reading import Prompt, bullets
+from adapters.prose import clipped
 
 ANGLES: tuple[tuple[str, str, str, str], ...] = (
     (
@@ -130,7 +131,7 @@ def scripts(prompt: Prompt, seed: int) -> dict[str, Any]:
         if re.search(r"\b(funn|humou?r|joke|playful)", feedback, re.I):
             beats.insert(2, "A light joke at the mistake everyone makes")
         if feedback.strip() and not quoted:
-            beats.insert(1, f"Answers the note: {feedback.strip()[:120]}")
+            beats.insert(1, f"Answers the note: {clipped(feedback.strip(), 120)}")
         beats += [f"Keeps to: {d}" for d in direction[:2]]
         out.append(
             {
