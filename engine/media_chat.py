@@ -59,6 +59,7 @@ class ThreadMediaRequests:
             who = "admins and creators" if self.access == "creators" else "admins"
             raise StudioError(f"the Media Lab is for {who} (STUDIO_MEDIA_LAB)")
         assert user is not None
+        await self.lab.check_quota(str(user["user_id"]))
         request = JobRequest(kind="upscale", factor=int(data["factor"]))
         key = f"{tid}:{rid}:{data['key']}"  # a resumed run asking again finds the same job
         return await self.lab.jobs.submit(

@@ -78,25 +78,38 @@ class MediaLab:
     max_upload_bytes: int
     limits: UploadLimits
     """What an upload may be (pixels, duration, frames, fps), checked by content."""
+    quotas: Limits
+    """The per-user defaults (`STUDIO_LIMIT_*`); a user's own override them."""
 
     @classmethod
     async def open(
         cls, manager: RunManager, services: MediaServices, settings: Settings
     ) -> MediaLab:
-        """The lab on the run engine; the code's built-in presets are merged in first."""
+        """The lab on the run engine: the code's built-in presets are merged in first, and the
+        engine hands it the Media Lab requests said in studio threads."""
         await services.presets.merge_builtins(builtin_versions())
         limits = UploadLimits(
             max_bytes=settings.media_max_upload_bytes,
             max_pixels=settings.media_max_pixels,
             max_duration_s=settings.media_max_duration_s,
         )
-        return cls(MediaJobs(manager, services), services, settings.media_max_upload_bytes, limits)
+        quotas = Limits(
+            rate_per_minute=settings.limit_rate_per_minute,
+            concurrent_runs=settings.limit_concurrent_runs,
+            daily_generations=settings.limit_daily_generations,
+        )
+        jobs = MediaJobs(manager, services)
+        lab = cls(jobs, services, settings.media_max_upload_bytes, limits, quotas)
+        from engine.media_chat import ThreadMediaRequests  # it names this class
 
-    async def check_quota(self, user_id: str, defaults: Limits) -> None:
+        manager.runner.on_media_request = ThreadMediaRequests(lab, manager.log, settings.media_lab)
+        return lab
+
+    async def check_quota(self, user_id: str) -> None:
         """A job counts as a generation (`daily_generations`, with the user's studio images)
         and as a run (`concurrent_runs`); `LimitReached` (429) past either."""
         pool = self.services.jobs.pool
-        limits = defaults.for_user(await accounts.user_by_id(pool, user_id))
+        limits = self.quotas.for_user(await accounts.user_by_id(pool, user_id))
         if limits.daily_generations > 0:
             used = await generations_today(pool, user_id) + await _count(pool, _JOBS_TODAY, user_id)
             if used >= limits.daily_generations:

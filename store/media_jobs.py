@@ -68,6 +68,15 @@ _INSERT_ARTIFACT = """
 """
 
 
+JOB_THREAD_METADATA = {"graph_id": "media", "media_job": True}
+"""A job's thread: its owner's, listed by thread searches only when asked for (`graph_id`)."""
+_JOB_THREAD = """
+    INSERT INTO threads (thread_id, title, status, phase, metadata, owner_id)
+    VALUES (%s, %s, 'idle', 'created', %s, (SELECT user_id FROM users WHERE user_id = %s))
+    ON CONFLICT (thread_id) DO NOTHING
+"""
+
+
 @dataclass(frozen=True)
 class NewJob:
     """What a job is asked to do, checked and resolved (preset version, upload hashes)."""
@@ -175,6 +184,8 @@ class MediaJobStore:
         """
         if if_missing:
             query += " ON CONFLICT (job_id) DO NOTHING"
+        title = f"Media Lab: {job.kind}"
+        thread = [job.job_id, title, Jsonb(JOB_THREAD_METADATA), job.owner]
         values = [
             job.job_id,
             job.owner,
@@ -190,9 +201,11 @@ class MediaJobStore:
         ]
         if conn is not None:
             await conn.execute(query, values)
+            await conn.execute(_JOB_THREAD, thread)
             return
-        async with self.pool.connection() as own:
+        async with self.pool.connection() as own, own.transaction():
             await own.execute(query, values)
+            await own.execute(_JOB_THREAD, thread)
 
     async def set_run(self, job_id: str, run_id: str) -> None:
         async with self.pool.connection() as conn:

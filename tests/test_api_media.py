@@ -139,6 +139,10 @@ async def test_each_kind_runs_end_to_end_on_the_embedded_backend(database, tmp_p
         only = (await root.get("/media/jobs", params={"kind": "blend"})).json()["jobs"]
         assert [j["kind"] for j in only] == ["blend"]
         assert (await root.get("/media/jobs", params={"status": "FAILED"})).json()["jobs"] == []
+        threads = (await root.post("/threads/search", json={})).json()
+        assert not [t for t in threads if t["thread_id"].startswith("media-")]  # not sessions
+        jobs = await root.post("/threads/search", json={"metadata": {"graph_id": "media"}})
+        assert {t["thread_id"] for t in jobs.json()} == {j["id"] for j in done.values()}
 
 
 def noise_png(width: int, height: int) -> bytes:
@@ -227,6 +231,22 @@ async def test_every_job_validation_is_a_422_naming_the_field(database, tmp_path
         assert (await root.get("/media/jobs")).json()["jobs"] == []  # nothing was queued
         for query in ({"status": "DONE"}, {"kind": "x"}, {"cursor": "nope"}, {"limit": 0}):
             assert (await root.get("/media/jobs", params=query)).status_code == 422, query
+
+
+async def test_a_job_that_fails_says_why_with_a_typed_error(database, tmp_path) -> None:
+    async with serve(database, tmp_path) as served, admin(served, tmp_path) as root:
+        image = await uploaded(root, png_bytes(), "gone.png")
+        stored = tmp_path / "assets" / "media" / "uploads" / image["sha256"][:2]
+        for path in stored.iterdir():
+            path.unlink()  # the disk lost the file after the upload
+        job = await root.post("/media/jobs", json={"kind": "upscale", "inputs": [image["id"]]})
+        failed = await finished(root, job.json())
+        assert failed["status"] == "FAILED" and failed["artifact"] is None
+        assert failed["error"] == {
+            "code": "invalid_input",
+            "message": "inputs[0]: the stored file is missing",
+        }
+        assert (await root.get("/media/jobs", params={"status": "FAILED"})).json()["jobs"]
 
 
 async def test_presets_are_versions_and_a_studio_run_input_saves_a_new_one(
@@ -379,3 +399,23 @@ async def test_only_admins_reach_the_media_lab_and_others_jobs_are_unseen(
             everyone = (await root.get("/media/jobs")).json()["jobs"]
             assert made.json()["id"] in [j["id"] for j in everyone]  # admins see all
             assert (await root.get("/media/jobs", params={"mine": "true"})).json()["jobs"] != []
+
+
+async def test_a_job_counts_against_the_users_daily_generations(database, tmp_path) -> None:
+    async with serve(database, tmp_path, media_lab="creators") as served:
+        pool = served.studio.threads.pool
+        row = await accounts.add_user(pool, "quinn", "creator")
+        await accounts.set_limits(pool, row["user_id"], {"daily_generations": 1})
+        _, token = await accounts.create_token(pool, row["user_id"], "tests")
+        async with served.http(token) as client:
+            image = (await uploaded(client, png_bytes(), "a.png"))["id"]
+            body = {"kind": "upscale", "inputs": [image]}
+            first = await client.post("/media/jobs", json=body)
+            assert first.status_code == 202, first.text
+            await finished(client, first.json())
+            second = await client.post("/media/jobs", json=body)
+            assert second.status_code == 429, second.text
+            assert "Daily generation limit" in second.json()["error"]["message"]
+            assert int(second.headers["retry-after"]) > 0
+            retried = await client.post(f"/media/jobs/{first.json()['id']}/retry")
+            assert retried.status_code == 429

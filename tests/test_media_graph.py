@@ -11,6 +11,7 @@ import av
 import pytest
 from PIL import Image
 
+from adapters.errors import ServiceUnavailable
 from adapters.media_lab.embedded import EmbeddedMediaLab
 from adapters.media_lab.errors import MediaInvalidInput, ReferenceUnreadable
 from adapters.media_lab.probe import probe
@@ -180,3 +181,35 @@ async def test_interpolation_checkpoints_each_chunk_and_resumes_after_the_last(
         assert float(stream.average_rate) == 120  # type: ignore[arg-type]
         assert sum(1 for _ in out.decode(video=0)) == 48
         assert out.streams.audio
+
+
+class FlakyOnce:
+    """The embedded backend behind a server that drops the first call (a transient failure)."""
+
+    def __init__(self) -> None:
+        self.inner = EmbeddedMediaLab()
+        self.name = "flaky"
+        self.calls = 0
+
+    async def upscale(self, *args: Any, **kwargs: Any) -> Any:
+        self.calls += 1
+        if self.calls == 1:
+            raise ServiceUnavailable("cannot reach the media server (dropped)")
+        return await self.inner.upscale(*args, **kwargs)
+
+
+async def test_a_transient_failure_is_retried_by_policy(services, database) -> None:
+    flaky = FlakyOnce()
+    retrying = MediaServices(
+        lab=flaky,  # type: ignore[arg-type]
+        uploads=services.uploads,
+        jobs=services.jobs,
+        presets=services.presets,
+    )
+    src = await upload(services, png_bytes())
+    job_id = await new_job(services, "upscale", [src])
+    graph = build_media_graph(checkpointer=database.saver)
+    state = await graph.ainvoke(
+        graph_input(job_id, "upscale", [src]), config(job_id), context=retrying
+    )
+    assert flaky.calls == 2 and state["artifact"]["width"] == 128

@@ -155,6 +155,7 @@ def submit(
 
     async def body(client: LocalClient, lab: MediaLab, actor: Actor) -> None:
         pool = client.studio.threads.pool
+        await lab.check_quota(actor.user_id)
         async with audited(pool, actor=actor.caller, action="media.job.submitted") as entry:
             job = await lab.jobs.submit(actor, request)
             entry.target = job["id"]

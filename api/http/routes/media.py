@@ -16,7 +16,6 @@ from sse_starlette import EventSourceResponse
 from adapters.errors import InvalidInput, NotFound
 from adapters.media_lab.params import parse_params
 from adapters.media_lab.probe import probe
-from api.http.callers import default_limits
 from api.http.deps import Services, ServicesDep
 from api.http.errors import error_body
 from api.http.media_access import MediaCaller, MediaDep, actor_of
@@ -146,7 +145,7 @@ async def submit_job(
 ) -> dict[str, Any]:
     """Queue a job; answers at once with the job (`QUEUED`): follow it with `/stream`."""
     actor = actor_of(caller)
-    await lab.check_quota(caller.user_id, default_limits(svc))
+    await lab.check_quota(caller.user_id)
     async with audited(
         svc.studio.threads.pool, actor=caller, action="media.job.submitted"
     ) as entry:
@@ -194,7 +193,7 @@ async def retry_job(
     job_id: str, caller: MediaCaller, lab: MediaDep, svc: ServicesDep
 ) -> dict[str, Any]:
     """A new job with the same inputs, preset version and parameters, linked by `retry_of`."""
-    await lab.check_quota(caller.user_id, default_limits(svc))
+    await lab.check_quota(caller.user_id)
     pool = svc.studio.threads.pool
     async with audited(pool, actor=caller, action="media.job.retried", target=job_id) as entry:
         job = await lab.jobs.retry(actor_of(caller), job_id)

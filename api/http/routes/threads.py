@@ -56,6 +56,8 @@ _SEARCH = """
     WHERE {visible}
       AND (%(metadata)s::jsonb IS NULL OR t.metadata @> %(metadata)s::jsonb)
       AND (%(status)s::text IS NULL OR t.status = %(status)s)
+      -- Media Lab jobs' threads only when asked for by graph id (`/media/jobs` lists them)
+      AND (NOT t.metadata @> '{{"graph_id": "media"}}' OR %(metadata)s::jsonb ? 'graph_id')
     ORDER BY t.created_at DESC, t.thread_id
     LIMIT %(limit)s OFFSET %(offset)s
 """
