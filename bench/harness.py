@@ -61,6 +61,8 @@ from engine.settings import Settings
 from engine.studio import Studio
 from graph.builder import build_graph
 from graph.context import StudioContext
+from people.bootstrap import ensure_home_admin
+from people.home_token import home_token
 from store.database import Database
 from tests.wire import Sse as Sse  # the wire helpers tests and benches share
 from tests.wire import free_port as free_port
@@ -312,6 +314,9 @@ async def serve(
     """The app on `graph` (over `db`), in a process of its own unless `inproc` (`env`: extra
     environment of that process)."""
     if inproc:
+        for name, value in BENCH_LIMITS.items():
+            os.environ.setdefault(name, value)
+        await ensure_home_admin(db.pool, home)
         app = create_app(Settings(home=home), studio=make_studio(graph, db, home))
         server = uvicorn.Server(uvicorn_config(app, 0))
         task = asyncio.create_task(server.serve())
@@ -422,12 +427,24 @@ def _what_if_memory_log() -> None:
     _eventlog_defaults(keep=1_000_000)
 
 
+BENCH_LIMITS = {
+    "STUDIO_LIMIT_RATE_PER_MINUTE": "0",
+    "STUDIO_LIMIT_CONCURRENT_RUNS": "0",
+    "STUDIO_LIMIT_DAILY_GENERATIONS": "0",
+}
+"""The per-user limits are off on a bench server: its one admin makes thousands of threads."""
+
+
 async def _serve_main(graph: str, port: int, home: Path, profile: Path | None) -> None:
     if interval := os.environ.get("BENCH_EVENTLOG_FLUSH_S"):
         _what_if_flush_interval(float(interval))
     if os.environ.get("BENCH_EVENTLOG_IN_MEMORY"):
         _what_if_memory_log()
+    for name, value in BENCH_LIMITS.items():
+        os.environ.setdefault(name, value)
     async with Database(os.environ["DATABASE_URL"], home) as db:
+        await ensure_home_admin(db.pool, home)  # as `studio serve` does: the admin the
+        # home's owner token signs in (`admin_auth`)
         app = create_app(Settings(home=home), studio=make_studio(graph, db, home))
         server = uvicorn.Server(uvicorn_config(app, port))
         # uvicorn re-raises a captured SIGTERM after serving, which would kill the process
@@ -461,6 +478,12 @@ def _serve_cli(argv: list[str]) -> None:
 def token_of(thread: Any) -> str:
     """The client token a `POST /threads` answer carries (the SDK's `Thread` type lacks it)."""
     return str(thread["token"])
+
+
+def admin_auth(home: Path) -> dict[str, str]:
+    """The home's admin credential (its owner token, as the CLI uses it): creating a thread
+    needs a signed-in creator or admin."""
+    return {"Authorization": f"Bearer {home_token(home)}"}
 
 
 def percentile(values: list[float], q: float) -> float:

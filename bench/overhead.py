@@ -13,12 +13,16 @@ itself. Over HTTP the session is driven with the unmodified `langgraph-sdk` (`th
 the baseline is the same graph on the same Postgres saver driven in this process by
 `graph.astream` with the same modes (and, for reference, by `graph.ainvoke`). The drivers
 take turns, a round of `--clients` sessions at a time, so a change in the machine's load hits
-them alike. Goal: HTTP / in-process <= 1.15. `DATABASE_URL` picks the Postgres, else an
-embedded one.
+them alike. `DATABASE_URL` picks the Postgres, else an embedded one.
 
-It also prints the CPU each driver's sessions cost, per process group (the clients, the
-server, the embedded Postgres), and the floors: the ratios a server that added nothing to the
-graph would still show, because the SDK client's CPU is left either way.
+The headline is CPU per session, by process group (`bench.harness.CpuMeter`: the clients,
+the server, the embedded Postgres), measured in the same run for every driver: what the
+server's CPU per HTTP session adds to the graph's own CPU per in-process `astream` session
+(this process runs the graph then), in percent. Goal (issue #20 point 7): at most +10% (it
+was +28%). The time ratio HTTP / in-process is printed too (the older goal: <= 1.15), with
+its floors: the ratios a server that added nothing to the graph would still show, because
+the SDK client's CPU is left either way (on 2 shared cores the client competes with the
+server and Postgres, so sessions/s are bounded by it as well).
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from langgraph_sdk import get_client
 from bench.harness import (
     BRIEF,
     CpuMeter,
+    admin_auth,
     alternate,
     argparser,
     database,
@@ -44,7 +49,6 @@ from bench.harness import (
     postmaster_pid,
     run,
     serve,
-    token_of,
 )
 
 APPROVE = {"action": "approve"}
@@ -119,10 +123,7 @@ async def main(args: argparse.Namespace) -> None:
         async with serve(
             "studio", db, db.home, inproc=args.inproc, profile=args.profile, env=env
         ) as srv:
-            first = await get_client(url=srv.url).threads.create()
-            client = get_client(
-                url=srv.url, headers={"Authorization": f"Bearer {token_of(first)}"}, timeout=120
-            )
+            client = get_client(url=srv.url, headers=admin_auth(db.home), timeout=120)
             events: list[int] = []
 
             async def over_http(_index: int) -> None:
@@ -173,8 +174,9 @@ async def main(args: argparse.Namespace) -> None:
                     out(line)
                 floors = floors_of(meters[0], meters[1], figures["astream"][2])
 
+    median_events = sorted(events)[len(events) // 2]
     out(f"gates per session: {sorted(set(gates))}; SSE events per session over HTTP: "
-        f"median {sorted(events)[len(events) // 2]}")  # fmt: skip
+        f"median {median_events}")  # fmt: skip
     base, http = figures["astream"], figures["HTTP + SDK"]
     ratio_seq = base[0] / http[0]
     ratio_conc = base[1] / http[1]
@@ -186,16 +188,40 @@ async def main(args: argparse.Namespace) -> None:
     out(f"HTTP / ainvoke (streams nothing): {invoke_seq:.2f} sequential, {invoke_conc:.2f} with "
         f"{args.clients} clients")  # fmt: skip
     verdict = "meets" if ratio_seq <= 1.15 else "misses"
+    shape = (
+        f"full studio session (brief -> plan gate -> approve -> output gate -> approve -> end: "
+        f"{max(gates, default=0) + 1} runs.stream of values+messages-tuple+custom, "
+        f"{median_events} SSE events)"
+    )
+    cpu = "CPU not measured (--inproc)"
+    if meters[0] is not None and meters[1] is not None:
+        cpu = server_cpu(meters[0], meters[1], args.clients)
+        out(cpu)
     out(
-        f"summary: overhead HTTP/in-process {ratio_seq:.2f} sequential ({verdict} goal <= 1.15), "
-        f"{ratio_conc:.2f} with {args.clients} clients (against ainvoke {invoke_seq:.2f} and "
-        f"{invoke_conc:.2f}); HTTP {http[0]:.2f} sessions/s sequential, "
-        f"{http[1]:.2f}/s with {args.clients} clients"
+        f"summary: overhead, {shape}: {cpu}; time HTTP/in-process {ratio_seq:.2f} "
+        f"sequential ({verdict} goal <= 1.15), {ratio_conc:.2f} with {args.clients} clients "
+        f"(against ainvoke {invoke_seq:.2f} and {invoke_conc:.2f}); HTTP {http[0]:.2f} "
+        f"sessions/s sequential, {http[1]:.2f}/s with {args.clients} clients"
         + (
             f"; floors with a shell that cost nothing: {floors[0]:.2f} and {floors[1]:.2f}"
             if floors is not None
             else ""
         )
+    )
+
+
+def server_cpu(seq: CpuMeter, conc: CpuMeter, clients: int) -> str:
+    """The headline: the server's CPU per HTTP session next to the graph's own CPU per
+    in-process `astream` session (this process runs the graph then), in the same run, and
+    what the server adds to it."""
+    parts = []
+    for label, meter in (("sequential", seq), (f"{clients} clients", conc)):
+        server = meter.per_session_ms("HTTP + SDK")["servers"] or 0.0
+        graph = meter.per_session_ms("astream")["clients"] or 0.0
+        added = f"{100 * (server - graph) / graph:+.0f}%" if graph else "+?%"
+        parts.append(f"{label} {server:.0f} ms vs {graph:.0f} ms ({added})")
+    return (
+        "server CPU per session vs the graph alone: " + ", ".join(parts) + " (goal: at most +10%)"
     )
 
 

@@ -229,9 +229,9 @@ class RunManager:
             self._workers[thread_id] = asyncio.create_task(self._work(thread_id))
 
     async def _work(self, thread_id: str) -> None:
-        """Claim the thread and run its queue; leave it to the claim's holder otherwise. After
-        releasing, look again: a run queued by another process that found the thread claimed
-        is this worker's to start."""
+        """Claim the thread and run its queue, a run per claim; leave it to the claim's holder
+        otherwise. After releasing, look again: a run queued meanwhile (here, or by another
+        process that found the thread claimed) is this worker's to start."""
         me = asyncio.current_task()
         try:
             while not self._closing and await self._claim(thread_id):
@@ -258,28 +258,31 @@ class RunManager:
         return await self.cluster.claim(thread_id)
 
     async def _drain(self, thread_id: str) -> None:
-        while True:
-            async with self._lock(thread_id):
-                run = None if self._closing else await self.store.claim_next(thread_id)
-                if run is None:
-                    return
-                handle = RunHandle(run)
-                handle.task = asyncio.create_task(self.runner.execute(handle))
-                self._active[thread_id] = handle
-            try:
-                await asyncio.wait({handle.task})
-            except asyncio.CancelledError:
-                handle.reason = handle.reason or "shutdown"
-                handle.task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await handle.task
-                raise
-            finally:
-                if self._active.get(thread_id) is handle:
-                    del self._active[thread_id]
-            if not handle.task.cancelled() and (exc := handle.task.exception()) is not None:
-                logger.error("run %s could not be finished: %r", handle.run_id, exc)
-                await asyncio.sleep(1.0)  # e.g. the database is away: retry, don't spin
+        """Execute the thread's next run, if it has one. One run per claim: `_work` then
+        releases the claim and looks for more runs, which it must do anyway (another process
+        may have queued one meanwhile), so the usual run, which ends at a gate with nothing
+        queued, costs no second `claim_next` that finds nothing (#20 point 7)."""
+        async with self._lock(thread_id):
+            run = None if self._closing else await self.store.claim_next(thread_id)
+            if run is None:
+                return
+            handle = RunHandle(run)
+            handle.task = asyncio.create_task(self.runner.execute(handle))
+            self._active[thread_id] = handle
+        try:
+            await asyncio.wait({handle.task})
+        except asyncio.CancelledError:
+            handle.reason = handle.reason or "shutdown"
+            handle.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await handle.task
+            raise
+        finally:
+            if self._active.get(thread_id) is handle:
+                del self._active[thread_id]
+        if not handle.task.cancelled() and (exc := handle.task.exception()) is not None:
+            logger.error("run %s could not be finished: %r", handle.run_id, exc)
+            await asyncio.sleep(1.0)  # e.g. the database is away: retry, don't spin
 
     async def _stop(self, run: dict[str, Any], reason: str) -> None:
         """Stop a running run for an interjection (`reason`: interrupt or rollback), here or in

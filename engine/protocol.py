@@ -20,10 +20,14 @@ _GRAPH_MODE: dict[str, StreamMode] = {
 }
 
 
+def _breaks(text: str) -> bool:
+    return "\n" in text or "\r" in text
+
+
 def frame(data: str, *, event: str | None = None, id: str | None = None) -> bytes:
     """One SSE event as sse-starlette's `ServerSentEvent(...).encode()` writes it, without
     building one per event: JSON text from `dumps` never holds a line break."""
-    if any("\r" in s or "\n" in s for s in (data, event or "", id or "")):
+    if _breaks(data) or (event is not None and _breaks(event)) or (id is not None and _breaks(id)):
         return ServerSentEvent(data, event=event, id=id).encode()
     head = f"id: {id}\r\n" if id is not None else ""
     if event is not None:
@@ -69,6 +73,21 @@ def _message_metadata(meta: Any) -> dict[str, Any]:
     return {k: v for k, v in meta.items() if not k.startswith("__")}
 
 
+_last_metadata: list[Any] = [None, "{}"]
+"""The metadata dict of the last `messages` part and its JSON (`_metadata_text`)."""
+
+
+def _metadata_text(meta: Any) -> str:
+    """`dumps(_message_metadata(meta))`, once per message: LangGraph hands every token of one
+    model call the same metadata dict (a dozen keys, kept unchanged), so the last one's JSON
+    is reused while the same dict comes back (#20 point 7)."""
+    if meta is _last_metadata[0]:
+        return str(_last_metadata[1])
+    text = dumps(_message_metadata(meta))
+    _last_metadata[:] = [meta, text]  # the dict is held, so its identity is not reused
+    return text
+
+
 def run_events(part: dict[str, Any], requested: list[str]) -> list[tuple[str, str]]:
     """`(event, data JSON)` pairs a run's stream carries for one `astream(version="v2")` part."""
     kind, data, ns = part.get("type"), part.get("data"), part.get("ns") or ()
@@ -82,5 +101,6 @@ def run_events(part: dict[str, Any], requested: list[str]) -> list[tuple[str, st
     if kind == "messages" and ("messages-tuple" in requested or "messages" in requested):
         chunk, meta = data if isinstance(data, tuple) else (data, {})
         body = chunk.model_dump() if isinstance(chunk, BaseMessage) else chunk
-        return [(f"messages{suffix}", dumps([body, _message_metadata(meta)]))]
+        # `dumps([body, metadata])`: compact JSON, so the array is the two texts joined
+        return [(f"messages{suffix}", f"[{dumps(body)},{_metadata_text(meta)}]")]
     return []
