@@ -96,7 +96,7 @@ async def record(
         else:
             async with db.connection() as conn:
                 await conn.execute(_INSERT, params)
-    except psycopg.Error as exc:
+    except psycopg.OperationalError as exc:  # the database is away; a bad entry (a bug) raises
         entry = {k: v.obj if isinstance(v, Jsonb) else v for k, v in params.items()}
         logger.error("audit entry not written (%s): %s", exc, json.dumps(entry, default=str))
         if isinstance(db, psycopg.AsyncConnection):

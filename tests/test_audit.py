@@ -231,3 +231,23 @@ def test_time_bounds_take_dates_and_times_and_name_the_field() -> None:
     for bad in ("yesterday", "2026-13-01", "2026-12-06T25:00"):
         with pytest.raises(InvalidInput, match="^until"):
             time_bound(bad, "until", end=True)
+
+
+async def test_a_malformed_entry_is_a_bug_and_raises(pool: Pool) -> None:
+    with pytest.raises(psycopg.errors.CheckViolation):
+        await record(pool, actor=ADA, action="thread.created", target=None, outcome="fine")
+    with pytest.raises(psycopg.errors.CheckViolation):
+        await record(pool, actor=ADA, action="Thread Created!", target=None, outcome="ok")
+    assert await _all(pool) == []
+
+
+async def test_an_entry_the_database_cannot_take_goes_to_the_error_log(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    from psycopg_pool import AsyncConnectionPool
+
+    closed: AsyncConnectionPool = AsyncConnectionPool(database_url, open=False)
+    with caplog.at_level("ERROR", logger="studio.audit"):
+        await record(closed, actor=BEN, action="run.created", target="thread/t", outcome="ok")
+    [line] = [r.getMessage() for r in caplog.records if r.name == "studio.audit"]
+    assert "audit entry not written" in line and '"action": "run.created"' in line
