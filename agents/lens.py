@@ -157,6 +157,13 @@ def layout_words(text: str) -> dict[str, float]:
     return out
 
 
+def not_drawn(recipe: Mapping[str, Any] | None) -> list[str]:
+    """What the image's renderer says it could not draw of what was asked, as findings."""
+    drawn = (recipe or {}).get("drawn")
+    names = drawn.get("cannot_draw") if isinstance(drawn, Mapping) else None
+    return [f"not drawn: {name} (this renderer cannot draw it)" for name in names or []]
+
+
 def soften(score: float) -> float:
     """A score while something asked could not be checked (see `UNVERIFIED_KNEE`)."""
     if score <= UNVERIFIED_KNEE:
@@ -264,14 +271,17 @@ async def score_image(
         fallback=partial(measured_only, measured=assessment.score),
     )
     judged = max(0.0, min(10.0, verdict.score))
+    undrawn = not_drawn(recipe)
     if assessment.missing:  # the model may not weigh a missing element; the pixels did
         judged = min(judged, MISSING_CAP)
     score = MEASURED_WEIGHT * assessment.score + (1 - MEASURED_WEIGHT) * judged
+    if undrawn:  # the renderer says it left out something asked: no score may praise that
+        score = min(score, MISSING_CAP)
     unchecked = [*assessment.unchecked, *([] if looked else hidden)]
     if unchecked:
         score = soften(score)
     sketch = bool((recipe or {}).get("sketch"))
-    reasons = list(dict.fromkeys([*assessment.findings, *verdict.reasons]))[:6]
+    reasons = list(dict.fromkeys([*undrawn, *assessment.findings, *verdict.reasons]))[:6]
     return Scorecard(
         score=round(score, 1),
         measured=assessment.score,
@@ -281,7 +291,7 @@ async def score_image(
         targets={k: t for k, (_, t) in assessment.checks.items()},
         parts=assessment.parts,
         unchecked=unchecked,
-        missing=assessment.missing,
+        missing=[*assessment.missing, *undrawn],
         sketch=sketch,
         looked=looked,
         tokens=tokens,

@@ -12,7 +12,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from adapters.craft import brief_targets
 from adapters.llm import RoleModels
-from adapters.pixels import measure
+from adapters.pixels import MISSING_CAP, measure
 from adapters.renderer import Renderer
 from agents.critic import feedback_moves, replaced, score_line
 from agents.lens import (
@@ -217,3 +217,19 @@ def test_feedback_is_compared_with_the_variant_it_replaces() -> None:
     moved_on = StudioState(**{**state, "current": {"hero-a": "a3"}})  # already current
     assert replaced(moved_on, "hero-a", "a3") == scored[1]
     assert replaced(state, "thumbnail", "t1") is None
+
+
+def test_an_image_missing_what_the_renderer_could_not_draw_is_never_praised() -> None:
+    """A new user's "harbour bakery" came back without a bakery and scored 7.6 ("every output
+    clears 7.0"): the recipe says what the renderer could not draw, so Lens says so and caps."""
+    plain = "overcast, serene"
+    palette = brief_targets(plain)["palette"]
+    img = Image.new("RGB", (768, 432), palette[0])
+    for i, colour in enumerate(palette[1:4]):
+        ImageDraw.Draw(img).rectangle((0, 432 * (i + 1) // 4, 768, 432), fill=colour)
+    drawn = score(png(img), plain, recipe={"drawn": {"cannot_draw": []}})
+    bakery = score(png(img), plain + ", a bakery", recipe={"drawn": {"cannot_draw": ["bakery"]}})
+    assert drawn.score >= 7.0 and drawn.missing == []
+    assert bakery.score <= MISSING_CAP
+    assert bakery.reasons[0] == "not drawn: bakery (this renderer cannot draw it)"
+    assert bakery.missing == [bakery.reasons[0]]
