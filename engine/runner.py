@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -100,6 +101,8 @@ class Runner:
         self.store = store
         self.max_log_bytes = max_log_bytes
         """What one run may write to the event log before only essential events are kept."""
+        self.on_media_request: Callable[[RunHandle, dict[str, Any]], Awaitable[None]] | None = None
+        """Turns a thread's `media_request` event into a Media Lab job (`engine/media_chat.py`)."""
 
     async def execute(self, handle: RunHandle) -> None:
         """Run to the end (success, gate, error, interrupt); only a shutdown leaves it open."""
@@ -201,6 +204,8 @@ class Runner:
             for event, data in [] if inner else run_events(part, requested):
                 await self._append(handle, "run", event, data, essential=False)
             for studio_event in to_events(part):
+                if studio_event.kind == "media_request" and self.on_media_request:
+                    await self.on_media_request(handle, studio_event.data)
                 if studio_event.kind == "progress":
                     handle.generating = True
                 kind = studio_event.kind
