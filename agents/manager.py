@@ -180,7 +180,8 @@ async def finalize(state: StudioState, runtime: Runtime[StudioContext]) -> dict[
         await context.assets.record_verdict(thread_of(runtime), superseded, "superseded")
         await context.assets.record_verdict(thread_of(runtime), list(chosen.values()), outcome)
     listing = ", ".join(f"{d}: {a[:8]}" for d, a in sorted(chosen.items())) or "no images"
-    text = f"Session {outcome} ({reason.replace('_', ' ')}). Final set: {listing}."
+    why = reason.replace("_", " ")
+    text = f"Session {outcome}{'' if why == outcome else f' ({why})'}. Final set: {listing}."
     return {
         "current": chosen,
         "stop_reason": reason,

@@ -39,6 +39,8 @@ def to_events(part: Any) -> list[Event]:
         chunk, meta = data
         # finished messages a node returns (no LLM stream) carry their author as `name`
         role = getattr(chunk, "name", None) or meta.get("persona") or meta.get("langgraph_node", "")
+        if isinstance(chunk, HumanMessage):  # the person's words a gate node returned
+            role = "person"
         text = _text(chunk)
         return [Event("token", {"role": role, "text": text, "id": chunk.id})] if text else []
     if kind == "custom" and isinstance(data, dict) and "event" in data:

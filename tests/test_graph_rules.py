@@ -205,6 +205,30 @@ async def test_stream_carries_tokens_phases_progress_assets_and_gates(database, 
     assert [e.data["gate"] for e in events if e.kind == "gate"] == ["output"]
 
 
+async def test_words_typed_at_a_gate_stream_as_the_persons(database, tmp_path) -> None:
+    """They streamed as the gate node's ("approve_plan (approve_plan) warmer orange glow") in
+    the CLI's live view; they are the person's, as the chat shows them."""
+    from langgraph.types import Command
+
+    context = make_context(database.pool, tmp_path)
+    graph, tid = fresh_graph(database.saver), str(uuid.uuid4())
+    await run(graph, start(NEON, budgets={"max_iterations": 1}), tid, context)
+    events = []
+    async for part in graph.astream(
+        Command(resume={"action": "revise", "feedback": "warmer orange glow"}),
+        config(tid),
+        context=context,
+        stream_mode=STREAM_MODES,
+        version="v2",
+    ):
+        events += to_events(part)
+    spoken = [e.data for e in events if e.kind in ("token", "message")]
+    assert {"role": "person", "text": "warmer orange glow"} in [
+        {"role": d["role"], "text": d["text"]} for d in spoken
+    ]
+    assert not [d for d in spoken if d["role"] == "approve_plan"]
+
+
 def resume_command(action: str) -> Any:
     from langgraph.types import Command
 

@@ -92,7 +92,10 @@ def ask_gate(console: Console, value: dict[str, Any]) -> dict[str, Any] | None:
         if action in ("revise", "regenerate"):
             decision["feedback"] = Prompt.ask("Feedback", console=console)
             deliverable = Prompt.ask(
-                "Only one deliverable? (id, or empty for all)", default="", console=console
+                "Only one deliverable? (id, or empty for all)",
+                default="",
+                show_default=False,
+                console=console,
             )
             if deliverable:
                 decision["deliverable"] = deliverable

@@ -35,6 +35,8 @@ class LiveView:
         self.jobs: dict[str, TaskID] = {}
 
     def _label(self, role: str) -> str:
+        if role == "person":  # the person's own words, typed at a gate
+            return "[bold]You[/]"
         colour = COLOURS.get(role, "white")
         return f"[bold {colour}]{PERSONAS.get(role, role)}[/] [dim]({role})[/]"
 
@@ -81,7 +83,8 @@ class LiveView:
         self._end_line()
         if data["phase"] != "generating":
             self._stop_progress()
-        detail = f" - {data['detail']}" if data.get("detail") else ""
+        shown = data.get("detail")
+        detail = f" - {shown}" if shown and shown != data["phase"] else ""
         self.console.rule(f"[dim]{data['phase']}{detail}[/]", style="dim")
 
     def _on_progress(self, data: dict[str, Any]) -> None:

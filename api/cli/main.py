@@ -54,6 +54,7 @@ app = typer.Typer(
     "Runs on embedded defaults (embedded Postgres, built-in offline model, built-in renderer) "
     "unless DATABASE_URL, OLLAMA_URL or COMFYUI_URL are set.",
     no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode="markdown",  # help paragraphs reflow to the terminal's width
