@@ -168,6 +168,14 @@ async def test_same_seed_same_session(database, tmp_path) -> None:
     other = make_context(database.pool, tmp_path / "other", seed=8)
     changed = await run(graph, start(NEON, auto_approve=True), str(uuid.uuid4()), other)
     assert [str(m.content) for m in changed["messages"] if m.type == "ai"] != digests[0][0]
+    # another thread with another brief (same model seed) never reuses a deliverable's seed
+    lantern = "lantern market at dusk, red and gold lanterns"
+    context = make_context(database.pool, tmp_path / "lantern")
+    other_brief = await run(graph, start(lantern, auto_approve=True), str(uuid.uuid4()), context)
+    seeds = {d: s["seed"] for d, s in digests[0][1].items()}
+    shared = set(seeds) & set(other_brief["specs"])
+    assert shared and all(other_brief["specs"][d]["seed"] != seeds[d] for d in shared)
+    assert len(set(seeds.values())) == len(seeds)  # and deliverables differ within a thread
 
 
 async def test_stream_carries_tokens_phases_progress_assets_and_gates(database, tmp_path) -> None:

@@ -44,9 +44,14 @@ def size_for(aspect: str, framing: str) -> tuple[int, int]:
     return max(256, round(long_side * ratio / 8) * 8), long_side
 
 
-def seed_for(deliverable: str, seed: int) -> int:
-    """A stable seed per deliverable and model seed (sha256, never the salted `hash()`)."""
-    digest = hashlib.sha256(f"{deliverable}:{seed}".encode()).hexdigest()
+def seed_for(deliverable: str, seed: int, brief: str = "") -> int:
+    """A stable seed per brief, deliverable and model seed (sha256, never the salted `hash()`).
+
+    The brief is part of the digest (whitespace and case folded), so two threads with different
+    briefs never share a hero-a seed, while the same brief and deliverable stay reproducible.
+    """
+    words = " ".join(brief.lower().split())
+    digest = hashlib.sha256(f"{words}\x1f{deliverable}:{seed}".encode()).hexdigest()
     return int(digest[:8], 16) % 2**31
 
 
@@ -101,7 +106,7 @@ def _base(
         "steps": 24 if shot.framing == "icon" else 28,
         "sampler": "dpmpp_2m",
         "scheduler": "karras",
-        "seed": seed_for(d.id, seed),
+        "seed": seed_for(d.id, seed, prompt.brief),
         "palette": _palette(prompt, scene),
         "lighting": scene.lighting,
         "brightness": scene.targets["brightness"],
