@@ -29,6 +29,30 @@ def test_the_local_person_is_signed_in_without_typing(page: Any, server: Server)
     expect(page.get_by_label("Title")).to_be_visible()
 
 
+def test_the_admin_manages_people_and_their_limits(page: Any, server: Server) -> None:
+    page.goto(server.url + "/")
+    page.locator("#account a.account-name").click()
+    page.wait_for_url("**/pages/people")
+    people = page.locator("#people")
+    expect(people.locator("tbody tr")).to_have_count(1)  # the local admin, "(you)"
+    expect(people.locator("tbody tr").first).to_contain_text("(you)")
+    people.get_by_label("Name").fill("bob")
+    people.get_by_role("button", name="Add person").click()
+    expect(people.locator(".signin-link")).to_contain_text("/auth/link?code=sl_")
+    bob = people.locator("tbody tr", has_text="bob")
+    expect(bob).to_contain_text("0 of 1000")
+    bob.get_by_label("bob: daily generations limit (empty: the default, 0: none)").fill("5")
+    bob.get_by_label("bob: daily generations limit (empty: the default, 0: none)").press("Enter")
+    expect(people.locator("tbody tr", has_text="bob")).to_contain_text("0 of 5")
+    people.locator("tbody tr", has_text="bob").get_by_role("button", name="Disable").click()
+    expect(people.locator("tbody tr", has_text="bob")).to_contain_text("disabled")
+    shot(page, "accounts-3-people")
+    admin = {"Authorization": f"Bearer {home_token(server.home)}"}
+    listed = httpx.get(f"{server.url}/users", headers=admin, timeout=30).json()
+    row = next(u for u in listed if u["name"] == "bob")
+    assert row["disabled"] and row["limits"]["daily_generations"] == 5
+
+
 def test_a_person_elsewhere_signs_in_with_a_link_then_a_password(page: Any, server: Server) -> None:
     admin = {"Authorization": f"Bearer {home_token(server.home)}"}
     made = httpx.post(f"{server.url}/users", json={"name": "ada"}, headers=admin, timeout=30)

@@ -52,6 +52,12 @@ async def audit_page() -> FileResponse:
     return _page()
 
 
+@router.get("/pages/people")
+async def people_page() -> FileResponse:
+    """The same page, showing the studio's people (admins, `GET /users`)."""
+    return _page()
+
+
 @router.get("/pages/media")
 async def media_page() -> FileResponse:
     """The same page, showing the Media Lab (admins, or creators with STUDIO_MEDIA_LAB)."""

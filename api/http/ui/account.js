@@ -48,7 +48,11 @@ function renderHeader(user) {
   }
   slot.replaceChildren();
   if (!user) return;
-  const name = el("span", { class: "account-name", text: `${user.name} · ${user.role}` });
+  // an admin's name opens the People page (who uses what, their limits)
+  const admin = user.role === "admin" && !user.thread_id;
+  const name = admin
+    ? el("a", { class: "account-name", href: "/pages/people", text: `${user.name} · ${user.role}` })
+    : el("span", { class: "account-name", text: `${user.name} · ${user.role}` });
   name.title = usageText(user.usage);
   slot.append(name);
   if (user.via === "session") {

@@ -3,6 +3,7 @@
 import { signIn } from "./account.js";
 import { ApiError, bootstrapHomeToken, call, createThread, saveToken, tokenFor } from "./api.js";
 import { showAudit } from "./audit.js";
+import { showPeople } from "./people.js";
 import { showLibrary } from "./library.js";
 import { mayUseMediaLab, showMediaLab } from "./media.js";
 import { launchSettings, wireLaunchFields } from "./launch.js";
@@ -186,7 +187,12 @@ async function main() {
 /** The header's Library and Audit links (Audit for admins); the page to show at `path`, if
  * it is one of them (`/pages/library`, `/pages/audit`). */
 function showPageNav(path) {
-  const pages = { "/pages/library": showLibrary, "/pages/audit": showAudit, "/pages/media": showMediaLab };
+  const pages = {
+    "/pages/library": showLibrary,
+    "/pages/audit": showAudit,
+    "/pages/media": showMediaLab,
+    "/pages/people": (main) => showPeople(main, signedIn),
+  };
   $("audit-link").hidden = signedIn?.role !== "admin" || !!signedIn?.thread_id;
   mayUseMediaLab(signedIn).then((allowed) => ($("media-link").hidden = !allowed));
   for (const link of document.querySelectorAll(".page-nav a")) {
