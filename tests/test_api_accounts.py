@@ -186,7 +186,9 @@ async def test_a_disabled_users_credentials_stop_and_admins_still_read_their_thr
             assert off.status_code == 200 and off.json()["disabled"] is True
             for token in (ada, thread_token, share["token"]):
                 async with served.http(token) as gone:
-                    assert (await gone.get(f"/threads/{tid}")).status_code == 401
+                    refused = await gone.get(f"/threads/{tid}")
+                    assert refused.status_code == 401
+                    assert "disabled" in refused.json()["error"]["message"]
             joined = await root.get(f"/threads/{tid}/runs/{run['run_id']}/join", timeout=120)
             assert joined.status_code == 200
             finished = (await root.get(f"/threads/{tid}/runs/{run['run_id']}")).json()
@@ -384,3 +386,26 @@ async def test_many_requests_at_once_spend_exactly_the_limit(database: Any, tmp_
                 *[client.post("/threads/search", json={}) for _ in range(25)]
             )
         assert sorted(a.status_code for a in answers) == [200] * 10 + [429] * 15
+
+
+async def test_the_run_cap_holds_across_two_processes_at_once(
+    database: Any, tmp_path: Path
+) -> None:
+    limits = {"limit_concurrent_runs": 1, "token_delay_s": 0.01}
+    async with (
+        serve(database, tmp_path, **limits) as one,
+        serve(database, tmp_path, **limits) as two,
+    ):
+        ada = await one.person("ada")
+        async with one.http(ada) as a, two.http(ada) as b:
+            first = (await a.post("/threads", json={})).json()["thread_id"]
+            second = (await b.post("/threads", json={})).json()["thread_id"]
+            answers = await asyncio.gather(
+                a.post(f"/threads/{first}/runs", json=start()),
+                b.post(f"/threads/{second}/runs", json=start()),
+            )
+            assert sorted(r.status_code for r in answers) == [200, 429]
+            for client, tid, answer in zip((a, b), (first, second), answers, strict=True):
+                if answer.status_code == 200:
+                    run = answer.json()["run_id"]
+                    await client.post(f"/threads/{tid}/runs/{run}/cancel?wait=1")
