@@ -30,6 +30,15 @@ class ThreadMediaRequests:
 
     def __init__(self, lab: MediaLab, log: EventLog, access: str) -> None:
         self.lab, self.log, self.access = lab, log, access
+        self.queued: list[tuple[str, str]] = []
+        """(job id, run id) of the jobs this process queued, for `settle`."""
+
+    async def settle(self) -> None:
+        """Wait until the jobs this process queued have ended (a CLI command, before it exits:
+        they run in its process)."""
+        for job_id, run_id in self.queued:
+            async for _ in self.log.follow(job_id, 0, channels=("control",), run_id=run_id):
+                break
 
     async def __call__(self, handle: RunHandle, data: dict[str, Any]) -> None:
         tid, rid = handle.thread_id, handle.run_id
@@ -42,6 +51,8 @@ class ThreadMediaRequests:
             logger.exception("media request on thread %s failed", tid)
             await self._notice(tid, rid, "The Media Lab could not take it; try again.", "warning")
             return
+        if job["status"] in ("QUEUED", "RUNNING") and job["run_id"]:
+            self.queued.append((str(job["id"]), str(job["run_id"])))
         text = (
             f"Media Lab job {job['id']} queued: {data['kind']} {data['deliverable']} "
             f"{data['factor']}x; its result joins this thread's outputs."

@@ -102,7 +102,8 @@ class MediaLab:
         lab = cls(jobs, services, settings.media_max_upload_bytes, limits, quotas)
         from engine.media_chat import ThreadMediaRequests  # it names this class
 
-        manager.runner.on_media_request = ThreadMediaRequests(lab, manager.log, settings.media_lab)
+        chat = ThreadMediaRequests(lab, manager.log, settings.media_lab)
+        manager.runner.on_media_request = chat
         return lab
 
     async def check_quota(self, user_id: str) -> None:

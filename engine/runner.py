@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langgraph.errors import GraphDrained
 from langgraph.runtime import RunControl
@@ -23,6 +22,9 @@ from engine.store import RunStore
 from engine.studio import Studio, work_left
 from store.database import Connection
 from telemetry import runs
+
+if TYPE_CHECKING:
+    from engine.media_chat import ThreadMediaRequests
 
 logger = logging.getLogger("studio.runs")
 FINISHED = object()
@@ -101,7 +103,7 @@ class Runner:
         self.store = store
         self.max_log_bytes = max_log_bytes
         """What one run may write to the event log before only essential events are kept."""
-        self.on_media_request: Callable[[RunHandle, dict[str, Any]], Awaitable[None]] | None = None
+        self.on_media_request: ThreadMediaRequests | None = None
         """Turns a thread's `media_request` event into a Media Lab job (`engine/media_chat.py`)."""
 
     async def execute(self, handle: RunHandle) -> None:

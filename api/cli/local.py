@@ -204,6 +204,9 @@ async def open_local(settings: Settings) -> AsyncIterator[LocalClient]:
         who = await local_caller(studio.threads.pool, settings.home)
         await MediaLab.open(engine.manager, studio.media, settings)  # "upscale hero-b 2x"
         yield LocalClient(studio, engine, home_owner_hash(settings.home), who)
+        # a Media Lab job asked for in this command runs in this process: let it finish
+        if engine.manager.runner.on_media_request is not None:
+            await engine.manager.runner.on_media_request.settle()
 
 
 async def local_caller(pool: Pool, home: Path) -> Caller:
