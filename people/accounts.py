@@ -232,8 +232,9 @@ async def create_session(pool: Pool, user_id: str, ttl: timedelta = SESSION_TTL)
     token = SESSION_PREFIX + secrets.token_urlsafe(32)
     await _rows(
         pool,
-        "INSERT INTO user_sessions (token_hash, user_id, expires_at) VALUES (%s, %s, %s)",
-        [token_hash(token), user_id, datetime.now(UTC) + ttl],
+        "WITH gone AS (DELETE FROM user_sessions WHERE user_id = %s AND expires_at <= now())"
+        " INSERT INTO user_sessions (token_hash, user_id, expires_at) VALUES (%s, %s, %s)",
+        [user_id, token_hash(token), user_id, datetime.now(UTC) + ttl],
     )
     return token
 
@@ -345,8 +346,10 @@ async def create_link(pool: Pool, user_id: str, ttl: timedelta = LINK_TTL) -> st
     code = LINK_PREFIX + secrets.token_urlsafe(32)
     await _rows(
         pool,
-        "INSERT INTO signin_links (token_hash, user_id, expires_at) VALUES (%s, %s, %s)",
-        [token_hash(code), user_id, datetime.now(UTC) + ttl],
+        "WITH gone AS (DELETE FROM signin_links WHERE user_id = %s"
+        " AND (used_at IS NOT NULL OR expires_at <= now()))"
+        " INSERT INTO signin_links (token_hash, user_id, expires_at) VALUES (%s, %s, %s)",
+        [user_id, token_hash(code), user_id, datetime.now(UTC) + ttl],
     )
     return code
 
@@ -390,7 +393,8 @@ async def _throttled_for(pool: Pool, name: str, address: str) -> int:
 async def _failed(pool: Pool, name: str, address: str) -> None:
     await _rows(
         pool,
-        "INSERT INTO signin_failures (name, address, failures, window_start)"
+        "WITH gone AS (DELETE FROM signin_failures WHERE window_start + %(window)s * 2 < now())"
+        " INSERT INTO signin_failures (name, address, failures, window_start)"
         " VALUES (%(name)s, %(address)s, 1, now())"
         " ON CONFLICT (name, address) DO UPDATE SET"
         " failures = CASE WHEN signin_failures.window_start + %(window)s > now()"

@@ -117,6 +117,21 @@ async def test_sessions_tokens_and_links_die_with_revocation_and_disabling(pool:
         await accounts.use_link(pool, code)
 
 
+async def test_spent_sessions_and_links_are_cleared_as_new_ones_are_made(pool: Pool) -> None:
+    ada = await accounts.add_user(pool, "ada", "creator")
+    old = await accounts.create_session(pool, ada["user_id"], ttl=timedelta(seconds=-1))
+    code = await accounts.create_link(pool, ada["user_id"])
+    await accounts.use_link(pool, code)
+    assert await accounts.session_caller(pool, old) is None
+    await accounts.create_session(pool, ada["user_id"])
+    await accounts.create_link(pool, ada["user_id"])
+    async with pool.connection() as conn:
+        sessions = await (await conn.execute("SELECT count(*) AS n FROM user_sessions")).fetchone()
+        links = await (await conn.execute("SELECT count(*) AS n FROM signin_links")).fetchone()
+    assert sessions is not None and sessions["n"] == 1
+    assert links is not None and links["n"] == 1
+
+
 async def test_reset_forgets_the_password_and_ends_sessions(pool: Pool) -> None:
     ada = await accounts.add_user(pool, "ada", "creator", password="first password")
     session = await accounts.create_session(pool, ada["user_id"])
