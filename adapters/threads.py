@@ -72,13 +72,19 @@ class ThreadRegistry:
             return bool((await own.execute(query, [thread_id])).rowcount)
 
     # Defined last: inside the class body, the name `list` means this method from here on.
-    async def list(self, limit: int = 50, offset: int = 0) -> builtins.list[dict[str, Any]]:
-        """Threads, most recently updated first (ties broken by id, so pages are stable)."""
+    async def list(
+        self, limit: int = 50, offset: int = 0, *, media_jobs: bool = False
+    ) -> builtins.list[dict[str, Any]]:
+        """Threads, most recently updated first (ties broken by id, so pages are stable).
+        Media Lab jobs' threads (metadata `graph_id: media`) only with `media_jobs`: they are
+        jobs, listed by `studio media`, not creative sessions."""
         query = """
-            SELECT * FROM threads ORDER BY updated_at DESC, thread_id LIMIT %s OFFSET %s
+            SELECT * FROM threads
+            WHERE %s OR NOT metadata @> '{"graph_id": "media"}'
+            ORDER BY updated_at DESC, thread_id LIMIT %s OFFSET %s
         """
         async with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-            await cur.execute(query, [limit, offset])
+            await cur.execute(query, [media_jobs, limit, offset])
             return await cur.fetchall()
 
     async def _fetch_one(self, query: str, params: Any) -> dict[str, Any] | None:

@@ -622,9 +622,10 @@ def threads(
                 "status": r["status"],
                 "phase": r["phase"],
                 "updated_at": r["updated_at"].isoformat(),
-                "title": r.get("title") or "",
+                # a thread made over HTTP before its title was kept in the column: metadata's
+                "title": str(r["title"] or (r["metadata"] or {}).get("title") or "(no title)"),
             }
-            for r in rows
+            for r in rows  # Media Lab jobs are left out: `studio media` lists them
         ]
         if as_json:
             typer.echo(

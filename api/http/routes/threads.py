@@ -43,14 +43,23 @@ router = APIRouter(prefix="/threads", tags=["threads"])
 CreatorDep = Annotated[Caller, Depends(require_role("admin", "creator"))]
 
 _INSERT = """
-    INSERT INTO threads (thread_id, status, phase, metadata, owner_hash, owner_id)
-    SELECT %(thread_id)s, 'idle', 'created', %(metadata)s, %(token_hash)s, %(owner_id)s
+    INSERT INTO threads (thread_id, title, status, phase, metadata, owner_hash, owner_id)
+    SELECT %(thread_id)s, %(title)s, 'idle', 'created', %(metadata)s, %(token_hash)s, %(owner_id)s
     WHERE NOT {deleted}
     ON CONFLICT (thread_id) DO NOTHING
     RETURNING *
 """.format(deleted=is_deleted_sql("%(thread_id)s"))
 """A new thread, owned by the caller's account, with a fresh client token of its own (a
-credential for this thread only); never an id deleted once."""
+credential for this thread only); never an id deleted once. Its title (what `studio threads`,
+the export and the library name it by) is `metadata.title`, never a part of its brief."""
+
+
+def _title(metadata: dict[str, Any]) -> str | None:
+    """The thread's title from its metadata: `title` when it is a non-blank string."""
+    title = metadata.get("title")
+    return (title.strip()[:200] or None) if isinstance(title, str) else None
+
+
 _SEARCH = """
     SELECT t.* FROM threads t
     WHERE {visible}
@@ -83,6 +92,7 @@ async def create_thread(
     params = {
         "thread_id": thread_id,
         "metadata": Jsonb(body.metadata),
+        "title": _title(body.metadata),
         "token_hash": token_hash(fresh),
         "owner_id": who.user_id,
     }
@@ -147,7 +157,8 @@ async def patch_thread(
             small_metadata({**(thread.get("metadata") or {}), **body.metadata})
         except ValueError as exc:
             raise InvalidInput(f"metadata: merged with the thread's, {exc}") from None
-        row = await svc.studio.threads.upsert(tid, metadata=body.metadata)
+        title = _title(body.metadata)
+        row = await svc.studio.threads.upsert(tid, title=title, metadata=body.metadata)
     return await thread_json(svc, row)
 
 

@@ -19,10 +19,13 @@ function refreshThreads() {
   return renderThreads($("thread-list"), current?.api.threadId);
 }
 
+// The Title names the thread (sidebar, `studio threads`, the export's folder); the brief the
+// team works from is the Description alone. Only with no description is the title the brief:
+// then it is all the person said about the work.
 function briefText(form) {
   const title = form.elements.title.value.trim();
   const description = form.elements.description.value.trim();
-  return { title, text: description ? `${title}: ${description}` : title };
+  return { title, text: description || title };
 }
 
 // The Deliverables field goes to settings.deliverables ("hero 16:9, poster 4:5" -> two entries),

@@ -6,8 +6,10 @@ import { el } from "./dom.js";
 
 const FAMILIES = ["thread", "run", "gate", "grant", "link", "settings", "export", "sign_in", "token", "user", "media", "request"];
 
+/** The date and the time on lines of their own (a narrower column). */
 function when(iso) {
-  return new Date(iso).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium" });
+  const at = new Date(iso);
+  return [at.toLocaleDateString(undefined, { dateStyle: "medium" }), el("br"), at.toLocaleTimeString(undefined, { timeStyle: "medium" })];
 }
 
 function detailText(detail) {
@@ -57,13 +59,14 @@ function row(entry, onFilter) {
   return el(
     "tr",
     { class: `audit-row outcome-${entry.outcome}`, "data-action": entry.action },
-    el("td", {}, el("time", { datetime: entry.at }, when(entry.at))),
-    el("td", {}, who(entry.actor, onFilter)),
-    el("td", {}, el("code", {}, entry.action)),
-    el("td", { title: entry.target || "" }, shortTarget(entry.target), entry.target && thread ? el("br") : "", thread),
-    el("td", { class: "outcome" }, entry.outcome),
-    el("td", { class: "detail" }, detailText(entry.detail)),
-    el("td", { title: entry.request_id || "" }, el("code", { class: "hint" }, (entry.request_id || "").slice(0, 8))),
+    // data-label: the column's name, shown beside each value where rows stack (a phone)
+    el("td", { "data-label": "When" }, el("time", { datetime: entry.at }, when(entry.at))),
+    el("td", { "data-label": "Who" }, who(entry.actor, onFilter)),
+    el("td", { class: "action", "data-label": "Action" }, el("code", {}, entry.action.split(".").flatMap((part, i) => (i ? [el("wbr"), `.${part}`] : [part])))),
+    el("td", { class: "target", "data-label": "Target", title: entry.target || "" }, shortTarget(entry.target), entry.target && thread ? el("br") : "", thread),
+    el("td", { class: "outcome", "data-label": "Outcome" }, entry.outcome),
+    el("td", { class: "detail", "data-label": "Detail" }, detailText(entry.detail)),
+    el("td", { class: "request", "data-label": "Request", title: entry.request_id || "" }, el("code", { class: "hint" }, (entry.request_id || "").slice(0, 8))),
   );
 }
 

@@ -13,6 +13,25 @@ import { stageWaiting } from "./video.js";
 const $ = (id) => document.getElementById(id);
 const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
 const isOffline = (error) => error instanceof ApiError && error.code === "offline";
+const FINISHED = ["approved", "completed", "interrupted"];
+
+/** Stop only while a run is active or a gate waits (the session can still be ended). */
+function setActive(active) {
+  $("stop").disabled = !active;
+  $("stop").title = active ? "Stop the session (nothing is lost)" : "Nothing is running to stop";
+}
+
+/** A thread that is not there (never was, or deleted): say so in the title, and leave nothing
+ * to click that would act on it (download, share, send, stop). */
+export function threadUnavailable(title) {
+  $("thread-title").textContent = title;
+  document.title = `${title} · Creative Studio`;
+  $("thread-url").textContent = "";
+  for (const id of ["download", "share", "share-role", "composer-input", "stop"]) $(id).disabled = true;
+  $("composer").querySelector("button[type=submit]").disabled = true;
+  for (const part of [$("composer"), $("gallery-pane"), document.querySelector(".thread-actions")]) part.hidden = true;
+  $("thread").dataset.unavailable = "true";
+}
 
 /** One open thread: its chat, gate, jobs and gallery, kept in step with its event stream. */
 export class Session {
@@ -54,7 +73,17 @@ export class Session {
     $("gallery-pane").hidden = false;
     $("thread-url").textContent = `${location.origin}/t/${this.api.threadId}`;
     $("download").onclick = () => this.download();
-    const thread = await this.api.thread();
+    setActive(false);
+    let thread;
+    try {
+      thread = await this.api.thread();
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 404) {
+        threadUnavailable("Thread not found");
+        $("connection").hidden = true; // there is nothing to be connected to
+      }
+      throw error;
+    }
     await this.api.links(); // signed URLs for images and the stream
     this.stopLinks = this.api.keepLinksFresh();
     $("thread-title").textContent = threadTitle(thread);
@@ -75,6 +104,7 @@ export class Session {
     if (status === "live" && was === "reconnecting") this.later("refresh", () => this.refresh(), 50);
     if (status === "deleted") {
       this.showGate(null); // nothing is left to answer
+      threadUnavailable("Thread deleted");
       showError(new ApiError(404, "not_found", "This thread was deleted, by another tab or client.", false));
     }
   }
@@ -98,6 +128,7 @@ export class Session {
     const waiting = (state.interrupts || [])[0];
     const stage = waiting?.value?.gate === "stage" ? stageWaiting(waiting.value) : "";
     setPhase(this.values.phase || "created", "", stage);
+    setActive(!!waiting || (state.next || []).length > 0);
     this.showGate(waiting ? waiting.value : null);
     await this.loadOutputs();
   }
@@ -162,6 +193,7 @@ export class Session {
         break;
       case "phase":
         setPhase(data.phase, data.detail);
+        setActive(!FINISHED.includes(data.phase));
         this.later("threads", () => this.onChange(), 1000);
         break;
       case "progress":
@@ -239,6 +271,7 @@ export class Session {
         await sleep(100);
         run = await this.api.runStatus(run.run_id);
       }
+      if (["pending", "running"].includes(run.status)) setActive(true); // until its `done`
       return run;
     });
     this.runs = next.catch(() => undefined);

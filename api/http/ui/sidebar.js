@@ -14,11 +14,21 @@ function ago(iso) {
   return new Date(iso).toLocaleDateString();
 }
 
+export const NO_BRIEF_YET = "New thread — waiting for your brief";
+
+function messageText(message) {
+  const content = message.content;
+  if (Array.isArray(content)) return content.map((part) => (typeof part === "string" ? part : part?.text || "")).join(" ");
+  return typeof content === "string" ? content : "";
+}
+
+/** The thread's name: its title; else the start of its brief (a thread made by another
+ * client); else, with no brief yet (a question waits for it), a placeholder that says so. */
 export function threadTitle(thread) {
   const meta = thread.metadata || {};
-  if (meta.title) return meta.title;
-  const first = (thread.values?.messages || []).find((m) => m.type === "human");
-  return first ? String(first.content).slice(0, 60) : thread.thread_id.slice(0, 8);
+  if (typeof meta.title === "string" && meta.title.trim()) return meta.title.trim();
+  const brief = (thread.values?.messages || []).filter((m) => m.type === "human").map(messageText).find((t) => t.trim());
+  return brief ? brief.trim().slice(0, 60) : NO_BRIEF_YET;
 }
 
 /** Fill the threads list (status, phase, last activity); the current one is marked. */
@@ -46,6 +56,7 @@ export async function renderThreads(list, currentId) {
     const title = document.createElement("span");
     title.className = "t-title";
     title.textContent = threadTitle(thread);
+    link.title = title.textContent; // whole, where the list cuts it short
     const meta = document.createElement("span");
     meta.className = "t-meta";
     const phase = thread.values?.phase || "created";

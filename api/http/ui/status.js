@@ -31,6 +31,7 @@ const NEXT_STEP = {
   forbidden: "Your role or share link does not allow this; ask the thread's owner or an admin.",
   too_many_requests: "A limit of yours was reached; the message says when it frees up. Your work is saved.",
   offline: "The server is unreachable; the page reconnects by itself when it is back.",
+  not_found: "Check the link, or open a thread from the Threads list.",
 };
 
 /** Show the phase; `label` says it better when the caller knows more (which video stage waits). */

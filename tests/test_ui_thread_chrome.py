@@ -1,0 +1,191 @@
+"""What frames a thread in the UI, in headless Chromium against a real server: the Title names
+the thread (sidebar, `studio threads`, the export) and never joins the brief; a thread with no
+title nor brief says it waits for one; Stop only while something can be stopped; a missing or
+deleted thread leaves nothing to click; Media Lab jobs are no sessions; the Audit table fits a
+laptop and a phone."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from typing import Any
+
+import httpx
+import psycopg
+from playwright.sync_api import expect
+
+from people.home_token import home_token
+from tests.ui_harness import ROOT, Server, shot, start_session
+
+PLAN_GATE = "#gate[data-gate='plan']:not([hidden])"
+TITLE = "Harbour bakery"
+BRIEF = "a cosy harbour bakery at dawn, fishing boats outside"
+NO_BRIEF_YET = "New thread — waiting for your brief"
+
+
+def studio_threads(server: Server) -> list[str]:
+    """`studio threads` on the server's database and home: its lines."""
+    env = {**os.environ, "DATABASE_URL": server.database_url, "STUDIO_HOME": str(server.home)}
+    done = subprocess.run(
+        [sys.executable, "-m", "api", "threads"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return [line for line in done.stdout.splitlines() if line.strip()]
+
+
+def admin(server: Server) -> dict[str, str]:
+    return {"Authorization": f"Bearer {home_token(server.home)}"}
+
+
+def test_the_title_names_the_thread_and_is_never_the_brief(page: Any, server: Server) -> None:
+    thread_id = start_session(page, server, TITLE, BRIEF)
+    expect(page.locator(PLAN_GATE)).to_be_visible(timeout=60_000)
+    # the brief the team got is the description alone
+    expect(page.locator("li.msg.mine .text").first).to_have_text(BRIEF)
+    state = httpx.get(
+        f"{server.url}/threads/{thread_id}/state", headers=admin(server), timeout=30
+    ).json()
+    first = next(m for m in state["values"]["messages"] if m["type"] == "human")
+    assert first["content"] == BRIEF
+    assert TITLE not in str(state["values"].get("brief", ""))
+    # the title is the thread's name: the page, the sidebar, the registry and `studio threads`
+    expect(page.locator("#thread-title")).to_have_text(TITLE)
+    expect(page.locator(f"#thread-list a[data-thread-id='{thread_id}'] .t-title")).to_have_text(
+        TITLE
+    )
+    with psycopg.connect(server.database_url) as conn:
+        row = conn.execute("SELECT title FROM threads WHERE thread_id = %s", [thread_id])
+        assert row.fetchone() == (TITLE,)
+    [line] = [line for line in studio_threads(server) if line.startswith(thread_id)]
+    assert line.rstrip().endswith(TITLE)
+    # and the export's name
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Download").click()
+    assert info.value.suggested_filename == f"creative-studio-harbour-bakery-{thread_id[:8]}.zip"
+
+    # Stop while the session can still be ended (a gate waits); not once it has ended
+    stop = page.locator("#stop")
+    expect(stop).to_be_enabled()
+    stop.click()
+    expect(page.locator("#phase")).to_have_text("stopped", timeout=30_000)
+    expect(stop).to_be_disabled()
+    shot(page, "chrome-1-stopped")
+    page.reload()
+    expect(page.locator("#phase")).to_have_text("stopped")
+    expect(stop).to_be_disabled()
+    expect(page.get_by_role("button", name="Send")).to_be_enabled()  # a message goes on
+
+
+def test_a_thread_with_no_brief_yet_says_so(page: Any, server: Server) -> None:
+    made = httpx.post(f"{server.url}/threads", json={}, headers=admin(server), timeout=30)
+    assert made.status_code == 200, made.text
+    thread_id = made.json()["thread_id"]
+    page.goto(f"{server.url}/t/{thread_id}")
+    expect(page.locator("#thread-title")).to_have_text(NO_BRIEF_YET)
+    link = page.locator(f"#thread-list a[data-thread-id='{thread_id}'] .t-title")
+    expect(link).to_have_text(NO_BRIEF_YET)
+    expect(page.locator("#stop")).to_be_disabled()  # nothing runs yet
+    shot(page, "chrome-2-no-brief-yet")
+
+
+def test_a_missing_or_deleted_thread_leaves_nothing_to_click(page: Any, server: Server) -> None:
+    page.console_errors.allow_network_noise = True  # the browser logs the 404s
+    page.goto(f"{server.url}/t/nope-123")
+    expect(page.locator("#thread-title")).to_have_text("Thread not found")
+    expect(page.locator("#error")).to_contain_text("Thread not found")
+    for name in ("Download", "Share link", "Send", "Stop"):
+        expect(page.get_by_role("button", name=name)).to_have_count(0)  # hidden
+    for selector in ("#download", "#share", "#stop", "#composer button[type=submit]"):
+        expect(page.locator(selector)).to_be_disabled()
+    expect(page.locator("#thread-url")).to_have_text("")
+    shot(page, "chrome-3-not-found")
+
+    made = httpx.post(
+        f"{server.url}/threads", json={"metadata": {"title": "Short-lived"}}, headers=admin(server)
+    )
+    thread_id = made.json()["thread_id"]
+    page.goto(f"{server.url}/t/{thread_id}")
+    expect(page.locator("#thread-title")).to_have_text("Short-lived")
+    expect(page.get_by_role("button", name="Download")).to_be_enabled()
+    expect(page.locator("#connection")).to_have_text("live", timeout=30_000)
+    gone = httpx.delete(f"{server.url}/threads/{thread_id}", headers=admin(server), timeout=30)
+    assert gone.status_code == 204
+    expect(page.locator("#connection")).to_have_text("deleted", timeout=30_000)
+    expect(page.locator("#thread-title")).to_have_text("Thread deleted")
+    for name in ("Download", "Share link", "Send", "Stop"):
+        expect(page.get_by_role("button", name=name)).to_have_count(0)
+    shot(page, "chrome-4-deleted")
+
+
+def test_media_lab_jobs_are_not_listed_as_threads(page: Any, server: Server) -> None:
+    made = httpx.post(
+        f"{server.url}/threads", json={"metadata": {"title": "A session"}}, headers=admin(server)
+    )
+    session_id = made.json()["thread_id"]
+    with psycopg.connect(server.database_url) as conn:  # a job's thread, as the Media Lab makes it
+        conn.execute(
+            "INSERT INTO threads (thread_id, title, status, phase, metadata) VALUES "
+            "('media-0001', 'upscale hero', 'idle', 'created', "
+            """'{"graph_id": "media", "media_job": true}')"""
+        )
+    listed = studio_threads(server)
+    assert any(line.startswith(session_id) for line in listed), listed
+    assert not any(line.startswith("media-") for line in listed), listed
+    page.goto(server.url + "/")
+    expect(page.locator(f"#thread-list a[data-thread-id='{session_id}']")).to_be_visible()
+    expect(page.locator("#thread-list a[data-thread-id^='media-']")).to_have_count(0)
+
+
+def test_the_audit_table_fits_a_laptop_and_a_phone(page: Any, server: Server) -> None:
+    long_id = "a-rather-long-client-chosen-thread-identifier-that-would-not-fit"
+    made = httpx.post(
+        f"{server.url}/threads",
+        json={"thread_id": long_id, "metadata": {"title": "Long"}},
+        headers=admin(server),
+        timeout=30,
+    )
+    assert made.status_code == 200, made.text
+    refused = httpx.post(
+        f"{server.url}/threads", json={"thread_id": "bad id!"}, headers=admin(server), timeout=30
+    )
+    assert refused.status_code == 422  # a request.refused entry
+    for width, height in ((1280, 800), (1024, 720)):
+        page.set_viewport_size({"width": width, "height": height})
+        page.goto(server.url + "/pages/audit")
+        rows = page.locator("#audit-rows tr")
+        expect(rows.first).to_be_visible()
+        fit = page.evaluate(
+            """() => { const box = document.querySelector('.table-scroll');
+              const last = [...document.querySelectorAll('#audit-rows td.request')]
+                .map(td => td.getBoundingClientRect().right);
+              return { page: document.documentElement.scrollWidth, inner: box.scrollWidth,
+                       shown: box.clientWidth, right: box.getBoundingClientRect().right,
+                       lastRight: Math.max(...last) }; }"""
+        )
+        assert fit["page"] <= width, fit
+        assert fit["inner"] <= fit["shown"], f"the table scrolls sideways at {width}px: {fit}"
+        assert fit["lastRight"] <= fit["right"] + 0.5, fit
+        request = rows.first.locator("td.request")
+        full = request.get_attribute("title")
+        assert full and len(full) > 8
+        expect(request).to_have_text(full[:8])  # the whole id is its tooltip
+        shot(page, f"audit-fit-{width}")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(server.url + "/pages/audit")
+    expect(rows.first).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    box = page.locator(".table-scroll")
+    assert box.evaluate("b => b.scrollWidth <= b.clientWidth"), "the table scrolls on a phone"
+    label = rows.first.locator("td.request").evaluate(
+        "td => getComputedStyle(td, '::before').content"
+    )
+    assert label == '"Request"'  # each value is labelled where rows stack
+    expect(rows.first.locator("td.outcome")).to_be_visible()
+    shot(page, "audit-fit-390")
