@@ -43,6 +43,7 @@ from bench.harness import (
     sse_events,
     wait_ok,
 )
+from people.home_token import home_token
 
 
 @dataclass
@@ -125,8 +126,10 @@ async def wait_until(predicate: object, task: asyncio.Task[None], within_s: floa
         await asyncio.sleep(0.005)
 
 
-async def new_session(url: str, token: str | None) -> tuple[str, str]:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
+async def new_session(url: str, admin: str) -> tuple[str, str]:
+    """A thread made with the home's admin token (`admin`), its run started with the thread's
+    own token; returns the thread's id and token."""
+    headers = {"Authorization": f"Bearer {admin}"}
     async with httpx.AsyncClient(base_url=url, headers=headers, timeout=30) as client:
         made = (await client.post("/threads", json={})).json()
         tid, token = made["thread_id"], made["token"]
@@ -159,13 +162,14 @@ async def main(args: argparse.Namespace) -> None:
             server.spawn()
             await server.ready()
             cold_start = time.perf_counter() - cold
-            tid, token = await new_session(server.url, None)
+            admin = home_token(db.home)  # `studio serve` made the home's admin
+            tid, token = await new_session(server.url, admin)
             seen: dict[str, list[Sse]] = {tid: []}
             restarts: list[tuple[float, float, float]] = []
             for _cycle in range(args.cycles):
                 events = seen[tid]
                 if events and events[-1].event == "done":
-                    tid, token = await new_session(server.url, token)
+                    tid, token = await new_session(server.url, admin)
                     events = seen[tid] = []
                 start = len(events)
                 after = (events[-1].id or "0") if events else "0"

@@ -33,6 +33,7 @@ from bench.harness import (
     sse_events,
     ticker_input,
 )
+from people.home_token import home_token
 
 
 async def follow(
@@ -97,8 +98,7 @@ async def main(args: argparse.Namespace) -> None:
         async with serve(
             "ticker", db, db.home, inproc=args.inproc, profile=args.profile, env=env
         ) as srv:
-            async with httpx.AsyncClient(base_url=srv.url) as c:
-                token = (await c.post("/threads", json={})).json()["token"]
+            token = home_token(db.home)  # the home's admin: creating threads needs a creator
             pid = srv.pid
             base, _, _ = await round_of(srv.url, token, 1, 1, args.ticks, args.interval, pid)
             lat, received, rss = await round_of(
