@@ -143,8 +143,9 @@ def route(state: MediaState) -> Literal["upscale", "interpolate", "generate", "b
     raise InvalidInput(f"kind: {kind!r} is not one of upscale, interpolate, generate, blend")
 
 
-def _out(svc: MediaServices, job_id: str, suffix: str) -> Path:
-    return svc.jobs.work_dir(job_id) / f"output{suffix}"
+async def _out(svc: MediaServices, job_id: str, suffix: str) -> Path:
+    """Where the backend writes the job's result (its work folder, made off the event loop)."""
+    return await asyncio.to_thread(svc.jobs.work_dir, job_id) / f"output{suffix}"
 
 
 def _produced(artifact: Artifact) -> dict[str, Any]:
@@ -158,7 +159,7 @@ async def upscale(state: MediaState, runtime: Any) -> dict[str, Any]:
     src = Path(state["sources"][0]["path"])
     artifact = await svc.lab.upscale(
         src,
-        _out(svc, job_id, ".png"),
+        await _out(svc, job_id, ".png"),
         factor=params.factor,
         params=params,
         progress=_Progress(svc, job_id),
@@ -183,7 +184,7 @@ async def interpolate(state: MediaState, runtime: Any) -> dict[str, Any]:
     params = InterpolateParams.model_validate(state["params"])
     done = int(state.get("chunks_done") or 0)
     total = int(state.get("chunks_total") or 0)
-    work = svc.jobs.work_dir(job_id) / "chunks"
+    work = await asyncio.to_thread(svc.jobs.work_dir, job_id) / "chunks"
 
     async def on_chunk(count: int, of: int) -> None:
         if count < of:
@@ -193,7 +194,7 @@ async def interpolate(state: MediaState, runtime: Any) -> dict[str, Any]:
         artifact = await svc.lab.interpolate(
             Path(state["sources"][0]["path"]),
             work,
-            _out(svc, job_id, ".mp4"),
+            await _out(svc, job_id, ".mp4"),
             params=params,
             progress=_Progress(svc, job_id),  # the backend reports the whole video's fraction
             done_chunks=done,
@@ -205,14 +206,16 @@ async def interpolate(state: MediaState, runtime: Any) -> dict[str, Any]:
         return {
             "chunks_done": boundary.done,
             "chunks_total": boundary.total,
-            "chunk_outputs": [_chunk_file(work, boundary.done - 1)],
+            "chunk_outputs": [await asyncio.to_thread(_chunk_file, work, boundary.done - 1)],
             "stage": stage,
         }
     last = int(artifact.backend_detail.get("chunks") or max(total, done + 1))
     return {
         "chunks_done": last,
         "chunks_total": last,
-        "chunk_outputs": [_chunk_file(work, last - 1)] if last > done else [],
+        "chunk_outputs": (
+            [await asyncio.to_thread(_chunk_file, work, last - 1)] if last > done else []
+        ),
         "output": _produced(artifact),
         "stage": "interpolated",
     }
@@ -232,7 +235,7 @@ async def generate(state: MediaState, runtime: Any) -> dict[str, Any]:
     svc, job_id = services_of(runtime), job_of(state, runtime)
     artifact = await svc.lab.from_references(
         [Path(s["path"]) for s in state["sources"]],
-        _out(svc, job_id, ".png"),
+        await _out(svc, job_id, ".png"),
         prompt=state.get("prompt") or "",
         params=ReferenceParams.model_validate(state["params"]),
         progress=_Progress(svc, job_id),
@@ -246,7 +249,7 @@ async def blend(state: MediaState, runtime: Any) -> dict[str, Any]:
     sources = state["sources"]
     artifact = await svc.lab.blend(
         [Path(s["path"]) for s in sources],
-        _out(svc, job_id, ".png"),
+        await _out(svc, job_id, ".png"),
         weights=normalise_weights(state.get("weights"), len(sources)),
         params=BlendParams.model_validate(state["params"]),
         progress=_Progress(svc, job_id),
@@ -260,7 +263,8 @@ async def record(state: MediaState, runtime: Any) -> dict[str, Any]:
     output = dict(state["output"])
     produced = Path(output.pop("path"))
     sha256 = await asyncio.to_thread(sha256_of, produced)
-    relative = svc.jobs.keep_file(produced, sha256)
+    relative = await asyncio.to_thread(svc.jobs.keep_file, produced, sha256)
+    size = (await asyncio.to_thread((svc.jobs.root / relative).stat)).st_size
     finished = datetime.now(UTC)
     started = state.get("started_at")
     seconds = (finished - datetime.fromisoformat(started)).total_seconds() if started else None
@@ -301,7 +305,7 @@ async def record(state: MediaState, runtime: Any) -> dict[str, Any]:
         "frames": output.get("frames"),
         "duration_s": output.get("duration_s"),
         "has_audio": bool(output.get("has_audio")),
-        "bytes": (svc.jobs.root / relative).stat().st_size,
+        "bytes": size,
         "backend": str(output.get("backend") or "embedded"),
         "backend_detail": output.get("backend_detail") or {},
         "label": str(output.get("label") or ""),

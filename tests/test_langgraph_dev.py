@@ -201,3 +201,39 @@ async def test_thread_our_studio_paused_is_resumed_through_langgraph_dev(
     assert state["next"] == ["approve_outputs"]  # generated, critiqued, waiting for the person
     assert [i["value"]["gate"] for i in state["interrupts"]] == ["output"]
     assert _count(dev_server.database_url, "assets", thread_id) > 0
+
+
+async def test_a_media_job_runs_in_langgraph_dev_with_its_intermediates(
+    dev_server: DevServer, tmp_path: Path
+) -> None:
+    """The `media` graph is LangGraph Studio's workbench: a run from its input JSON resolves the
+    preset, shows the sources and the produced file in the state, and is indexed as a job."""
+    from adapters.media_lab.probe import probe
+    from store.uploads import UploadStore
+    from tests.media_helpers import png_bytes
+
+    async def body() -> Any:
+        yield png_bytes((64, 48))
+
+    async with Database(dev_server.database_url, tmp_path / "reader") as database:
+        uploads = UploadStore(database.pool, tmp_path / "home" / "assets")  # dev's STUDIO_HOME
+        staged = await uploads.stage(body(), max_bytes=1 << 20)
+        upload = await uploads.put(staged, probe(staged.path), owner="dev", filename="a.png")
+    job = {"kind": "upscale", "inputs": [{"upload_id": upload.id}], "preset": {"id": "crisp"}}
+    async with get_client(url=dev_server.url) as client:
+        (assistant,) = await client.assistants.search(graph_id="media")
+        drawn = await client.assistants.get_graph(assistant["assistant_id"])
+        thread = await client.threads.create(graph_id="media")
+        values = await client.runs.wait(thread["thread_id"], "media", input=job)
+    assert {"prepare", "upscale", "record"} <= {node["id"] for node in drawn["nodes"]}
+    assert values["preset"] == {"id": "crisp", "version": 1} and values["stage"] == "done"
+    assert values["sources"][0]["sha256"] == upload.sha256
+    assert values["output"]["backend"] == "embedded"
+    assert (values["artifact"]["width"], values["artifact"]["height"]) == (128, 96)
+    with psycopg.connect(dev_server.database_url) as conn:
+        row = conn.execute(
+            "SELECT j.owner, j.status, a.lineage->'preset' FROM media_jobs j"
+            " JOIN media_artifacts a USING (job_id) WHERE j.job_id = %s",
+            (thread["thread_id"],),
+        ).fetchone()
+    assert row == ("langgraph-studio", "SUCCEEDED", {"id": "crisp", "version": 1})
