@@ -69,6 +69,12 @@ class MediaJobs:
         svc = self.services
         if job_id is not None and (await svc.jobs.get(job_id)) is not None:
             return await self.show(actor, job_id)
+        based_on = source_asset
+        if request.thread_id is not None and source_thread is None:
+            source_thread = request.thread_id
+            deliverable, based_on, brief = await self._thread_target(request)
+            if not (request.prompt or "").strip() and brief:
+                request = request.model_copy(update={"prompt": brief[:2000]})
         kind = request.kind
         check_count(kind, len(request.inputs) + (1 if source_asset else 0))
         uploads = [
@@ -106,6 +112,8 @@ class MediaJobs:
         recorded = request.recorded()
         if deliverable:
             recorded["deliverable"] = deliverable
+        if based_on:
+            recorded["based_on"] = based_on
         job = NewJob(
             job_id=job_id,
             owner=actor.user_id,
@@ -137,10 +145,10 @@ class MediaJobs:
         for key in ("prompt", "weights"):
             if job.request.get(key) is not None:
                 graph_input[key] = job.request[key]
-        if job.source_thread and job.source_asset:
+        if job.source_thread:
             graph_input["source"] = {
                 "thread_id": job.source_thread,
-                "asset_id": job.source_asset,
+                "asset_id": str(job.request.get("based_on") or job.source_asset or ""),
                 "deliverable": str(job.request.get("deliverable") or ""),
             }
         run = await self.manager.submit(
@@ -151,6 +159,21 @@ class MediaJobs:
             strategy="enqueue",
         )
         await self.services.jobs.set_run(job.job_id, str(run["run_id"]))
+
+    async def _thread_target(self, request: JobRequest) -> tuple[str, str | None, str]:
+        """The deliverable the result joins (the request's, else the plan's first), its
+        current variant (the new one's base) and the thread's brief; 422 naming `deliverable`
+        when the thread has no such deliverable (or no plan yet)."""
+        studio = self.manager.studio
+        snapshot = await studio.graph.aget_state(studio.config(str(request.thread_id)))
+        values = snapshot.values or {}
+        plan = [d["id"] for d in (values.get("plan") or {}).get("deliverables", [])]
+        wanted = request.deliverable or (plan[0] if plan else None)
+        if wanted is None or wanted not in plan:
+            known = ", ".join(plan) or "none yet"
+            raise InvalidInput(f"deliverable: the thread's deliverables are {known}")
+        current = (values.get("current") or {}).get(wanted)
+        return wanted, current, str(values.get("brief") or "")
 
     async def _upload(self, actor: Actor, upload_id: str, i: int, kind: str) -> UploadRecord:
         """The upload if the actor may use it; 404 for another person's (invisible)."""

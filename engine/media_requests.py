@@ -44,6 +44,11 @@ class JobRequest(BaseModel):
     """blend: one weight per source (normalised); equal when absent."""
     mode: BlendMode | None = None
     """blend: how the sources combine."""
+    thread_id: Annotated[str, StringConstraints(max_length=128, pattern=r"^[\w.-]+$")] | None = None
+    """A studio thread the result joins, as a new variant of `deliverable` (for `generate`:
+    the reference images attached to that thread; the prompt defaults to its brief)."""
+    deliverable: Name | None = None
+    """The thread's deliverable the result is a variant of (default: its first)."""
 
     def overrides(self) -> dict[str, Any]:
         """The params this request sets over its preset's."""

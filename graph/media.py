@@ -326,7 +326,7 @@ async def join_thread(
     deliverable (exactly once per job), its recipe the job's lineage."""
     if svc.assets is None or not artifact["mime"].startswith("image/"):
         return
-    before = await svc.assets.get(source["asset_id"])
+    before = await svc.assets.get(source["asset_id"]) if source["asset_id"] else None
     await svc.assets.put_media(
         await asyncio.to_thread(path.read_bytes),
         content_type=artifact["mime"],

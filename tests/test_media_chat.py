@@ -13,7 +13,8 @@ import pytest
 from adapters.media_lab.params import BUILTIN_PRESETS
 from graph.media_asks import MediaAsk, parse
 from people import accounts
-from tests.api_helpers import NEON, serve
+from tests.api_helpers import NEON, read_sse, serve
+from tests.media_helpers import png_bytes
 
 pytestmark = pytest.mark.anyio
 ASK = {"input": {"messages": [{"role": "user", "content": "upscale hero 2x"}]}}
@@ -92,3 +93,36 @@ async def test_a_creators_ask_is_refused_in_words(database, tmp_path) -> None:
                 )
             ).fetchall()
         assert any("Media Lab is for admins" in r["data"] for r in rows), rows
+
+
+async def test_a_reference_attached_to_a_thread_makes_a_new_variant_from_its_brief(
+    database, tmp_path
+) -> None:
+    async with serve(database, tmp_path) as served:
+        tid, token = await served.new_thread()
+        async with served.http(token) as client, served.http(served.admin_token) as root:
+            await at_output_gate(client, tid)
+            before = (await client.get(f"/threads/{tid}/outputs")).json()["items"]
+            sent = await root.post(
+                "/media/uploads", files={"file": ("ref.png", png_bytes((96, 64), (20, 160, 90)))}
+            )
+            body = {"kind": "generate", "inputs": [sent.json()["id"]], "thread_id": tid}
+            job = (await root.post("/media/jobs", json=body)).json()
+            assert job["request"]["deliverable"] == "hero" and job["source_thread"] == tid
+            events = await read_sse(root, "GET", f"/media/jobs/{job['id']}/stream", until="done")
+            assert events[-1].event == "done"
+            job = (await root.get(f"/media/jobs/{job['id']}")).json()
+            assert job["status"] == "SUCCEEDED", job
+            assert job["artifact"]["lineage"]["prompt"] == NEON  # the thread's brief
+            after = (await client.get(f"/threads/{tid}/outputs")).json()["items"]
+            [made] = [i for i in after if i["asset_id"] not in {b["asset_id"] for b in before}]
+            assert made["deliverable"] == "hero"
+            assert made["lineage"]["generator"].startswith("media lab generate")
+            assert (
+                made["lineage"]["recipe"]["media_lab"]["inputs"][0]["upload_id"]
+                == sent.json()["id"]
+            )
+            wrong = await root.post("/media/jobs", json={**body, "deliverable": "poster"})
+            assert wrong.status_code == 422 and "deliverable" in wrong.json()["error"]["message"]
+            elsewhere = await root.post("/media/jobs", json={**body, "thread_id": "no-such"})
+            assert elsewhere.status_code == 404

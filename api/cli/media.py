@@ -128,6 +128,10 @@ def submit(
         str | None,
         typer.Option(help="blend: average, multiply, screen, overlay, soft_light, difference."),
     ] = None,
+    thread: Annotated[
+        str | None, typer.Option(help="A studio thread the result joins (references: its brief).")
+    ] = None,
+    deliverable: Annotated[str | None, typer.Option(help="With --thread: which one.")] = None,
     out: Annotated[Path | None, typer.Option(help="Copy the result into this folder.")] = None,
     no_wait: NoWait = False,
     as_json: JsonOut = False,
@@ -145,6 +149,8 @@ def submit(
         "prompt": prompt,
         "strength": strength,
         "mode": mode,
+        "thread_id": thread,
+        "deliverable": deliverable,
     }
     if weights is not None:
         try:

@@ -11,11 +11,14 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from adapters.errors import NotFound
+from api.http.deps import Services
 from api.http.deps import caller as signed_in
 from engine.media_jobs import Actor
 from engine.media_lab import MediaLab
 from people.errors import Forbidden
 from people.identity import Caller
+from people.ownership import thread_access
 
 
 def may_use_media_lab(caller: Caller, access: str) -> bool:
@@ -45,6 +48,15 @@ def media_lab(request: Request) -> MediaLab:
 
 
 MediaDep = Annotated[MediaLab, Depends(media_lab)]
+
+
+async def may_direct(svc: Services, caller: Caller, thread_id: str) -> None:
+    """A job whose result joins a studio thread needs the right to direct that thread (its
+    owner, an admin, or a `direct` grant); any other thread is not found."""
+    row = await svc.studio.threads.get(thread_id)
+    access = await thread_access(svc.studio.threads.pool, caller, row) if row else None
+    if access not in ("owner", "direct"):
+        raise NotFound(f"thread_id: thread {thread_id!r} not found")
 
 
 def actor_of(caller: Caller) -> Actor:

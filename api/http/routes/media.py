@@ -18,7 +18,7 @@ from adapters.media_lab.params import parse_params
 from adapters.media_lab.probe import probe
 from api.http.deps import Services, ServicesDep
 from api.http.errors import error_body
-from api.http.media_access import MediaCaller, MediaDep, actor_of
+from api.http.media_access import MediaCaller, MediaDep, actor_of, may_direct
 from api.http.routes.runs import PING_S, batches, last_event_id
 from engine.media_jobs import check_kind
 from engine.media_requests import JobRequest, Kind, Name
@@ -145,6 +145,8 @@ async def submit_job(
 ) -> dict[str, Any]:
     """Queue a job; answers at once with the job (`QUEUED`): follow it with `/stream`."""
     actor = actor_of(caller)
+    if body.thread_id is not None:
+        await may_direct(svc, caller, body.thread_id)
     await lab.check_quota(caller.user_id)
     async with audited(
         svc.studio.threads.pool, actor=caller, action="media.job.submitted"
