@@ -41,6 +41,7 @@ NETWORK_NOISE = (
     "net::ERR_EMPTY_RESPONSE",
     "ERR_INCOMPLETE_CHUNKED",
     "the server responded with a status of 404",  # a thread deleted on purpose
+    "the server responded with a status of 401",  # ... and its own token, no credential since
 )
 
 

@@ -274,14 +274,21 @@ export class ThreadStream {
     this.retryMs = Math.min(this.retryMs * 2, 5000);
   }
 
-  /** Whether the thread is gone (deleted by another tab or client), not just unreachable. */
+  /** Whether the thread is gone (deleted by another tab or client), not just unreachable.
+   * A deleted thread's own token is no credential any more (401): then the signed-in person
+   * (this machine's token, else the session cookie) asks, and hears its 404. */
   async deleted() {
-    try {
-      await this.api.thread();
-      return false;
-    } catch (error) {
-      return error instanceof ApiError && error.status === 404;
+    for (const token of [this.api.token, homeToken()]) {
+      try {
+        await call("GET", this.api.path(), { token });
+        return false;
+      } catch (error) {
+        if (!(error instanceof ApiError)) return false;
+        if (error.status === 404) return true;
+        if (error.status !== 401) return false; // unreachable, or busy: try again later
+      }
     }
+    return false;
   }
 
   close() {
