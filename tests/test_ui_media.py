@@ -150,3 +150,28 @@ def test_a_creator_neither_sees_nor_opens_the_media_lab(page: Any, server: Serve
         expect(tab.get_by_role("tab")).to_have_count(0)
     finally:
         tab.context.close()
+
+
+def test_a_reference_joins_a_studio_thread_from_the_generate_tab(
+    page: Any, server: Server, tmp_path: Path
+) -> None:
+    admin = {"Authorization": f"Bearer {home_token(server.home)}"}
+    brief = {"messages": [{"role": "user", "content": "a lighthouse at dusk"}]}
+    settings = {"auto_approve": True, "deliverables": ["hero 16:9"]}
+    with httpx.Client(base_url=server.url, headers=admin, timeout=120) as api:
+        tid = api.post("/threads", json={"metadata": {"title": "Lighthouse"}}).json()["thread_id"]
+        api.post(f"/threads/{tid}/runs/wait", json={"input": {**brief, "settings": settings}})
+        before = len(api.get(f"/threads/{tid}/outputs").json()["items"])
+    ref = tmp_path / "ref.png"
+    ref.write_bytes(png_bytes((120, 80), (30, 150, 80)))
+    open_lab(page, server)
+    page.locator("#panel-generate input[type=file]").set_input_files(str(ref))
+    expect(page.locator("#panel-generate .upload")).to_contain_text("ref.png")
+    page.locator("#panel-generate select[name=thread_id]").select_option(tid)
+    page.locator("#panel-generate").get_by_role("button", name="Generate", exact=True).click()
+    made = job_card(page, "generate")
+    expect(made.locator(".result img")).to_have_js_property("complete", True)
+    with httpx.Client(base_url=server.url, headers=admin, timeout=30) as api:
+        items = api.get(f"/threads/{tid}/outputs").json()["items"]
+    assert len(items) == before + 1
+    assert items[-1]["lineage"]["generator"].startswith("media lab generate")

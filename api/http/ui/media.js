@@ -139,7 +139,17 @@ function jobForm(tab, presets, onSubmitted) {
   } else if (tab.kind === "generate") {
     extra.prompt = el("textarea", { name: "prompt", rows: "3", maxlength: "2000", placeholder: "what to make from the references" });
     extra.strength = el("input", { type: "range", name: "strength", min: "0", max: "1", step: "0.05", value: "0.55" });
-    fields.push(field("Prompt", extra.prompt), field("Strength (0 keeps the references, 1 ignores them)", extra.strength));
+    extra.thread = el("select", { name: "thread_id" }, el("option", { value: "" }, "none: a Media Lab result only"));
+    extra.deliverable = el("input", { name: "deliverable", maxlength: "64", placeholder: "its first deliverable" });
+    call("POST", "/threads/search", { token: token(), body: { limit: 50 } })
+      .then((threads) => extra.thread.append(...threads.map((t) => el("option", { value: t.thread_id }, t.metadata?.title || t.title || t.thread_id.slice(0, 8)))))
+      .catch(() => {});
+    fields.push(
+      field("Prompt (with a thread: its brief when empty)", extra.prompt),
+      field("Strength (0 keeps the references, 1 ignores them)", extra.strength),
+      field("Join a studio thread as a new variant", extra.thread),
+      field("Deliverable", extra.deliverable),
+    );
   } else if (tab.kind === "blend") {
     extra.mode = el("select", { name: "mode" }, MODES.map((m) => el("option", { value: m }, m.replace("_", " "))));
     fields.push(field("Mode", extra.mode));
@@ -163,7 +173,9 @@ function jobForm(tab, presets, onSubmitted) {
     const body = { kind: tab.kind, inputs: zone.items.map((i) => i.upload.id), preset: preset.value || undefined };
     if (extra.factor) body.factor = Number(extra.factor.value);
     if (extra.target_fps) body.target_fps = Number(extra.target_fps.value);
-    if (extra.prompt) body.prompt = extra.prompt.value;
+    if (extra.prompt && extra.prompt.value.trim()) body.prompt = extra.prompt.value;
+    if (extra.thread?.value) body.thread_id = extra.thread.value;
+    if (extra.deliverable?.value.trim()) body.deliverable = extra.deliverable.value.trim();
     if (extra.strength) body.strength = Number(extra.strength.value);
     if (extra.mode) {
       body.mode = extra.mode.value;
