@@ -119,6 +119,7 @@ def test_a_missing_or_deleted_thread_leaves_nothing_to_click(page: Any, server: 
     assert gone.status_code == 204
     expect(page.locator("#connection")).to_have_text("deleted", timeout=30_000)
     expect(page.locator("#thread-title")).to_have_text("Thread deleted")
+    expect(page.locator("#phase")).to_be_hidden()  # no phase of a thread that is gone
     for name in ("Download", "Share link", "Send", "Stop"):
         expect(page.get_by_role("button", name=name)).to_have_count(0)
     shot(page, "chrome-4-deleted")

@@ -30,6 +30,7 @@ export function threadUnavailable(title) {
   for (const id of ["download", "share", "share-role", "composer-input", "stop"]) $(id).disabled = true;
   $("composer").querySelector("button[type=submit]").disabled = true;
   for (const part of [$("composer"), $("gallery-pane"), document.querySelector(".thread-actions")]) part.hidden = true;
+  for (const part of [$("phase"), ...$("thread").querySelectorAll("button.branch")]) part.hidden = true;
   $("thread").dataset.unavailable = "true";
 }
 
