@@ -109,6 +109,8 @@ async def critique(state: StudioState, runtime: Runtime[StudioContext]) -> dict[
                 targets=card.targets,
                 unchecked=card.unchecked,
                 missing=card.missing,
+                undrawn=card.undrawn,
+                uncapped=card.uncapped,
                 moved=moved,
                 sketch=card.sketch,
                 directions_seen=heard,

@@ -157,11 +157,16 @@ def layout_words(text: str) -> dict[str, float]:
     return out
 
 
-def not_drawn(recipe: Mapping[str, Any] | None) -> list[str]:
-    """What the image's renderer says it could not draw of what was asked, as findings."""
+def undrawn_names(recipe: Mapping[str, Any] | None) -> list[str]:
+    """What the image's renderer says it could not draw of what was asked."""
     drawn = (recipe or {}).get("drawn")
     names = drawn.get("cannot_draw") if isinstance(drawn, Mapping) else None
-    return [f"not drawn: {name} (this renderer cannot draw it)" for name in names or []]
+    return [str(name) for name in names or []]
+
+
+def not_drawn(recipe: Mapping[str, Any] | None) -> list[str]:
+    """What the image's renderer could not draw of what was asked, as findings."""
+    return [f"not drawn: {name} (this renderer cannot draw it)" for name in undrawn_names(recipe)]
 
 
 def soften(score: float) -> float:
@@ -189,6 +194,10 @@ class Scorecard:
     """What the brief asks that nobody could check (a vision model checks these itself)."""
     missing: list[str]
     """Asked-for elements not found (legible text)."""
+    undrawn: list[str]
+    """What the renderer says it could not draw of what was asked (its recipe's cannot_draw)."""
+    uncapped: float
+    """The score before the `undrawn` cap: what iterating could still improve."""
     sketch: bool
     looked: bool
     """A vision model saw the image."""
@@ -275,11 +284,12 @@ async def score_image(
     if assessment.missing:  # the model may not weigh a missing element; the pixels did
         judged = min(judged, MISSING_CAP)
     score = MEASURED_WEIGHT * assessment.score + (1 - MEASURED_WEIGHT) * judged
-    if undrawn:  # the renderer says it left out something asked: no score may praise that
-        score = min(score, MISSING_CAP)
     unchecked = [*assessment.unchecked, *([] if looked else hidden)]
     if unchecked:
         score = soften(score)
+    uncapped = score
+    if undrawn:  # the renderer says it left out something asked: no score may praise that
+        score = min(score, MISSING_CAP)
     sketch = bool((recipe or {}).get("sketch"))
     reasons = list(dict.fromkeys([*undrawn, *assessment.findings, *verdict.reasons]))[:6]
     return Scorecard(
@@ -292,6 +302,8 @@ async def score_image(
         parts=assessment.parts,
         unchecked=unchecked,
         missing=[*assessment.missing, *undrawn],
+        undrawn=undrawn_names(recipe),
+        uncapped=round(uncapped, 1),
         sketch=sketch,
         looked=looked,
         tokens=tokens,

@@ -69,6 +69,16 @@ def nothing_made(state: StudioState) -> Command[Any] | None:
     )
 
 
+def cannot_be_drawn(critiques: dict[str, Critique], threshold: float) -> dict[str, list[str]]:
+    """Deliverables below `threshold` only because the renderer cannot draw something asked
+    (their score before that cap clears it): iterating cannot help them."""
+    return {
+        d: list(c.get("undrawn") or [])
+        for d, c in critiques.items()
+        if c.get("undrawn") and c["score"] < threshold <= c.get("uncapped", c["score"])
+    }
+
+
 async def manage(
     state: StudioState, runtime: Runtime[StudioContext]
 ) -> Command[Literal["direct", "approve_outputs", "finalize"]]:
@@ -104,8 +114,11 @@ async def manage(
         return Command(goto=stop.goto, update={**ruling, **update})
     critiques = variants.current_critiques(state)
     settled = set(state.get("settled") or {})
+    undrawable = cannot_be_drawn(critiques, lim.score_threshold)
     weak = {
-        d for d, c in critiques.items() if c["score"] < lim.score_threshold and d not in settled
+        d
+        for d, c in critiques.items()
+        if c["score"] < lim.score_threshold and d not in settled and d not in undrawable
     }
     report = state.get("drift")
     drift = report["drift"] if report else 0.0
@@ -117,13 +130,25 @@ async def manage(
         f"; {f['deliverable']} failed ({f['message']})" for f in failures_of(state, iteration)
     )
     if not weak:
-        below = sorted(d for d in settled if d in critiques)
+        below = sorted(d for d in settled if d in critiques and d not in undrawable)
         text = (
             f"Every output clears {lim.score_threshold} ({scores}); over to you."
             if not below
             else f"{', '.join(below)} stayed below {lim.score_threshold} and iterating did not "
             f"improve {'it' if len(below) == 1 else 'them'}, so I stopped ({scores}); over to you."
         )
+        if undrawable:
+            things = ", ".join(dict.fromkeys(n for names in undrawable.values() for n in names))
+            text = (
+                f"{', '.join(sorted(undrawable))}: the image renderer cannot draw {things}, so "
+                f"{'it stays' if len(undrawable) == 1 else 'they stay'} below "
+                f"{lim.score_threshold} and iterating cannot fix that (a model can: set "
+                f"COMFYUI_URL). " + text.replace("Every output clears", "The rest clear", 1)
+                if len(undrawable) < len(critiques)
+                else f"The image renderer cannot draw {things}, so no output clears "
+                f"{lim.score_threshold} and iterating cannot fix that (a model can: set "
+                f"COMFYUI_URL) ({scores}); over to you."
+            )
         return Command(
             goto="approve_outputs",
             update={

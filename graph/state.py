@@ -269,6 +269,11 @@ class Critique(TypedDict):
     """What the brief asks that nobody could check (no vision model): "a stray cat", ..."""
     missing: NotRequired[list[str]]
     """Asked-for elements not found in the image ("legible text"); each costs points."""
+    undrawn: NotRequired[list[str]]
+    """What the renderer could not draw of what was asked ("desert"): the score is capped, and
+    iterating cannot fix it."""
+    uncapped: NotRequired[float]
+    """The score before that cap."""
     moved: NotRequired[list[str]]
     """For each measurable thing the person asked since the previous current variant, whether
     this image moved that way: "warmer: yes (warmth 0.02 -> 0.09)"."""

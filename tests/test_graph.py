@@ -264,3 +264,19 @@ async def test_stop_at_other_gates_ends_interrupted(graph, context, tid, where) 
     state = await resume(graph, {"action": "stop"}, tid, context)
     assert state["phase"] == "interrupted" and state["stop_reason"] == "stopped_by_person"
     assert state["gates"][-1]["action"] == "stop"
+
+
+async def test_what_the_renderer_cannot_draw_is_said_and_not_iterated_on(
+    graph, context, tid
+) -> None:
+    """"a caravan crossing dunes" on the built-in renderer: no desert is drawn, so no score
+    may praise it (Lens caps it) and iterating cannot fix it (the manager says so and stops)."""
+    brief = "a caravan crossing the desert dunes at golden hour"
+    state = await run(graph, start(brief, auto_approve=True), tid, context)
+    assert state["iteration"] == 1  # no pointless iterations on what cannot be drawn
+    critiques = [c for c in state["critiques"] if c.get("undrawn")]
+    assert critiques and all(c["score"] <= 5.5 <= c["uncapped"] for c in critiques)
+    assert all("desert" in c["undrawn"] for c in critiques)
+    said = [str(m.content) for m in state["messages"] if m.type == "ai" and m.name == "manager"]
+    assert any("cannot draw desert" in text for text in said), said
+    assert not any("Every output clears" in text for text in said)
