@@ -136,8 +136,15 @@ def test_media_lab_jobs_are_not_listed_as_threads(page: Any, server: Server) -> 
             "('media-0001', 'upscale hero', 'idle', 'created', "
             """'{"graph_id": "media", "media_job": true}')"""
         )
+    renamed = httpx.patch(
+        f"{server.url}/threads/{session_id}",
+        json={"metadata": {"title": "A session, renamed"}},
+        headers=admin(server),
+    )
+    assert renamed.status_code == 200, renamed.text
     listed = studio_threads(server)
-    assert any(line.startswith(session_id) for line in listed), listed
+    [line] = [line for line in listed if line.startswith(session_id)]
+    assert line.rstrip().endswith("A session, renamed")  # a PATCHed title is the title too
     assert not any(line.startswith("media-") for line in listed), listed
     page.goto(server.url + "/")
     expect(page.locator(f"#thread-list a[data-thread-id='{session_id}']")).to_be_visible()
