@@ -135,16 +135,13 @@ def new_canvas(spec: GenerationSpec) -> Canvas:
     if len(colours) < 3:
         colours.append(mix(colours[0], WHITE, 0.5))
     words = read(spec)
-    text = f"{words.scene} {spec.template}"
-    family = "studio" if words.lighting == "studio" else pick(text, FAMILIES)
-    family = family or ("city" if words.lighting in ("neon", "night") else "meadow")
     h, w = spec.height, spec.width
-    horizon = float(np.clip(spec.horizon + CAMERA_HORIZON.get(spec.camera, 0.0), 0.05, 0.95))
+    horizon = _horizon(spec)
     return Canvas(
         spec=spec,
         words=words,
         light=LIGHTS.get(words.lighting, LIGHTS["daylight"]),
-        family=family,
+        family=_family(spec, words),
         palette=np.stack(colours),
         horizon=horizon,
         rgb=np.zeros((h, w, 3), np.float32),
@@ -153,6 +150,48 @@ def new_canvas(spec: GenerationSpec) -> Canvas:
         subject=np.zeros((h, w), np.float32),
         sky_low=np.zeros(3, np.float32),
     )
+
+
+def _family(spec: GenerationSpec, words: Reading) -> str:
+    text = f"{words.scene} {spec.template}"
+    family = "studio" if words.lighting == "studio" else pick(text, FAMILIES)
+    return family or ("city" if words.lighting in ("neon", "night") else "meadow")
+
+
+def _horizon(spec: GenerationSpec) -> float:
+    return float(np.clip(spec.horizon + CAMERA_HORIZON.get(spec.camera, 0.0), 0.05, 0.95))
+
+
+Disc = tuple[float, float, float]
+"""A sun or moon: centre x, centre y and radius, in pixels."""
+SUN_CLEARANCE = 1.6
+"""How far (in radii) the sun's bright disc and bloom reach: lettering keeps out of it."""
+
+
+def sun_disc(spec: GenerationSpec) -> Disc | None:
+    """Where the spec's sun or moon would sit, before lettering asks it to make room; None when
+    the light has none, the sky is not clear, or the scene is a studio.
+
+    It depends on the spec alone (its own random stream), so the lettering's layout can keep
+    clear of it and the recipe's text box stays what was drawn."""
+    words = read(spec)
+    light = LIGHTS.get(words.lighting, LIGHTS["daylight"])
+    if not light.sun or spec.weather != "clear" or _family(spec, words) == "studio":
+        return None
+    rng = np.random.default_rng([spec.seed, 101])
+    w, h, horizon = spec.width, spec.height, _horizon(spec)
+    sx = rng.uniform(0.15, 0.85) * w
+    if light.sun_height < 0.3:  # a low sun backlights the subject instead of competing
+        sx = float(np.clip(spec.subject_x + rng.uniform(-0.12, 0.12), 0.1, 0.9)) * w
+    sy = (horizon - light.sun_height * horizon) * h
+    return sx, sy, light.sun_size * h
+
+
+def disc_box(disc: Disc) -> tuple[float, float, float, float]:
+    """The box (left, top, right, bottom) lettering must keep out of around a sun or moon."""
+    x, y, r = disc
+    reach = SUN_CLEARANCE * r
+    return x - reach, y - reach, x + reach, y + reach
 
 
 def noise(rng: Rng, h: int, w: int, cells: tuple[int, int]) -> Arr:

@@ -7,7 +7,15 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 from adapters.render_canvas import WHITE, Arr, Canvas, Rng, as_mask, mix, paint
-from adapters.render_subject import CAMERAS, HALF_WIDTH, LAMP_HEAD, lamp_colour, light_at, stamp
+from adapters.render_subject import (
+    CAMERAS,
+    HALF_WIDTH,
+    LAMP_HEAD,
+    lamp_colour,
+    light_at,
+    placement,
+    stamp,
+)
 from adapters.render_words import Element
 
 SIZES = {"cat": 0.1, "bird": 0.03, "animal": 0.16, "person": 0.28, "lamp": 0.5, "vehicle": 0.15,
@@ -21,7 +29,8 @@ def _spot(c: Canvas, e: Element, side: int, step: int) -> tuple[float, float, fl
     h, w, hz = c.h, c.w, c.horizon * c.h
     scale = CAMERAS.get(c.spec.camera, (1.0, 0.0))[0]
     size = SIZES.get(e.kind, 0.15) * h * scale
-    subject_feet = (c.spec.subject_y + c.spec.subject_scale * scale / 2) * h
+    at = placement(c.spec, c.words.subject)
+    subject_feet = at.feet
     feet = float(np.clip(subject_feet, hz + 0.05 * h, 0.97 * h))
     if e.place == "far" or (e.kind in _FAR and e.place != "near"):
         size, feet = size * 0.6, hz + 0.01 * h
@@ -32,8 +41,8 @@ def _spot(c: Canvas, e: Element, side: int, step: int) -> tuple[float, float, fl
     if e.kind == "boat":
         feet = hz + 0.2 * (h - hz) if e.place != "near" else feet
     gap = 0.03 * w + HALF_WIDTH.get(e.kind, 0.3) * size
-    reach = c.spec.subject_scale * h * scale * HALF_WIDTH.get(c.words.subject, 0.3)
-    x = c.spec.subject_x * w + side * (reach + gap + step * 0.06 * w)
+    reach = at.size * HALF_WIDTH.get(c.words.subject, 0.3)
+    x = at.cx + side * (reach + gap + step * 0.06 * w)
     return float(np.clip(x, 0.06 * w, 0.94 * w)), feet, size
 
 
@@ -57,7 +66,9 @@ def _lamp_light(c: Canvas, x: float, feet: float, size: float, colour: Arr) -> N
     """The lamp's head lit (bloomed at the end) and its pool of light on the ground."""
     hx, hy = x + LAMP_HEAD[0] * size, feet - size + LAMP_HEAD[1] * size
     light_at(c, hx, hy, 0.035 * size, colour)
-    ys = slice(max(0, int(hy - 0.1 * size)), min(c.h, int(feet + 0.2 * size)))
+    # The window reaches where both glows have faded to nothing (under 1e-4 of their peak):
+    # a window cut short draws a hard seam across the sky along its edge.
+    ys = slice(max(0, int(hy - 1.1 * size)), min(c.h, int(max(hy + 1.1 * size, feet + 0.2 * size))))
     xs = slice(max(0, int(hx - 0.9 * size)), min(c.w, int(hx + 0.9 * size)))
     gy = np.arange(ys.start, ys.stop, dtype=np.float32)[:, None]
     gx = np.arange(xs.start, xs.stop, dtype=np.float32)[None, :]
@@ -109,10 +120,9 @@ def draw_elements(c: Canvas, rng: Rng) -> None:
 def _beam(c: Canvas) -> None:
     """A soft beam of light: from the top of a tower subject (a lighthouse), else from above."""
     h, w = c.h, c.w
-    scale = CAMERAS.get(c.spec.camera, (1.0, 0.0))[0]
-    size = c.spec.subject_scale * h * scale
+    at = placement(c.spec, c.words.subject)
     if c.words.subject in ("tower", "lamp"):
-        sx, sy = c.spec.subject_x * w, c.spec.subject_y * h - size / 2 + 0.06 * size
+        sx, sy = at.cx, at.top + 0.06 * at.size
         far = 0.0 if c.spec.subject_x > 0.5 else float(w)
         cone = [(sx, sy - 2), (far, sy - 0.16 * h), (far, sy + 0.1 * h), (sx, sy + 2)]
     else:

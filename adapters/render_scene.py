@@ -6,11 +6,14 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from adapters.render_canvas import (
+    SUN_CLEARANCE,
     WHITE,
     Arr,
     Canvas,
+    Disc,
     Rng,
     as_mask,
+    disc_box,
     f32,
     luma,
     mix,
@@ -18,7 +21,9 @@ from adapters.render_canvas import (
     paint,
     rgb,
     rows,
+    sun_disc,
 )
+from adapters.render_text import layout
 
 
 def draw_sky(c: Canvas, rng: Rng) -> None:
@@ -40,21 +45,42 @@ def draw_sky(c: Canvas, rng: Rng) -> None:
         cover *= f32(np.clip((c.horizon - y) / c.horizon * 3, 0, 1))[:, None]
         lit = mix(low, rgb(light.sun or light.horizon), 0.4) * 1.05
         paint(c, cover * 0.75, mix(lit, top, f32(np.clip(n - 0.5, 0, 1))[..., None]))
-    if light.sun and clear and c.family != "studio":
-        sx = rng.uniform(0.15, 0.85) * w
-        if light.sun_height < 0.3:  # a low sun backlights the subject instead of competing
-            sx = float(np.clip(c.spec.subject_x + rng.uniform(-0.12, 0.12), 0.1, 0.9)) * w
-        sy = (c.horizon - light.sun_height * c.horizon) * h
+    if (disc := _sun(c)) is not None:
+        sx, sy, _ = disc
         dist = np.hypot((np.arange(w) - sx)[None, :], (np.arange(h) - sy)[:, None]) / h
-        sun = rgb(light.sun)
+        sun = rgb(light.sun or "#ffffff")
         c.rgb += sun * (light.glow * 0.55 * np.exp(-dist / 0.2))[..., None].astype(np.float32)
-        disc = np.clip((light.sun_size - dist) * h / 1.5, 0, 1).astype(np.float32)
-        c.glow += sun * disc[..., None]
+        lit = np.clip((light.sun_size - dist) * h / 1.5, 0, 1).astype(np.float32)
+        c.glow += sun * lit[..., None]
     if light.stars and c.family != "studio":
         count = int(light.stars * w * h / 900)
         ys = (rng.random(count) ** 1.5 * c.horizon * h * 0.95).astype(int)
         xs = rng.integers(0, w, count)
         c.glow[ys, xs] += (rng.random(count, dtype=np.float32) ** 2 * 0.9)[:, None]
+
+
+def _sun(c: Canvas) -> Disc | None:
+    """The sun or moon where `sun_disc` puts it, unless the lettering sits there: then it moves
+    beside or below the type, or, with no room left in the sky, is not drawn (never two suns,
+    never one behind the words)."""
+    disc = sun_disc(c.spec)
+    text = c.words.lettering.text
+    if disc is None or not text:
+        return disc
+    box = layout(c.spec, text).box
+    x0, y0, x1, y1 = disc_box(disc)
+    if not (x0 < box[2] and box[0] < x1 and y0 < box[3] and box[1] < y1):
+        return disc
+    x, y, r = disc
+    reach, gap = SUN_CLEARANCE * r, 0.02 * c.w
+    sides = [box[0] - reach - gap, box[2] + reach + gap]
+    sides = [s for s in sides if 0.05 * c.w <= s <= 0.95 * c.w]
+    if sides:
+        return min(sides, key=lambda s: abs(s - x)), y, r
+    low = box[3] + reach + gap
+    if low <= c.horizon * c.h + 0.5 * r:  # below the type, setting on the horizon
+        return x, low, r
+    return None
 
 
 def draw_scenery(c: Canvas, rng: Rng) -> None:
@@ -249,10 +275,27 @@ def _water(c: Canvas, rng: Rng) -> None:
     # Darker than the sky it mirrors, as water is, which also keeps the horizon visible.
     water = mix(c.rgb[src[:, None], xs], c.palette[1] * c.light.ambient, 0.45) * 0.75
     c.rgb[hz:] = water
-    c.glow[hz:] += c.glow[src[:, None], xs] * 0.6
+    c.glow[hz:] += _glitter(c.glow[src[:, None], xs] * 0.6, rng, h)
     c.ground[hz:] = 1.0
     if sea > 1:
         _whitecaps(c, rng, sea)
+
+
+def _glitter(mirrored: Arr, rng: Rng, h: int) -> Arr:
+    """Lights mirrored in water as a broken column of glints, never a crisp second disc: the
+    mirror image is smeared down the water and cut into ripples."""
+    n = mirrored.shape[0]
+    if n < 2:
+        return mirrored
+    k = max(3, int(0.08 * h))
+    padded = np.concatenate([np.zeros((k,) + mirrored.shape[1:], np.float32), mirrored])
+    total = np.cumsum(padded, axis=0, dtype=np.float32)
+    smear = (total[k:] - total[:-k]) / k * 1.6  # each row lit by the k rows above it
+    ys = np.arange(n, dtype=np.float32)
+    wave = np.sin(ys * 2 * np.pi / max(3.0, 0.012 * h) + rng.uniform(0, 6))
+    ripples = wave + rng.normal(0, 0.5, n) > 0.3
+    out: Arr = f32(smear * (0.15 + 0.85 * ripples)[:, None, None])
+    return out
 
 
 def _whitecaps(c: Canvas, rng: Rng, sea: float) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
@@ -18,6 +20,7 @@ from adapters.render_canvas import (
     paint,
     rgb,
 )
+from adapters.specs import GenerationSpec
 
 Polygon = list[tuple[float, float]]
 
@@ -43,8 +46,8 @@ _POLYGONS: dict[str, list[Polygon]] = {
                 (0.06, 0.28), (0.17, 0.42), (0.16, 1.0)],
                [(-0.07, 0.0), (0.07, 0.0), (0.07, 0.09), (-0.07, 0.09)]],
     "cat": [[(-0.13, 0.24), (-0.11, 0.03), (-0.02, 0.17)], [(0.05, 0.17), (0.13, 0.02),
-            (0.16, 0.23)], [(0.18, 0.97), (0.4, 0.95), (0.5, 0.8), (0.47, 0.62), (0.42, 0.63),
-            (0.44, 0.79), (0.37, 0.88), (0.18, 0.9)]],
+            (0.16, 0.23)], [(0.05, 0.95), (0.4, 0.95), (0.5, 0.8), (0.47, 0.62), (0.42, 0.63),
+            (0.44, 0.79), (0.37, 0.88), (0.08, 0.88)]],  # the tail's root inside the body
     "bird": [[(-0.5, 0.25), (-0.26, 0.0), (0.0, 0.3), (0.26, 0.0), (0.5, 0.25), (0.26, 0.12),
               (0.0, 0.5), (-0.26, 0.12)]],
     "lamp": [[(-0.03, 1.0), (-0.018, 0.1), (0.018, 0.1), (0.03, 1.0)],
@@ -98,6 +101,60 @@ def shape(kind: str, rng: Rng, *, umbrella: bool) -> list[Polygon]:
 
 CAMERAS = {"low": (1.25, 0.25), "high": (0.85, -0.15), "overhead": (0.7, -0.25)}
 """Camera height: how much bigger the subject looms, and the keystone of its verticals."""
+FRAME_MARGIN = 0.03
+"""The subject's box keeps this far (a fraction of each side) inside the frame."""
+
+
+def _extent(kind: str) -> tuple[float, float]:
+    """How far a silhouette reaches left or right of its centre, and above its top, in units
+    of its height (polygons, ellipses, crowns, the person's coat and umbrella included)."""
+    points = [p for poly in _POLYGONS.get(kind, []) for p in poly]
+    points += [
+        (cx + sx * rx, cy - ry) for cx, cy, rx, ry in _ELLIPSES.get(kind, []) for sx in (-1, 1)
+    ]
+    reach = max([abs(x) for x, _ in points] + [HALF_WIDTH.get(kind, 0.3)])
+    above = max([-y for _, y in points] + [0.0])
+    if kind == "tree":
+        reach = max(reach, 0.36)
+    if kind == "person":
+        reach, above = max(reach, 0.4), 0.14  # the umbrella's dome, in the rain
+    return reach, above
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where the subject is drawn, in pixels: its box's centre, its height and keystone."""
+
+    cx: float
+    cy: float
+    size: float
+    keystone: float
+
+    @property
+    def top(self) -> float:
+        return self.cy - self.size / 2
+
+    @property
+    def feet(self) -> float:
+        return self.cy + self.size / 2
+
+
+def placement(spec: GenerationSpec, kind: str) -> Placement:
+    """The subject where the spec puts it, pulled (and if need be shrunk) so its whole box,
+    a low camera's looming size and keystone included, stays `FRAME_MARGIN` inside the frame:
+    a close 4:5 or square shot never cuts a boat or a walker off at the bottom edge."""
+    w, h = spec.width, spec.height
+    scale, keystone = CAMERAS.get(spec.camera, (1.0, 0.0))
+    size = spec.subject_scale * h * scale
+    reach, above = _extent(kind)
+    reach *= 1 + abs(keystone) / 2
+    mx, my = FRAME_MARGIN * w, FRAME_MARGIN * h
+    fit = min(1.0, (h - 2 * my) / (size * (1 + above)), (w - 2 * mx) / (2 * reach * size))
+    size *= fit
+    cx = min(max(spec.subject_x * w, mx + reach * size), w - mx - reach * size)
+    low, high = my + size * (0.5 + above), h - my - size / 2
+    cy = min(max(spec.subject_y * h, low), high)
+    return Placement(cx, cy, size, keystone)
 
 
 def halo_colour(c: Canvas) -> Arr:
@@ -189,11 +246,10 @@ def draw_subject(c: Canvas, rng: Rng) -> None:
     """The subject at its spot: ground shadow, backlight halo, silhouette and rim light (and
     its light, when it is a lighthouse or a lamp)."""
     spec = c.spec
-    scale, keystone = CAMERAS.get(spec.camera, (1.0, 0.0))
-    size = spec.subject_scale * c.h * scale
-    cx, cy = spec.subject_x * c.w, spec.subject_y * c.h
-    c.subject = stamp(c, c.words.subject, rng, (cx, cy), size, keystone=keystone)
-    top = cy - size / 2
+    at = placement(spec, c.words.subject)
+    cx, size = at.cx, at.size
+    c.subject = stamp(c, c.words.subject, rng, (cx, at.cy), size, keystone=at.keystone)
+    top = at.top
     if c.words.subject == "tower" and "lighthouse" in spec.subject.lower():
         light_at(c, cx, top + 0.12 * size, 0.05 * size, lamp_colour(c))
     elif c.words.subject == "lamp":

@@ -12,6 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from adapters.render_canvas import disc_box, sun_disc
+from adapters.render_subject import placement
+from adapters.render_words import read
 from adapters.specs import GenerationSpec
 
 SAFE_MARGIN = 0.08
@@ -61,16 +64,9 @@ def _wrap(text: str) -> list[tuple[str, ...]]:
     return options
 
 
-def layout(spec: GenerationSpec, text: str) -> TextLayout:
-    """Place `text` in the emptier band (above or below the subject), centred, inside the
-    safe margins, as large as fits up to a headline size; two lines when one would be small."""
-    w, h = spec.width, spec.height
+def _fit(text: str, w: int, h: int, band: float) -> tuple[int, tuple[str, ...], int, int]:
+    """The largest size (and line split) at which `text` fits the safe width and `band`."""
     left, right = int(SAFE_MARGIN * w), w - int(SAFE_MARGIN * w)
-    top, bottom = int(SAFE_MARGIN * h), h - int(SAFE_MARGIN * h)
-    subject_top = (spec.subject_y - spec.subject_scale / 2) * h
-    subject_bottom = (spec.subject_y + spec.subject_scale / 2) * h
-    above, below = subject_top - top, bottom - subject_bottom
-    band = max(above, below, _MIN_SIZE * h * 1.5)
     best: tuple[int, tuple[str, ...], int, int] | None = None
     for lines in _wrap(text.strip()):
         size = int(_MAX_SIZE * h * 1.3)
@@ -82,34 +78,78 @@ def layout(spec: GenerationSpec, text: str) -> TextLayout:
         if best is None or size > best[0] * 1.15:
             best = (size, lines, *_measure(lines, size)[:2])
     assert best is not None
-    size, lines, width, height = best
+    return best
+
+
+def _in_span(text: str, w: int, h: int, span: tuple[float, float]) -> TextLayout:
+    """`text` as large as fits the band `span` (top, bottom), centred across and down it."""
+    top, bottom = int(SAFE_MARGIN * h), h - int(SAFE_MARGIN * h)
+    room = span[1] - span[0]
+    size, lines, width, height = _fit(text, w, h, max(room, _MIN_SIZE * h * 1.5))
     x0 = (w - width) // 2
-    if above >= below:
-        y0 = top + max(0, int((above - height) / 2))
-    else:
-        y0 = bottom - height - max(0, int((below - height) / 2))
+    y0 = int(span[0] + max(0, (room - height) / 2))
     y0 = min(max(y0, top), bottom - height)
     return TextLayout(lines, size, (x0, y0, x0 + width, y0 + height))
 
 
+def _overlaps(a: Box, b: tuple[float, float, float, float]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def layout(spec: GenerationSpec, text: str) -> TextLayout:
+    """Place `text` in the emptier band (above or below the subject as drawn), centred, inside
+    the safe margins, as large as fits up to a headline size; two lines when one would be
+    small. When that would cross the sun or moon, the part of a band clear of it is taken
+    instead, if the type still reads there (else the sun makes room: see `draw_sky`)."""
+    w, h = spec.width, spec.height
+    top, bottom = int(SAFE_MARGIN * h), h - int(SAFE_MARGIN * h)
+    at = placement(spec, read(spec).subject)
+    above = (float(top), max(float(top), at.top))
+    below = (min(float(bottom), at.feet), float(bottom))
+    first = above if above[1] - above[0] >= below[1] - below[0] else below
+    plan = _in_span(text, w, h, first)
+    disc = sun_disc(spec)
+    if disc is None or not _overlaps(plan.box, (clear := disc_box(disc))):
+        return plan
+    spans = [
+        part
+        for band in (above, below)
+        for part in ((band[0], min(band[1], clear[1])), (max(band[0], clear[3]), band[1]))
+        if part[1] - part[0] >= _MIN_SIZE * h * 1.5
+    ]
+    options = [_in_span(text, w, h, span) for span in spans]
+    options = [o for o in options if not _overlaps(o.box, clear) and o.size >= 0.6 * plan.size]
+    return max(options, key=lambda o: o.size, default=plan)
+
+
+def ink(spec: GenerationSpec, plan: TextLayout) -> tuple[Image.Image, Image.Image]:
+    """Coverage masks (8-bit, image-sized) of the lettering: its outline (the glyphs with their
+    stroke) and the glyphs themselves, in the font's own weight. No fake bold: a fill stroke
+    closes the eyes of e and a to thin dark slits that read as lines through the letters."""
+    size = (spec.width, spec.height)
+    outline_mask, glyph_mask = Image.new("L", size), Image.new("L", size)
+    outlines, glyphs = ImageDraw.Draw(outline_mask), ImageDraw.Draw(glyph_mask)
+    font, stroke = _font(plan.size), _outline(plan.size)
+    _, _, boxes = _measure(plan.lines, plan.size)
+    y = plan.box[1]
+    for line, box in zip(plan.lines, boxes, strict=True):
+        at = ((spec.width - (box[2] - box[0])) // 2 - box[0], y - box[1])
+        outlines.text(at, line, font=font, fill=255, stroke_width=stroke, stroke_fill=255)
+        glyphs.text(at, line, font=font, fill=255)
+        y += box[3] - box[1] + int(_LINE_GAP * plan.size)
+    return outline_mask, glyph_mask
+
+
 def letter(image: Image.Image, spec: GenerationSpec, text: str) -> TextLayout | None:
-    """Draw `text` on `image` in place; None when there is nothing to letter."""
+    """Draw `text` on `image` in place, over everything (rain, beams, glows are all drawn
+    before it); None when there is nothing to letter."""
     if not text.strip():
         return None
     plan = layout(spec, text)
-    x0, y0, x1, y1 = plan.box
-    behind = np.asarray(image.crop((x0, y0, x1, y1)).convert("L"), dtype=np.float32) / 255
+    behind = np.asarray(image.crop(plan.box).convert("L"), dtype=np.float32) / 255
     light_type = float(behind.mean()) < 0.55
     fill, edge = ((250, 248, 240), (12, 12, 16)) if light_type else ((14, 14, 18), (246, 244, 236))
-    font = _font(plan.size)
-    draw = ImageDraw.Draw(image)
-    outline, weight = _outline(plan.size), max(1, plan.size // 28)
-    _, _, boxes = _measure(plan.lines, plan.size)
-    y = y0
-    for line, box in zip(plan.lines, boxes, strict=True):
-        lx = (spec.width - (box[2] - box[0])) // 2 - box[0]
-        at = (lx, y - box[1])
-        draw.text(at, line, font=font, fill=edge, stroke_width=outline, stroke_fill=edge)
-        draw.text(at, line, font=font, fill=fill, stroke_width=weight, stroke_fill=fill)
-        y += box[3] - box[1] + int(_LINE_GAP * plan.size)
+    outline_mask, glyph_mask = ink(spec, plan)
+    image.paste(edge, (0, 0), outline_mask)
+    image.paste(fill, (0, 0), glyph_mask)
     return plan
