@@ -200,8 +200,12 @@ def test_phone_viewport_is_usable(page: Any, server: Server) -> None:
         assert wide <= 390, f"the page scrolls sideways on a phone ({wide}px)"
         expect(phone.get_by_role("button", name="Approve plan")).to_be_visible()
         shot(phone, "phone-plan-gate")
+        expect(phone.get_by_role("link", name="Library")).to_be_hidden()  # behind ☰
         phone.get_by_role("button", name="Threads").click()
         expect(phone.locator("#thread-list a").first).to_be_visible()
+        expect(phone.get_by_role("link", name="Library")).to_be_visible()
+        shot(phone, "phone-drawer")
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 390
         # settings: model per role and budgets, kept by the API for this thread
         phone.get_by_role("button", name="Settings").click()
         dialog = phone.locator("#settings")
