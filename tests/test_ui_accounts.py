@@ -89,3 +89,28 @@ def test_a_person_elsewhere_signs_in_with_a_link_then_a_password(page: Any, serv
         shot(tab, "accounts-2-session")
     finally:
         tab.context.close()
+
+
+def test_someone_signing_in_on_the_studios_machine_is_who_the_page_acts_as(
+    page: Any, server: Server
+) -> None:
+    """A new user signed in as alice on the laptop itself and `/me` said alice, yet the header
+    said the home's admin and the sidebar listed the admin's threads: the home's owner token won
+    over her session. Signing out brings the home's owner back."""
+    admin = {"Authorization": f"Bearer {home_token(server.home)}"}
+    made = httpx.post(f"{server.url}/users", json={"name": "alice"}, headers=admin, timeout=30)
+    assert made.status_code == 201, made.text
+    link = made.json()["signin_url"]
+    page.goto(server.url + "/")
+    expect(page.locator("#account")).to_contain_text("· admin")
+    page.goto(server.url + link[link.index("/auth/link") :])
+    expect(page.locator("#set-password")).to_be_visible()
+    page.locator("#set-password input[name=password]").fill("a long password")
+    page.get_by_role("button", name="Save password").click()
+    expect(page.locator("#account")).to_contain_text("alice · creator")
+    page.reload()
+    expect(page.locator("#account")).to_contain_text("alice · creator")
+    expect(page.locator("#audit-link")).to_be_hidden()
+    expect(page.locator("#media-link")).to_be_hidden()  # admins only by default; asked /me
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.locator("#account")).to_contain_text("· admin")

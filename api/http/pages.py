@@ -10,7 +10,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, JSONResponse
 
 from adapters.errors import NotFound
+from api.http.callers import COOKIE
 from api.http.guards import host_name
+from people import accounts
 from people.home_token import home_token
 
 UI_DIR = Path(__file__).parent / "ui"
@@ -92,11 +94,20 @@ def _local(request: Request) -> bool:
     )
 
 
+NO_STORE = {"Cache-Control": "no-store"}
+
+
 @router.get("/local/owner")
 async def local_owner(request: Request) -> JSONResponse:
     """The home's owner token (`people/home_token.py`) for the browser on this machine, so the page
-    shows and steers the threads the CLI started; 404 to anyone else."""
+    shows and steers the threads the CLI started; 404 to anyone else. A browser here that someone
+    signed in to gets no token: their session is who the page acts as (signing out brings the
+    home's owner back)."""
     if not _local(request):
         raise NotFound("Not found")
+    session = request.cookies.get(COOKIE)
+    pool = request.app.state.services.studio.threads.pool
+    if session and await accounts.session_caller(pool, session) is not None:
+        return JSONResponse({"token": None, "owner": "signed-in"}, headers=NO_STORE)
     token = home_token(request.app.state.services.settings.home)
-    return JSONResponse({"token": token, "owner": "home"}, headers={"Cache-Control": "no-store"})
+    return JSONResponse({"token": token, "owner": "home"}, headers=NO_STORE)

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from adapters.errors import InvalidInput, NotFound
 from api.http import callers
 from api.http.deps import CallerDep, ServicesDep, require_role
+from api.http.media_access import may_use_media_lab
 from people import accounts, limits
 from people.audit import record
 from people.identity import Caller, Role
@@ -134,8 +135,12 @@ async def sign_out(request: Request, svc: ServicesDep) -> Response:
 
 @router.get("/me")
 async def who_am_i(caller: CallerDep, svc: ServicesDep) -> dict[str, Any]:
-    """Who you are (name, role, how you signed in) and your usage against your limits."""
-    return await me_json(svc, caller)
+    """Who you are (name, role, how you signed in), your usage against your limits, and
+    whether the Media Lab is open to you (`media_lab`)."""
+    return {
+        **await me_json(svc, caller),
+        "media_lab": may_use_media_lab(caller, svc.settings.media_lab),
+    }
 
 
 class PasswordChange(BaseModel):

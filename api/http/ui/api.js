@@ -25,6 +25,7 @@ export async function bootstrapHomeToken() {
     }
     const { token } = await response.json();
     if (token) localStorage.setItem(HOME_TOKEN, token);
+    else localStorage.removeItem(HOME_TOKEN);  // someone signed in here: the page acts as them
   } catch {
     // offline: keep what we had
   }
