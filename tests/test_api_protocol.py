@@ -176,7 +176,7 @@ async def test_threads_search_history_and_meta_endpoints(served, sdk) -> None:
         await client.threads.get(other["thread_id"])
     async with httpx.AsyncClient(base_url=served.url) as http:
         assert (await http.get("/ok")).json() == {"ok": True}
-        assert (await http.get("/info")).json()["assistants"] == ["studio"]
+        assert (await http.get("/info")).json()["assistants"] == ["studio", "media"]
         assert (
             "/threads/{thread_id}/runs/stream" in (await http.get("/openapi.json")).json()["paths"]
         )
