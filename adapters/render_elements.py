@@ -43,7 +43,8 @@ def _spot(c: Canvas, e: Element, side: int, step: int) -> tuple[float, float, fl
     gap = 0.03 * w + HALF_WIDTH.get(e.kind, 0.3) * size
     reach = at.size * HALF_WIDTH.get(c.words.subject, 0.3)
     x = at.cx + side * (reach + gap + step * 0.06 * w)
-    return float(np.clip(x, 0.06 * w, 0.94 * w)), feet, size
+    half = HALF_WIDTH.get(e.kind, 0.3) * size + 0.03 * w  # the whole element inside the frame
+    return float(np.clip(x, min(half, w / 2), max(w - half, w / 2))), feet, size
 
 
 def _sides(c: Canvas) -> list[int]:

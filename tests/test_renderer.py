@@ -396,7 +396,9 @@ def staged(s: GenerationSpec) -> tuple[Image.Image, Any, np.ndarray[Any, np.dtyp
 )
 def test_the_sky_has_no_seam(width: int, height: int, prompt: str) -> None:
     s = spec(prompt=prompt, lighting="dusk", width=width, height=height, **PLANNED)
-    image, _, sky = staged(s)
+    image, canvas, sky = staged(s)
+    _, xs = np.nonzero(canvas.subject > 0.05)  # the walker and the lamp beside it, both whole
+    assert xs.min() >= 0.02 * width and xs.max() <= 0.98 * width
     lum = luma(pixels(image))
     both = sky[1:] & sky[:-1]
     step = np.diff(lum, axis=0)
