@@ -11,8 +11,10 @@ branch), `thread.updated`, `thread.deleted`, `run.created`, `run.interjected`, `
 `run.deleted`, `gate.answered` (with the answer; the A/B test's observe, declare and stop
 too), `settings.changed`, `grant.created`, `grant.revoked`, `link.signed`, `export.downloaded`
 (a thread's zip, a library file or zip, `studio export`); `request.refused` (a change refused
-before its route ran: `api/http/audit_trail.py`); by the accounts and media modules: sign-ins,
-tokens, users, media jobs.
+before its route ran: `api/http/audit_trail.py`); `user.signed_in` (a wrong password is
+`refused`), `user.added`, `user.disabled`, `user.enabled`, `user.reset`, `user.role_changed`,
+`user.limits_changed`, `user.password_changed`, `token.created`, `token.revoked`;
+`media.job.submitted`, `media.job.cancelled`, `media.job.retried`.
 
 Writing an entry never undoes or fails the person's action: that has happened by then. When
 the entry cannot be written (the database is away) it goes to the error log in full instead.

@@ -98,6 +98,12 @@ async def test_a_link_signs_a_browser_in_and_a_password_signs_it_in_again(
             )
             assert held.status_code == 429 and int(held.headers["retry-after"]) > 0
             assert held.json()["error"]["retryable"] is True
+        async with admin(served, tmp_path) as root:  # the trail has each, in one vocabulary
+            trail = (await root.get("/audit", params={"action": "user", "limit": 100})).json()
+            seen = [(e["action"], e["outcome"]) for e in trail["items"]]
+            assert ("user.added", "ok") in seen and ("user.password_changed", "ok") in seen
+            assert ("user.signed_in", "ok") in seen and ("user.signed_in", "refused") in seen
+            assert not [a for a, _ in seen if "_" in a.split(".")[0]]
 
 
 async def test_a_personal_token_drives_the_unmodified_sdk_and_dies_when_revoked(

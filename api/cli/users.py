@@ -77,7 +77,7 @@ def add(name: str, role: RoleOption = "creator") -> None:
             row = existing  # the fresh studio's first admin: this very name
         else:
             row = await accounts.add_user(pool, name, checked)
-            await _record(pool, admin, "user_added", row["user_id"], name=row["name"], role=checked)
+            await _record(pool, admin, "user.added", row["user_id"], name=row["name"], role=checked)
         code = await accounts.create_link(pool, row["user_id"])
         typer.echo(f"added {row['name']} ({row['role']})")
         typer.echo(f"one-time sign-in link (24 h): {signin_url(settings, code)}")
@@ -121,7 +121,7 @@ def _set_disabled(name: str, disabled: bool) -> None:
         if disabled and row["user_id"] == admin.user_id:
             raise InvalidInput("name: this home's admin (the CLI) cannot be disabled")
         await accounts.set_disabled(pool, row["user_id"], disabled)
-        action = "user_disabled" if disabled else "user_enabled"
+        action = "user.disabled" if disabled else "user.enabled"
         await _record(pool, admin, action, row["user_id"], name=row["name"])
         typer.echo(f"{row['name']}: {'disabled' if disabled else 'enabled'}")
 
@@ -149,7 +149,7 @@ def reset(name: str) -> None:
     async def body(settings: Settings, pool: Pool, admin: Caller) -> None:
         row = await accounts.named(pool, name)
         code = await accounts.reset(pool, row["user_id"])
-        await _record(pool, admin, "user_reset", row["user_id"], name=row["name"])
+        await _record(pool, admin, "user.reset", row["user_id"], name=row["name"])
         typer.echo(f"{row['name']}: password cleared, sessions ended")
         typer.echo(f"one-time sign-in link (24 h): {signin_url(settings, code)}")
 

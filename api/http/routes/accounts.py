@@ -80,10 +80,12 @@ async def sign_in(body: SignIn, request: Request, svc: ServicesDep) -> Response:
             pool, body.name, body.password, callers.client_address(request)
         )
     except Exception as exc:
-        await audit(request, None, "sign_in", body.name[:64], "failed", {"why": type(exc).__name__})
+        await audit(
+            request, None, "user.signed_in", body.name[:64], "refused", {"why": type(exc).__name__}
+        )
         raise
     caller = accounts.caller_of(user, "session")
-    await audit(request, caller, "sign_in", user["user_id"], "ok", {"with": "password"})
+    await audit(request, caller, "user.signed_in", user["user_id"], "ok", {"with": "password"})
     token = await accounts.create_session(pool, user["user_id"])
     response = JSONResponse(await me_json(svc, caller))
     callers.set_session_cookie(request, response, token)
@@ -100,12 +102,12 @@ async def sign_in_with_link(
     try:
         user = await accounts.use_link(pool, code)
     except Exception:
-        await audit(request, None, "sign_in", None, "failed", {"with": "link"})
+        await audit(request, None, "user.signed_in", None, "refused", {"with": "link"})
         raise
     await audit(
         request,
         accounts.caller_of(user, "session"),
-        "sign_in",
+        "user.signed_in",
         user["user_id"],
         "ok",
         {"with": "link"},
@@ -170,7 +172,7 @@ async def change_password(
         if not accounts.password_matches(user["password_hash"], body.current_password or ""):
             raise InvalidInput("current_password: not your current password")
     await accounts.set_password(pool, caller.user_id, body.password)
-    await audit(request, caller, "password_changed", caller.user_id)
+    await audit(request, caller, "user.password_changed", caller.user_id)
     return Response(status_code=204)
 
 
@@ -201,7 +203,7 @@ async def new_token(
     row, token = await accounts.create_token(
         svc.studio.threads.pool, caller.user_id, body.name, expires_in=expires
     )
-    await audit(request, caller, "token_created", row["token_id"], detail={"name": row["name"]})
+    await audit(request, caller, "token.created", row["token_id"], detail={"name": row["name"]})
     return {**accounts.token_json(row), "token": token}
 
 
@@ -213,7 +215,7 @@ async def revoke_my_token(
     _user_caller(caller)
     if await accounts.revoke_token(svc.studio.threads.pool, caller.user_id, token_id) is None:
         raise NotFound("Token not found")
-    await audit(request, caller, "token_revoked", token_id)
+    await audit(request, caller, "token.revoked", token_id)
     return Response(status_code=204)
 
 
@@ -271,7 +273,7 @@ async def add_person(
     await audit(
         request,
         admin,
-        "user_added",
+        "user.added",
         row["user_id"],
         detail={"name": row["name"], "role": row["role"]},
     )
@@ -299,15 +301,15 @@ async def change_person(
         raise InvalidInput("user_id: you cannot disable or demote yourself; another admin can")
     if body.role is not None and body.role != row["role"]:
         row = await accounts.set_role(pool, user_id, body.role)
-        await audit(request, admin, "user_role_changed", user_id, detail={"role": body.role})
+        await audit(request, admin, "user.role_changed", user_id, detail={"role": body.role})
     if body.disabled is not None and body.disabled != (row["disabled_at"] is not None):
         row = await accounts.set_disabled(pool, user_id, body.disabled)
-        action = "user_disabled" if body.disabled else "user_enabled"
+        action = "user.disabled" if body.disabled else "user.enabled"
         await audit(request, admin, action, user_id)
     if body.limits is not None:
         given = body.limits.model_dump(exclude_unset=True)
         row = await accounts.set_limits(pool, user_id, given)
-        await audit(request, admin, "user_limits_changed", user_id, detail=given)
+        await audit(request, admin, "user.limits_changed", user_id, detail=given)
     return await _user_with_usage(svc, row, callers.default_limits(svc))
 
 
@@ -319,5 +321,5 @@ async def reset_person(
     link with which they sign in and choose a new one."""
     row = await _target(svc, user_id)
     code = await accounts.reset(svc.studio.threads.pool, user_id)
-    await audit(request, admin, "user_reset", user_id)
+    await audit(request, admin, "user.reset", user_id)
     return {**accounts.user_json(row), "signin_url": accounts.link_url(str(request.base_url), code)}

@@ -4,7 +4,7 @@
 import { call, homeToken } from "./api.js";
 import { el } from "./dom.js";
 
-const FAMILIES = ["thread", "run", "gate", "grant", "link", "settings", "export", "sign_in", "token", "user", "media", "request"];
+const FAMILIES = ["thread", "run", "gate", "grant", "link", "settings", "export", "token", "user", "media", "request"];
 
 /** The date and the time on lines of their own (a narrower column). */
 function when(iso) {
