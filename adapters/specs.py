@@ -84,7 +84,15 @@ class GenerationSpec(BaseModel):
     """Made by a template with no generative model (a layout sketch): no sampler settings."""
     directions: list[str] = Field(default_factory=list)
     """The person's directions this spec carries (words, scope, source), for the lineage."""
+    references: list[dict[str, str]] = Field(default_factory=list)
+    """Reference images (`upload_id`, `sha256`) from the thread's settings; the first is the
+    `img2img` template's init image. Empty: none (and not shown)."""
+    reference_strength: float = 0.6
+    """How far the result may move from the first reference: 0 keeps it, 1 ignores it."""
 
+
+REFERENCE_FIELDS = frozenset({"references", "reference_strength"})
+"""Shown only when a spec has references, so a spec without any reads as it always did."""
 
 SAMPLER_FIELDS = frozenset({"steps", "cfg", "sampler", "scheduler"})
 """Settings only a sampler uses: a sketch's spec does not show them."""
@@ -93,7 +101,10 @@ SAMPLER_FIELDS = frozenset({"steps", "cfg", "sampler", "scheduler"})
 def spec_dump(spec: GenerationSpec) -> dict[str, Any]:
     """The spec as stored and shown (state, lineage, recipes, exports): a sketch's without the
     sampler settings it does not use."""
-    return spec.model_dump(exclude=set(SAMPLER_FIELDS) if spec.sketch else None)
+    hidden = set(SAMPLER_FIELDS) if spec.sketch else set()
+    if not spec.references:
+        hidden |= REFERENCE_FIELDS
+    return spec.model_dump(exclude=hidden or None)
 
 
 class SpecProposal(BaseModel):

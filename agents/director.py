@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+from pathlib import Path
 from typing import Any
 
 from langchain_core.messages import AIMessage
 from langgraph.runtime import Runtime
+from PIL import Image
 
 from adapters.images import MODEL_TRAITS, TemplateTraits, template_traits
+from adapters.media_lab.references import Layout, analyse
 from adapters.prose import clipped
 from adapters.render_vocab import undrawable
 from adapters.renderer import Renderer
@@ -18,7 +22,8 @@ from agents.calls import structured
 from graph import directions
 from graph.context import StudioContext, resolve
 from graph.emit import phase
-from graph.state import StudioState
+from graph.state import StudioState, valid_settings
+from store.uploads import UploadStore
 
 RESIZE = re.compile(
     r"\b(?:resolution|size|pixels|larger image|bigger image|smaller image|aspect|crop|"
@@ -165,6 +170,76 @@ def cannot_draw(state: StudioState, specs: dict[str, dict[str, Any]], images: ob
     )
 
 
+REFERENCE_TEMPLATE = "img2img"
+"""The template a spec uses when the thread has reference images (its first is the init image)."""
+
+
+async def with_references(
+    specs: dict[str, dict[str, Any]], state: StudioState, context: StudioContext
+) -> str:
+    """Point every spec at the thread's reference images (`settings.references`): the `img2img`
+    template, the references' upload id and sha256 (so the recipe and lineage list them) and a
+    strength; on the built-in renderer also their palette and layout, read by
+    `adapters.media_lab.references.analyse`. Returns the line Pixel says about it ("" without
+    references; references gone since they were set are skipped, said so)."""
+    wanted = valid_settings(state.get("settings")).get("references") or []
+    if not wanted:
+        return ""
+    uploads = UploadStore(context.assets.pool, context.assets.root)
+    found = [r for r in [await uploads.get(i) for i in wanted] if r and r.kind == "image"]
+    if not found:
+        return "The thread's reference images are gone; specs use text alone."
+    listed = [{"upload_id": r.id, "sha256": r.sha256} for r in found]
+    renderer = isinstance(context.images, Renderer)
+    if not renderer and not await _runs_img2img(context.images):
+        return (
+            f"The image server cannot run the {REFERENCE_TEMPLATE} template (no checkpoint or "
+            "nodes for it); the reference images are not used."
+        )
+    update: dict[str, Any] = {"template": REFERENCE_TEMPLATE, "references": listed}
+    if renderer:
+        layout = await asyncio.to_thread(_layout, [r.path for r in found])
+        update |= {
+            "palette": layout.palette,
+            "brightness": layout.brightness,
+            "contrast": layout.contrast,
+            "horizon": layout.horizon,
+            "subject_x": layout.subject_x,
+            "subject_y": layout.subject_y,
+            "subject_scale": layout.subject_scale,
+        }
+    for deliverable, spec in specs.items():
+        checked = GenerationSpec.model_validate({**spec, **update})
+        specs[deliverable] = spec_dump(checked)
+    names = ", ".join(r.filename or r.id for r in found)
+    line = f"Using {len(found)} reference image(s) ({names}) with the {REFERENCE_TEMPLATE} template"
+    if renderer:
+        return (
+            f"{line}: the built-in renderer takes their palette and layout (horizon, subject "
+            "place and size, brightness); it cannot copy their content or texture (ComfyUI's "
+            "img2img does: set COMFYUI_URL)."
+        )
+    return f"{line}, the first as the init image."
+
+
+async def _runs_img2img(images: object) -> bool:
+    """Whether a ComfyUI server can run the reference template (other generators: no)."""
+    from adapters.comfyui.generator import ComfyUIImageGenerator
+
+    if not isinstance(images, ComfyUIImageGenerator):
+        return False
+    caps = await images.capabilities()
+    return REFERENCE_TEMPLATE in caps.runnable_templates()
+
+
+def _layout(paths: list[Path]) -> Layout:
+    images = []
+    for path in paths:
+        with Image.open(path) as image:
+            images.append(image.convert("RGB"))
+    return analyse(images)
+
+
 async def direct(state: StudioState, runtime: Runtime[StudioContext]) -> dict[str, Any]:
     """Ask Pixel for specs (applying any feedback), clamp them, and explain the result."""
     context = resolve(runtime)
@@ -185,6 +260,7 @@ async def direct(state: StudioState, runtime: Runtime[StudioContext]) -> dict[st
         context, state, "director", SpecBatch, prompts.specs(state, feedback, wanted, runnable)
     )
     specs, notes = settle(batch, wanted, state, context, runnable, feedback)
+    referenced = await with_references(specs, state, context)
     before = dict(state.get("specs") or {})
     lines = []
     for deliverable, spec in specs.items():
@@ -197,6 +273,8 @@ async def direct(state: StudioState, runtime: Runtime[StudioContext]) -> dict[st
             line += f"\n  changed: {'; '.join(changed)} (because: {clipped(why, 200)})"
         lines.append(line)
     text = "Specs ready:\n" + "\n".join(f"- {line}" for line in lines)
+    if referenced:
+        text += f"\n{referenced}"
     if limits_of_drawing := cannot_draw(state, specs, context.images):
         text += f"\n{limits_of_drawing}"
     if notes:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langgraph.runtime import Runtime
 from tenacity import (
@@ -28,6 +28,10 @@ from graph.context import StudioContext, resolve
 from graph.emit import emit, notice
 from graph.fanout import GenerateTask
 from graph.state import Failure, Generation
+from store.uploads import UploadStore
+
+if TYPE_CHECKING:
+    from adapters.comfyui.generator import ComfyUIImageGenerator
 
 PREVIEW_MAX_BYTES = 48_000
 """Previews larger than this are announced without their bytes (the event log stays small)."""
@@ -83,9 +87,21 @@ async def _when_reachable(
     )
     async for attempt in retrying:
         with attempt:
-            images = await context.images.generate(
-                spec, job_id=job, on_progress=_progress(deliverable, job)
-            )
+            comfyui = _comfyui(context.images) if spec.references else None
+            if comfyui is not None:
+                # img2img: the first reference is the init image (the renderer reads the
+                # references' palette and layout from the spec instead)
+                images = await comfyui.generate(
+                    spec,
+                    job_id=job,
+                    on_progress=_progress(deliverable, job),
+                    references=await _reference_bytes(context, spec),
+                    params={"denoise": spec.reference_strength},
+                )
+            else:
+                images = await context.images.generate(
+                    spec, job_id=job, on_progress=_progress(deliverable, job)
+                )
             if attempt.retry_state.attempt_number > 1:
                 notice(
                     f"The image server is back; generating {deliverable}.",
@@ -93,6 +109,22 @@ async def _when_reachable(
                 )
             return images
     raise AssertionError("unreachable: tenacity either returns or re-raises")
+
+
+def _comfyui(images: object) -> ComfyUIImageGenerator | None:
+    """`images` when it is a ComfyUI generator (it takes reference images), else None."""
+    from adapters.comfyui.generator import ComfyUIImageGenerator
+
+    return images if isinstance(images, ComfyUIImageGenerator) else None
+
+
+async def _reference_bytes(context: StudioContext, spec: GenerationSpec) -> list[bytes]:
+    """The spec's first reference image, as its upload's bytes (the img2img init image)."""
+    uploads = UploadStore(context.assets.pool, context.assets.root)
+    record = await uploads.get(spec.references[0]["upload_id"])
+    if record is None:
+        raise GenerationFailed(f"{spec.deliverable}: its reference image is gone")
+    return [await asyncio.to_thread(record.path.read_bytes)]
 
 
 def _failed(

@@ -165,6 +165,12 @@ class ThreadSettings(TypedDict, total=False):
     """The video format's options: type, seconds, fps, size, voice, captions."""
     review_every_stage: bool
     """Video: pause at a gate after every stage (default on; off with auto-approve)."""
+    references: Annotated[
+        list[Annotated[str, Field(min_length=1, max_length=64)]], Field(max_length=4)
+    ]
+    """Upload ids (`POST /media/uploads`) of reference images: Pixel's specs use the `img2img`
+    template with the first as the init image; the built-in renderer takes their palette and
+    layout. The API checks each exists and is the caller's (`settings.references[i]`)."""
 
 
 THREAD_SETTINGS: TypeAdapter[ThreadSettings] = TypeAdapter(ThreadSettings)

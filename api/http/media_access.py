@@ -11,7 +11,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from adapters.errors import NotFound
+from adapters.errors import InvalidInput, NotFound
 from api.http.deps import Services
 from api.http.deps import caller as signed_in
 from engine.media_jobs import Actor
@@ -61,3 +61,20 @@ async def may_direct(svc: Services, caller: Caller, thread_id: str) -> None:
 
 def actor_of(caller: Caller) -> Actor:
     return Actor(caller.user_id, admin=caller.is_admin(), caller=caller)
+
+
+async def check_references(request: Request, references: object) -> None:
+    """Each of a thread's `settings.references` must be an image upload the caller may use
+    (their own, or anyone's for an admin): otherwise a 422 naming `settings.references[i]`."""
+    if not isinstance(references, list) or not references:
+        return
+    who = await signed_in(request)
+    lab: MediaLab | None = getattr(request.app.state, "media", None)
+    if lab is None:
+        raise InvalidInput("settings.references[0]: this server keeps no uploads")
+    for index, upload_id in enumerate(references):
+        record = await lab.services.uploads.get(str(upload_id))
+        if record is None or (record.owner != who.user_id and not who.is_admin()):
+            raise InvalidInput(f"settings.references[{index}]: upload {upload_id!r} not found")
+        if record.kind != "image":
+            raise InvalidInput(f"settings.references[{index}]: {upload_id!r} is not an image")

@@ -15,6 +15,7 @@ from adapters.errors import InvalidInput, NotFound
 from api.http import callers
 from api.http.audit_trail import audit
 from api.http.deps import ServicesDep, ThreadDep, may_read_asset
+from api.http.media_access import check_references
 from engine.inputs import MAX_OFFSET, SettingsPatch
 from graph.state import PERSONAS, ROLES, valid_settings
 from people.client_tokens import bearer
@@ -170,6 +171,7 @@ async def patch_settings(
         request, "settings.changed", target=f"thread/{tid}", thread_id=tid, detail=detail
     ):
         await svc.studio.context.models.check(body.get("models"))  # "run `ollama pull NAME`"
+        await check_references(request, body.get("references"))
         current = valid_settings((thread.get("metadata") or {}).get("settings"))
         merged: dict[str, Any] = {**current, **body}
         if "models" in body:

@@ -17,6 +17,7 @@ from api.http.audit_trail import audit
 from api.http.callers import run_limits
 from api.http.deps import Services, ServicesDep, ThreadDep
 from api.http.idempotency import idempotency_key
+from api.http.media_access import check_references
 from api.http.routes.assistants import ASSISTANT_ID, GRAPH_ID
 from engine.branches import checkpoint_of
 from engine.eventlog import Record
@@ -99,6 +100,8 @@ async def _submit(
     elif command and "resume" in command:
         await check_resume(svc.studio, tid, command["resume"], busy=svc.runs.any_unfinished(tid))
     payload = body.input.graph_input() if body.input is not None else None
+    if payload is not None and "settings" in payload:  # the caller's own (stored: checked then)
+        await check_references(request, payload["settings"].get("references"))
     # settings stored with PATCH …/settings apply to a run that brings none (checked again:
     # whatever the metadata holds, only what the schema accepts reaches the graph)
     stored = valid_settings((thread.get("metadata") or {}).get("settings"))

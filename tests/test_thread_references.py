@@ -1,0 +1,98 @@
+"""A studio thread's reference images (`settings.references`, issue #22 point 6): Pixel's specs
+use the img2img template and list the references; the built-in renderer takes their palette;
+an unknown reference is a 422 naming the field."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image, ImageDraw
+
+from adapters.media_lab.probe import probe
+from adapters.pixels import measure
+from adapters.renderer import read_recipe
+from people.home_token import home_token
+from store.uploads import UploadRecord, UploadStore
+from tests.api_helpers import serve
+from tests.studio_helpers import NEON, run, start
+
+pytestmark = pytest.mark.anyio
+
+
+def red_png() -> bytes:
+    """A strongly red reference: crimson sky over a darker red ground, a pale red figure."""
+    image = Image.new("RGB", (320, 240), (200, 20, 25))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((0, 150, 320, 240), fill=(120, 10, 15))
+    draw.ellipse((200, 90, 240, 170), fill=(240, 90, 90))
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+async def put(uploads: UploadStore, data: bytes, owner: str) -> UploadRecord:
+    async def body() -> Any:
+        yield data
+
+    staged = await uploads.stage(body(), max_bytes=1 << 24)
+    return await uploads.put(staged, probe(staged.path), owner=owner, filename="red.png")
+
+
+def reddish(colour: str) -> bool:
+    r, g, b = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+    return r > 90 and r > 1.6 * g and r > 1.6 * b
+
+
+async def test_a_threads_reference_drives_pixels_specs_and_the_render(graph, context, tid) -> None:
+    uploads = UploadStore(context.assets.pool, context.assets.root)
+    reference = await put(uploads, red_png(), owner="u1")
+    state = await run(
+        graph, start(NEON, auto_approve=True, references=[reference.id]), tid, context
+    )
+    listed = [{"upload_id": reference.id, "sha256": reference.sha256}]
+    assert state["specs"]
+    for spec in state["specs"].values():
+        assert spec["template"] == "img2img" and spec["references"] == listed
+        assert reddish(spec["palette"][0]), spec["palette"]
+    said = [m.content for m in state["messages"] if m.name == "director"]
+    assert any("reference image" in str(text) and "palette" in str(text) for text in said)
+    for asset_id in state["current"].values():
+        record = await context.assets.get(asset_id)
+        assert record is not None
+        data = Path(record.path).read_bytes()
+        assert read_recipe(data)["spec"]["references"] == listed
+        heaviest, weight = measure(data).dominant[0]
+        assert reddish(heaviest) and weight > 0.2, measure(data).dominant
+
+
+async def test_without_references_the_specs_are_as_before(graph, context, tid) -> None:
+    state = await run(graph, start(NEON, auto_approve=True), tid, context)
+    for spec in state["specs"].values():
+        assert spec["template"] != "img2img" and "references" not in spec
+
+
+async def test_an_unknown_reference_is_a_422_naming_it(database, tmp_path) -> None:
+    async with serve(database, tmp_path) as served, served.http(home_token(tmp_path)) as root:
+        thread = (await root.post("/threads", json={})).json()["thread_id"]
+        path = f"/threads/{thread}/settings"
+        missing = "00000000-0000-4000-8000-000000000000"
+        answer = await root.patch(path, json={"references": [missing]})
+        assert answer.status_code == 422, answer.text
+        assert "settings.references[0]" in answer.json()["error"]["message"]
+        answer = await root.patch(path, json={"references": ["a"] * 5})
+        assert answer.status_code == 422 and "references" in answer.text
+        made = await root.post("/media/uploads", files={"file": ("red.png", red_png())})
+        assert made.status_code == 201, made.text
+        ok = await root.patch(path, json={"references": [made.json()["id"]]})
+        assert ok.status_code == 200, ok.text
+        assert ok.json()["settings"]["references"] == [made.json()["id"]]
+        run_input = {"messages": [{"role": "user", "content": NEON}]}
+        body = {
+            "assistant_id": "studio",
+            "input": {**run_input, "settings": {"references": [missing, missing]}},
+        }
+        answer = await root.post(f"/threads/{thread}/runs", json=body)
+        assert answer.status_code == 422 and "settings.references[0]" in answer.text
