@@ -14,9 +14,11 @@ from PIL import Image, ImageDraw
 from adapters.media_lab.probe import probe
 from adapters.pixels import measure
 from adapters.renderer import read_recipe
+from people import accounts
 from people.home_token import home_token
 from store.uploads import UploadRecord, UploadStore
 from tests.api_helpers import serve
+from tests.media_helpers import mp4_bytes
 from tests.studio_helpers import NEON, run, start
 
 pytestmark = pytest.mark.anyio
@@ -96,3 +98,34 @@ async def test_an_unknown_reference_is_a_422_naming_it(database, tmp_path) -> No
         }
         answer = await root.post(f"/threads/{thread}/runs", json=body)
         assert answer.status_code == 422 and "settings.references[0]" in answer.text
+
+
+async def test_a_creator_uploads_references_for_their_own_threads_only(database, tmp_path) -> None:
+    async with serve(database, tmp_path) as served:
+        pool = served.studio.threads.pool
+        tokens = []
+        for name in ("ada", "bob"):
+            row = await accounts.add_user(pool, name, "creator")
+            tokens.append((await accounts.create_token(pool, row["user_id"], "tests"))[1])
+        async with served.http(tokens[0]) as ada, served.http(tokens[1]) as bob:
+            mine = (await ada.post("/threads", json={})).json()["thread_id"]
+            theirs = (await bob.post("/threads", json={})).json()["thread_id"]
+            file = {"file": ("red.png", red_png())}
+            closed = await ada.post("/media/uploads", files=file)
+            assert closed.status_code == 403, closed.text
+            other = await ada.post("/media/uploads", params={"thread_id": theirs}, files=file)
+            assert other.status_code == 404 and "thread_id" in other.text
+            video = {"file": ("v.mp4", mp4_bytes(tmp_path / "v.mp4", frames=6))}
+            wrong = await ada.post("/media/uploads", params={"thread_id": mine}, files=video)
+            assert wrong.status_code == 422 and "reference must be an image" in wrong.text
+            made = await ada.post("/media/uploads", params={"thread_id": mine}, files=file)
+            assert made.status_code == 201, made.text
+            upload_id = made.json()["id"]
+            ok = await ada.patch(f"/threads/{mine}/settings", json={"references": [upload_id]})
+            assert ok.status_code == 200, ok.text
+            assert (await ada.get(f"/media/uploads/{upload_id}/file")).content == red_png()
+            assert (await bob.get(f"/media/uploads/{upload_id}/file")).status_code == 403
+            stolen = await bob.patch(
+                f"/threads/{theirs}/settings", json={"references": [upload_id]}
+            )
+            assert stolen.status_code == 422 and "settings.references[0]" in stolen.text

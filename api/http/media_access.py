@@ -33,12 +33,45 @@ async def media_caller(request: Request) -> Caller:
     caller = await signed_in(request)
     access = request.app.state.services.settings.media_lab
     if not may_use_media_lab(caller, access):
-        who = "admins and creators" if access == "creators" else "admins"
-        raise Forbidden(f"The Media Lab is for {who} (STUDIO_MEDIA_LAB); ask an admin")
+        raise refused(access)
     return caller
 
 
+def refused(access: str) -> Forbidden:
+    """The 403 for someone the Media Lab is not open to."""
+    who = "admins and creators" if access == "creators" else "admins"
+    return Forbidden(f"The Media Lab is for {who} (STUDIO_MEDIA_LAB); ask an admin")
+
+
 MediaCaller = Annotated[Caller, Depends(media_caller)]
+
+
+async def upload_caller(request: Request, thread_id: str | None = None) -> Caller:
+    """Who may upload: the Media Lab's callers; and, for a studio thread's reference image
+    (`?thread_id=`, images only), any signed-in account that may direct that thread (its
+    owner, an admin, a `direct` grant) even when the lab is closed to them."""
+    if thread_id is None:
+        return await media_caller(request)
+    caller = await signed_in(request)
+    if caller.scoped:
+        raise Forbidden("Reference images are uploaded by a signed-in account")
+    await may_direct(request.app.state.services, caller, thread_id)
+    return caller
+
+
+UploadCaller = Annotated[Caller, Depends(upload_caller)]
+
+
+async def upload_reader(request: Request) -> Caller:
+    """Who may read an upload: the Media Lab's callers; others their own uploads only
+    (a thread's reference images; checked by the route)."""
+    caller = await signed_in(request)
+    if caller.scoped or may_use_media_lab(caller, request.app.state.services.settings.media_lab):
+        return await media_caller(request)
+    return caller
+
+
+UploadReader = Annotated[Caller, Depends(upload_reader)]
 
 
 def media_lab(request: Request) -> MediaLab:

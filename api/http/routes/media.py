@@ -18,7 +18,16 @@ from adapters.media_lab.params import parse_params
 from adapters.media_lab.probe import probe
 from api.http.deps import Services, ServicesDep
 from api.http.errors import error_body
-from api.http.media_access import MediaCaller, MediaDep, actor_of, may_direct
+from api.http.media_access import (
+    MediaCaller,
+    MediaDep,
+    UploadCaller,
+    UploadReader,
+    actor_of,
+    may_direct,
+    may_use_media_lab,
+    refused,
+)
 from api.http.routes.runs import PING_S, batches, last_event_id
 from engine.media_jobs import check_kind
 from engine.media_requests import JobRequest, Kind, Name
@@ -49,7 +58,7 @@ async def _file_part(request: Request, max_bytes: int) -> AsyncIterator[tuple[st
 
 @router.post("/uploads", status_code=201)
 async def create_upload(
-    request: Request, caller: MediaCaller, lab: MediaDep, svc: ServicesDep
+    request: Request, caller: UploadCaller, lab: MediaDep, svc: ServicesDep
 ) -> Any:
     """Upload an image (PNG, JPEG, WebP) or video (MP4, WebM, MOV) as multipart field `file`.
     Checked by content: a wrong type, corrupt file, decompression bomb or a file over a limit
@@ -76,6 +85,9 @@ async def create_upload(
     except BaseException:
         staged.discard()
         raise
+    if request.query_params.get("thread_id") and probed.kind != "image":
+        staged.discard()
+        raise InvalidInput("file: a thread's reference must be an image (PNG, JPEG, WebP)")
     record = await media.services.uploads.put(
         staged, probed, owner=caller.user_id, filename=filename
     )
@@ -90,8 +102,15 @@ async def get_upload(upload_id: str, caller: MediaCaller, lab: MediaDep) -> dict
 
 
 @router.get("/uploads/{upload_id}/file", response_class=FileResponse)
-async def get_upload_file(upload_id: str, caller: MediaCaller, lab: MediaDep) -> FileResponse:
-    """The uploaded file itself (the UI's "before" and a blend's sources)."""
+async def get_upload_file(
+    upload_id: str, caller: UploadReader, lab: MediaDep, svc: ServicesDep
+) -> FileResponse:
+    """The uploaded file itself (the UI's "before", a blend's sources, a thread's reference
+    chip): the lab's callers as ever; others only their own (403 for anyone else's)."""
+    if not may_use_media_lab(caller, svc.settings.media_lab):
+        found = await lab.services.uploads.get(upload_id)
+        if found is None or found.owner != caller.user_id:
+            raise refused(svc.settings.media_lab)
     record = await lab.services.uploads.owned(upload_id, owner=actor_of(caller).scope)
     return FileResponse(record.path, media_type=record.mime, filename=record.filename or None)
 
