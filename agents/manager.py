@@ -142,12 +142,12 @@ async def manage(
             text = (
                 f"{', '.join(sorted(undrawable))}: the image renderer cannot draw {things}, so "
                 f"{'it stays' if len(undrawable) == 1 else 'they stay'} below "
-                f"{lim.score_threshold} and iterating cannot fix that (a model can: set "
+                f"{lim.score_threshold} and iterating cannot fix that; a model can (set "
                 f"COMFYUI_URL). " + text.replace("Every output clears", "The rest clear", 1)
                 if len(undrawable) < len(critiques)
                 else f"The image renderer cannot draw {things}, so no output clears "
-                f"{lim.score_threshold} and iterating cannot fix that (a model can: set "
-                f"COMFYUI_URL) ({scores}); over to you."
+                f"{lim.score_threshold} and iterating cannot fix that; a model can (set "
+                f"COMFYUI_URL). Scores: {scores}; over to you."
             )
         return Command(
             goto="approve_outputs",
