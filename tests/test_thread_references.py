@@ -125,6 +125,20 @@ async def test_a_creator_uploads_references_for_their_own_threads_only(database,
             assert ok.status_code == 200, ok.text
             assert (await ada.get(f"/media/uploads/{upload_id}/file")).content == red_png()
             assert (await bob.get(f"/media/uploads/{upload_id}/file")).status_code == 403
+        thread_id, thread_token = await served.new_thread()
+        async with served.http(thread_token) as scoped:
+            made = await scoped.post("/media/uploads", params={"thread_id": thread_id}, files=file)
+            assert made.status_code == 201, made.text
+            upload_id = made.json()["id"]
+            ok = await scoped.patch(
+                f"/threads/{thread_id}/settings", json={"references": [upload_id]}
+            )
+            assert ok.status_code == 200, ok.text
+            assert (await scoped.get(f"/media/uploads/{upload_id}/file")).status_code == 200
+            assert (await scoped.post("/media/uploads", files=file)).status_code == 403
+            elsewhere = await scoped.post("/media/uploads", params={"thread_id": mine}, files=file)
+            assert elsewhere.status_code == 404
+        async with served.http(tokens[1]) as bob:
             stolen = await bob.patch(
                 f"/threads/{theirs}/settings", json={"references": [upload_id]}
             )

@@ -48,13 +48,11 @@ MediaCaller = Annotated[Caller, Depends(media_caller)]
 
 async def upload_caller(request: Request, thread_id: str | None = None) -> Caller:
     """Who may upload: the Media Lab's callers; and, for a studio thread's reference image
-    (`?thread_id=`, images only), any signed-in account that may direct that thread (its
-    owner, an admin, a `direct` grant) even when the lab is closed to them."""
+    (`?thread_id=`, images only), anyone who may direct that thread (its owner, an admin, its
+    own token, a `direct` grant) even when the lab is closed to them."""
     if thread_id is None:
         return await media_caller(request)
     caller = await signed_in(request)
-    if caller.scoped:
-        raise Forbidden("Reference images are uploaded by a signed-in account")
     await may_direct(request.app.state.services, caller, thread_id)
     return caller
 
@@ -66,7 +64,7 @@ async def upload_reader(request: Request) -> Caller:
     """Who may read an upload: the Media Lab's callers; others their own uploads only
     (a thread's reference images; checked by the route)."""
     caller = await signed_in(request)
-    if caller.scoped or may_use_media_lab(caller, request.app.state.services.settings.media_lab):
+    if may_use_media_lab(caller, request.app.state.services.settings.media_lab):
         return await media_caller(request)
     return caller
 

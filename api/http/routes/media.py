@@ -32,6 +32,7 @@ from api.http.routes.runs import PING_S, batches, last_event_id
 from engine.media_jobs import check_kind
 from engine.media_requests import JobRequest, Kind, Name
 from engine.protocol import frame
+from graph.state import valid_settings
 from people.audit import audited
 from store.media_jobs import STATUSES, readable_stem
 from store.uploads import TooLarge
@@ -106,11 +107,17 @@ async def get_upload_file(
     upload_id: str, caller: UploadReader, lab: MediaDep, svc: ServicesDep
 ) -> FileResponse:
     """The uploaded file itself (the UI's "before", a blend's sources, a thread's reference
-    chip): the lab's callers as ever; others only their own (403 for anyone else's)."""
+    chip): the lab's callers as ever; others only their own (403 for anyone else's), and a
+    credential scoped to a thread only the references in that thread's settings."""
     if not may_use_media_lab(caller, svc.settings.media_lab):
         found = await lab.services.uploads.get(upload_id)
         if found is None or found.owner != caller.user_id:
             raise refused(svc.settings.media_lab)
+        if caller.scoped:
+            row = await svc.studio.threads.get(caller.thread_id or "")
+            settings = valid_settings(((row or {}).get("metadata") or {}).get("settings"))
+            if upload_id not in (settings.get("references") or []):
+                raise refused(svc.settings.media_lab)
     record = await lab.services.uploads.owned(upload_id, owner=actor_of(caller).scope)
     return FileResponse(record.path, media_type=record.mime, filename=record.filename or None)
 
