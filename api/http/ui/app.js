@@ -7,12 +7,14 @@ import { showPeople } from "./people.js";
 import { showLibrary } from "./library.js";
 import { mayUseMediaLab, showMediaLab } from "./media.js";
 import { launchSettings, wireLaunchFields } from "./launch.js";
+import { References } from "./references.js";
 import { Session } from "./session.js";
 import { SettingsDialog, renderThreads } from "./sidebar.js";
 import { setConnection, setPhase, showError } from "./status.js";
 
 const $ = (id) => document.getElementById(id);
 let current = null;
+let references = null; // the composer's reference images (references.js), bound to `current`
 let signedIn = null; // `GET /me` of the signed-in person (the session cookie or this machine's token)
 
 function refreshThreads() {
@@ -63,6 +65,7 @@ function showStart(settings) {
       $("start").hidden = true;
       const session = new Session(thread.id, thread.token, refreshThreads);
       current = session;
+      references?.bind(session.api);
       await session.open();
       const settings = cleanSettings(defaults);
       if (Object.keys(launch).length) settings.launch = launch;
@@ -116,6 +119,7 @@ async function openThread(threadId) {
   }
   const session = new Session(threadId, token, refreshThreads);
   current = session;
+  references?.bind(session.api);
   try {
     await session.open();
   } catch (error) {
@@ -126,6 +130,9 @@ async function openThread(threadId) {
 
 function wireChrome(settings) {
   const getSession = () => current;
+  references = new References($("attach-reference"), $("reference-file"), $("references"), (error) =>
+    getSession()?.showError(error),
+  );
   $("composer").addEventListener("submit", (event) => {
     event.preventDefault();
     const input = $("composer-input");
