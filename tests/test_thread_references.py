@@ -5,12 +5,14 @@ an unknown reference is a 422 naming the field."""
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 from PIL import Image, ImageDraw
 
+from adapters.comfyui import ComfyUIImageGenerator
 from adapters.media_lab.probe import probe
 from adapters.pixels import measure
 from adapters.renderer import read_recipe
@@ -18,8 +20,9 @@ from people import accounts
 from people.home_token import home_token
 from store.uploads import UploadRecord, UploadStore
 from tests.api_helpers import serve
+from tests.comfyui_server import LoopbackComfyUI
 from tests.media_helpers import mp4_bytes
-from tests.studio_helpers import NEON, run, start
+from tests.studio_helpers import NEON, fresh_graph, make_context, run, start
 
 pytestmark = pytest.mark.anyio
 
@@ -143,3 +146,32 @@ async def test_a_creator_uploads_references_for_their_own_threads_only(database,
                 f"/threads/{theirs}/settings", json={"references": [upload_id]}
             )
             assert stolen.status_code == 422 and "settings.references[0]" in stolen.text
+
+
+async def test_on_comfyui_a_threads_reference_is_the_img2img_init_image(
+    database: Any, tmp_path: Path
+) -> None:
+    async with (
+        LoopbackComfyUI() as server,
+        ComfyUIImageGenerator(server.base_url, poll_interval_s=0.05) as images,
+    ):
+        context = make_context(database.pool, tmp_path / "assets", renderer=images)
+        uploads = UploadStore(context.assets.pool, context.assets.root)
+        reference = await put(uploads, red_png(), owner="u1")
+        payload = start(NEON, auto_approve=True, references=[reference.id])
+        state = await run(fresh_graph(database.saver), payload, "refs-comfy", context)
+        assert state["phase"] == "approved"
+        said = [str(m.content) for m in state["messages"] if m.name == "director"]
+        assert any("the first as the init image" in text for text in said), said
+        for asset_id in state["current"].values():
+            record = await context.assets.get(asset_id)
+            assert record is not None and record.generator == "comfyui"
+            assert record.recipe["template"] == "img2img"
+            png = Image.open(io.BytesIO((tmp_path / "assets" / record.path).read_bytes()))
+            workflow = json.loads(png.text["prompt"])  # type: ignore[attr-defined]
+            loads = [n for n in workflow.values() if n["class_type"] == "LoadImage"]
+            assert loads and loads[0]["inputs"]["image"].startswith("studio_")
+            denoise = [
+                n["inputs"]["denoise"] for n in workflow.values() if "denoise" in n["inputs"]
+            ]
+            assert denoise == [0.6]
