@@ -77,3 +77,12 @@ async def test_the_first_serve_prints_a_link_once(studio_env: Path) -> None:
     first = await prepare_database(settings)
     assert first is not None and first[1].startswith("sl_")
     assert await prepare_database(settings) is None, "only the very first start makes an admin"
+
+
+def test_sign_in_links_use_the_address_this_home_is_served_at(studio_env: Path) -> None:
+    """With `studio serve --port 18955` running, `studio users add` printed links on :8000."""
+    studio_env.mkdir(parents=True, exist_ok=True)
+    (studio_env / "served-at").write_text("http://localhost:18955\n")  # as `studio serve` notes
+    code, out = studio("users", "add", "alice")
+    assert code == 0, out
+    assert "http://localhost:18955/auth/link?code=sl_" in out and ":8000" not in out

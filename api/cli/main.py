@@ -29,7 +29,7 @@ from api.cli.launch_options import launch_options
 from api.cli.live import LiveView
 from api.cli.local import LocalClient, ThreadBusy, busy_message, local_caller, open_local
 from api.cli.media import media_app, upload
-from api.cli.users import users_app
+from api.cli.users import SERVED_AT, users_app
 from engine.branches import branch
 from engine.resume import check_answer
 from engine.settings import Settings
@@ -856,10 +856,12 @@ def serve(
     except StudioError as exc:
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(1) from None
+    shown = "localhost" if host in ("127.0.0.1", "::1", "0.0.0.0", "::") else host
+    base = settings.public_url or f"http://{shown}:{port}"
+    # `studio users add|reset` print sign-in links under the address this home is served at
+    (settings.home / SERVED_AT).write_text(base + "\n")
     if first is not None:
         name, code = first
-        shown = "localhost" if host in ("127.0.0.1", "::1", "0.0.0.0", "::") else host
-        base = settings.public_url or f"http://{shown}:{port}"
         typer.echo(
             f"made {name}, this studio's first admin: on this machine the browser and the CLI "
             f"act as {name} without signing in. Elsewhere, sign in once with this one-time "

@@ -34,10 +34,19 @@ RoleOption = Annotated[
 JsonOut = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
+SERVED_AT = "served-at"
+"""The file in STUDIO_HOME where `studio serve` notes the address it serves this home at."""
+
+
 def signin_url(settings: Settings, code: str) -> str:
-    """Where a one-time code signs in: under STUDIO_PUBLIC_URL (else this machine's
-    default `studio serve` address)."""
-    return accounts.link_url(settings.public_url or "http://127.0.0.1:8000", code)
+    """Where a one-time code signs in: under STUDIO_PUBLIC_URL, else the address `studio serve`
+    last served this home at, else its default address."""
+    try:
+        served = (settings.home / SERVED_AT).read_text().strip()
+    except OSError:
+        served = ""
+    base = settings.public_url or served or "http://127.0.0.1:8000"
+    return accounts.link_url(base, code)
 
 
 async def _record(pool: Pool, actor: Caller, action: str, target: str, **detail: Any) -> None:
