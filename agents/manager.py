@@ -149,6 +149,8 @@ async def manage(
                 f"{lim.score_threshold} and iterating cannot fix that; a model can (set "
                 f"COMFYUI_URL). Scores: {scores}; over to you."
             )
+        if lim.auto_approve:  # nobody is asked: say what happens instead
+            text = text.removesuffix("; over to you.") + "; auto-approve is on, so I approve them."
         return Command(
             goto="approve_outputs",
             update={
