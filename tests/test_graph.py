@@ -280,5 +280,5 @@ async def test_what_the_renderer_cannot_draw_is_said_and_not_iterated_on(
     said = [str(m.content) for m in state["messages"] if m.type == "ai" and m.name == "manager"]
     assert any("cannot draw desert" in text for text in said), said
     assert not any("Every output clears" in text for text in said)
-    assert not any("over to you" in text for text in said)  # auto-approve: nobody is asked
+    assert not any("; over to you." in text for text in said)  # auto-approve: nobody is asked
     assert any("auto-approve is on, so I approve them" in text for text in said)
