@@ -269,7 +269,7 @@ async def test_stop_at_other_gates_ends_interrupted(graph, context, tid, where) 
 async def test_what_the_renderer_cannot_draw_is_said_and_not_iterated_on(
     graph, context, tid
 ) -> None:
-    """"a caravan crossing dunes" on the built-in renderer: no desert is drawn, so no score
+    """ "a caravan crossing dunes" on the built-in renderer: no desert is drawn, so no score
     may praise it (Lens caps it) and iterating cannot fix it (the manager says so and stops)."""
     brief = "a caravan crossing the desert dunes at golden hour"
     state = await run(graph, start(brief, auto_approve=True), tid, context)

@@ -502,7 +502,7 @@ def test_feedback_movement_skips_what_was_not_measured() -> None:
 
 
 def test_overshooting_the_way_the_person_asked_is_not_a_fault() -> None:
-    """"brighter" after a brief that implies 0.5: an image at 0.8 is what was asked, not "too
+    """ "brighter" after a brief that implies 0.5: an image at 0.8 is what was asked, not "too
     bright"; "darker" still finds it too bright (a new user's regenerate went back and forth)."""
     m = measure(scene())
     goal = targets(m, brightness=m.brightness - 0.3, contrast=m.contrast - 0.3)
