@@ -39,9 +39,16 @@ export function homeToken() {
 
 export function saveToken(threadId, token) {
   if (!token) return;
+  // a thread's own token (`st_…`) or a share grant (`sg_…`) reaches that one thread only; who
+  // the page is comes from the home's token on this machine, else the session cookie
   if (threadId) localStorage.setItem(`studio.token.${threadId}`, token);
-  // a share grant (`sg_…`) reaches one thread only: never this browser's token for new ones
-  if (token.startsWith("st_") && !localStorage.getItem(SHARED_TOKEN)) localStorage.setItem(SHARED_TOKEN, token);
+}
+
+/** Forget a thread's own token (the thread is deleted: the token is no credential any more). */
+export function forgetToken(threadId) {
+  const token = localStorage.getItem(`studio.token.${threadId}`);
+  localStorage.removeItem(`studio.token.${threadId}`);
+  if (token && localStorage.getItem(SHARED_TOKEN) === token) localStorage.removeItem(SHARED_TOKEN);
 }
 
 /** An error the API answered with `{error: {code, message, retryable}}`, or a network failure. */
@@ -318,7 +325,11 @@ export async function searchThreads(limit = 30) {
     try {
       threads = await call("POST", "/threads/search", { token, body: { limit } });
     } catch (error) {
-      if (error instanceof ApiError && error.status === 401) continue; // not signed in (yet)
+      if (error instanceof ApiError && error.status === 401) {
+        // not signed in (yet); a token kept from before accounts that is no credential any more
+        if (token && token === localStorage.getItem(SHARED_TOKEN)) localStorage.removeItem(SHARED_TOKEN);
+        continue;
+      }
       throw error;
     }
     for (const thread of threads) {

@@ -1,7 +1,7 @@
 // The studio page: route to the start form or a thread, wire the header, composer and dialogs.
 
 import { signIn } from "./account.js";
-import { ApiError, bootstrapHomeToken, call, createThread, saveToken, tokenFor } from "./api.js";
+import { ApiError, bootstrapHomeToken, call, createThread, forgetToken, saveToken, tokenFor } from "./api.js";
 import { showAudit } from "./audit.js";
 import { showPeople } from "./people.js";
 import { showLibrary } from "./library.js";
@@ -76,6 +76,7 @@ function showStart(settings) {
         // the server refused the first run (bad deliverables, a brief too long): leave no
         // empty thread behind and bring the form back with the reason
         await call("DELETE", `/threads/${thread.id}`, { token: thread.token }).catch(() => undefined);
+        forgetToken(thread.id);
         current?.stream?.close();
         current?.stopLinks?.();
         current = null;
