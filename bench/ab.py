@@ -11,7 +11,8 @@ which goes first, so a change in the machine's load hits both alike. Sessions: `
 `bench.api`'s (create, run to the gate, resume to the end; 10 per round), `studio` is
 `bench.overhead`'s (the real graph, brief to approved outputs; 1 per round). Prints each
 server's median and mean session time and the ratio of the medians (below 1: this tree is
-faster). REV must have the same `bench.harness serve` command (any revision since it came).
+faster). REV must have the same `bench.harness serve` command, and since accounts one that
+makes the home's admin (7fd1751 or later): the client signs in with the home's owner token.
 """
 
 from __future__ import annotations
@@ -38,8 +39,10 @@ from langgraph_sdk import get_client
 from psycopg.conninfo import make_conninfo
 
 from bench.harness import (
+    BENCH_LIMITS,
     ROOT,
     TOPIC,
+    admin_auth,
     argparser,
     database,
     free_port,
@@ -48,7 +51,6 @@ from bench.harness import (
     run,
     server_command,
     spawn,
-    token_of,
     wait_ok,
 )
 from bench.overhead import APPROVE, MODES, start
@@ -84,17 +86,18 @@ async def own_database(url: str, name: str) -> AsyncIterator[str]:
 
 @contextlib.asynccontextmanager
 async def server(tree: Path, graph: str, url: str, home: Path) -> AsyncIterator[Any]:
-    """`bench.harness serve` from `tree` on `url`; yields an SDK client with a token."""
+    """`bench.harness serve` from `tree` on `url`; yields an SDK client signed in as the
+    home's admin (its owner token)."""
     await asyncio.to_thread(home.mkdir, parents=True, exist_ok=True)
     port, log = free_port(), home / "server.log"
     command = server_command(graph, port, home, None)
-    process = spawn(command, {**os.environ, "DATABASE_URL": url}, log, cwd=tree)
+    env = {**BENCH_LIMITS, **os.environ, "DATABASE_URL": url}  # limits off, whatever REV does
+    process = spawn(command, env, log, cwd=tree)
     base = f"http://127.0.0.1:{port}"
     try:
         await wait_ok(base, process, log)
-        first = await get_client(url=base).threads.create()
-        auth = {"Authorization": f"Bearer {token_of(first)}"}
-        client = get_client(url=base, headers=auth, timeout=120)
+        # as the home's admin (`bench.harness serve` made it): creating a thread needs one
+        client = get_client(url=base, headers=admin_auth(home), timeout=120)
         yield client
         await client.aclose()
     finally:
