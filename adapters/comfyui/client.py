@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -9,6 +10,7 @@ from typing import Any
 
 import httpx
 
+from adapters.comfyui.capabilities import Capabilities
 from adapters.comfyui.events import EventStream
 from adapters.comfyui.outcomes import ComfyUIRejection, ImageRef, invalid_workflow
 from adapters.errors import GenerationFailed, InvalidInput, ServiceUnavailable
@@ -69,6 +71,19 @@ class ComfyUIClient:
             open_timeout_s=self.timeouts.ws_open_s,
             reconnect_max_s=self.timeouts.reconnect_max_s,
         )
+        self._caps: Capabilities | None = None
+
+    async def capabilities(self, *, refresh: bool = False) -> Capabilities:
+        """What the server can run (cached for everyone using this client; `refresh` asks
+        again)."""
+        if self._caps is None or refresh:
+            stats, info = await asyncio.gather(self.system_stats(), self.object_info())
+            self._caps = Capabilities.from_responses(stats, info)
+        return self._caps
+
+    def forget_capabilities(self) -> None:
+        """The server changed under us (it refused a workflow): ask again next time."""
+        self._caps = None
 
     async def aclose(self) -> None:
         """Close the websocket and the HTTP connection pool."""

@@ -74,7 +74,6 @@ class ComfyUIImageGenerator:
         self._poll_s = poll_interval_s
         self._cancel_s = cancel_timeout_s
         self._limits = limits or SpecLimits()
-        self._caps: Capabilities | None = None
         self._jobs: dict[str, str] = {}
         """Prompt id -> job id of every `generate` in flight in this process."""
         self._cancelled: set[str] = set()
@@ -93,13 +92,8 @@ class ComfyUIImageGenerator:
         await self.client.aclose()
 
     async def capabilities(self, *, refresh: bool = False) -> Capabilities:
-        """What the server can run (cached; `refresh` asks again)."""
-        if self._caps is None or refresh:
-            stats, info = await asyncio.gather(
-                self.client.system_stats(), self.client.object_info()
-            )
-            self._caps = Capabilities.from_responses(stats, info)
-        return self._caps
+        """What the server can run (the client's cache; `refresh` asks again)."""
+        return await self.client.capabilities(refresh=refresh)
 
     async def describe(self) -> dict[str, Any]:
         """The server's capabilities, asked afresh."""
@@ -249,7 +243,7 @@ class ComfyUIImageGenerator:
                     bound.workflow, prompt_id=prompt_id, extra_data=extra, template=bound.template
                 )
             except InvalidWorkflow:
-                self._caps = None  # the server changed under us: look again next attempt
+                self.client.forget_capabilities()  # look again next attempt
                 raise
             if node_errors:
                 # A 200 with node_errors runs only the valid outputs (gotcha 5): refuse that.

@@ -127,7 +127,6 @@ class ComfyUIMediaLab:
             poll_interval_s,
             cancel_timeout_s,
         )
-        self._caps: Capabilities | None = None
 
     @property
     def backend(self) -> str:
@@ -137,12 +136,8 @@ class ComfyUIMediaLab:
         await self.client.aclose()
 
     async def capabilities(self, *, refresh: bool = False) -> Capabilities:
-        if self._caps is None or refresh:
-            stats, info = await asyncio.gather(
-                self.client.system_stats(), self.client.object_info()
-            )
-            self._caps = Capabilities.from_responses(stats, info)
-        return self._caps
+        """What the server can run (the client's cache; `refresh` asks again)."""
+        return await self.client.capabilities(refresh=refresh)
 
     # -- running one prompt ------------------------------------------------------------------
     async def _upload(self, path: Path, data: bytes) -> str:
