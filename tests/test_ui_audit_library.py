@@ -85,3 +85,22 @@ def test_a_creator_sees_their_library_and_no_audit(page: Any, server: Server) ->
         shot(tab, "audit-2-not-for-creators")
     finally:
         tab.context.close()
+
+
+def test_the_audit_trail_pages_in_older_entries(page: Any, server: Server) -> None:
+    """The shared cursor-paged loader (`ui/paged.js`): a page of 50, then the older ones."""
+    admin = {"Authorization": f"Bearer {home_token(server.home)}"}
+    with httpx.Client(base_url=server.url, headers=admin, timeout=30) as client:
+        for _ in range(53):
+            assert client.post("/threads", json={}).status_code == 200
+    page.goto(server.url + "/pages/audit")
+    page.locator("#audit-filters select[name=action]").select_option("thread")
+    page.get_by_role("button", name="Show").click()
+    rows, more = page.locator("#audit-rows tr"), page.locator("#audit-more")
+    expect(page.locator("#audit-status")).to_have_text("50 entries so far")
+    expect(rows).to_have_count(50)
+    more.click()
+    expect(page.locator("#audit-status")).to_have_text("53 entries")
+    expect(rows).to_have_count(53)
+    expect(more).to_be_hidden()
+    assert rows.evaluate_all("els => els.map(e => e.dataset.action)") == ["thread.created"] * 53

@@ -1,8 +1,8 @@
 // The Audit page (`/pages/audit`, admins): who did what, when, to what, and how it ended,
 // newest first, filtered by thread, person, action and date; older entries page in.
 
-import { call, homeToken } from "./api.js";
 import { el } from "./dom.js";
+import { pagedList } from "./paged.js";
 
 const FAMILIES = ["thread", "run", "gate", "grant", "link", "settings", "export", "token", "user", "media", "request"];
 
@@ -87,39 +87,24 @@ export async function showAudit(main) {
     el("label", { class: "field" }, "To", el("input", { name: "until", type: "date" })),
     el("div", { class: "actions" }, el("button", { class: "primary", type: "submit" }, "Show")),
   );
-  let cursor = null;
-  let params = new URLSearchParams();
-  let shown = 0;
-
-  const load = async (fresh) => {
-    if (fresh) {
-      body.replaceChildren();
-      cursor = null;
-      shown = 0;
-    }
-    const page = new URLSearchParams(params);
-    if (cursor) page.set("cursor", cursor);
-    status.textContent = "Loading…";
-    try {
-      const data = await call("GET", `/audit?${page}`, { token: homeToken() });
-      for (const entry of data.items) body.append(row(entry, setFilter));
-      shown += data.items.length;
-      cursor = data.next_cursor;
-      more.hidden = !cursor;
-      status.textContent = shown ? `${shown} entr${shown === 1 ? "y" : "ies"}${cursor ? " so far" : ""}` : "No entries match.";
-    } catch (error) {
-      more.hidden = true;
-      status.textContent =
-        error.status === 403 ? "Only admins can read the audit trail." : error.status === 401 ? "Sign in as an admin to read the audit trail." : error.message;
-    }
-  };
+  const list = pagedList({
+    path: "/audit",
+    list: body,
+    more,
+    status,
+    show: (items) => body.append(...items.map((entry) => row(entry, setFilter))),
+    count: (n) => `${n} entr${n === 1 ? "y" : "ies"}`,
+    empty: "No entries match.",
+    failed: (error) =>
+      error.status === 403 ? "Only admins can read the audit trail." : error.status === 401 ? "Sign in as an admin to read the audit trail." : error.message,
+  });
   const apply = () => {
-    params = new URLSearchParams();
+    const params = new URLSearchParams();
     for (const name of ["thread", "actor", "action", "since", "until"]) {
       const value = form.elements[name].value.trim();
       if (value) params.set(name, value);
     }
-    load(true);
+    list.filter(params);
   };
   const setFilter = (name, value) => {
     form.elements[name].value = value;
@@ -129,7 +114,6 @@ export async function showAudit(main) {
     event.preventDefault();
     apply();
   });
-  more.addEventListener("click", () => load(false));
   const table = el(
     "table",
     { class: "audit-table" },
@@ -142,5 +126,5 @@ export async function showAudit(main) {
       el("p", { class: "hint" }, "Every change anyone made, appended and never edited: sign-ins, threads, runs, gate answers, shares, settings, downloads."),
       form, status, el("div", { class: "table-scroll" }, table), more),
   );
-  await load(true);
+  await list.load(true);
 }

@@ -2,8 +2,9 @@
 // by thread, deliverable, verdict and date, each one to look at and to download (a readable
 // name, its recipe inside); the whole selection as one zip.
 
-import { ApiError, call, homeToken } from "./api.js";
+import { ApiError, homeToken } from "./api.js";
 import { el } from "./dom.js";
+import { pagedList } from "./paged.js";
 
 const VERDICTS = ["approved", "current", "superseded", "completed", "interrupted", "failed", "rejected", "none"];
 
@@ -114,41 +115,28 @@ export async function showLibrary(main) {
   const status = el("p", { class: "hint", role: "status", id: "library-status" });
   const grid = el("ul", { class: "library-grid", id: "library-grid" });
   const more = el("button", { type: "button", id: "library-more", hidden: true }, "Show more");
-  let params = new URLSearchParams();
-  let cursor = null;
-  let shown = 0;
-
-  const load = async (fresh) => {
-    if (fresh) {
-      grid.replaceChildren();
-      cursor = null;
-      shown = 0;
-    }
-    const page = new URLSearchParams(params);
-    if (cursor) page.set("cursor", cursor);
-    status.textContent = "Loading…";
-    try {
-      const data = await call("GET", `/library?${page}`, { token: homeToken() });
+  const list = pagedList({
+    path: "/library",
+    list: grid,
+    more,
+    status,
+    show: (items) => {
       const threads = form.querySelector("#library-threads");
       const known = new Set([...threads.options].map((o) => o.value));
-      for (const item of data.items) {
+      for (const item of items) {
         grid.append(card(item, filterThread, status));
         if (!known.has(item.thread_id)) {
           known.add(item.thread_id);
           threads.append(el("option", { value: item.thread_id }, item.thread_title));
         }
       }
-      shown += data.items.length;
-      cursor = data.next_cursor;
-      more.hidden = !cursor;
-      status.textContent = shown ? `${shown} output${shown === 1 ? "" : "s"}${cursor ? " so far" : ""}` : "Nothing here yet: outputs appear as your sessions make them.";
-    } catch (error) {
-      status.textContent = error.status === 401 ? "Sign in to see your library." : error.message;
-    }
-  };
+    },
+    count: (n) => `${n} output${n === 1 ? "" : "s"}`,
+    empty: "Nothing here yet: outputs appear as your sessions make them.",
+    failed: (error) => (error.status === 401 ? "Sign in to see your library." : error.message),
+  });
   const apply = (next) => {
-    params = next;
-    load(true);
+    list.filter(next);
   };
   const zip = async (selection) => {
     status.textContent = "Preparing the zip…";
@@ -164,12 +152,11 @@ export async function showLibrary(main) {
     form.elements.thread.value = threadId;
     apply(query(form));
   };
-  more.addEventListener("click", () => load(false));
   main.replaceChildren(
     el("section", { id: "library", class: "page", "aria-labelledby": "library-title" },
       el("h1", { id: "library-title" }, "Library"),
       el("p", { class: "hint" }, "Every output you may see, across all your threads (an admin sees every thread's). Downloads carry readable names and their recipe."),
       form, status, grid, more),
   );
-  await load(true);
+  await list.load(true);
 }
