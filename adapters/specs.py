@@ -44,15 +44,19 @@ BASE_NEGATIVE = "blurry, lowres, watermark, text, signature, jpeg artifacts, def
 _HEX = re.compile(r"^#?([0-9a-fA-F]{6})$")
 
 
-class GenerationSpec(BaseModel):
-    """One image to make, within safe bounds. Checkpoint-safe via `model_dump()`."""
+class SpecProposal(BaseModel):
+    """What a model proposes for one deliverable; loose on purpose, clamped afterwards."""
+
+    # The fields every spec has, declared once: `GenerationSpec` narrows the choices and adds
+    # its own. Loose here (any text for the choices, no bounds, an empty negative prompt or
+    # palette); the docstring and fields are the JSON schema the technical director is asked for.
 
     deliverable: str
     """Deliverable id from the plan, e.g. `hero-a`."""
+    prompt: str
+    negative_prompt: str = ""
     template: str = "txt2img"
     """Workflow template (ComfyUI) or drawing mode (built-in renderer)."""
-    prompt: str
-    negative_prompt: str = BASE_NEGATIVE
     width: int = 768
     height: int = 512
     steps: int = 24
@@ -60,9 +64,8 @@ class GenerationSpec(BaseModel):
     sampler: str = "dpmpp_2m"
     scheduler: str = "karras"
     seed: int = 0
-    palette: list[str] = Field(default_factory=lambda: ["#2b2d42", "#8d99ae", "#edf2f4"])
-    """Target palette as `#rrggbb`, dominant colour first."""
-    lighting: Lighting = "daylight"
+    palette: list[str] = Field(default_factory=list)
+    lighting: str = "daylight"
     brightness: float = 0.5
     """Overall key of the image, 0 (black) to 1 (white)."""
     contrast: float = 0.5
@@ -75,10 +78,24 @@ class GenerationSpec(BaseModel):
     """Subject height as a fraction of the image height."""
     horizon: float = 0.55
     """Horizon line, 0 (top) to 1 (bottom)."""
-    camera: Camera = "eye"
-    weather: Weather = "clear"
+    camera: str = "eye"
+    weather: str = "clear"
     style_intensity: float = 0.5
     """How strongly the style is pushed; maps to cfg on ComfyUI."""
+    quality: str = "standard"
+
+
+class GenerationSpec(SpecProposal):
+    """One image to make: a `SpecProposal` within safe bounds (`clamp_spec`), its choices
+    narrowed to the known ones, plus what the studio adds (sketch, directions, references).
+    Checkpoint-safe via `model_dump()`."""
+
+    negative_prompt: str = BASE_NEGATIVE
+    palette: list[str] = Field(default_factory=lambda: ["#2b2d42", "#8d99ae", "#edf2f4"])
+    """Target palette as `#rrggbb`, dominant colour first."""
+    lighting: Lighting = "daylight"
+    camera: Camera = "eye"
+    weather: Weather = "clear"
     quality: Quality = "standard"
     sketch: bool = False
     """Made by a template with no generative model (a layout sketch): no sampler settings."""
@@ -105,36 +122,6 @@ def spec_dump(spec: GenerationSpec) -> dict[str, Any]:
     if not spec.references:
         hidden |= REFERENCE_FIELDS
     return spec.model_dump(exclude=hidden or None)
-
-
-class SpecProposal(BaseModel):
-    """What a model proposes for one deliverable; loose on purpose, clamped afterwards."""
-
-    deliverable: str
-    prompt: str
-    negative_prompt: str = ""
-    template: str = "txt2img"
-    width: int = 768
-    height: int = 512
-    steps: int = 24
-    cfg: float = 6.5
-    sampler: str = "dpmpp_2m"
-    scheduler: str = "karras"
-    seed: int = 0
-    palette: list[str] = Field(default_factory=list)
-    lighting: str = "daylight"
-    brightness: float = 0.5
-    contrast: float = 0.5
-    mood: str = "neutral"
-    subject: str = "figure"
-    subject_x: float = 0.5
-    subject_y: float = 0.6
-    subject_scale: float = 0.35
-    horizon: float = 0.55
-    camera: str = "eye"
-    weather: str = "clear"
-    style_intensity: float = 0.5
-    quality: str = "standard"
 
 
 class SpecBatch(BaseModel):
