@@ -10,14 +10,14 @@ from langgraph.runtime import Runtime
 
 from adapters.pixels import Measurements, drift, measure
 from graph import variants
-from graph.context import StudioContext, resolve
+from graph.context import StudioContext
 from graph.state import DriftReport, StudioState
 
 
 async def check_consistency(state: StudioState, runtime: Runtime[StudioContext]) -> dict[str, Any]:
     """Measure the set as it stands (each deliverable's current variant, or the new one that
     will replace it) and report how far it drifts."""
-    context = resolve(runtime)
+    context = runtime.context
     items: list[tuple[str, Measurements]] = []
     for deliverable, asset_id in sorted(variants.standing(state).items()):
         record = await context.assets.get(asset_id)

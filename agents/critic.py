@@ -15,7 +15,7 @@ from agents import prompts
 from agents.calls import structured
 from agents.lens import Scorecard, score_image
 from agents.schemas import PlanReview
-from graph.context import StudioContext, resolve, thread_of
+from graph.context import StudioContext, thread_of
 from graph.directions import in_scope
 from graph.emit import phase
 from graph.state import Critique, Generation, StudioState
@@ -41,7 +41,7 @@ async def review(
     state: StudioState, runtime: Runtime[StudioContext]
 ) -> Command[Literal["direct", "approve_plan"]]:
     """Check the specs against the brief; send them back once with reasons if needed."""
-    context = resolve(runtime)
+    context = runtime.context
     verdict, tokens = await structured(
         context, state, "critic", PlanReview, prompts.review_plan(state), fallback=unreviewed
     )
@@ -79,7 +79,7 @@ async def critique(state: StudioState, runtime: Runtime[StudioContext]) -> dict[
     """Score every new output 0-10 from its pixels against the brief, with Lens's reasons,
     what could not be checked, and whether it moved the way the person's newest measurable
     directions asked (against the deliverable's current variant)."""
-    context = resolve(runtime)
+    context = runtime.context
     done = {c["asset_id"] for c in state.get("critiques", [])}
     fresh = [g for g in state.get("generations", []) if g["asset_id"] not in done]
     critiques: list[Critique] = []

@@ -20,7 +20,7 @@ from adapters.specs import GenerationSpec, SpecBatch, SpecProposal, clamp_spec, 
 from agents import prompts
 from agents.calls import structured
 from graph import directions
-from graph.context import StudioContext, resolve
+from graph.context import StudioContext
 from graph.emit import phase
 from graph.state import StudioState, valid_settings
 from store.uploads import UploadStore
@@ -242,7 +242,7 @@ def _layout(paths: list[Path]) -> Layout:
 
 async def direct(state: StudioState, runtime: Runtime[StudioContext]) -> dict[str, Any]:
     """Ask Pixel for specs (applying any feedback), clamp them, and explain the result."""
-    context = resolve(runtime)
+    context = runtime.context
     wanted = targets(state)
     feedback = dict(state.get("feedback") or {})
     for deliverable in wanted:

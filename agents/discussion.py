@@ -8,7 +8,7 @@ from langgraph.runtime import Runtime
 
 from agents import prompts
 from agents.calls import speak
-from graph.context import StudioContext, resolve
+from graph.context import StudioContext
 from graph.state import PERSONAS, Contribution, StudioState
 
 
@@ -33,7 +33,7 @@ def specialist(role: str) -> Any:
     """The discussion node for `role` (`style` Luna, `composition` Frame, `story` Saga)."""
 
     async def node(state: StudioState, runtime: Runtime[StudioContext]) -> dict[str, Any]:
-        return await contribute(resolve(runtime), state, role)
+        return await contribute(runtime.context, state, role)
 
     node.__name__ = node.__qualname__ = role
     node.__doc__ = f"{PERSONAS[role]}'s contribution to the current discussion round."

@@ -24,7 +24,7 @@ from adapters.errors import (
 )
 from adapters.images import GeneratedImage
 from adapters.specs import GenerationSpec, downscaled, spec_dump
-from graph.context import StudioContext, resolve
+from graph.context import StudioContext
 from graph.emit import emit, notice
 from graph.fanout import GenerateTask
 from graph.state import Failure, Generation
@@ -150,7 +150,7 @@ def _seed_used(recipe: dict[str, object], planned: int) -> int:
 
 async def generate(task: GenerateTask, runtime: Runtime[StudioContext]) -> dict[str, Any]:
     """Generate one deliverable; reuse the stored asset if this job already finished."""
-    context = resolve(runtime)
+    context = runtime.context
     thread_id = runtime.execution_info.thread_id if runtime.execution_info else None
     thread = thread_id or "local"
     spec = GenerationSpec.model_validate(task["spec"])

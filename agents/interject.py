@@ -13,7 +13,7 @@ from agents import prompts
 from agents.calls import speak
 from graph import directions, media_asks
 from graph.budgets import Limits, exhausted, limits
-from graph.context import StudioContext, resolve
+from graph.context import StudioContext
 from graph.emit import emit, notice
 from graph.state import Direction, StudioState, human_texts
 
@@ -82,7 +82,7 @@ def ask_media_lab(
 async def interject(state: StudioState, runtime: Runtime[StudioContext]) -> Command[Route]:
     """Pin the person's new message as direction, let the concerned specialists answer it,
     then continue from the session's phase with the new direction applied."""
-    context = resolve(runtime)
+    context = runtime.context
     texts = human_texts(state)
     unseen = [t.strip() for t in texts[state.get("humans_seen", 0) :] if t.strip()]
     said = " ".join(unseen)

@@ -10,7 +10,7 @@ from langgraph.types import Command
 
 from graph import variants
 from graph.budgets import limits, stop_when_spent
-from graph.context import StudioContext, resolve, thread_of
+from graph.context import StudioContext, thread_of
 from graph.emit import phase
 from graph.state import Critique, Failure, StudioState
 
@@ -83,7 +83,7 @@ async def manage(
     state: StudioState, runtime: Runtime[StudioContext]
 ) -> Command[Literal["direct", "approve_outputs", "finalize"]]:
     """Send weak outputs back to Pixel with Lens's critique while budgets allow."""
-    context = resolve(runtime)
+    context = runtime.context
     lim = limits(state, context.defaults)
     iteration = state.get("iteration", 1)
     if failed := nothing_made(state):
@@ -195,7 +195,7 @@ async def manage(
 
 async def finalize(state: StudioState, runtime: Runtime[StudioContext]) -> dict[str, Any]:
     """Close the session: record the chosen outputs and the verdict, and say why it ended."""
-    context = resolve(runtime)
+    context = runtime.context
     if state.get("stop_requested"):  # a stop sent as input, from any phase
         outcome, reason = "interrupted", "stopped_by_person"
     else:

@@ -10,7 +10,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command
 
 from graph.budgets import limits, stop_when_spent
-from graph.context import StudioContext, resolve
+from graph.context import StudioContext
 from graph.emit import phase
 from graph.state import Contribution, StudioState
 
@@ -63,7 +63,7 @@ def ideas(count: int) -> str:
 
 async def moderate(state: StudioState, runtime: Runtime[StudioContext]) -> Command[Route]:
     """Decide: another refinement round, synthesis, or ask the person to settle a dispute."""
-    lim = limits(state, resolve(runtime).defaults)
+    lim = limits(state, runtime.context.defaults)
     round_no = state.get("round", 1)
     if stop := stop_when_spent(state, lim):
         return stop

@@ -27,7 +27,7 @@ from adapters.deliverables import (
 from agents import prompts
 from agents.calls import structured
 from agents.schemas import Plan
-from graph.context import StudioContext, resolve
+from graph.context import StudioContext
 from graph.emit import phase
 from graph.state import Deliverable, StudioState, valid_settings
 
@@ -139,7 +139,7 @@ def correction(cleaned: dict[str, Any], wanted: list[Requested]) -> HumanMessage
 async def plan(state: StudioState, runtime: Runtime[StudioContext]) -> dict[str, Any]:
     """Ask the planner for deliverables and guards, hold them to what the person named, then
     tell the team."""
-    context = resolve(runtime)
+    context = runtime.context
     wanted, notes = required(state)
     prompt = prompts.plan(state)
     if wanted:

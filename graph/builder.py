@@ -10,7 +10,7 @@ from typing import Any
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
-from langgraph.runtime import get_runtime
+from langgraph.runtime import Runtime
 from langgraph.types import Command, Send
 
 from agents.consistency import check_consistency
@@ -24,7 +24,7 @@ from agents.manager import finalize, manage
 from agents.moderator import moderate
 from agents.planner import plan
 from graph.budgets import limits
-from graph.context import StudioContext, resolve
+from graph.context import StudioContext
 from graph.fanout import generation_sends
 from graph.gates import approve_outputs, approve_plan, ask_clarification, ask_consensus
 from graph.launch import after_launch, build_launch, entry_for
@@ -81,11 +81,11 @@ def after_intake(state: StudioState) -> str:
     return "ask_clarification" if state.get("question") else "plan"
 
 
-def after_direct(state: StudioState) -> str | list[Send]:
+def after_direct(state: StudioState, runtime: Runtime[StudioContext]) -> str | list[Send]:
     """Before the first generation Lens reviews the plan; in the iterate loop, generate."""
     if state.get("iteration", 0) == 0:
         return "review"
-    budget = limits(state, resolve(get_runtime()).defaults).max_generations
+    budget = limits(state, runtime.context.defaults).max_generations
     pending = list(state.get("pending") or [])
     return generation_sends(state, pending, state["iteration"], budget) or "manage"
 

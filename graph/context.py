@@ -59,19 +59,19 @@ _default: StudioContext | None = None
 
 
 def set_default_context(context: StudioContext | None) -> None:
-    """Register the context used when a run brings none (e.g. under `langgraph dev`)."""
+    """Register the context for runs that bring none: `langgraph dev`'s (its entry,
+    `api/langgraph_app.py`, hands it to every run; nodes only ever read `runtime.context`)."""
     global _default
     _default = context
 
 
-def resolve(runtime: Any) -> StudioContext:
-    """The run's `StudioContext`, else the process default; a clear error when neither exists."""
-    context = getattr(runtime, "context", None)
-    if isinstance(context, StudioContext):
-        return context
-    if _default is not None:
-        return _default
-    raise RuntimeError("no StudioContext: pass context= to the graph or call set_default_context")
+def default_context() -> StudioContext:
+    """The registered default, else a clear error."""
+    if _default is None:
+        raise RuntimeError(
+            "no StudioContext: pass context= to the graph or call set_default_context"
+        )
+    return _default
 
 
 def thread_of(runtime: Any) -> str:

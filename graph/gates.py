@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from graph import directions, variants
 from graph.budgets import Limits, exhausted, limits
-from graph.context import StudioContext, resolve, thread_of
+from graph.context import StudioContext, thread_of
 from graph.emit import emit, phase
 from graph.fanout import generation_sends
 from graph.state import GATE_ACTIONS, GateRecord, StudioState, human_texts
@@ -287,7 +287,7 @@ async def approve_plan(state: StudioState, runtime: Runtime[StudioContext]) -> C
                 **phase("synthesis", "revising the plan"),
             },
         )
-    budget = limits(state, resolve(runtime).defaults).max_generations
+    budget = limits(state, runtime.context.defaults).max_generations
     return Command(
         goto=generation_sends(state, every, 1, budget) or "manage",
         update={
@@ -368,7 +368,7 @@ async def approve_outputs(state: StudioState, runtime: Runtime[StudioContext]) -
         return stopped("output", answer)
     if answer.action == "pick":
         return await pick(state, answer, runtime)
-    lim = limits(state, resolve(runtime).defaults)
+    lim = limits(state, runtime.context.defaults)
     if answer.asset_id:  # regenerate exactly: that output's recipe, as it was
         return await rerun(state, answer, lim, runtime)
     return regenerate(state, answer, every, lim)
@@ -382,7 +382,7 @@ async def pick(
     chosen = variants.by_id(state)[str(answer.asset_id)]
     current = {**variants.current_of(state), chosen["deliverable"]: chosen["asset_id"]}
     for verdict, ids in variants.verdicts(state, current).items():
-        await resolve(runtime).assets.record_verdict(thread_of(runtime), ids, verdict)
+        await runtime.context.assets.record_verdict(thread_of(runtime), ids, verdict)
     text = (
         f"{chosen['deliverable']}: iteration {chosen['iteration']} "
         f"({chosen['asset_id'][:MIN_PREFIX]}) is current now."
@@ -393,7 +393,7 @@ async def pick(
             **record("output", answer),
             "current": {chosen["deliverable"]: chosen["asset_id"]},
             "specs": await variants.specs_of(
-                resolve(runtime).assets, {chosen["deliverable"]: chosen["asset_id"]}
+                runtime.context.assets, {chosen["deliverable"]: chosen["asset_id"]}
             ),
             "messages": [AIMessage(text, name="manager")],
         },
@@ -425,7 +425,7 @@ async def rerun(
     revise it): the recipe is re-run as is, as a new iteration of that deliverable."""
     if refused := budget_used(state, answer, lim):
         return refused
-    asset = await resolve(runtime).assets.get(str(answer.asset_id))
+    asset = await runtime.context.assets.get(str(answer.asset_id))
     if asset is None:  # an output in state whose record is gone: nothing to re-run
         raise ValueError(f"asset {answer.asset_id} is no longer in the asset store")
     spec = {**asset.spec, "seed": asset.seed}

@@ -23,7 +23,7 @@ from agents.launch import experiment, simulator
 from agents.launch.styles import STYLES, VARIANTS
 from agents.launch.thumbnails import chosen_script
 from graph import directions
-from graph.context import StudioContext, resolve
+from graph.context import StudioContext
 from graph.emit import emit, phase
 from graph.gates import GateAnswer, _resuming, ask, choices, heard, record, stopped
 from graph.launch import split_brief
@@ -47,7 +47,7 @@ async def steer_launch(state: StudioState, runtime: Runtime[StudioContext]) -> C
     if stage == "selection_gate":
         return selection_gate(state)
     if stage == "experiment_gate":
-        return experiment_gate(state, resolve(runtime))
+        return experiment_gate(state, runtime.context)
     if stage == "done":
         return Command(goto=END)
     return Command(goto="launch")  # a leg is due (e.g. the process stopped before it ran)

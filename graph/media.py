@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
+from langgraph.runtime import Runtime
 from langgraph.types import RetryPolicy
 
 from adapters.errors import InvalidInput, StudioError
@@ -51,18 +52,17 @@ INPUT_KEYS = ("upload_id", "asset_id", "sha256", "kind", "mime")
 
 
 def set_default_services(services: MediaServices | None) -> None:
-    """Register the services used when a run brings none (under `langgraph dev`)."""
+    """Register the services for runs that bring none: `langgraph dev`'s (its entry,
+    `api/langgraph_app.py`, hands them to every run; nodes only read `runtime.context`)."""
     global _default
     _default = services
 
 
-def services_of(runtime: Any) -> MediaServices:
-    context = getattr(runtime, "context", None)
-    if isinstance(context, MediaServices):
-        return context
-    if _default is not None:
-        return _default
-    raise RuntimeError("no MediaServices: pass context= to the media graph")
+def default_services() -> MediaServices:
+    """The registered default, else a clear error."""
+    if _default is None:
+        raise RuntimeError("no MediaServices: pass context= to the media graph")
+    return _default
 
 
 def job_of(state: MediaState, runtime: Any) -> str:
@@ -88,9 +88,9 @@ class _Progress:
             await self.svc.jobs.progress(self.job_id, overall, stage)
 
 
-async def prepare(state: MediaState, runtime: Any) -> dict[str, Any]:
+async def prepare(state: MediaState, runtime: Runtime[MediaServices]) -> dict[str, Any]:
     """Check the job and resolve its inputs (files, hashes), preset and parameters."""
-    svc = services_of(runtime)
+    svc = runtime.context
     job_id = job_of(state, runtime)
     kind = state["kind"]
     preset_ref = state.get("preset")
@@ -152,9 +152,9 @@ def _produced(artifact: Artifact) -> dict[str, Any]:
     return {"path": str(artifact.path), **artifact.lineage()}
 
 
-async def upscale(state: MediaState, runtime: Any) -> dict[str, Any]:
+async def upscale(state: MediaState, runtime: Runtime[MediaServices]) -> dict[str, Any]:
     """Upscale the image by the job's factor."""
-    svc, job_id = services_of(runtime), job_of(state, runtime)
+    svc, job_id = runtime.context, job_of(state, runtime)
     params = UpscaleParams.model_validate(state["params"])
     src = Path(state["sources"][0]["path"])
     artifact = await svc.lab.upscale(
@@ -177,10 +177,10 @@ class ChunkBoundary(BaseException):
         self.done, self.total = done, total
 
 
-async def interpolate(state: MediaState, runtime: Any) -> dict[str, Any]:
+async def interpolate(state: MediaState, runtime: Runtime[MediaServices]) -> dict[str, Any]:
     """Interpolate the next chunk of the video; when it was the last, join the chunks into
     the output (with the source's audio). One chunk per step, each checkpointed."""
-    svc, job_id = services_of(runtime), job_of(state, runtime)
+    svc, job_id = runtime.context, job_of(state, runtime)
     params = InterpolateParams.model_validate(state["params"])
     done = int(state.get("chunks_done") or 0)
     total = int(state.get("chunks_total") or 0)
@@ -230,9 +230,9 @@ def after_interpolate(state: MediaState) -> Literal["interpolate", "record"]:
     return "record" if state.get("output") else "interpolate"
 
 
-async def generate(state: MediaState, runtime: Any) -> dict[str, Any]:
+async def generate(state: MediaState, runtime: Runtime[MediaServices]) -> dict[str, Any]:
     """Make an image from the reference images and the prompt."""
-    svc, job_id = services_of(runtime), job_of(state, runtime)
+    svc, job_id = runtime.context, job_of(state, runtime)
     artifact = await svc.lab.from_references(
         [Path(s["path"]) for s in state["sources"]],
         await _out(svc, job_id, ".png"),
@@ -243,9 +243,9 @@ async def generate(state: MediaState, runtime: Any) -> dict[str, Any]:
     return {"output": _produced(artifact), "stage": "generated"}
 
 
-async def blend(state: MediaState, runtime: Any) -> dict[str, Any]:
+async def blend(state: MediaState, runtime: Runtime[MediaServices]) -> dict[str, Any]:
     """Blend the sources with their weights in the preset's mode."""
-    svc, job_id = services_of(runtime), job_of(state, runtime)
+    svc, job_id = runtime.context, job_of(state, runtime)
     sources = state["sources"]
     artifact = await svc.lab.blend(
         [Path(s["path"]) for s in sources],
@@ -257,9 +257,9 @@ async def blend(state: MediaState, runtime: Any) -> dict[str, Any]:
     return {"output": _produced(artifact), "stage": "blended"}
 
 
-async def record(state: MediaState, runtime: Any) -> dict[str, Any]:
+async def record(state: MediaState, runtime: Runtime[MediaServices]) -> dict[str, Any]:
     """Store the output content-addressed and index it with its lineage (once per job)."""
-    svc, job_id = services_of(runtime), job_of(state, runtime)
+    svc, job_id = runtime.context, job_of(state, runtime)
     output = dict(state["output"])
     produced = Path(output.pop("path"))
     sha256 = await asyncio.to_thread(sha256_of, produced)

@@ -22,7 +22,7 @@ from agents.video.brief import read_brief
 from agents.video.stages import NAMES, ORDER, latest, mark_stale, next_stage, output, stage
 from graph import directions
 from graph.budgets import exhausted, limits
-from graph.context import StudioContext, resolve
+from graph.context import StudioContext
 from graph.emit import emit, phase
 from graph.gates import GateAnswer, _resuming, ask, choices, heard, record
 from graph.state import GATE_ACTIONS, StudioState, human_texts, valid_settings
@@ -51,7 +51,7 @@ async def steer_video(state: StudioState, runtime: Runtime[StudioContext]) -> Co
         return Command(goto=END)
     if due == "gate":
         return stage_gate(state)
-    lim = limits(state, resolve(runtime).defaults)
+    lim = limits(state, runtime.context.defaults)
     if spent := exhausted(state, lim):
         return finish(state, "completed", spent[0], f"Stopping the video: {spent[1]}.")
     return Command(goto="video", update=phase("generating", f"making the {NAMES[video['stage']]}"))

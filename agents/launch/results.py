@@ -9,14 +9,14 @@ from langgraph.runtime import Runtime
 
 from agents.launch import experiment
 from agents.launch.thumbnails import chosen_script
-from graph.context import StudioContext, resolve, thread_of
+from graph.context import StudioContext, thread_of
 from graph.emit import phase
 from graph.state import StudioState
 
 
 async def open_experiment(state: StudioState, runtime: Runtime[StudioContext]) -> dict[str, Any]:
     """Start the test of the chosen variants: its deadline is stored now, from the clock."""
-    context = resolve(runtime)
+    context = runtime.context
     launch = state["launch"]
     options = (state.get("settings") or {}).get("launch") or {}
     if (launch.get("experiment") or {}).get("status") == "running":
@@ -100,7 +100,7 @@ ENDINGS = {
 async def report_results(state: StudioState, runtime: Runtime[StudioContext]) -> dict[str, Any]:
     """Close the kit: the winner's thumbnail is approved in the asset store, the others are
     superseded, and the manager says how it ended."""
-    context = resolve(runtime)
+    context = runtime.context
     launch = state["launch"]
     test = launch["experiment"]
     winner = test.get("winner")

@@ -12,7 +12,7 @@ from adapters.specs import GenerationSpec, clamp_spec
 from agents.launch.readability import SMALL, assess
 from agents.launch.styles import STYLES, THUMB_NEGATIVE, VARIANTS
 from graph import directions
-from graph.context import StudioContext, resolve, thread_of
+from graph.context import StudioContext, thread_of
 from graph.emit import emit, phase
 from graph.state import StudioState
 
@@ -48,7 +48,7 @@ def thumbnail_spec(
 async def design_thumbnails(state: StudioState, runtime: Runtime[StudioContext]) -> dict[str, Any]:
     """Make the thumbnails this round asks for (all three, or the ones the person named),
     exactly once per job id: a resumed run collects what was already stored."""
-    context = resolve(runtime)
+    context = runtime.context
     launch = state["launch"]
     script = chosen_script(launch)
     round_no = int(launch.get("thumbnail_round", 0)) + 1
@@ -108,7 +108,7 @@ async def design_thumbnails(state: StudioState, runtime: Runtime[StudioContext])
 
 async def score_thumbnails(state: StudioState, runtime: Runtime[StudioContext]) -> dict[str, Any]:
     """Lens reads each thumbnail at 168x94: is the title there, tall enough, with contrast?"""
-    context = resolve(runtime)
+    context = runtime.context
     launch = state["launch"]
     scored = []
     for thumb in launch.get("thumbnails") or []:

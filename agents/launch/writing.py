@@ -12,7 +12,7 @@ from agents.calls import overrides, structured
 from agents.launch import prompts
 from agents.launch.schemas import LaunchTrends, ScriptBatch
 from graph import directions
-from graph.context import StudioContext, resolve
+from graph.context import StudioContext
 from graph.emit import phase
 from graph.state import StudioState
 
@@ -61,7 +61,7 @@ def _with_evidence(angle: dict[str, Any], launch: dict[str, Any], source: str) -
 async def research(state: StudioState, runtime: Runtime[StudioContext]) -> dict[str, Any]:
     """Turn the topic into angles and hooks: from the person's data when they gave some, else
     from the model (offline: the built-in craft knowledge). Never a figure the data lacks."""
-    context = resolve(runtime)
+    context = runtime.context
     launch = state["launch"]
     source = _source(context, state, launch)
     answer, tokens = await structured(
@@ -89,7 +89,7 @@ async def research(state: StudioState, runtime: Runtime[StudioContext]) -> dict[
 async def write_scripts(state: StudioState, runtime: Runtime[StudioContext]) -> dict[str, Any]:
     """Saga writes 2-4 script variants (hook, outline, call to action, length) from the angles,
     following the person's feedback and directions."""
-    context = resolve(runtime)
+    context = runtime.context
     launch = state["launch"]
     feedback = [f for f in launch.get("feedback") or [] if f]
     prompt = prompts.scripts(launch, direction_words(state), feedback)

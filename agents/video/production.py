@@ -26,7 +26,7 @@ from agents.video.stages import (
     output,
     thread_of,
 )
-from graph.context import StudioContext, resolve
+from graph.context import StudioContext
 from graph.emit import emit
 from graph.video_settings import DEFAULT_MAX_VIDEO_SECONDS
 
@@ -45,7 +45,7 @@ async def animate_scenes(state: Any, runtime: Runtime[StudioContext]) -> dict[st
     """A clip per scene: the shot's camera move over its keyframe, for the scene's seconds.
     A scene whose keyframe, move and length did not change keeps its clip."""
     started = time.monotonic()
-    context, video, thread = resolve(runtime), state["video"], thread_of(runtime)
+    context, video, thread = runtime.context, state["video"], thread_of(runtime)
     scenes = output(video, "scenes")["scenes"]
     keyframes = output(video, "visuals")["keyframes"]
     before = output(video, "animation").get("clips") or {}
@@ -143,7 +143,7 @@ async def speak_lines(state: Any, runtime: Runtime[StudioContext]) -> dict[str, 
     """The voice track: each line spoken (faster when it must fit its slot) and placed at
     its start; the captions as a WebVTT track with the same timing."""
     started = time.monotonic()
-    context, video, thread = resolve(runtime), state["video"], thread_of(runtime)
+    context, video, thread = runtime.context, state["video"], thread_of(runtime)
     lines = output(video, "script")["lines"]
     total = float(video["seconds"])
     version = next_version(video, "voice")
@@ -213,7 +213,7 @@ async def render_cut(state: Any, runtime: Runtime[StudioContext]) -> dict[str, A
     """The final cut: every clip at its scene's length, captions (burned in unless a track
     was asked for), the voice mixed under it; H.264 + AAC in an MP4, probed by decoding."""
     started = time.monotonic()
-    context, video, thread = resolve(runtime), state["video"], thread_of(runtime)
+    context, video, thread = runtime.context, state["video"], thread_of(runtime)
     scenes = output(video, "scenes")["scenes"]
     clips = output(video, "animation")["clips"]
     voiced = output(video, "voice")

@@ -19,7 +19,7 @@ from adapters.media.cut import decode, probe
 from adapters.media.levels import levels
 from adapters.media.speech import read_wav
 from agents.video.stages import NAMES, latest, with_review
-from graph.context import StudioContext, resolve
+from graph.context import StudioContext
 
 MAX_WORDS_PER_SECOND = 3.2
 MAX_GAP_S = 2.5
@@ -164,7 +164,7 @@ async def _render(context: StudioContext, out: dict[str, Any], video: dict[str, 
 
 async def review_stage(state: Any, runtime: Runtime[StudioContext]) -> dict[str, Any]:
     """Lens measures the stage's newest version and says what it found."""
-    context, video = resolve(runtime), state["video"]
+    context, video = runtime.context, state["video"]
     name = str(video["stage"])
     entry = latest(video, name) or {"output": {}}
     out = entry["output"]

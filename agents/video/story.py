@@ -13,7 +13,7 @@ from agents.calls import speak, structured
 from agents.video import prompts
 from agents.video.schemas import VideoLook, VideoScenes, VideoScript, VideoShots
 from agents.video.stages import add_version, output, request, who
-from graph.context import StudioContext, resolve
+from graph.context import StudioContext
 from graph.state import Deliverable
 
 WORDS_PER_SECOND = 2.5
@@ -29,7 +29,7 @@ def _feedback(video: dict[str, Any], name: str) -> dict[str, str]:
 
 async def discuss(state: Any, runtime: Runtime[StudioContext]) -> dict[str, Any]:
     """Luna, Frame and Saga each say how they see the video (once, before the first scenes)."""
-    context, video = resolve(runtime), state["video"]
+    context, video = runtime.context, state["video"]
     said: list[AIMessage] = []
     tokens = 0
     kind = str(video.get("type", "video")).replace("_", " ")
@@ -89,7 +89,7 @@ def timed_scenes(
 async def write_scenes(state: Any, runtime: Runtime[StudioContext]) -> dict[str, Any]:
     """Saga writes the scenes, Frame gives each a shot, Luna sets one look for all."""
     started = time.monotonic()
-    context, video = resolve(runtime), state["video"]
+    context, video = runtime.context, state["video"]
     feedback = _feedback(video, "scenes")
     ideas, t1 = await structured(
         context, state, "story", VideoScenes, prompts.scenes(state, video, feedback)
@@ -147,7 +147,7 @@ def timed_lines(script: VideoScript, scenes: list[dict[str, Any]]) -> list[dict[
 async def write_script(state: Any, runtime: Runtime[StudioContext]) -> dict[str, Any]:
     """Saga writes the voice-over, timed line by line to the scenes."""
     started = time.monotonic()
-    context, video = resolve(runtime), state["video"]
+    context, video = runtime.context, state["video"]
     scenes = output(video, "scenes")["scenes"]
     feedback = _feedback(video, "script")
     script, tokens = await structured(

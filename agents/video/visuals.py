@@ -18,7 +18,7 @@ from agents.calls import overrides, structured
 from agents.generate import job_id as image_job_id
 from agents.video.stages import add_version, asset_ref, latest, next_version, output, request, who
 from graph import directions
-from graph.context import StudioContext, resolve
+from graph.context import StudioContext
 from graph.emit import emit
 from graph.state import Deliverable
 
@@ -69,7 +69,7 @@ def progress_of(deliverable: str, job: str) -> Callable[[float, bytes | None], N
 async def make_keyframes(state: Any, runtime: Runtime[StudioContext]) -> dict[str, Any]:
     """A keyframe per scene (or only the scene the person asked to regenerate)."""
     started = time.monotonic()
-    context, video = resolve(runtime), state["video"]
+    context, video = runtime.context, state["video"]
     thread = (runtime.execution_info.thread_id if runtime.execution_info else None) or "local"
     scenes = output(video, "scenes")["scenes"]
     look = output(video, "scenes").get("look") or {}
