@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import colorsys
+import re
+
+_HEX = re.compile(r"#?([0-9a-fA-F]{6})")
 
 
 def hex_int(colour: str) -> int:
-    """`#rrggbb` as `0xRRGGBB`; ValueError when it is not six hex digits."""
-    text = colour.strip().lstrip("#")
-    if len(text) != 6:
+    """`#rrggbb` (the `#` optional, any case, spaces around) as `0xRRGGBB`; ValueError when it
+    is not six hex digits."""
+    match = _HEX.fullmatch(colour.strip())
+    if match is None:
         raise ValueError(f"not a #rrggbb colour: {colour!r}")
-    return int(text, 16)
+    return int(match.group(1), 16)
+
+
+def normal_hex(colour: object) -> str | None:
+    """`colour` as lower-case `#rrggbb` when `hex_int` reads it, else None."""
+    match = _HEX.fullmatch(str(colour).strip())
+    return f"#{match.group(1).lower()}" if match else None
 
 
 def rgb(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -10,6 +9,7 @@ from numpy.typing import NDArray
 from PIL import Image
 
 from adapters import colours
+from adapters.colours import normal_hex
 from adapters.pixels import LUMA
 from adapters.render_vocab import FAMILIES, pick
 from adapters.render_words import Reading, read
@@ -63,7 +63,6 @@ LIGHTS: dict[str, Light] = {
 CAMERA_HORIZON = {"low": 0.06, "eye": 0.0, "high": -0.06, "overhead": -0.06}
 """Horizon shift by camera, kept under the critic's 0.08 horizon tolerance on purpose."""
 _DEFAULT_PALETTE = ("#2b2d42", "#8d99ae", "#edf2f4")
-_HEX = re.compile(r"^#?[0-9a-fA-F]{6}$")
 _LUMA32 = LUMA.astype(np.float32)
 WHITE = np.ones(3, np.float32)
 
@@ -128,7 +127,7 @@ class Canvas:
 
 def new_canvas(spec: GenerationSpec) -> Canvas:
     """An empty canvas for `spec`, with palette, lighting and scene family resolved."""
-    colours = [rgb(c) for c in spec.palette if _HEX.match(c.strip())]
+    colours = [rgb(c) for c in spec.palette if normal_hex(c)]
     colours = colours or [rgb(c) for c in _DEFAULT_PALETTE]
     if len(colours) < 2:
         colours.append(colours[0] * 0.55)

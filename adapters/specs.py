@@ -6,11 +6,12 @@ The technical director proposes a `SpecProposal` (loose types, whatever a model 
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
+
+from adapters.colours import normal_hex
 
 Lighting = Literal["daylight", "golden hour", "dawn", "dusk", "night", "overcast", "studio", "neon"]
 Camera = Literal["low", "eye", "high", "overhead"]
@@ -41,7 +42,6 @@ SAMPLERS: tuple[str, ...] = (
 )
 SCHEDULERS: tuple[str, ...] = ("normal", "karras", "exponential", "sgm_uniform", "simple")
 BASE_NEGATIVE = "blurry, lowres, watermark, text, signature, jpeg artifacts, deformed"
-_HEX = re.compile(r"^#?([0-9a-fA-F]{6})$")
 
 
 class SpecProposal(BaseModel):
@@ -167,11 +167,11 @@ def _choice(value: str, allowed: tuple[str, ...], default: str) -> str:
 
 
 def _palette(colours: list[str], limits: SpecLimits) -> list[str]:
-    cleaned = []
+    cleaned: list[str] = []
     for colour in colours:
-        match = _HEX.match(str(colour).strip())
-        if match and f"#{match.group(1).lower()}" not in cleaned:
-            cleaned.append(f"#{match.group(1).lower()}")
+        hex_colour = normal_hex(colour)
+        if hex_colour and hex_colour not in cleaned:
+            cleaned.append(hex_colour)
     return cleaned[: limits.max_palette] or ["#2b2d42", "#8d99ae", "#edf2f4"]
 
 
