@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 ASSISTANT = "media"
 """The graph id of the media graph (in `langgraph.json` and `/assistants`)."""
 FINAL = ("SUCCEEDED", "FAILED", "CANCELLED")
+RETRYABLE = ("FAILED", "CANCELLED")
+"""The statuses a job may be retried from."""
 
 
 @dataclass(frozen=True)
@@ -225,10 +227,16 @@ class MediaJobs:
 
     async def retry(self, actor: Actor, job_id: str) -> dict[str, Any]:
         """A new job linked to this one (`retry_of`), with the same inputs, preset version and
-        parameters. Only a job that ended may be retried."""
+        parameters. Only a job that failed or was cancelled may be retried: one still queued or
+        running, or one that succeeded, is a `Conflict`."""
         row = await self.row(actor, job_id)
         if row["status"] not in FINAL:
             raise Conflict(f"Media job {job_id} has not ended ({row['status']}); cancel it first")
+        if row["status"] not in RETRYABLE:
+            raise Conflict(
+                f"Media job {job_id} succeeded: there is nothing to retry (only a FAILED or "
+                "CANCELLED job is); submit a new job to run it again"
+            )
         new_id = f"media-{uuid.uuid4()}"
         job = NewJob(
             job_id=new_id,

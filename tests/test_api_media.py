@@ -18,6 +18,7 @@ from PIL import Image
 
 from people import accounts
 from people.home_token import home_token
+from store.database import Database
 from tests.api_helpers import Served, read_sse, serve
 from tests.media_helpers import mp4_bytes, png_bytes
 
@@ -335,6 +336,23 @@ async def test_cancel_stops_a_running_job_and_retry_links_a_new_one(database, tm
         assert ("media.job.cancelled", job["id"], "ok") in actions
         assert ("media.job.cancelled", job["id"], "refused") in actions
         assert ("media.job.retried", job["id"], "ok") in actions
+
+
+async def test_a_job_that_succeeded_is_not_retried(database: Database, tmp_path: Path) -> None:
+    async with serve(database, tmp_path) as served, admin(served, tmp_path) as root:
+        image = (await uploaded(root, png_bytes(), "a.png"))["id"]
+        job = (await root.post("/media/jobs", json={"kind": "upscale", "inputs": [image]})).json()
+        assert (await finished(root, job))["status"] == "SUCCEEDED"
+        refused = await root.post(f"/media/jobs/{job['id']}/retry")
+        assert refused.status_code == 409, refused.text
+        error = refused.json()["error"]
+        assert error["code"] == "conflict", error
+        assert "succeeded: there is nothing to retry" in error["message"]
+        assert "FAILED or CANCELLED" in error["message"]
+        again = (await root.get(f"/media/jobs/{job['id']}")).json()
+        assert again["retried_by"] == [] and again["status"] == "SUCCEEDED"
+        listed = (await root.get("/media/jobs")).json()["jobs"]
+        assert [j["id"] for j in listed] == [job["id"]]  # no new job was made
 
 
 ROUTES = [

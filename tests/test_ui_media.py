@@ -54,6 +54,7 @@ def test_each_tab_runs_its_job_and_shows_its_result(
     expect(upscale.locator(".before-after img.after")).to_have_js_property("complete", True)
     expect(upscale.locator(".before-after figcaption")).to_contain_text("320×200")
     upscale.locator(".before-after input[type=range]").fill("80")
+    expect(upscale.get_by_role("button", name="Retry")).to_have_count(0)  # it succeeded
     shot(page, "media-1-upscale-before-after")
 
     page.get_by_role("tab", name="Interpolate").click()

@@ -293,7 +293,8 @@ def cancel(job_id: str, as_json: JsonOut = False) -> None:
 
 @media_app.command()
 def retry(job_id: str, no_wait: NoWait = False, as_json: JsonOut = False) -> None:
-    """Run an ended job again as a new job (same inputs, preset version and parameters)."""
+    """Run a failed or cancelled job again as a new job (same inputs, preset version and
+    parameters)."""
 
     async def body(client: LocalClient, lab: MediaLab, actor: Actor) -> None:
         pool = client.studio.threads.pool

@@ -220,7 +220,8 @@ async def cancel_job(
 async def retry_job(
     job_id: str, caller: MediaCaller, lab: MediaDep, svc: ServicesDep
 ) -> dict[str, Any]:
-    """A new job with the same inputs, preset version and parameters, linked by `retry_of`."""
+    """A new job with the same inputs, preset version and parameters, linked by `retry_of`
+    (409 unless the job FAILED or was CANCELLED)."""
     await lab.check_quota(caller.user_id)
     pool = svc.studio.threads.pool
     async with audited(pool, actor=caller, action="media.job.retried", target=job_id) as entry:

@@ -1,12 +1,14 @@
 // The Media Lab's Jobs tab: every job as a card, kept live by its SSE stream (progress, end),
-// with cancel and retry; a finished job shows its result: a before/after slider for an upscale,
-// the video and its frame rate for an interpolation, the sources beside a blend or a generation.
+// with cancel, and retry for a failed or cancelled job; a finished job shows its result: a
+// before/after slider for an upscale, the video and its frame rate for an interpolation, the
+// sources beside a blend or a generation.
 
 import { call } from "./api.js";
 import { el } from "./dom.js";
 import { fetchFile, saveBlob } from "./library.js";
 
 const FINAL = new Set(["SUCCEEDED", "FAILED", "CANCELLED"]);
+const RETRYABLE = new Set(["FAILED", "CANCELLED"]); // a job that succeeded has nothing to retry
 const LABELS = { upscale: "Upscale", interpolate: "Interpolate", generate: "Generate", blend: "Blend" };
 const blobs = new Map(); // path -> object URL, so a card re-drawn does not fetch again
 
@@ -112,7 +114,7 @@ export class JobList {
     const actions = el("div", { class: "actions" });
     if (!FINAL.has(job.status)) {
       actions.append(el("button", { type: "button", class: "danger", "data-action": "cancel", onclick: () => this.act(job, "cancel") }, "Cancel"));
-    } else {
+    } else if (RETRYABLE.has(job.status)) {
       actions.append(el("button", { type: "button", "data-action": "retry", onclick: () => this.act(job, "retry") }, "Retry"));
     }
     return el(
