@@ -237,14 +237,20 @@ async def main(args: argparse.Namespace) -> None:
         shutil.rmtree(home, ignore_errors=True)
 
 
-def cli() -> None:
-    parser = argparser("bench.media", __doc__, server=False)
+def media_argparser(prog: str, doc: str | None) -> argparse.ArgumentParser:
+    """The Media Lab benchmarks' parser (`bench.media`, `bench.media_jobs`): the clip, the
+    upscale input and the rounds."""
+    parser = argparser(prog, doc, server=False)
     parser.add_argument("--height", type=int, default=360, help="video frame height (16:9)")
     parser.add_argument("--frames", type=int, default=60, help="source frames at 60 fps")
     parser.add_argument("--chunk", type=int, default=30, help="source frames per chunk")
     parser.add_argument("--side", type=int, default=1280, help="upscale input width (16:9)")
     parser.add_argument("--rounds", type=int, default=5, help="turns of each driver")
-    run(main(parser.parse_args()))
+    return parser
+
+
+def cli() -> None:
+    run(main(media_argparser("bench.media", __doc__).parse_args()))
 
 
 if __name__ == "__main__":

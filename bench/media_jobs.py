@@ -26,8 +26,8 @@ from adapters.media_lab.embedded import EmbeddedMediaLab
 from adapters.media_lab.params import InterpolateParams, UpscaleParams, builtin_preset
 from adapters.media_lab.probe import probe
 from adapters.threads import ThreadRegistry
-from bench.harness import argparser, database, header, make_context, out, run
-from bench.media import make_clip, quiet, scene, timed
+from bench.harness import database, header, make_context, out, run
+from bench.media import make_clip, media_argparser, quiet, scene, timed
 from engine.manager import open_engine
 from engine.media_jobs import Actor
 from engine.media_lab import MediaLab, media_services
@@ -160,13 +160,7 @@ async def main(args: argparse.Namespace) -> None:
 
 
 def cli() -> None:
-    parser = argparser("bench.media_jobs", __doc__, server=False)
-    parser.add_argument("--height", type=int, default=360, help="video frame height (16:9)")
-    parser.add_argument("--frames", type=int, default=60, help="source frames at 60 fps")
-    parser.add_argument("--chunk", type=int, default=30, help="source frames per chunk")
-    parser.add_argument("--side", type=int, default=1280, help="upscale input width (16:9)")
-    parser.add_argument("--rounds", type=int, default=5, help="turns of each driver")
-    run(main(parser.parse_args()))
+    run(main(media_argparser("bench.media_jobs", __doc__).parse_args()))
 
 
 if __name__ == "__main__":
