@@ -21,6 +21,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from psycopg.rows import dict_row
 
 from adapters.errors import Conflict, InvalidInput, NotFound, Unauthorized
+from people.caller_cache import changed, notify_sql
 from people.client_tokens import token_hash
 from people.errors import LimitReached
 from people.identity import ROLES, Caller, Role
@@ -42,6 +43,9 @@ NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 TOKEN_NAME_MAX = 100
 _LAST_USED_EVERY = timedelta(minutes=1)
 """`last_used_at` is written at most this often per token (not one write per request)."""
+
+_USER_CHANGED = notify_sql("user", "user_id")
+"""Every process's cached callers are forgotten when the statement commits (`caller_cache`)."""
 
 _hasher = PasswordHasher()  # argon2id with the library's current parameters
 _DUMMY_HASH = _hasher.hash("not a password anyone has: keeps unknown names as slow as known")
@@ -162,10 +166,12 @@ async def set_disabled(pool: Pool, user_id: str, disabled: bool) -> dict[str, An
     readable by admins; runs already going finish (no new ones start)."""
     row = await _one(
         pool,
-        "UPDATE users SET disabled_at = CASE WHEN %s THEN coalesce(disabled_at, now()) END"
-        " WHERE user_id = %s RETURNING *",
+        "WITH changed AS (UPDATE users"
+        " SET disabled_at = CASE WHEN %s THEN coalesce(disabled_at, now()) END"
+        f" WHERE user_id = %s RETURNING *) SELECT *, {_USER_CHANGED} FROM changed",
         [disabled, user_id],
     )
+    changed()
     if row is None:
         raise NotFound("User not found")
     if disabled:
@@ -176,9 +182,11 @@ async def set_disabled(pool: Pool, user_id: str, disabled: bool) -> dict[str, An
 async def set_role(pool: Pool, user_id: str, role: str) -> dict[str, Any]:
     row = await _one(
         pool,
-        "UPDATE users SET role = %s WHERE user_id = %s RETURNING *",
+        "WITH changed AS (UPDATE users SET role = %s WHERE user_id = %s RETURNING *)"
+        f" SELECT *, {_USER_CHANGED} FROM changed",
         [check_role(role), user_id],
     )
+    changed()
     if row is None:
         raise NotFound("User not found")
     return row
@@ -201,11 +209,12 @@ async def set_limits(pool: Pool, user_id: str, limits: dict[str, int | None]) ->
     merged = {key: limits.get(key, row[key]) for key in LIMIT_FIELDS}
     updated = await _one(
         pool,
-        "UPDATE users SET rate_per_minute = %(rate_per_minute)s,"
+        "WITH changed AS (UPDATE users SET rate_per_minute = %(rate_per_minute)s,"
         " concurrent_runs = %(concurrent_runs)s, daily_generations = %(daily_generations)s"
-        " WHERE user_id = %(user_id)s RETURNING *",
+        f" WHERE user_id = %(user_id)s RETURNING *) SELECT *, {_USER_CHANGED} FROM changed",
         {**merged, "user_id": user_id},
     )
+    changed()
     assert updated is not None
     return updated
 
@@ -219,7 +228,13 @@ async def reset(pool: Pool, user_id: str) -> str:
     """Forget the user's password, end their sessions, and make a one-time sign-in link
     (returns its code) with which they sign in and choose a new password. Personal access
     tokens are left as they are (the user, or an admin, revokes them)."""
-    await _rows(pool, "UPDATE users SET password_hash = NULL WHERE user_id = %s", [user_id])
+    await _rows(
+        pool,
+        "WITH changed AS (UPDATE users SET password_hash = NULL WHERE user_id = %s"
+        f" RETURNING user_id) SELECT {_USER_CHANGED} FROM changed",
+        [user_id],
+    )
+    changed()
     await _rows(pool, "DELETE FROM user_sessions WHERE user_id = %s", [user_id])
     return await create_link(pool, user_id)
 
@@ -307,35 +322,58 @@ async def list_tokens(pool: Pool, user_id: str) -> list[dict[str, Any]]:
 
 async def revoke_token(pool: Pool, user_id: str, token_id: str) -> dict[str, Any] | None:
     """Revoke one of the user's tokens (None when they have no such token)."""
-    return await _one(
+    row = await _one(
         pool,
-        "UPDATE access_tokens SET revoked_at = coalesce(revoked_at, now())"
-        " WHERE user_id = %s AND token_id = %s RETURNING *",
+        "WITH changed AS (UPDATE access_tokens SET revoked_at = coalesce(revoked_at, now())"
+        " WHERE user_id = %s AND token_id = %s RETURNING *)"
+        f" SELECT *, {notify_sql('token', 'token_id')} FROM changed",
         [user_id, token_id],
     )
+    changed()
+    return row
 
 
 async def token_caller(pool: Pool, token: str) -> Caller | None:
     """The user a personal access token (or a home's owner token) belongs to, if it is live
     and the user is not disabled."""
-    row = await _one(
-        pool,
-        "SELECT u.*, t.token_id, t.kind, t.last_used_at FROM access_tokens t"
-        " JOIN users u ON u.user_id = t.user_id"
-        " WHERE t.token_hash = %s AND t.revoked_at IS NULL"
-        " AND (t.expires_at IS NULL OR t.expires_at > now()) AND u.disabled_at IS NULL",
-        [token_hash(token)],
-    )
+    row = await token_row(pool, token_hash(token))
     if row is None:
         return None
-    last = row["last_used_at"]
-    if last is None or datetime.now(UTC) - last > _LAST_USED_EVERY:
-        await _rows(
-            pool,
-            "UPDATE access_tokens SET last_used_at = now() WHERE token_id = %s",
-            [row["token_id"]],
-        )
+    await touch_token(pool, row["token_id"], row["last_used_at"])
+    return token_row_caller(row)
+
+
+async def token_row(pool: Pool, hashed: str) -> dict[str, Any] | None:
+    """The user row of a live token (its SHA-256 `hashed`) whose user is not disabled, with
+    the token's `token_id`, `kind`, `expires_at` and `last_used_at`; None otherwise."""
+    return await _one(
+        pool,
+        "SELECT u.*, t.token_id, t.kind, t.expires_at AS token_expires_at, t.last_used_at"
+        " FROM access_tokens t JOIN users u ON u.user_id = t.user_id"
+        " WHERE t.token_hash = %s AND t.revoked_at IS NULL"
+        " AND (t.expires_at IS NULL OR t.expires_at > now()) AND u.disabled_at IS NULL",
+        [hashed],
+    )
+
+
+def token_row_caller(row: dict[str, Any]) -> Caller:
     return caller_of(row, "local" if row["kind"] == "home" else "token")
+
+
+def token_due(last_used_at: datetime | None) -> bool:
+    """Whether a token's `last_used_at` is old enough to be written again."""
+    return last_used_at is None or datetime.now(UTC) - last_used_at > _LAST_USED_EVERY
+
+
+async def touch_token(pool: Pool, token_id: str, last_used_at: datetime | None) -> bool:
+    """Write the token's `last_used_at` when it is due (at most once a minute a token);
+    returns whether it wrote."""
+    if not token_due(last_used_at):
+        return False
+    await _rows(
+        pool, "UPDATE access_tokens SET last_used_at = now() WHERE token_id = %s", [token_id]
+    )
+    return True
 
 
 # --- one-time sign-in links --------------------------------------------------------------

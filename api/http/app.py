@@ -38,6 +38,7 @@ from engine.media_lab import MediaLab
 from engine.settings import Settings
 from engine.studio import Studio, open_studio
 from people.bootstrap import ensure_home_admin
+from people.caller_cache import CallerCache
 
 logger = logging.getLogger("studio.api")
 VERSION = "0.1.0"
@@ -57,6 +58,11 @@ def create_app(settings: Settings | None = None, *, studio: Studio | None = None
                 opened = studio
             # the home's owner token is its admin's: the CLI's, and the local browser's
             await ensure_home_admin(opened.threads.pool, settings.home)
+            # bearer token -> caller in this process, kept only while it hears every change
+            known = CallerCache(opened.threads.pool)
+            await known.start()
+            stack.push_async_callback(known.close)
+            app.state.caller_cache = known
             engine = await stack.enter_async_context(open_engine(opened, settings))
             app.state.services = Services(
                 settings, opened, engine.log, engine.store, engine.manager

@@ -11,7 +11,10 @@ page (`Origin`, `Sec-Fetch-Site`): another site's page cannot act with the visit
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable, Collection
+from contextvars import ContextVar
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from fastapi import Request, Response
@@ -19,7 +22,8 @@ from fastapi import Request, Response
 from adapters.errors import Conflict, Unauthorized
 from api.http.guards import host_name
 from people import accounts
-from people.client_tokens import bearer
+from people.caller_cache import CallerCache, Entry
+from people.client_tokens import bearer, token_hash
 from people.errors import Forbidden
 from people.identity import Caller
 from people.limits import Limits, check_generations, check_runs, lock_user, spend_request
@@ -81,6 +85,7 @@ async def resolve(request: Request) -> Caller | None:
         found: Caller | None = request.state.caller
         return found
     svc = _services(request)
+    _users.set({})
     caller = await _identify(request, svc)
     request.state.caller = caller
     if caller is not None:
@@ -90,11 +95,70 @@ async def resolve(request: Request) -> Caller | None:
     return caller
 
 
+def _cache(request: Request) -> CallerCache | None:
+    found: CallerCache | None = getattr(request.app.state, "caller_cache", None)
+    return found
+
+
+_users: ContextVar[dict[str, dict[str, Any]] | None] = ContextVar("studio_users", default=None)
+"""The user rows this request has looked up (set afresh by `resolve`, once a request)."""
+
+
+def _keep_user(user: dict[str, Any]) -> None:
+    known = _users.get()
+    if known is not None:
+        known[user["user_id"]] = user
+
+
+async def user_row(svc: Services, user_id: str) -> dict[str, Any] | None:
+    """The user's row, at least their limits (`users` columns): looked up at most once a
+    request, and not at all for the caller of a cached token (`people.caller_cache`)."""
+    known = _users.get()
+    if known is not None and user_id in known:
+        return known[user_id]
+    row = await accounts.user_by_id(svc.studio.threads.pool, user_id)
+    if row is not None:
+        _keep_user(row)
+    return row
+
+
+async def _token_caller(request: Request, svc: Services, token: str) -> Caller | None:
+    """A personal access token's (or the home's owner token's) caller: from this process's
+    cache when it holds the token, else one statement (its `last_used_at` written at most once
+    a minute)."""
+    pool = svc.studio.threads.pool
+    hashed = token_hash(token)
+    cache = _cache(request)
+    entry = cache.get(hashed) if cache is not None else None
+    if entry is not None:
+        if accounts.token_due(entry.last_used_at):
+            entry.last_used_at = datetime.now(UTC)
+            await accounts.touch_token(pool, entry.token_id, None)
+        _keep_user(entry.user)
+        return entry.caller
+    generation = cache.generation if cache is not None else 0
+    row = await accounts.token_row(pool, hashed)
+    if row is None:
+        return None
+    last_used = row["last_used_at"]
+    if await accounts.touch_token(pool, row["token_id"], last_used):
+        last_used = datetime.now(UTC)
+    caller = accounts.token_row_caller(row)
+    user = {key: row[key] for key in ("user_id", *accounts.LIMIT_FIELDS)}
+    _keep_user(user)
+    if cache is not None:
+        found = Entry(
+            caller, user, row["token_id"], row["token_expires_at"], last_used, time.monotonic()
+        )
+        cache.put(hashed, found, generation)
+    return caller
+
+
 async def _identify(request: Request, svc: Services) -> Caller | None:
     pool = svc.studio.threads.pool
     token = bearer(request)
     if token is not None:
-        caller = await accounts.token_caller(pool, token) or await scoped_caller(pool, token)
+        caller = await _token_caller(request, svc, token) or await scoped_caller(pool, token)
         if caller is None:
             raise Unauthorized(
                 "This token is not valid: revoked, expired, never issued, or its user is disabled"
@@ -121,8 +185,7 @@ async def spend(svc: Services, caller: Caller) -> None:
     limits = default_limits(svc)
     pool = svc.studio.threads.pool
     if not caller.scoped or caller.via == "thread_token":
-        user = await accounts.user_by_id(pool, caller.user_id)
-        limits = limits.for_user(user)
+        limits = limits.for_user(await user_row(svc, caller.user_id))
     await spend_request(pool, caller.limit_key, limits.rate_per_minute)
 
 
@@ -147,7 +210,7 @@ async def run_limits(
     if owner is None:
         return None
     pool = svc.studio.threads.pool
-    mine = default_limits(svc).for_user(await accounts.user_by_id(pool, owner))
+    mine = default_limits(svc).for_user(await user_row(svc, owner))
     if new_work:
         await check_generations(pool, owner, mine.daily_generations)
     if mine.concurrent_runs <= 0:
