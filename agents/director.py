@@ -83,7 +83,7 @@ def settle(
                 base = {"prompt": deliverable}
             proposal = SpecProposal.model_validate({**base, "deliverable": deliverable})
             notes.append(f"{deliverable}: no spec proposed; reused the closest one")
-        spec, adjustments = clamp_spec(proposal, context.limits)
+        spec, adjustments = clamp_spec(proposal, context.spec_limits)
         if runnable and spec.template not in runnable:
             adjustments.append(f"template {spec.template} cannot run here -> {runnable[0]}")
             spec = spec.model_copy(update={"template": runnable[0]})

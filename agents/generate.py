@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 
 PREVIEW_MAX_BYTES = 48_000
 """Previews larger than this are announced without their bytes (the event log stays small)."""
+OOM_RETRIES = 2
+"""Retries, each at a smaller size, after the image server runs out of memory."""
 
 
 def job_id(thread_id: str, deliverable: str, iteration: int, attempt: int) -> str:
@@ -166,9 +168,9 @@ async def generate(task: GenerateTask, runtime: Runtime[StudioContext]) -> dict[
                 emit("progress", deliverable=deliverable, job_id=job, fraction=0.0)
                 images = await _when_reachable(context, spec, job, deliverable)
         except OutOfMemory as exc:
-            if attempt >= context.defaults.oom_retries:
+            if attempt >= OOM_RETRIES:
                 return _failed(deliverable, iteration, exc)
-            smaller = downscaled(spec, limits=context.limits)
+            smaller = downscaled(spec, limits=context.spec_limits)
             notice(
                 f"{deliverable}: out of memory at {spec.width}x{spec.height}; Pixel is "
                 f"retrying at {smaller.width}x{smaller.height}.",

@@ -12,7 +12,7 @@ from adapters.craft import concerns
 from agents import prompts
 from agents.calls import speak
 from graph import directions, media_asks
-from graph.budgets import Limits, exhausted, limits
+from graph.budgets import ThreadLimits, exhausted, limits
 from graph.context import StudioContext
 from graph.emit import emit, notice
 from graph.state import Direction, StudioState, human_texts
@@ -24,7 +24,7 @@ Route = Literal["style", "direct", "approve_outputs", "intake"]
 
 
 def next_step(
-    state: StudioState, said: str, lim: Limits, heard: list[Direction] | None = None
+    state: StudioState, said: str, lim: ThreadLimits, heard: list[Direction] | None = None
 ) -> tuple[Route, dict[str, Any]]:
     """Where the session continues after the person's message, and what that step needs: after
     generation, the deliverables the new directions concern are made again, as the person's

@@ -43,8 +43,9 @@ from typing_extensions import TypedDict
 from adapters.assets import AssetStore
 from adapters.llm import RoleModels
 from adapters.renderer import Renderer
+from graph.budgets import SessionDefaults
 from graph.builder import build_graph
-from graph.context import SessionDefaults, StudioContext
+from graph.context import StudioContext
 from store.checkpointer import StudioSaver
 from store.database import Database, Pool
 

@@ -9,6 +9,8 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from graph.budgets import SessionDefaults
+
 
 def default_home() -> Path:
     """`$XDG_DATA_HOME/creative-studio`, else `~/.local/share/creative-studio`."""
@@ -16,10 +18,14 @@ def default_home() -> Path:
     return Path(data_home) / "creative-studio"
 
 
-class Settings(BaseSettings):
-    """Every setting the studio reads. Nothing else reads `os.environ`."""
+class Settings(BaseSettings, SessionDefaults):
+    """Every setting the studio reads. Nothing else reads `os.environ`. The session defaults
+    (STUDIO_MAX_ROUNDS, the thresholds, the budgets, STUDIO_GENERATOR_WAIT_S) are the fields
+    of `SessionDefaults`, declared there once."""
 
-    model_config = SettingsConfigDict(env_prefix="STUDIO_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="STUDIO_", env_file=".env", extra="ignore", frozen=False
+    )
 
     home: Path = Field(default_factory=default_home)
     """STUDIO_HOME: data dir for the embedded Postgres and the asset store."""
@@ -67,25 +73,8 @@ class Settings(BaseSettings):
     """STUDIO_OFFLINE_TOKEN_DELAY_S: pause per token of the offline model (demos, tests)."""
     render_stage_delay_s: float = 0.0
     """STUDIO_RENDER_STAGE_DELAY_S: pause per drawing stage of the built-in renderer."""
-    generator_wait_s: float = 600.0
-    """STUDIO_GENERATOR_WAIT_S: how long generation waits (queued) for an unreachable ComfyUI
-    before the run stops with an error; the thread stays resumable."""
     generation_concurrency: int = 2
     """STUDIO_GENERATION_CONCURRENCY: images generated at once per process."""
-    max_rounds: int = 3
-    """STUDIO_MAX_ROUNDS: discussion rounds before the moderator forces synthesis."""
-    score_threshold: float = 7.0
-    """STUDIO_SCORE_THRESHOLD: Lens score (0-10) below which the manager iterates."""
-    drift_threshold: float = 0.5
-    """STUDIO_DRIFT_THRESHOLD: set drift (0-1) above which the manager iterates."""
-    max_iterations: int = 3
-    """STUDIO_MAX_ITERATIONS: default per-thread iteration budget."""
-    max_generations: int = 24
-    """STUDIO_MAX_GENERATIONS: default per-thread generation budget."""
-    max_seconds: float = 3600.0
-    """STUDIO_MAX_SECONDS: default per-thread wall-clock budget."""
-    max_tokens: int = 200_000
-    """STUDIO_MAX_TOKENS: default per-thread LLM token budget."""
     api_key: str | None = None
     """STUDIO_API_KEY: when set, creating a thread over HTTP needs it (header `X-Api-Key`) as
     well as a signed-in creator or admin."""

@@ -27,8 +27,9 @@ from engine.events import STREAM_MODES
 from engine.inputs import checked_settings, checked_text
 from engine.media_lab import MEDIA_ASSISTANT, build_backend, media_services
 from engine.settings import Settings
+from graph.budgets import SessionDefaults
 from graph.builder import StudioGraph, build_graph
-from graph.context import SessionDefaults, StudioContext
+from graph.context import StudioContext
 from graph.media import build_media_graph
 from graph.media_state import MediaServices
 from graph.state import ROLES, ThreadSettings
@@ -90,16 +91,8 @@ def build_models(settings: Settings) -> RoleModels:
 
 
 def defaults_from(settings: Settings) -> SessionDefaults:
-    return SessionDefaults(
-        max_rounds=settings.max_rounds,
-        score_threshold=settings.score_threshold,
-        drift_threshold=settings.drift_threshold,
-        max_iterations=settings.max_iterations,
-        max_generations=settings.max_generations,
-        max_seconds=settings.max_seconds,
-        max_tokens=settings.max_tokens,
-        generator_wait_s=settings.generator_wait_s,
-    )
+    """The session defaults `settings` read, on their own (no other setting reaches a run)."""
+    return SessionDefaults(**settings.model_dump(include=set(SessionDefaults.model_fields)))
 
 
 class Studio:

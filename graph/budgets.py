@@ -1,46 +1,59 @@
-"""Per-thread budgets: the thread's settings over the process defaults, and what is left."""
+"""A session's limits and thresholds: the process defaults, a thread's settings over them, and
+which budget has run out."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.messages import AIMessage
 from langgraph.types import Command
+from pydantic import BaseModel, ConfigDict
 
-from graph.context import SessionDefaults
 from graph.state import StudioState, valid_settings
 
 
-@dataclass(frozen=True)
-class Limits:
-    """The effective limits and thresholds for one thread."""
+class SessionDefaults(BaseModel):
+    """The limits and thresholds a session runs with where its thread's settings say nothing
+    (`settings.budgets`, `max_rounds`, the thresholds). Declared once: `Settings` reads each
+    from the environment (`STUDIO_` + the name, upper-case) and `ThreadLimits` is these for one
+    thread."""
 
-    max_iterations: int
-    max_generations: int
-    max_seconds: float
-    max_tokens: int
-    max_rounds: int
-    score_threshold: float
-    drift_threshold: float
-    auto_approve: bool
+    model_config = ConfigDict(frozen=True)
+
+    max_rounds: int = 3
+    """STUDIO_MAX_ROUNDS: discussion rounds before the moderator forces synthesis."""
+    score_threshold: float = 7.0
+    """STUDIO_SCORE_THRESHOLD: Lens score (0-10) below which the manager iterates."""
+    drift_threshold: float = 0.5
+    """STUDIO_DRIFT_THRESHOLD: set drift (0-1) above which the manager iterates."""
+    max_iterations: int = 3
+    """STUDIO_MAX_ITERATIONS: default per-thread iteration budget."""
+    max_generations: int = 24
+    """STUDIO_MAX_GENERATIONS: default per-thread generation budget."""
+    max_seconds: float = 3600.0
+    """STUDIO_MAX_SECONDS: default per-thread wall-clock budget."""
+    max_tokens: int = 200_000
+    """STUDIO_MAX_TOKENS: default per-thread LLM token budget."""
+    generator_wait_s: float = 600.0
+    """STUDIO_GENERATOR_WAIT_S: how long generation waits (queued) for an unreachable ComfyUI
+    before the run stops with an error; the thread stays resumable. No thread setting
+    overrides it."""
 
 
-def limits(state: StudioState, defaults: SessionDefaults) -> Limits:
+class ThreadLimits(SessionDefaults):
+    """The effective limits and thresholds for one thread: its settings over the defaults."""
+
+    auto_approve: bool = False
+    """`settings.auto_approve`: the gates approve without asking (off unless the thread says)."""
+
+
+def limits(state: StudioState, defaults: SessionDefaults) -> ThreadLimits:
     """Merge the thread's settings over the defaults (only the settings the schema accepts:
     a thread whose stored settings are wrong runs on the defaults for those)."""
     settings = valid_settings(state.get("settings"))
-    budgets = settings.get("budgets") or {}
-    return Limits(
-        max_iterations=int(budgets.get("max_iterations", defaults.max_iterations)),
-        max_generations=int(budgets.get("max_generations", defaults.max_generations)),
-        max_seconds=float(budgets.get("max_seconds", defaults.max_seconds)),
-        max_tokens=int(budgets.get("max_tokens", defaults.max_tokens)),
-        max_rounds=int(settings.get("max_rounds", defaults.max_rounds)),
-        score_threshold=float(settings.get("score_threshold", defaults.score_threshold)),
-        drift_threshold=float(settings.get("drift_threshold", defaults.drift_threshold)),
-        auto_approve=bool(settings.get("auto_approve", False)),
-    )
+    given: dict[str, Any] = {**settings, **settings.get("budgets", {})}
+    chosen = {name: value for name, value in given.items() if name in ThreadLimits.model_fields}
+    return ThreadLimits(**{**defaults.model_dump(), **chosen})
 
 
 STOP_MESSAGES = {
@@ -50,7 +63,7 @@ STOP_MESSAGES = {
 }
 
 
-def exhausted(state: StudioState, lim: Limits) -> tuple[str, str] | None:
+def exhausted(state: StudioState, lim: ThreadLimits) -> tuple[str, str] | None:
     """The first budget that has run out, as `(reason code, sentence for the person)`."""
     usage = state.get("usage") or {}
     checks = (
@@ -64,7 +77,7 @@ def exhausted(state: StudioState, lim: Limits) -> tuple[str, str] | None:
     return None
 
 
-def stop_when_spent(state: StudioState, lim: Limits) -> Command[Any] | None:
+def stop_when_spent(state: StudioState, lim: ThreadLimits) -> Command[Any] | None:
     """End the session (phase `completed`) when a budget has run out, telling the person why."""
     spent = exhausted(state, lim)
     if spent is None:

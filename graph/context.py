@@ -11,26 +11,11 @@ from typing import TYPE_CHECKING, Any
 from adapters.llm import RoleModels
 from adapters.media.kit import MediaKit
 from adapters.specs import SpecLimits
+from graph.budgets import SessionDefaults
 
 if TYPE_CHECKING:
     from adapters.assets import AssetStore
     from adapters.images import ImageGenerator
-
-
-@dataclass(frozen=True)
-class SessionDefaults:
-    """Defaults a thread's settings may override."""
-
-    max_rounds: int = 3
-    score_threshold: float = 7.0
-    drift_threshold: float = 0.5
-    max_iterations: int = 3
-    max_generations: int = 24
-    max_seconds: float = 3600.0
-    max_tokens: int = 200_000
-    oom_retries: int = 2
-    generator_wait_s: float = 600.0
-    """How long a generation waits for an unreachable image server before the run stops."""
 
 
 def utc_now() -> datetime:
@@ -45,8 +30,10 @@ class StudioContext:
     models: RoleModels
     images: ImageGenerator
     assets: AssetStore
-    limits: SpecLimits = field(default_factory=SpecLimits)
+    spec_limits: SpecLimits = field(default_factory=SpecLimits)
+    """The bounds every proposed generation spec is clamped into."""
     defaults: SessionDefaults = field(default_factory=SessionDefaults)
+    """The limits and thresholds a session has where its thread's settings say nothing."""
     generation_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(2))
     """Concurrency cap on image generation across every thread of this process."""
     clock: Callable[[], datetime] = utc_now

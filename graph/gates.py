@@ -18,7 +18,7 @@ from langgraph.types import Command, interrupt
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 
 from graph import directions, variants
-from graph.budgets import Limits, exhausted, limits
+from graph.budgets import ThreadLimits, exhausted, limits
 from graph.context import StudioContext, thread_of
 from graph.emit import emit, phase
 from graph.fanout import generation_sends
@@ -400,7 +400,7 @@ async def pick(
     )
 
 
-def budget_used(state: StudioState, answer: GateAnswer, lim: Limits) -> Command[Any] | None:
+def budget_used(state: StudioState, answer: GateAnswer, lim: ThreadLimits) -> Command[Any] | None:
     """Refuse a regeneration once a budget of the thread's work (generations, seconds,
     tokens) is spent, telling the person why. The iteration budget bounds the manager's own
     loop, not what the person asks for."""
@@ -419,7 +419,7 @@ def budget_used(state: StudioState, answer: GateAnswer, lim: Limits) -> Command[
 
 
 async def rerun(
-    state: StudioState, answer: GateAnswer, lim: Limits, runtime: Runtime[StudioContext]
+    state: StudioState, answer: GateAnswer, lim: ThreadLimits, runtime: Runtime[StudioContext]
 ) -> Command[Any]:
     """Generate one output again from its own stored spec and seed, skipping Pixel (who would
     revise it): the recipe is re-run as is, as a new iteration of that deliverable."""
@@ -462,7 +462,7 @@ async def rerun(
 
 
 def regenerate(
-    state: StudioState, answer: GateAnswer, every: list[str], lim: Limits
+    state: StudioState, answer: GateAnswer, every: list[str], lim: ThreadLimits
 ) -> Command[Any]:
     """Send the feedback to Pixel for one deliverable or all, if the iteration budget allows;
     the feedback is pinned as direction and the new outputs become current."""

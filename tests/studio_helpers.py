@@ -12,8 +12,9 @@ from langgraph.types import Command
 from adapters.assets import AssetStore
 from adapters.llm import RoleModels
 from adapters.renderer import Renderer
+from graph.budgets import SessionDefaults
 from graph.builder import StudioGraph, build_graph
-from graph.context import SessionDefaults, StudioContext
+from graph.context import StudioContext
 
 NEON = "cyberpunk street scene at night, neon signs"
 

@@ -139,8 +139,7 @@ async def test_bad_settings_are_refused_and_never_brick_a_thread(database, tmp_p
 
 
 def test_the_graph_reads_stored_settings_through_the_schema() -> None:
-    from graph.budgets import limits
-    from graph.context import SessionDefaults
+    from graph.budgets import SessionDefaults, limits
 
     defaults = SessionDefaults(
         max_rounds=3,
