@@ -19,15 +19,14 @@ from langgraph.graph import END
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
-from agents.launch import experiment, simulator
-from agents.launch.styles import STYLES, VARIANTS
-from agents.launch.thumbnails import chosen_script
+from adapters.launch import experiment, simulator
+from adapters.launch.styles import STYLES, VARIANTS
 from graph import directions
 from graph.context import StudioContext
 from graph.emit import emit, phase
 from graph.gates import GateAnswer, _resuming, ask, choices, heard, record, stopped
 from graph.launch import split_brief
-from graph.launch_settings import MAX_FIGURES, parse_trends_csv
+from graph.launch_settings import MAX_FIGURES, chosen_script, parse_trends_csv
 from graph.state import GATE_ACTIONS, StudioState, human_texts, valid_settings
 
 MIN_TESTED = 2

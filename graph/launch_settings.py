@@ -1,11 +1,12 @@
-"""A thread's format and the launch kit's settings: the part of `ThreadSettings` they add."""
+"""A thread's format and the launch kit's settings: the part of `ThreadSettings` they add; and
+the script the kit goes on with (read by its gates and its team)."""
 
 from __future__ import annotations
 
 import csv
 import io
 import re
-from typing import Annotated, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import AfterValidator, ConfigDict, Field, with_config
 from typing_extensions import TypedDict
@@ -122,3 +123,9 @@ class LaunchSettings(TypedDict, total=False):
     """The A/B test stops at this age (default 72)."""
     poll_seconds: Annotated[float, Field(ge=1, le=24 * 3600)]
     """How often the simulator reports (default 5)."""
+
+
+def chosen_script(launch: dict[str, Any]) -> dict[str, Any]:
+    """The script the person chose at the scripts gate, else the first one written."""
+    scripts: dict[str, dict[str, Any]] = {s["id"]: s for s in launch.get("scripts") or []}
+    return scripts.get(str(launch.get("chosen_script"))) or next(iter(scripts.values()))

@@ -14,15 +14,15 @@ from typing import Annotated, Any, NotRequired
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
-from agents.video.brief import is_video_brief
 from agents.video.production import animate_scenes, render_cut, speak_lines
 from agents.video.review import review_stage
-from agents.video.stages import latest
 from agents.video.story import discuss, write_scenes, write_script
 from agents.video.visuals import make_keyframes
 from graph.context import StudioContext
 from graph.legs import RETRY, LegInput, LegOutput
 from graph.state import StudioState, human_texts, merge_dict, valid_settings
+from graph.video_brief import is_video_brief
+from graph.video_stages import latest
 
 LEGS = {
     "scenes": "write_scenes",

@@ -18,15 +18,15 @@ from langgraph.graph import END
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
-from agents.video.brief import read_brief
-from agents.video.stages import NAMES, ORDER, latest, mark_stale, next_stage, output, stage
 from graph import directions
 from graph.budgets import exhausted, limits
 from graph.context import StudioContext
 from graph.emit import emit, phase
 from graph.gates import GateAnswer, _resuming, ask, choices, heard, record
 from graph.state import GATE_ACTIONS, StudioState, human_texts, valid_settings
+from graph.video_brief import read_brief
 from graph.video_settings import DEFAULT_MAX_VIDEO_SECONDS
+from graph.video_stages import NAMES, ORDER, latest, mark_stale, next_stage, output, stage
 
 ASPECTS = {"16:9": (16, 9), "9:16": (9, 16), "1:1": (1, 1), "4:5": (4, 5)}
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from adapters.assets import AssetRecord
-from agents.video.stages import NAMES, ORDER, latest, output, stage
+from graph.video_stages import NAMES, ORDER, latest, output, stage
 
 _EXT = {"image/png": "png", "video/mp4": "mp4", "audio/wav": "wav", "text/vtt": "vtt"}
 

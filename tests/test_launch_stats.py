@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from agents.launch.stats import (
+from adapters.launch.stats import (
     AUTO_CONFIDENCE,
     MIN_IMPRESSIONS,
     TAU,

@@ -54,21 +54,22 @@ def test_every_row_names_each_module_of_its_folder_and_no_other() -> None:
 
 BUILDERS = {"builder.py", "video.py", "launch.py"}
 """The graph's builders: the studio graph and its format subgraphs wire the agents' nodes."""
-STILL_REACHING_INTO_AGENTS = {
-    "video_gates.py": {"agents.video.brief", "agents.video.stages"},
-    "launch_gates.py": {"agents.launch", "agents.launch.styles", "agents.launch.thumbnails"},
-}
-"""Gates that still use agents' helpers (video stage records, the launch test's statistics):
-named here so the list can only shrink."""
 
 
 def test_the_layers_import_downwards() -> None:
     """graph/ sits between the engine and agents/: only the builders import agents."""
     for path in (ROOT / "graph").glob("*.py"):
-        used = set(re.findall(r"^\s*from (agents[\w.]*) import", path.read_text(), re.M))
+        used = set(re.findall(r"^\s*(?:from|import) (agents\b[\w.]*)", path.read_text(), re.M))
         if path.name in BUILDERS:
             continue
-        assert used <= STILL_REACHING_INTO_AGENTS.get(path.name, set()), (path.name, used)
+        assert not used, (path.name, used)
     for lower in (root for root in CODE_ROOTS if root != "api"):
         for path in (ROOT / lower).rglob("*.py"):
             assert not re.search(r"^\s*(from|import) api\b", path.read_text(), re.M), path
+
+
+def test_adapters_are_the_bottom_layer() -> None:
+    """adapters/ (protocols, vendors, plain data) imports no layer above it."""
+    above = re.compile(r"^\s*(from|import) (api|engine|store|people|graph|agents)\b", re.M)
+    for path in (ROOT / "adapters").rglob("*.py"):
+        assert not above.search(path.read_text()), path

@@ -7,10 +7,10 @@ from typing import Any
 from langchain_core.messages import AIMessage
 from langgraph.runtime import Runtime
 
-from agents.launch import experiment
-from agents.launch.thumbnails import chosen_script
+from adapters.launch import experiment
 from graph.context import StudioContext, thread_of
 from graph.emit import phase
+from graph.launch_settings import chosen_script
 from graph.state import StudioState
 
 

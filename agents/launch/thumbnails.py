@@ -8,21 +8,17 @@ from typing import Any
 from langchain_core.messages import AIMessage
 from langgraph.runtime import Runtime
 
+from adapters.launch.styles import STYLES, THUMB_NEGATIVE, VARIANTS
 from adapters.specs import GenerationSpec, clamp_spec
 from agents.launch.readability import SMALL, assess
-from agents.launch.styles import STYLES, THUMB_NEGATIVE, VARIANTS
 from graph import directions
 from graph.context import StudioContext, thread_of
 from graph.emit import emit, phase
+from graph.launch_settings import chosen_script
 from graph.state import StudioState
 
 SIZE = (768, 432)
 """16:9, like a video thumbnail (1280x720 scaled to what the renderer draws quickly)."""
-
-
-def chosen_script(launch: dict[str, Any]) -> dict[str, Any]:
-    scripts: dict[str, dict[str, Any]] = {s["id"]: s for s in launch.get("scripts") or []}
-    return scripts.get(str(launch.get("chosen_script"))) or next(iter(scripts.values()))
 
 
 def thumbnail_spec(

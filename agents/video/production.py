@@ -17,18 +17,11 @@ from adapters.media.cut import ENCODER, Shot, cut, probe
 from adapters.media.speech import read_wav, wav_bytes
 from adapters.specs import GenerationSpec
 from agents.generate import job_id as image_job_id
-from agents.video.stages import (
-    add_version,
-    asset_ref,
-    job_id,
-    keep,
-    next_version,
-    output,
-    thread_of,
-)
-from graph.context import StudioContext
+from agents.video.work import asset_ref, job_id, keep
+from graph.context import StudioContext, thread_of
 from graph.emit import emit
 from graph.video_settings import DEFAULT_MAX_VIDEO_SECONDS
+from graph.video_stages import add_version, next_version, output
 
 MAX_SPEED = 1.8
 """The fastest a line is spoken to fit its slot; past it Lens reports the overrun."""

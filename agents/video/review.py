@@ -18,8 +18,8 @@ from adapters.media.captions import overlay
 from adapters.media.cut import decode, probe
 from adapters.media.levels import levels
 from adapters.media.speech import read_wav
-from agents.video.stages import NAMES, latest, with_review
 from graph.context import StudioContext
+from graph.video_stages import NAMES, latest, with_review
 
 MAX_WORDS_PER_SECOND = 3.2
 MAX_GAP_S = 2.5

@@ -12,9 +12,10 @@ from adapters.media.motion import move_for
 from agents.calls import speak, structured
 from agents.video import prompts
 from agents.video.schemas import VideoLook, VideoScenes, VideoScript, VideoShots
-from agents.video.stages import add_version, output, request, who
+from agents.video.work import who
 from graph.context import StudioContext
 from graph.state import Deliverable
+from graph.video_stages import add_version, output, request
 
 WORDS_PER_SECOND = 2.5
 """A comfortable voice-over pace; Lens flags lines faster than `MAX_WORDS_PER_SECOND`."""

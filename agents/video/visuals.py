@@ -16,11 +16,12 @@ from adapters.specs import GenerationSpec, SpecBatch, clamp_spec
 from agents import prompts
 from agents.calls import overrides, structured
 from agents.generate import job_id as image_job_id
-from agents.video.stages import add_version, asset_ref, latest, next_version, output, request, who
+from agents.video.work import asset_ref, who
 from graph import directions
 from graph.context import StudioContext
 from graph.emit import emit
 from graph.state import Deliverable
+from graph.video_stages import add_version, latest, next_version, output, request
 
 
 def keyframe_size(width: int, height: int) -> tuple[int, int]:

@@ -17,7 +17,7 @@ from psycopg.rows import dict_row
 from pydantic import BaseModel, ConfigDict
 
 from adapters.errors import Conflict, InvalidInput
-from agents.launch import experiment
+from adapters.launch import experiment
 from agents.launch.results import package
 from api.http.audit_trail import audit
 from api.http.deps import Services, ServicesDep, ThreadDep

@@ -1,4 +1,5 @@
-"""The video's stages and their versions: what each leg reads and how it records its work.
+"""The video's stages and their versions: what each leg reads and how its work is recorded
+(the legs in agents/video, the stage gate in graph/video_gates.py and the export read them).
 
 `state["video"]["stages"][name]` holds every version of a stage (`versions`, oldest first),
 the version the person accepted (`accepted`) and whether an earlier stage changed under it
@@ -13,11 +14,6 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from adapters.assets import AssetRecord
-from adapters.offline.model import OfflineChatModel
-from graph.context import StudioContext
-from graph.state import PERSONAS
-
 ORDER: tuple[str, ...] = ("scenes", "script", "visuals", "animation", "voice", "render")
 """The stages in the order they are made."""
 NAMES = {
@@ -28,15 +24,6 @@ NAMES = {
     "voice": "voice track",
     "render": "final cut",
 }
-OWNERS = {
-    "scenes": "story",
-    "script": "story",
-    "visuals": "director",
-    "animation": "composition",
-    "voice": "story",
-    "render": "director",
-}
-"""Who answers for each stage (role id); Lens reviews every one."""
 
 
 def stage(video: Mapping[str, Any], name: str) -> dict[str, Any]:
@@ -127,63 +114,3 @@ def next_stage(video: Mapping[str, Any], after: str) -> str | None:
         if not record["versions"] or record.get("stale"):
             return name
     return None
-
-
-def job_id(thread_id: str, name: str, part: str, version: int) -> str:
-    """The exactly-once key of one piece of a stage's work (a scene's clip, the cut)."""
-    return f"{thread_id}:video:{name}:{part}:v{version}"
-
-
-def thread_of(runtime: Any) -> str:
-    info = getattr(runtime, "execution_info", None)
-    return str(getattr(info, "thread_id", None) or "local")
-
-
-async def keep(
-    context: StudioContext,
-    data: bytes,
-    *,
-    thread_id: str,
-    name: str,
-    part: str,
-    version: int,
-    content_type: str,
-    made_by: str,
-    size: tuple[int, int] = (0, 0),
-    recipe: dict[str, Any] | None = None,
-) -> AssetRecord:
-    """Store one media file of a stage exactly once (a rerun after a crash finds it)."""
-    return await context.assets.put_media(
-        data,
-        content_type=content_type,
-        width=size[0],
-        height=size[1],
-        generator=made_by,
-        recipe={"stage": name, "part": part, "made_by": made_by, **(recipe or {})},
-        thread_id=thread_id,
-        job_id=job_id(thread_id, name, part, version),
-        deliverable=f"video:{name}:{part}",
-        iteration=version,
-    )
-
-
-def asset_ref(record: AssetRecord, **extra: Any) -> dict[str, Any]:
-    """How a version points at a stored file (never its bytes)."""
-    return {
-        "asset_id": record.id,
-        "path": str(record.path),
-        "content_type": record.content_type,
-        "made_by": record.generator,
-        **extra,
-    }
-
-
-def who(context: StudioContext, role: str, overrides: Mapping[str, str] | None = None) -> str:
-    """The persona and the model that spoke for `role`, as labels say it."""
-    model = context.models.for_role(role, overrides)
-    kind = (
-        "built-in offline model"
-        if isinstance(model, OfflineChatModel)
-        else f"Ollama {context.models.model_name(role, overrides)}"
-    )
-    return f"{PERSONAS.get(role, role)} ({kind})"

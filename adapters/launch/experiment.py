@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from agents.launch.stats import AUTO_CONFIDENCE, MANUAL_CONFIDENCE, analyse, rounded
+from adapters.launch.stats import AUTO_CONFIDENCE, MANUAL_CONFIDENCE, analyse, rounded
 
 TIMEOUT_HOURS = 72.0
 POLL_SECONDS = 5.0

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from agents.launch.styles import STYLES
+from adapters.launch.styles import STYLES
 
 IMPRESSIONS_PER_POLL = 1500
 """Mean impressions per variant per poll."""
