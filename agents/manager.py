@@ -15,11 +15,16 @@ from graph.emit import phase
 from graph.state import Critique, Failure, StudioState
 
 
+def steered_on_their_own(state: StudioState) -> set[str]:
+    """The deliverables the person gave a direction of their own (meant to differ)."""
+    return {d["scope"] for d in state.get("directions", []) if d["scope"] != "*"}
+
+
 def drifting(state: StudioState, threshold: float) -> set[str]:
     """The outliers of the set: deliverables in the most pairs whose drift is over threshold.
     A deliverable the person steered on its own is meant to differ, so it is never one."""
     report: dict[str, Any] = dict(state.get("drift") or {})
-    steered = {d["scope"] for d in state.get("directions", []) if d["scope"] != "*"}
+    steered = steered_on_their_own(state)
     counts: dict[str, int] = {}
     for pair in report.get("pairs", []):
         keys = {str(pair["a"]), str(pair["b"])}
@@ -28,6 +33,39 @@ def drifting(state: StudioState, threshold: float) -> set[str]:
                 counts[key] = counts.get(key, 0) + 1
     top = max(counts.values(), default=0)
     return {key for key, count in counts.items() if count == top > 0}
+
+
+def drift_note(state: StudioState, threshold: float, outliers: set[str], settled: set[str]) -> str:
+    """What the manager says of a set drift over `threshold` ("" when it is not): the
+    outliers it sends back, or, when it sends none, why (the person steered them on their own,
+    or iterating did not bring them closer)."""
+    report: dict[str, Any] = dict(state.get("drift") or {})
+    drift = float(report.get("drift", 0.0))
+    if drift <= threshold:
+        return ""
+    head = f"Set drift {drift:.2f} is over {threshold}: "
+    if outliers:
+        names = ", ".join(sorted(outliers))
+        return head + f"{names} {'drifts' if len(outliers) == 1 else 'drift'} from the set. "
+    involved = {
+        str(pair[k])
+        for pair in report.get("pairs", [])
+        if float(pair.get("drift", 0.0)) > threshold
+        for k in ("a", "b")
+    }
+    steered = steered_on_their_own(state) & involved
+    reasons = []
+    if steered:
+        one = len(steered) == 1
+        reasons.append(
+            f"{', '.join(sorted(steered))} {'stands' if one else 'stand'} apart as you steered "
+            f"{'it' if one else 'them'} on {'its' if one else 'their'} own, so I did not pull "
+            f"{'it' if one else 'them'} back (regenerate the others to match, or pick an "
+            "earlier variant)"
+        )
+    if kept := (involved & settled) - steered:
+        reasons.append(f"iterating did not bring {', '.join(sorted(kept))} closer, so I stopped")
+    return head + ("; ".join(reasons) or "no single output stands out") + ". "
 
 
 def match_the_set(critiques: dict[str, Critique], deliverable: str) -> str:
@@ -125,6 +163,7 @@ async def manage(
     outliers = drifting(state, lim.drift_threshold) if drift > lim.drift_threshold else set()
     outliers -= settled
     weak |= outliers
+    said += drift_note(state, lim.drift_threshold, outliers, settled)
     scores = ", ".join(f"{d} {c['score']}" for d, c in sorted(critiques.items()))
     scores += "".join(
         f"; {f['deliverable']} failed ({f['message']})" for f in failures_of(state, iteration)
