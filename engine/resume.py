@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from typing import Any
 
+from langgraph.types import Interrupt
 from pydantic import ValidationError
 
 from adapters.errors import Conflict, InvalidGateAction, InvalidInput, friendly_validation
 from engine.studio import Studio
 from graph.gates import GateAnswer, answer_schema, schema_for
 from graph.state import GATE_ACTIONS
+from store.checkpointer import StudioSaver
 
 _INTERRUPT_ID = re.compile(r"^[0-9a-f]{32}$")
 
@@ -50,15 +52,25 @@ def check_answer(gate_value: Any, answer: Any, *, field: str | None = "command.r
         raise InvalidGateAction(f"{field}: {reason}" if field else reason) from None
 
 
+async def pending_interrupts(studio: Studio, thread_id: str) -> Sequence[Interrupt]:
+    """The interrupts waiting at the thread's latest checkpoint: from the saver's pending
+    writes (`StudioSaver.apending_interrupts`, one query) rather than `aget_state`, which
+    rebuilds the whole snapshot (its values, lists and next tasks) only to list them; any
+    other checkpointer through `aget_state`."""
+    saver = studio.graph.checkpointer
+    if isinstance(saver, StudioSaver):
+        return await saver.apending_interrupts(thread_id)
+    snapshot = await studio.graph.aget_state(studio.config(thread_id))
+    return snapshot.interrupts
+
+
 async def check_resume(
     studio: Studio, thread_id: str, resume: Any, *, busy: Awaitable[bool]
 ) -> None:
     """Refuse a resume that would silently re-interrupt (unknown id) or fail the run. `busy`:
     whether the thread has runs queued or running (asked at the same time as the state)."""
-    snapshot, busy_now = await asyncio.gather(
-        studio.graph.aget_state(studio.config(thread_id)), busy
-    )
-    pending = {i.id: i for i in snapshot.interrupts}
+    interrupts, busy_now = await asyncio.gather(pending_interrupts(studio, thread_id), busy)
+    pending = {i.id: i for i in interrupts}
     if busy_now and not pending:
         return  # a queued resume: the gate it answers may not exist yet
     if not pending:

@@ -40,6 +40,7 @@ from langgraph.checkpoint.base import (
     get_serializable_checkpoint_metadata,
 )
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+from langgraph.checkpoint.serde.types import INTERRUPT, RESUME
 from psycopg import AsyncConnection, AsyncCursor
 from psycopg.rows import DictRow, dict_row
 from psycopg.types.json import Jsonb
@@ -85,6 +86,20 @@ _SELECT_LISTS = """
     WHERE i.thread_id = %(t)s AND i.checkpoint_ns = %(ns)s
         AND i.key = ANY(ARRAY(SELECT DISTINCT unnest(keys) FROM chain))
 """
+_PENDING_WRITES = """
+    SELECT task_id, channel, type, blob FROM checkpoint_writes
+    WHERE thread_id = %(t)s AND checkpoint_ns = %(ns)s AND checkpoint_id = (
+        SELECT checkpoint_id FROM checkpoints WHERE thread_id = %(t)s AND checkpoint_ns = %(ns)s
+        ORDER BY checkpoint_id DESC LIMIT 1
+    )
+    ORDER BY task_path, task_id, idx
+"""
+"""The latest checkpoint's pending writes (as the stock `aget_tuple` picks and orders them)."""
+NULL_TASK_ID = "00000000-0000-0000-0000-000000000000"
+"""The task id of a superstep's input writes (LangGraph's `NULL_TASK_ID`): no task's status."""
+CONTROL_WRITES = frozenset({"__error__", "__error_source_node__", INTERRUPT, RESUME})
+"""Writes that say what happened to a task, not what it produced (LangGraph's
+`CONTROL_WRITES`): a task that recorded any other write has finished."""
 _DELETE_THREAD = (
     "DELETE FROM checkpoints WHERE thread_id = %s",
     "DELETE FROM checkpoint_blobs WHERE thread_id = %s",
@@ -398,6 +413,31 @@ class StudioSaver(AsyncPostgresSaver):
         found = await super().aget_tuple(config)
         if found is not None:
             await self._rebuild([found], remember=True)
+        return found
+
+    async def apending_interrupts(self, thread_id: str, checkpoint_ns: str = "") -> list[Any]:
+        """The interrupts waiting for an answer at the thread's latest checkpoint: what
+        `graph.aget_state(...).interrupts` lists, read from the checkpoint's pending writes
+        alone (one query; only the interrupts are deserialized) instead of building the
+        whole snapshot. LangGraph's rule (`langgraph.pregel._task_status`): a task's latest
+        `__interrupt__` write waits while the task has not finished, and a task has finished
+        once it recorded a write other than a control write."""
+        async with self._session() as cur:
+            await cur.execute(_PENDING_WRITES, {"t": str(thread_id), "ns": checkpoint_ns})
+            rows = await cur.fetchall()
+        finished = {
+            r["task_id"]
+            for r in rows
+            if r["channel"] not in CONTROL_WRITES and r["task_id"] != NULL_TASK_ID
+        }
+        found: list[Any] = []
+        for r in rows:
+            if r["channel"] != INTERRUPT or r["task_id"] in finished:
+                continue
+            if r["task_id"] == NULL_TASK_ID:
+                continue
+            value = self.serde.loads_typed((r["type"], r["blob"]))
+            found.extend(value if isinstance(value, Sequence) else [value])
         return found
 
     async def alist(

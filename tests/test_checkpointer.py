@@ -231,3 +231,71 @@ async def test_pruning_keeps_the_latest_state_whole(database) -> None:
     assert dumped((await fresh.aget_state(cfg("kept"))).values["messages"]) == expected
     await database.saver.aprune(["gone"], strategy="delete")
     assert await thread_bytes(database.pool, "gone") == (0, 0)
+
+
+def asking_graph(saver: Any) -> Any:
+    """Two gates in one step beside a node that does not ask, then a node that asks twice."""
+    from typing import TypedDict
+
+    from langgraph.graph import END, START, StateGraph
+    from langgraph.types import interrupt
+
+    class State(TypedDict, total=False):
+        a: str
+        b: str
+        twice: list[str]
+
+    def ask(name: str) -> Any:
+        def node(state: State) -> dict[str, Any]:
+            return {name: interrupt({"gate": name})}
+
+        return node
+
+    def twice(state: State) -> State:
+        return {"twice": [interrupt({"gate": "first"}), interrupt({"gate": "second"})]}
+
+    builder = StateGraph(State)
+    builder.add_node("a", ask("a"))
+    builder.add_node("b", ask("b"))
+    builder.add_node("plain", lambda state: {})
+    builder.add_node("twice", twice)
+    for node in ("a", "b", "plain"):
+        builder.add_edge(START, node)
+        builder.add_edge(node, "twice")
+    builder.add_edge("twice", END)
+    return builder.compile(checkpointer=saver)
+
+
+async def test_pending_interrupts_are_what_the_state_snapshot_lists(database) -> None:
+    """`apending_interrupts` (read from the pending writes alone) lists what `aget_state`
+    does, at every stage: none, two gates in one step, one of them answered, a task that
+    asked again after its first answer, and the end."""
+    from langgraph.types import Command
+
+    graph = asking_graph(database.saver)
+    config = cfg("asking")
+
+    async def both() -> tuple[list[Any], list[Any]]:
+        snapshot = await graph.aget_state(config)
+        mine = await database.saver.apending_interrupts("asking")
+        as_pairs = sorted((i.value["gate"], i.id) for i in snapshot.interrupts)
+        return as_pairs, sorted((i.value["gate"], i.id) for i in mine)
+
+    assert await database.saver.apending_interrupts("asking") == []  # no checkpoint yet
+    await graph.ainvoke({}, config)
+    expected, got = await both()
+    assert [gate for gate, _ in expected] == ["a", "b"] and got == expected
+    await graph.ainvoke(Command(resume={expected[0][1]: "yes to a"}), config)
+    expected, got = await both()
+    assert [gate for gate, _ in expected] == ["b"] and got == expected
+    await graph.ainvoke(Command(resume="yes to b"), config)
+    expected, got = await both()
+    assert [gate for gate, _ in expected] == ["first"] and got == expected
+    await graph.ainvoke(Command(resume="one"), config)
+    expected, got = await both()
+    assert [gate for gate, _ in expected] == ["second"] and got == expected
+    await graph.ainvoke(Command(resume="two"), config)
+    expected, got = await both()
+    assert expected == [] and got == []
+    final = (await graph.aget_state(config)).values
+    assert final == {"a": "yes to a", "b": "yes to b", "twice": ["one", "two"]}
