@@ -21,7 +21,7 @@ from engine.eventlog import EventLog
 from engine.runner import RunHandle, Runner, thread_status
 from engine.serde import dumps
 from engine.settings import Settings
-from engine.store import RunStore
+from engine.store import RunStore, Then
 from engine.studio import Studio, ThreadView, work_left
 from store.database import Connection
 from telemetry import traces
@@ -120,9 +120,11 @@ class RunManager:
         idempotency_key: str | None = None,
         request_hash: str | None = None,
         gate: Callable[[Connection], Awaitable[None]] | None = None,
+        then: Then | None = None,
     ) -> dict[str, Any]:
         """Queue a run on the thread, applying `strategy` when the thread is busy; returns
-        once a run it interrupts has stopped. `gate` may refuse it (`RunStore.submit`)."""
+        once a run it interrupts has stopped. `gate` may refuse it, `then` runs in its
+        transaction once it is queued (`RunStore.submit`)."""
         async with self._lock(thread_id):
             # start the worker first: its claim (a round trip on the claims connection)
             # overlaps the submit, and it waits for this lock before it looks for a run
@@ -136,6 +138,7 @@ class RunManager:
                 idempotency_key=idempotency_key,
                 request_hash=request_hash,
                 gate=gate,
+                then=then,
             )
             for dropped in submitted.dropped:
                 await self._end_unstarted(dropped)

@@ -14,6 +14,10 @@ from adapters.errors import Conflict, InvalidInput
 from engine.cluster import CLAIM_SPACE
 from store.database import Connection, Pool
 
+Then = Callable[[Connection, dict[str, Any], bool], Awaitable[None]]
+"""Called in a run's submit transaction once it is queued: the run, and whether its thread had
+runs pending or running before it."""
+
 SUBMIT_SPACE = 0x5355
 """First key of the transaction-level advisory lock that serialises submits on a thread."""
 _COLUMNS = (
@@ -137,13 +141,16 @@ class RunStore:
         idempotency_key: str | None,
         request_hash: str | None = None,
         gate: Callable[[Connection], Awaitable[None]] | None = None,
+        then: Then | None = None,
     ) -> Submitted:
         """Queue a run, applying `strategy` if the thread is busy, in one transaction that is
         serialised per thread across processes: `reject` raises `Conflict`; `interrupt` and
         `rollback` end the pending runs before it (no process can start them afterwards) and
         name the running one, which the caller stops. A known idempotency key returns that
         run, unchanged. `gate` runs first in the same transaction (the per-user run limit,
-        `people.limits`): what it raises refuses the run."""
+        `people.limits`): what it raises refuses the run. `then` runs last in it, once the
+        run is queued (not for a known key), with the run and whether the thread had runs
+        pending or running before it (the audit entry: no round trip of its own)."""
         params = [
             str(uuid.uuid4()),
             thread_id,
@@ -181,6 +188,8 @@ class RunStore:
                 return Submitted(existing, created=False)
             if waiting and strategy == "reject":
                 raise Conflict("Thread is already running a task. Wait for it or interject.")
+            if then is not None:
+                await then(conn, run, bool(waiting))
             if not waiting or strategy not in ("interrupt", "rollback"):
                 return Submitted(run, created=True)
             drop = _DELETE_PENDING if strategy == "rollback" else _INTERRUPT_PENDING

@@ -56,11 +56,25 @@ SCRUBBED: dict[str, Any] = {"scrubbed": True}
 _written: ContextVar[list[str] | None] = ContextVar("studio_audit_written", default=None)
 """The actions recorded in the current context, while something watches (`watching`)."""
 
-_INSERT = """
-    INSERT INTO audit_log (actor_id, actor_name, actor_role, via, action, target, thread_id,
-                           request_id, outcome, detail)
-    VALUES (%(actor_id)s, %(actor_name)s, %(actor_role)s, %(via)s, %(action)s, %(target)s,
-            %(thread_id)s, %(request_id)s, %(outcome)s, %(detail)s)
+_FIELDS = (
+    "actor_id",
+    "actor_name",
+    "actor_role",
+    "via",
+    "action",
+    "target",
+    "thread_id",
+    "request_id",
+    "outcome",
+    "detail",
+)
+_INSERT = f"""
+    INSERT INTO audit_log ({", ".join(_FIELDS)})
+    VALUES ({", ".join(f"%({name})s" for name in _FIELDS)})
+"""
+_INSERT_FROM = f"""
+    INSERT INTO audit_log ({", ".join(_FIELDS)})
+    SELECT {", ".join(f"%(audit_{name})s" for name in _FIELDS)} FROM {{source}}
 """
 
 
@@ -78,18 +92,7 @@ async def record(
     """Append one entry. `actor` None is the studio itself or an unknown caller; `request_id`
     defaults to the current request's (`telemetry.context`); `thread_id` names the thread the
     action concerns, for the trail's thread filter (a thread's deletion scrubs its entries)."""
-    params = {
-        "actor_id": actor.user_id if actor else None,
-        "actor_name": actor.name if actor else None,
-        "actor_role": actor.role if actor else None,
-        "via": actor.via if actor else None,
-        "action": action,
-        "target": target,
-        "thread_id": thread_id,
-        "request_id": request_id or current_request_id.get(),
-        "outcome": outcome,
-        "detail": Jsonb(_clip(dict(detail or {}))),
-    }
+    params = _params(actor, action, target, outcome, request_id, detail, thread_id)
     if (seen := _written.get()) is not None:
         seen.append(action)
     try:
@@ -103,6 +106,29 @@ async def record(
         logger.error("audit entry not written (%s): %s", exc, json.dumps(entry, default=str))
         if isinstance(db, psycopg.AsyncConnection):
             raise  # the caller's transaction is theirs: it rolls back, entry and action alike
+
+
+def _params(
+    actor: Caller | None,
+    action: str,
+    target: str | None,
+    outcome: str,
+    request_id: str | None,
+    detail: Mapping[str, Any] | None,
+    thread_id: str | None,
+) -> dict[str, Any]:
+    return {
+        "actor_id": actor.user_id if actor else None,
+        "actor_name": actor.name if actor else None,
+        "actor_role": actor.role if actor else None,
+        "via": actor.via if actor else None,
+        "action": action,
+        "target": target,
+        "thread_id": thread_id,
+        "request_id": request_id or current_request_id.get(),
+        "outcome": outcome,
+        "detail": Jsonb(_clip(dict(detail or {}))),
+    }
 
 
 @contextmanager
@@ -120,12 +146,48 @@ def watching() -> Iterator[list[str]]:
 @dataclass
 class Pending:
     """An action being audited: what `audited` records when the block ends. The block may
-    fill in what it learns (the run's id, the answer as the studio understood it)."""
+    fill in what it learns (the run's id, the answer as the studio understood it), and may
+    write the `ok` entry itself in the transaction that does the action (`write`)."""
 
     target: str | None
     thread_id: str | None
     detail: dict[str, Any] = field(default_factory=dict)
     action: str = ""
+    actor: Caller | None = None
+    written: bool = False
+    """The `ok` entry went in the action's own transaction: `audited` adds none when the block
+    ends (it still records `refused` / `failed` if the block raises)."""
+
+    async def write(self, conn: Connection) -> None:
+        """The `ok` entry, now, in `conn`'s transaction (the one that does the action): no
+        round trip of its own, and the action and its entry commit (or roll back) together."""
+        await record(
+            conn,
+            actor=self.actor,
+            action=self.action,
+            target=self.target,
+            thread_id=self.thread_id,
+            outcome="ok",
+            detail=self.detail,
+        )
+        self.written = True
+
+    def insert_from(self, source: str) -> tuple[str, dict[str, Any]]:
+        """The `ok` entry as a statement for a data-modifying `WITH` of the statement that
+        does the action: it inserts one entry per row of `source` (that statement's CTE of
+        what it did: no row, no entry), and its parameters (named `audit_…`). Once that
+        statement returned its rows, `wrote()` says whether the entry went in."""
+        fields = _params(
+            self.actor, self.action, self.target, "ok", None, self.detail, self.thread_id
+        )
+        return _INSERT_FROM.format(source=source), {f"audit_{k}": v for k, v in fields.items()}
+
+    def wrote(self, done: bool) -> None:
+        """Whether the statement of `insert_from` inserted the entry (it did its action)."""
+        if done:
+            self.written = True
+            if (seen := _written.get()) is not None:
+                seen.append(self.action)
 
 
 @asynccontextmanager
@@ -138,9 +200,10 @@ async def audited(
     thread_id: str | None = None,
     detail: Mapping[str, Any] | None = None,
 ) -> AsyncIterator[Pending]:
-    """Record the block's action when it ends: `ok`, or `refused` / `failed` (with the error's
-    code and message) when it raises; the exception goes on."""
-    pending = Pending(target, thread_id, dict(detail or {}), action)
+    """Record the block's action when it ends: `ok` (unless the block wrote it in its own
+    transaction: `Pending.write`), or `refused` / `failed` (with the error's code and message)
+    when it raises; the exception goes on."""
+    pending = Pending(target, thread_id, dict(detail or {}), action, actor)
     try:
         yield pending
     except Exception as exc:
@@ -155,6 +218,8 @@ async def audited(
             detail={**pending.detail, "error": error},
         )
         raise
+    if pending.written:
+        return
     await record(
         db,
         actor=actor,

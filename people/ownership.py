@@ -96,6 +96,28 @@ async def thread_access(pool: Pool, caller: Caller, thread: dict[str, Any]) -> A
     return access_to(caller, owner, await user_grants(pool, thread["thread_id"], caller.user_id))
 
 
+async def thread_with_access(
+    pool: Pool, caller: Caller, thread_id: str
+) -> tuple[dict[str, Any] | None, Access | None]:
+    """The thread's registry row (None: no such thread) and what `caller` may do to it
+    (`thread_access`), in one statement: the caller's live grants on it come with the row."""
+    if caller.scoped or caller.is_admin():
+        rows = await _rows(pool, "SELECT * FROM threads WHERE thread_id = %s", [thread_id])
+        return (rows[0], await thread_access(pool, caller, rows[0])) if rows else (None, None)
+    rows = await _rows(
+        pool,
+        "SELECT t.*, ARRAY(SELECT g.role FROM thread_grants g WHERE g.thread_id = t.thread_id"
+        f" AND g.user_id = %s AND {_LIVE}) AS caller_grant_roles"
+        " FROM threads t WHERE t.thread_id = %s",
+        [caller.user_id, thread_id],
+    )
+    if not rows:
+        return None, None
+    row = rows[0]
+    grants = [Grant(caller.user_id, role) for role in row.pop("caller_grant_roles")]
+    return row, access_to(caller, row.get("owner_id"), grants)
+
+
 async def scoped_caller(pool: Pool, token: str) -> Caller | None:
     """The caller a thread's client token or a share grant's token is, when it is live and the
     thread's owner is not disabled."""

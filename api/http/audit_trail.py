@@ -4,16 +4,18 @@ and `RefusedAttempts`, for the changes refused before a route could record them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
+import psycopg
 from fastapi import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from people.audit import Pending, audited, record, watching
+from engine.store import Then
+from people.audit import Pending, audited, record, run_action, watching
 from people.identity import Caller
-from store.database import Pool
+from store.database import Connection, Pool
 
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 REFUSALS = frozenset({403, 404, 409, 422})
@@ -45,6 +47,53 @@ def audit(
         thread_id=thread_id,
         detail=detail,
     )
+
+
+async def audited_run(
+    request: Request,
+    thread_id: str,
+    *,
+    input: Mapping[str, Any] | None,
+    command: Mapping[str, Any] | None,
+    strategy: str,
+    busy: Callable[[], Awaitable[bool]],
+    submit: Callable[[Then], Awaitable[dict[str, Any]]],
+) -> dict[str, Any]:
+    """Create a run (`submit`, handed the hook that the run's submit transaction calls once
+    the run is queued) and record it as what it is for the person (`run_action`: a run, an
+    interjection, a gate answer, a stop). A queued run's entry is written in the transaction
+    that queues it, knowing whether the thread was busy from that transaction: no statement of
+    its own. Refused before it was queued (or a known Idempotency-Key's run), it is recorded
+    as before, with `busy()` asked then."""
+
+    def describe(entry: Pending, was_busy: bool) -> None:
+        entry.action, detail = run_action(input=input, command=command, busy=was_busy)
+        entry.detail = {**detail, "strategy": strategy}
+
+    async def ask_busy() -> bool:
+        try:
+            return await busy()
+        except psycopg.Error:  # the entry still goes (or goes to the error log)
+            return False
+
+    target = f"thread/{thread_id}"
+    async with audit(request, "run.created", target=target, thread_id=thread_id) as entry:
+
+        async def then(conn: Connection, run: dict[str, Any], was_busy: bool) -> None:
+            describe(entry, was_busy)
+            entry.target = f"{target}/run/{run['run_id']}"
+            await entry.write(conn)
+
+        try:
+            run = await submit(then)
+        except Exception:
+            if not entry.written:
+                describe(entry, await ask_busy())
+            raise
+        if not entry.written:
+            describe(entry, await ask_busy())
+        entry.target = f"{target}/run/{run['run_id']}"
+    return run
 
 
 class RefusedAttempts:

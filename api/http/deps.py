@@ -21,6 +21,7 @@ from people.errors import Forbidden
 from people.grants import Access, grant_is_live, has_signature, verified
 from people.identity import Caller, Role
 from people.ownership import thread_access as access_of
+from people.ownership import thread_with_access
 
 
 @dataclass(frozen=True)
@@ -89,11 +90,8 @@ async def thread_access(
             raise NotFound("Thread not found")
         return row, Access("view", grant_id)
     who = await callers.require(request)
-    row = await svc.studio.threads.get(thread_id)
-    if row is None:
-        raise NotFound("Thread not found")
-    access = await access_of(svc.studio.threads.pool, who, row)
-    if access is None:
+    row, access = await thread_with_access(svc.studio.threads.pool, who, thread_id)
+    if row is None or access is None:
         raise NotFound("Thread not found")
     return row, Access(access, who.grant_id)
 

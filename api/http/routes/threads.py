@@ -99,7 +99,11 @@ async def create_thread(
     target = f"thread/{thread_id}"
     async with audit(request, "thread.created", target=target, thread_id=thread_id) as entry:
         entry.detail["metadata"] = body.metadata
-        rows = await _rows(svc, _INSERT, params)
+        # the thread and its audit entry in one statement: no thread made, no entry
+        logged, logged_params = entry.insert_from("made")
+        made = f"WITH made AS ({_INSERT}), logged AS ({logged}) SELECT * FROM made"
+        rows = await _rows(svc, made, {**params, **logged_params})
+        entry.wrote(bool(rows))
         if not rows:
             if await _was_deleted(svc, thread_id):
                 raise Conflict(f"Thread {thread_id} was deleted; a deleted id is never used again")
