@@ -152,7 +152,8 @@ async def structured(
                 ),
             ]
         raise StructuredOutputError(
-            f"{PERSONAS.get(role, role)} could not produce a valid {schema.__name__} "
+            f"{PERSONAS.get(role, role)} could not produce a valid "
+            f"{schema.model_config.get('title') or schema.__name__} "
             f"({error[:200]}); try again or assign a stronger model to this role"
         )
     except (ModelNotFound, StructuredOutputError) as exc:

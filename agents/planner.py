@@ -26,10 +26,10 @@ from adapters.deliverables import (
 )
 from agents import prompts
 from agents.calls import structured
-from agents.schemas import Plan
+from agents.schemas import PlanOut
 from graph.context import StudioContext
 from graph.emit import phase
-from graph.state import Deliverable, StudioState, valid_settings
+from graph.state import Deliverable, Plan, StudioState, valid_settings
 
 DIRECTION = "## Direction from the person\n"
 
@@ -43,8 +43,9 @@ def _unique(text: str, taken: set[str]) -> str:
     return ident
 
 
-def clean_plan(plan: Plan) -> dict[str, Any]:
-    """Unique slugs, known aspect ratios, one to `MAX_DELIVERABLES`, a short guard list."""
+def clean_plan(plan: PlanOut) -> Plan:
+    """The planner's answer as the plan the thread keeps: unique slugs, known aspect ratios,
+    one to `MAX_DELIVERABLES`, a short guard list."""
     taken: set[str] = set()
     deliverables: list[Deliverable] = []
     for item in plan.deliverables[:MAX_DELIVERABLES]:
@@ -62,7 +63,7 @@ def clean_plan(plan: Plan) -> dict[str, Any]:
             Deliverable(id="hero", title="Hero", purpose="the main image", aspect="16:9")
         )
     guards = [g.strip() for g in plan.style_guards if g.strip()][:6]
-    return {"deliverables": deliverables, "style_guards": guards, "scope": plan.scope.strip()}
+    return Plan(deliverables=deliverables, style_guards=guards, scope=plan.scope.strip())
 
 
 def required(state: StudioState) -> tuple[list[Requested], list[str]]:
@@ -103,12 +104,12 @@ def _pairs(deliverables: list[Deliverable]) -> list[tuple[str, str]]:
     return sorted((d["id"], d["aspect"]) for d in deliverables)
 
 
-def matches(cleaned: dict[str, Any], wanted: list[Requested]) -> bool:
+def matches(cleaned: Plan, wanted: list[Requested]) -> bool:
     """Whether a plan has exactly the wanted ids with their aspect ratios (in any order)."""
     return _pairs(cleaned["deliverables"]) == sorted((w.id, w.aspect) for w in wanted)
 
 
-def enforce(cleaned: dict[str, Any], wanted: list[Requested]) -> list[Deliverable]:
+def enforce(cleaned: Plan, wanted: list[Requested]) -> list[Deliverable]:
     """The wanted list in its order, with the model's title and purpose where an id matches."""
     theirs = {d["id"]: d for d in cleaned["deliverables"]}
     out: list[Deliverable] = []
@@ -125,7 +126,7 @@ def enforce(cleaned: dict[str, Any], wanted: list[Requested]) -> list[Deliverabl
     return out
 
 
-def correction(cleaned: dict[str, Any], wanted: list[Requested]) -> HumanMessage:
+def correction(cleaned: Plan, wanted: list[Requested]) -> HumanMessage:
     """The corrective note for a plan whose deliverables are not the ones asked for."""
     got = ", ".join(f"{d['id']} {d['aspect']}" for d in cleaned["deliverables"])
     return HumanMessage(
@@ -144,11 +145,11 @@ async def plan(state: StudioState, runtime: Runtime[StudioContext]) -> dict[str,
     prompt = prompts.plan(state)
     if wanted:
         prompt = with_requirement(prompt, wanted)
-    answer, tokens = await structured(context, state, "planner", Plan, prompt)
+    answer, tokens = await structured(context, state, "planner", PlanOut, prompt)
     cleaned = clean_plan(answer)
     if wanted and not matches(cleaned, wanted):
         retry = [*prompt, AIMessage(answer.model_dump_json()), correction(cleaned, wanted)]
-        second, more = await structured(context, state, "planner", Plan, retry)
+        second, more = await structured(context, state, "planner", PlanOut, retry)
         tokens += more
         cleaned = clean_plan(second)
         if not matches(cleaned, wanted):
@@ -158,7 +159,7 @@ async def plan(state: StudioState, runtime: Runtime[StudioContext]) -> dict[str,
                 f"uses exactly yours: {describe(wanted)}."
             )
     if wanted:  # in the order asked, with the model's titles and purposes where ids match
-        cleaned = {**cleaned, "deliverables": enforce(cleaned, wanted)}
+        cleaned["deliverables"] = enforce(cleaned, wanted)
     listing = "; ".join(f"{d['title']} ({d['aspect']})" for d in cleaned["deliverables"])
     guards = "; ".join(cleaned["style_guards"]) or "none"
     text = " ".join(

@@ -5,11 +5,14 @@ Bounds are deliberately loose: whatever a model returns is clamped by the node t
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class DeliverableOut(BaseModel):
     """One image the session must deliver."""
+
+    # A deliverable as the planner answers it (`purpose` and `aspect` may be left out); the
+    # thread keeps `graph.state.Deliverable`, made from it by `agents.planner.clean_plan`.
 
     id: str = Field(description="short slug, e.g. hero-a")
     title: str
@@ -17,8 +20,13 @@ class DeliverableOut(BaseModel):
     aspect: str = Field("16:9", description="aspect ratio such as 16:9, 1:1, 4:5")
 
 
-class Plan(BaseModel):
+class PlanOut(BaseModel):
     """The planner's expansion of the brief."""
+
+    # The planner's answer, loose: `agents.planner.clean_plan` makes it the `graph.state.Plan`
+    # the thread keeps (unique ids, known aspect ratios, a short guard list). Its JSON schema,
+    # titled `Plan`, is what the planner is asked for.
+    model_config = ConfigDict(title="Plan")
 
     deliverables: list[DeliverableOut] = Field(
         description="exactly the images the person asked for (counts, formats, aspect ratios); "

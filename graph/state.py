@@ -228,6 +228,9 @@ class Direction(TypedDict):
 
 
 class Plan(TypedDict):
+    """The plan the session works to: the planner's answer (`agents.schemas.PlanOut`) as
+    `agents.planner.clean_plan` keeps it."""
+
     deliverables: list[Deliverable]
     style_guards: list[str]
     scope: str

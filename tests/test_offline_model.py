@@ -17,7 +17,7 @@ from adapters.offline.model import OfflineChatModel
 from adapters.specs import LIGHTINGS, WEATHERS, SpecBatch, clamp_spec
 from agents import prompts
 from agents.moderator import NOVELTY_MIN, review_round
-from agents.schemas import CritiqueVerdict, Plan, PlanReview
+from agents.schemas import CritiqueVerdict, PlanOut, PlanReview
 from graph.directions import said
 from graph.state import Contribution, StudioState
 
@@ -35,8 +35,8 @@ def studio(brief: str = BRIEF, direction: list[str] | None = None) -> StudioStat
         "brief": brief,
         "directions": [d for t in direction or [] for d in said(t, source="interjection")],
     }
-    plan = OfflineChatModel().with_structured_output(Plan).invoke(prompts.plan(state))
-    assert isinstance(plan, Plan)
+    plan = OfflineChatModel().with_structured_output(PlanOut).invoke(prompts.plan(state))
+    assert isinstance(plan, PlanOut)
     state["plan"] = {
         "deliverables": [d.model_dump() for d in plan.deliverables],  # type: ignore[misc]
         "style_guards": plan.style_guards,
@@ -158,22 +158,22 @@ def test_brief_targets_let_later_direction_override() -> None:
 def test_plan_is_structured_output_like_ollama() -> None:
     plan = (
         OfflineChatModel()
-        .with_structured_output(Plan, method="json_schema")
+        .with_structured_output(PlanOut, method="json_schema")
         .invoke(prompts.plan({"messages": [], "brief": BRIEF}))
     )
-    assert isinstance(plan, Plan)
+    assert isinstance(plan, PlanOut)
     assert [d.id for d in plan.deliverables] == ["hero-a", "hero-b", "thumbnail"]
     assert 3 <= len(plan.style_guards) <= 5 and plan.scope
     assert any("#" in guard for guard in plan.style_guards)
 
 
 def test_plan_honours_formats_the_brief_names() -> None:
-    model = OfflineChatModel().with_structured_output(Plan)
+    model = OfflineChatModel().with_structured_output(PlanOut)
     poster = model.invoke(prompts.plan({"messages": [], "brief": "a jazz festival poster"}))
     variations = model.invoke(
         prompts.plan({"messages": [], "brief": "three variations of a lighthouse in a storm"})
     )
-    assert isinstance(poster, Plan) and isinstance(variations, Plan)
+    assert isinstance(poster, PlanOut) and isinstance(variations, PlanOut)
     assert [(d.id, d.aspect) for d in poster.deliverables][0] == ("poster", "2:3")
     assert len(variations.deliverables) == 3
 
@@ -408,3 +408,20 @@ def test_quoted_lettering_is_not_read_as_the_scene() -> None:
             "nostalgic",
         )
     )
+
+
+def test_the_planner_answer_is_the_kept_plan_loosened() -> None:
+    """`PlanOut` (what the planner may answer) has the fields of `graph.state.Plan` (what the
+    thread keeps), and `clean_plan` fills what an answer leaves out."""
+    from agents.planner import clean_plan
+    from agents.schemas import DeliverableOut
+    from graph.state import Deliverable, Plan
+
+    assert list(PlanOut.model_fields) == list(Plan.__annotations__)
+    assert list(DeliverableOut.model_fields) == list(Deliverable.__annotations__)
+    kept = clean_plan(PlanOut.model_validate({"deliverables": [{"id": "Hero A", "title": "Hero"}]}))
+    assert kept == {
+        "deliverables": [{"id": "hero-a", "title": "Hero", "purpose": "", "aspect": "16:9"}],
+        "style_guards": [],
+        "scope": "",
+    }

@@ -15,7 +15,7 @@ from adapters.errors import ModelNotFound, ServiceUnavailable, StudioError
 from adapters.llm import RoleModels, ollama_models
 from adapters.ollama import check_assignments, is_transient, tag_of, translate_ollama_error
 from agents import prompts
-from agents.schemas import Plan
+from agents.schemas import PlanOut
 from tests.ollama_server import Fault, LoopbackOllama
 
 pytestmark = pytest.mark.anyio
@@ -63,10 +63,10 @@ async def test_persona_call_streams_ndjson_with_context_window_and_usage(
 async def test_structured_call_sends_the_pydantic_schema_as_format(
     ollama: LoopbackOllama, models: RoleModels
 ) -> None:
-    runnable = models.for_role("planner").with_structured_output(Plan, method="json_schema")
+    runnable = models.for_role("planner").with_structured_output(PlanOut, method="json_schema")
     plan = await runnable.ainvoke(prompts.plan(STATE))
-    assert isinstance(plan, Plan) and plan.deliverables
-    assert ollama.chats[0].body["format"] == Plan.model_json_schema()
+    assert isinstance(plan, PlanOut) and plan.deliverables
+    assert ollama.chats[0].body["format"] == PlanOut.model_json_schema()
 
 
 async def test_installed_models_come_from_api_tags(models: RoleModels) -> None:

@@ -16,7 +16,7 @@ import pytest
 
 from adapters.errors import ModelNotFound, ServiceUnavailable, StructuredOutputError
 from adapters.llm import RoleModels, ollama_models
-from agents.schemas import CritiqueVerdict, Plan, PlanReview
+from agents.schemas import CritiqueVerdict, PlanOut, PlanReview
 from engine.events import STREAM_MODES, Event, to_events
 from tests.ollama_server import Fault, LoopbackOllama
 from tests.studio_helpers import NEON, config, fresh_graph, make_context, run, start
@@ -102,7 +102,7 @@ async def test_a_session_speaks_through_ollama_with_a_model_per_role(
     assert titles["critic"] == {"PlanReview", "CritiqueVerdict"}
     assert all(titles[role] == {"prose"} for role in PERSONA_ROLES)
     plan_chat = ollama.chats_for("planner")[0]
-    assert plan_chat.body["format"] == Plan.model_json_schema()
+    assert plan_chat.body["format"] == PlanOut.model_json_schema()
     schemas = {c.body["format"]["title"]: c.body["format"] for c in ollama.chats_for("critic")}
     assert schemas == {
         "PlanReview": PlanReview.model_json_schema(),
@@ -184,7 +184,7 @@ async def test_an_invalid_structured_answer_is_retried_once_with_the_error(
     assert "Your previous answer was invalid" not in first.text
     retry_note = second.body["messages"][-1]["content"]
     assert retry_note.startswith("Your previous answer was invalid") and "JSON" in retry_note
-    assert second.body["format"] == Plan.model_json_schema()
+    assert second.body["format"] == PlanOut.model_json_schema()
 
 
 async def test_a_hopeless_planner_fails_clearly_and_the_thread_resumes(
