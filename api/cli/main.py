@@ -465,22 +465,25 @@ def resume(
             return
         if view.interrupts:
             value = view.interrupts[0]["value"]
-            if not decision:
-                if auto_approve and "approve" in value.get("actions", []):
-                    decision = {"action": "approve"}
-                elif session.interactive:
-                    decision = answer_gate(session.console, value) or {}
+            if not decision and auto_approve and "approve" in value.get("actions", []):
+                decision = {"action": "approve"}
+            if decision:
+                try:  # a refused answer saves nothing: the thread stays at the gate
+                    check_answer(value, decision, field=None)
+                except InvalidGateAction as exc:
+                    gate = value.get("gate")
+                    error = {"code": exc.code, "message": exc.message}
+                    refused = {"answer": decision, "error": error}
+                    await client.audit(
+                        "gate.answered", thread_id, outcome="refused", detail=refused
+                    )
+                    typer.echo(f"error: {exc.message} (still waiting at the {gate} gate)", err=True)
+                    raise typer.Exit(2) from None
+            elif session.interactive:  # asks until the gate accepts the answer
+                decision = answer_gate(session.console, value) or {}
             if not decision:
                 session.report(view)
                 return
-            try:  # a refused answer saves nothing: the thread stays at the gate
-                check_answer(value, decision, field=None)
-            except InvalidGateAction as exc:
-                gate = value.get("gate")
-                refused = {"answer": decision, "error": {"code": exc.code, "message": exc.message}}
-                await client.audit("gate.answered", thread_id, outcome="refused", detail=refused)
-                typer.echo(f"error: {exc.message} (still waiting at the {gate} gate)", err=True)
-                raise typer.Exit(2) from None
             run = await client.submit(thread_id, command={"resume": decision})
         elif view.next:
             run = await client.submit(thread_id)  # stopped mid-run: on from the last checkpoint
