@@ -9,11 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from langgraph.types import Command
 
 from api.langgraph_app import DevStudioGraph, make_graph
 from graph.context import set_default_context
 from store.database import Database
-from tests.studio_helpers import NEON, config, make_context, start
+from tests.launch_helpers import ESPRESSO
+from tests.studio_helpers import NEON, config, make_context, pending_gate, start
 
 pytestmark = pytest.mark.anyio
 
@@ -62,3 +64,15 @@ async def test_without_a_default_a_run_without_a_context_is_refused_plainly(dev_
     set_default_context(None)
     with pytest.raises(RuntimeError, match="set_default_context"):
         await dev_graph.ainvoke(start(NEON), config(tid), context={"graph_id": "studio"})
+
+
+async def test_the_format_subgraphs_run_on_the_default_too(
+    dev_graph, database, tmp_path, tid
+) -> None:
+    """The launch kit's legs are nodes of a subgraph: they inherit the run's context."""
+    set_default_context(make_context(database.pool, tmp_path / "default"))
+    await dev_graph.ainvoke(start(ESPRESSO), config(tid), context=None)
+    assert (await pending_gate(dev_graph, tid) or {}).get("gate") == "script"
+    await dev_graph.ainvoke(Command(resume={"action": "approve"}), config(tid), context={})
+    assert (await pending_gate(dev_graph, tid) or {}).get("gate") == "selection"
+    assert [f for f in (tmp_path / "default").rglob("*") if f.is_file()]  # the thumbnails
