@@ -18,7 +18,7 @@ from engine.settings import Settings
 from graph.media_state import MediaServices
 from people import accounts
 from people.errors import LimitReached
-from people.limits import Limits, generations_today, running_runs, seconds_to_midnight
+from people.limits import UserLimits, generations_today, running_runs, seconds_to_midnight
 from store.database import Pool
 from store.media_jobs import MediaJobStore
 from store.media_presets import PresetStore, builtin_versions
@@ -78,7 +78,7 @@ class MediaLab:
     max_upload_bytes: int
     limits: UploadLimits
     """What an upload may be (pixels, duration, frames, fps), checked by content."""
-    quotas: Limits
+    quotas: UserLimits
     """The per-user defaults (`STUDIO_LIMIT_*`); a user's own override them."""
 
     @classmethod
@@ -93,11 +93,7 @@ class MediaLab:
             max_pixels=settings.media_max_pixels,
             max_duration_s=settings.media_max_duration_s,
         )
-        quotas = Limits(
-            rate_per_minute=settings.limit_rate_per_minute,
-            concurrent_runs=settings.limit_concurrent_runs,
-            daily_generations=settings.limit_daily_generations,
-        )
+        quotas = settings.user_limits
         jobs = MediaJobs(manager, services)
         lab = cls(jobs, services, settings.media_max_upload_bytes, limits, quotas)
         from engine.media_chat import ThreadMediaRequests  # it names this class

@@ -10,6 +10,12 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from graph.budgets import SessionDefaults
+from people.limits import (
+    DEFAULT_CONCURRENT_RUNS,
+    DEFAULT_DAILY_GENERATIONS,
+    DEFAULT_RATE_PER_MINUTE,
+    UserLimits,
+)
 
 
 def default_home() -> Path:
@@ -87,12 +93,12 @@ class Settings(BaseSettings, SessionDefaults):
     names the signed-in user (`X-Forwarded-User`); unset: no header is trusted. Only set it
     when every request reaches the studio through that proxy, which sets (and never passes on)
     the header. A name seen for the first time becomes a creator."""
-    limit_rate_per_minute: int = Field(120, ge=0)
+    limit_rate_per_minute: int = Field(DEFAULT_RATE_PER_MINUTE, ge=0)
     """STUDIO_LIMIT_RATE_PER_MINUTE: API calls that change something (any method but GET)
     per user per minute (0: no limit). An admin overrides it per user."""
-    limit_concurrent_runs: int = Field(10, ge=0)
+    limit_concurrent_runs: int = Field(DEFAULT_CONCURRENT_RUNS, ge=0)
     """STUDIO_LIMIT_CONCURRENT_RUNS: runs pending or running at once per user (0: no limit)."""
-    limit_daily_generations: int = Field(1000, ge=0)
+    limit_daily_generations: int = Field(DEFAULT_DAILY_GENERATIONS, ge=0)
     """STUDIO_LIMIT_DAILY_GENERATIONS: images a user's threads may store per day (UTC) before
     new runs wait for midnight (0: no limit)."""
     interject_grace_s: float = 10.0
@@ -140,6 +146,15 @@ class Settings(BaseSettings, SessionDefaults):
     """PROMETHEUS_MULTIPROC_DIR: where the processes of one server write their metrics, so
     `/metrics` from any of them covers all (prometheus-client's multiprocess mode). `studio
     serve --workers N` sets it to a fresh directory for its workers; leave it unset otherwise."""
+
+    @property
+    def user_limits(self) -> UserLimits:
+        """Every user's limits unless an admin set their own (`STUDIO_LIMIT_*`)."""
+        return UserLimits(
+            rate_per_minute=self.limit_rate_per_minute,
+            concurrent_runs=self.limit_concurrent_runs,
+            daily_generations=self.limit_daily_generations,
+        )
 
     @property
     def allowed_host_names(self) -> list[str]:

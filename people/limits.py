@@ -30,14 +30,14 @@ RUN_RETRY_S = 30
 
 
 @dataclass(frozen=True)
-class Limits:
+class UserLimits:
     """One user's limits (0: no limit)."""
 
     rate_per_minute: int = DEFAULT_RATE_PER_MINUTE
     concurrent_runs: int = DEFAULT_CONCURRENT_RUNS
     daily_generations: int = DEFAULT_DAILY_GENERATIONS
 
-    def for_user(self, user: dict[str, Any] | None) -> Limits:
+    def for_user(self, user: dict[str, Any] | None) -> UserLimits:
         """These defaults with the user's overrides (columns of `users`) applied."""
         if user is None:
             return self
@@ -46,7 +46,7 @@ class Limits:
             value = user.get(key)
             return default if value is None else int(value)
 
-        return Limits(
+        return UserLimits(
             pick("rate_per_minute", self.rate_per_minute),
             pick("concurrent_runs", self.concurrent_runs),
             pick("daily_generations", self.daily_generations),
@@ -170,7 +170,7 @@ async def check_generations(pool: Pool | Connection, user_id: str, limit: int) -
         )
 
 
-async def usage(pool: Pool, user_id: str, limits: Limits) -> dict[str, Any]:
+async def usage(pool: Pool, user_id: str, limits: UserLimits) -> dict[str, Any]:
     """What the user spent against each limit (0: no limit), for `GET /me` and the admin."""
     return {
         "rate_per_minute": {

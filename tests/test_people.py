@@ -274,11 +274,11 @@ async def test_concurrent_runs_and_daily_generations(pool: Pool) -> None:
     with pytest.raises(LimitReached) as daily:
         await limits.check_generations(pool, uid, 3)
     assert daily.value.retry_after <= 24 * 3600
-    spent = await limits.usage(pool, uid, limits.Limits().for_user({"concurrent_runs": 9}))
+    spent = await limits.usage(pool, uid, limits.UserLimits().for_user({"concurrent_runs": 9}))
     assert spent["concurrent_runs"] == {"used": 2, "limit": 9}
     assert spent["daily_generations"]["used"] == 3
     assert spent["rate_per_minute"]["limit"] == limits.DEFAULT_RATE_PER_MINUTE
     updated = await accounts.set_limits(pool, uid, {"daily_generations": 0})
-    assert limits.Limits().for_user(updated).daily_generations == 0
+    assert limits.UserLimits().for_user(updated).daily_generations == 0
     with pytest.raises(InvalidInput):
         await accounts.set_limits(pool, uid, {"daily_generations": -1})

@@ -18,7 +18,7 @@ from people import accounts
 from people.audit import record
 from people.bootstrap import ensure_home_admin
 from people.identity import Caller
-from people.limits import Limits, usage
+from people.limits import usage
 from store.database import Database, Pool
 
 users_app = typer.Typer(
@@ -99,11 +99,7 @@ def list_users(as_json: JsonOut = False) -> None:
     """Every user: name, role, state, and today's use against their limits."""
 
     async def body(settings: Settings, pool: Pool, admin: Caller) -> None:
-        base = Limits(
-            settings.limit_rate_per_minute,
-            settings.limit_concurrent_runs,
-            settings.limit_daily_generations,
-        )
+        base = settings.user_limits
         rows = []
         for user in await accounts.list_users(pool):
             spent = await usage(pool, user["user_id"], base.for_user(user))

@@ -26,7 +26,7 @@ from people.caller_cache import CallerCache, Entry
 from people.client_tokens import bearer, token_hash
 from people.errors import Forbidden
 from people.identity import Caller
-from people.limits import Limits, check_generations, check_runs, lock_user, spend_request
+from people.limits import check_generations, check_runs, lock_user, spend_request
 from people.ownership import scoped_caller
 from store.database import Connection
 from telemetry import context
@@ -41,15 +41,6 @@ _READS = frozenset({"GET", "HEAD", "OPTIONS"})
 def _services(request: Request) -> Services:
     found: Services = request.app.state.services
     return found
-
-
-def default_limits(svc: Services) -> Limits:
-    settings = svc.settings
-    return Limits(
-        rate_per_minute=settings.limit_rate_per_minute,
-        concurrent_runs=settings.limit_concurrent_runs,
-        daily_generations=settings.limit_daily_generations,
-    )
 
 
 async def _proxy_caller(svc: Services, name: str) -> Caller:
@@ -182,7 +173,7 @@ async def _identify(request: Request, svc: Services) -> Caller | None:
 
 async def spend(svc: Services, caller: Caller) -> None:
     """One unit of the caller's request rate (their own limit, else the default)."""
-    limits = default_limits(svc)
+    limits = svc.settings.user_limits
     pool = svc.studio.threads.pool
     if not caller.scoped or caller.via == "thread_token":
         limits = limits.for_user(await user_row(svc, caller.user_id))
@@ -210,7 +201,7 @@ async def run_limits(
     if owner is None:
         return None
     pool = svc.studio.threads.pool
-    mine = default_limits(svc).for_user(await user_row(svc, owner))
+    mine = svc.settings.user_limits.for_user(await user_row(svc, owner))
     if new_work:
         await check_generations(pool, owner, mine.daily_generations)
     if mine.concurrent_runs <= 0:

@@ -17,7 +17,7 @@ from api.http.media_access import may_use_media_lab
 from people import accounts, limits
 from people.audit import record
 from people.identity import Caller, Role
-from people.limits import Limits
+from people.limits import UserLimits
 
 router = APIRouter(tags=["accounts"])
 AdminDep = Annotated[Caller, Depends(require_role("admin"))]
@@ -52,7 +52,7 @@ async def me_json(svc: ServicesDep, caller: Caller) -> dict[str, Any]:
     pool = svc.studio.threads.pool
     user = await accounts.user_by_id(pool, caller.user_id)
     assert user is not None
-    mine = callers.default_limits(svc).for_user(user)
+    mine = svc.settings.user_limits.for_user(user)
     return {
         **body,
         "user": accounts.user_json(user),
@@ -246,7 +246,9 @@ class UserPatch(BaseModel):
     """Per-user overrides: a number (0: no limit), or null for the studio's default."""
 
 
-async def _user_with_usage(svc: ServicesDep, row: dict[str, Any], base: Limits) -> dict[str, Any]:
+async def _user_with_usage(
+    svc: ServicesDep, row: dict[str, Any], base: UserLimits
+) -> dict[str, Any]:
     pool = svc.studio.threads.pool
     return {
         **accounts.user_json(row),
@@ -257,7 +259,7 @@ async def _user_with_usage(svc: ServicesDep, row: dict[str, Any], base: Limits) 
 @router.get("/users")
 async def people(admin: AdminDep, svc: ServicesDep) -> list[dict[str, Any]]:
     """Every user with their role, state, limits and usage (admin)."""
-    base = callers.default_limits(svc)
+    base = svc.settings.user_limits
     rows = await accounts.list_users(svc.studio.threads.pool)
     return [await _user_with_usage(svc, row, base) for row in rows]
 
@@ -310,7 +312,7 @@ async def change_person(
         given = body.limits.model_dump(exclude_unset=True)
         row = await accounts.set_limits(pool, user_id, given)
         await audit(request, admin, "user.limits_changed", user_id, detail=given)
-    return await _user_with_usage(svc, row, callers.default_limits(svc))
+    return await _user_with_usage(svc, row, svc.settings.user_limits)
 
 
 @router.post("/users/{user_id}/reset")
