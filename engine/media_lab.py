@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from adapters.assets import AssetStore
-from adapters.media_lab.probe import Limits as UploadLimits
+from adapters.media_lab.probe import UploadLimits
 from adapters.media_lab.protocol import MediaLab as MediaBackend
 from engine.media_jobs import ASSISTANT, MediaJobs
 from engine.settings import Settings

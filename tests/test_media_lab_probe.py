@@ -12,7 +12,7 @@ from PIL import Image
 
 from adapters.errors import InvalidInput
 from adapters.media_lab.errors import UploadRejected
-from adapters.media_lab.probe import Limits, UploadInfo, probe, sniff
+from adapters.media_lab.probe import UploadInfo, UploadLimits, probe, sniff
 from tests.media_lab_helpers import moving_square, noise_image, png_bytes, write_video
 
 
@@ -54,7 +54,7 @@ def test_videos_report_fps_frames_duration_and_audio(
     assert probe(path.read_bytes()) == info  # bytes or path, the same answer
 
 
-def rejected(data: bytes | Path, limits: Limits | None = None) -> UploadRejected:
+def rejected(data: bytes | Path, limits: UploadLimits | None = None) -> UploadRejected:
     with pytest.raises(UploadRejected) as caught:
         probe(data, limits)
     error = caught.value
@@ -116,27 +116,27 @@ def test_a_decompression_bomb_is_refused_before_it_is_decoded() -> None:
     assert len(data) < 1_000_000
     assert rejected(data).limit == "decompression_bomb"
     # past Pillow's own bomb threshold too, whatever our limit
-    assert rejected(bomb_png(20_000, 20_000), Limits(max_pixels=10**12)).limit == (
+    assert rejected(bomb_png(20_000, 20_000), UploadLimits(max_pixels=10**12)).limit == (
         "decompression_bomb"
     )
 
 
 def test_limits_are_named(tmp_path: Path) -> None:
     noisy = png_bytes(noise_image(400, 300))  # incompressible: over-size, not a bomb
-    assert rejected(noisy, Limits(max_pixels=100_000)).limit == "max_pixels"
-    assert rejected(noisy, Limits(max_bytes=1000)).limit == "max_bytes"
+    assert rejected(noisy, UploadLimits(max_pixels=100_000)).limit == "max_pixels"
+    assert rejected(noisy, UploadLimits(max_bytes=1000)).limit == "max_bytes"
     video = write_video(tmp_path / "v.mp4", moving_square(30), 60)
-    assert rejected(video, Limits(max_bytes=1000)).limit == "max_bytes"
-    assert rejected(video, Limits(max_duration_s=0.25)).limit == "max_duration_s"
-    assert rejected(video, Limits(max_frames=10)).limit == "max_frames"
-    assert rejected(video, Limits(max_fps=30)).limit == "max_fps"
-    assert rejected(video, Limits(max_video_pixels=192 * 100)).limit == "max_pixels"
-    error = rejected(video, Limits(max_duration_s=0.25))
+    assert rejected(video, UploadLimits(max_bytes=1000)).limit == "max_bytes"
+    assert rejected(video, UploadLimits(max_duration_s=0.25)).limit == "max_duration_s"
+    assert rejected(video, UploadLimits(max_frames=10)).limit == "max_frames"
+    assert rejected(video, UploadLimits(max_fps=30)).limit == "max_fps"
+    assert rejected(video, UploadLimits(max_video_pixels=192 * 100)).limit == "max_pixels"
+    error = rejected(video, UploadLimits(max_duration_s=0.25))
     assert "0.5 s is over the 0.25 s limit" in error.message
-    assert probe(video, Limits(max_duration_s=0.5, max_frames=30, max_fps=60)).frames == 30
+    assert probe(video, UploadLimits(max_duration_s=0.5, max_frames=30, max_fps=60)).frames == 30
 
 
 def test_a_big_image_within_the_limits_is_accepted() -> None:
     data = png_bytes(Image.new("RGB", (3000, 2000), "#336699"))
-    info = probe(data, Limits(max_pixels=6_000_000))
+    info = probe(data, UploadLimits(max_pixels=6_000_000))
     assert (info.width, info.height) == (3000, 2000)

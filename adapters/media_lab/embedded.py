@@ -34,7 +34,7 @@ from adapters.media_lab.params import (
     check_target_fps,
     normalise_weights,
 )
-from adapters.media_lab.probe import Limits, probe
+from adapters.media_lab.probe import UploadLimits, probe
 from adapters.media_lab.protocol import Artifact, OnChunk, Progress
 from adapters.media_lab.references import analyse, render_from_references
 from adapters.media_lab.video import ChunkWriter, FrameReader, Stopped, check_stop, join_chunks
@@ -42,7 +42,7 @@ from adapters.media_lab.video import ChunkWriter, FrameReader, Stopped, check_st
 T = TypeVar("T")
 MAX_OUTPUT_PIXELS = 64_000_000
 """Largest image an upscale may produce (4x of 16 MP)."""
-OUTPUT_LIMITS = Limits(
+OUTPUT_LIMITS = UploadLimits(
     max_bytes=2**40,
     max_pixels=2**40,
     max_video_pixels=2**40,

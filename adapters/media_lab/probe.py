@@ -2,7 +2,7 @@
 
 Images (PNG, JPEG, WebP) are decoded with Pillow; videos (MP4, WebM, MOV) are opened with PyAV,
 their packets demuxed to the end and the first frame decoded. Anything else, anything that does
-not decode, a decompression bomb, or anything over a `Limits` value raises `UploadRejected`
+not decode, a decompression bomb, or anything over an `UploadLimits` value raises `UploadRejected`
 whose `limit` names the check (the API answers 422 naming it). The file name is never trusted.
 """
 
@@ -29,7 +29,7 @@ BOMB_RATIO = 200
 
 
 @dataclass(frozen=True)
-class Limits:
+class UploadLimits:
     """Upload limits; the field names are the `limit` names in errors."""
 
     max_bytes: int = 256 * 1024 * 1024
@@ -86,9 +86,9 @@ def sniff(head: bytes) -> str | None:
     return None
 
 
-def probe(data_or_path: bytes | Path, limits: Limits | None = None) -> UploadInfo:
+def probe(data_or_path: bytes | Path, limits: UploadLimits | None = None) -> UploadInfo:
     """Check and describe an upload given as bytes or a file path."""
-    limits = limits or Limits()
+    limits = limits or UploadLimits()
     if isinstance(data_or_path, Path):
         try:
             size = data_or_path.stat().st_size
@@ -119,7 +119,7 @@ def _too_big(size: int, limit: int) -> str:
     return f"{size / 1e6:.1f} MB is over the {limit / 1e6:.1f} MB limit"
 
 
-def _probe_image(data: bytes, mime: str, digest: str, limits: Limits) -> UploadInfo:
+def _probe_image(data: bytes, mime: str, digest: str, limits: UploadLimits) -> UploadInfo:
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
@@ -156,7 +156,7 @@ def _probe_image(data: bytes, mime: str, digest: str, limits: Limits) -> UploadI
 
 
 def _probe_video(
-    stream: IO[bytes], mime: str, digest: str, size: int, limits: Limits
+    stream: IO[bytes], mime: str, digest: str, size: int, limits: UploadLimits
 ) -> UploadInfo:
     try:
         container = av.open(stream, mode="r")
@@ -218,7 +218,7 @@ def _duration(container: av.container.InputContainer, video: av.VideoStream) -> 
     return None
 
 
-def _count_frames(stream: IO[bytes], limits: Limits) -> tuple[int, float]:
+def _count_frames(stream: IO[bytes], limits: UploadLimits) -> tuple[int, float]:
     """Video packets to the end of the file (demuxing reads it all, so truncation shows), and
     the time from the first frame's start to the last one's end."""
     stream.seek(0)
