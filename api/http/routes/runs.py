@@ -19,7 +19,7 @@ from sse_starlette.sse import AppStatus
 from starlette.types import Receive, Scope, Send
 
 from adapters.errors import InvalidInput, NotFound
-from api.http.audit_trail import audit
+from api.http.audit_trail import audit, audited_run
 from api.http.callers import run_limits
 from api.http.deps import Services, ServicesDep, ThreadDep
 from api.http.idempotency import idempotency_key
@@ -30,9 +30,8 @@ from engine.eventlog import Record
 from engine.inputs import MAX_OFFSET, RunCommand, RunCreate
 from engine.protocol import END_FRAME, RUN_MODES, frame, values_json
 from engine.resume import check_resume
-from engine.store import run_json
+from engine.store import Then, run_json
 from graph.state import valid_settings
-from people.audit import run_action
 from telemetry import metrics
 
 router = APIRouter(prefix="/threads/{thread_id}", tags=["runs"])
@@ -75,23 +74,26 @@ async def create_run(
     body: RunCreate, thread: dict[str, Any], svc: Services, request: Request, default: list[str]
 ) -> dict[str, Any]:
     """Create the run (`_submit`) and record it in the audit trail as what it is for the
-    person (`people.audit.run_action`: a run, an interjection, a gate answer, a stop)."""
+    person (`api.http.audit_trail.audited_run`: in the transaction that queues it)."""
     tid = thread["thread_id"]
-    given = body.input.graph_input() if body.input is not None else None
-    command = _command(body.command) if body.command else None
-    busy = await svc.runs.any_unfinished(tid)
-    action, detail = run_action(input=given, command=command, busy=busy)
-    detail["strategy"] = body.multitask_strategy
-    async with audit(
-        request, action, target=f"thread/{tid}", thread_id=tid, detail=detail
-    ) as entry:
-        run = await _submit(body, thread, svc, request, default)
-        entry.target = f"thread/{tid}/run/{run['run_id']}"
-    return run
+    return await audited_run(
+        request,
+        tid,
+        input=body.input.graph_input() if body.input is not None else None,
+        command=_command(body.command) if body.command else None,
+        strategy=body.multitask_strategy,
+        busy=lambda: svc.runs.any_unfinished(tid),
+        submit=lambda then: _submit(body, thread, svc, request, default, then),
+    )
 
 
 async def _submit(
-    body: RunCreate, thread: dict[str, Any], svc: Services, request: Request, default: list[str]
+    body: RunCreate,
+    thread: dict[str, Any],
+    svc: Services,
+    request: Request,
+    default: list[str],
+    then: Then | None = None,
 ) -> dict[str, Any]:
     """Validate the body and hand the run to the manager (which applies multitask_strategy)."""
     if body.assistant_id not in ASSISTANTS:
@@ -143,6 +145,7 @@ async def _submit(
         idempotency_key=idempotency_key(request),
         request_hash=hashlib.sha256(body.model_dump_json().encode()).hexdigest(),
         gate=gate,
+        then=then,
     )
 
 
