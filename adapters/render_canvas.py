@@ -13,7 +13,7 @@ from adapters.colours import normal_hex
 from adapters.pixels import LUMA
 from adapters.render_vocab import FAMILIES, pick
 from adapters.render_words import Reading, read
-from adapters.specs import GenerationSpec
+from adapters.specs import DEFAULT_PALETTE, GenerationSpec
 
 Arr = NDArray[np.float32]
 Rng = np.random.Generator
@@ -62,7 +62,6 @@ LIGHTS: dict[str, Light] = {
 # fmt: on
 CAMERA_HORIZON = {"low": 0.06, "eye": 0.0, "high": -0.06, "overhead": -0.06}
 """Horizon shift by camera, kept under the critic's 0.08 horizon tolerance on purpose."""
-_DEFAULT_PALETTE = ("#2b2d42", "#8d99ae", "#edf2f4")
 _LUMA32 = LUMA.astype(np.float32)
 WHITE = np.ones(3, np.float32)
 
@@ -128,7 +127,7 @@ class Canvas:
 def new_canvas(spec: GenerationSpec) -> Canvas:
     """An empty canvas for `spec`, with palette, lighting and scene family resolved."""
     colours = [rgb(c) for c in spec.palette if normal_hex(c)]
-    colours = colours or [rgb(c) for c in _DEFAULT_PALETTE]
+    colours = colours or [rgb(c) for c in DEFAULT_PALETTE]
     if len(colours) < 2:
         colours.append(colours[0] * 0.55)
     if len(colours) < 3:

@@ -41,6 +41,8 @@ SAMPLERS: tuple[str, ...] = (
     "uni_pc",
 )
 SCHEDULERS: tuple[str, ...] = ("normal", "karras", "exponential", "sgm_uniform", "simple")
+DEFAULT_PALETTE: tuple[str, ...] = ("#2b2d42", "#8d99ae", "#edf2f4")
+"""The palette of a spec that names none (slate, grey-blue, off-white)."""
 BASE_NEGATIVE = "blurry, lowres, watermark, text, signature, jpeg artifacts, deformed"
 
 
@@ -91,7 +93,7 @@ class GenerationSpec(SpecProposal):
     Checkpoint-safe via `model_dump()`."""
 
     negative_prompt: str = BASE_NEGATIVE
-    palette: list[str] = Field(default_factory=lambda: ["#2b2d42", "#8d99ae", "#edf2f4"])
+    palette: list[str] = Field(default_factory=lambda: list(DEFAULT_PALETTE))
     """Target palette as `#rrggbb`, dominant colour first."""
     lighting: Lighting = "daylight"
     camera: Camera = "eye"
@@ -172,7 +174,7 @@ def _palette(colours: list[str], limits: SpecLimits) -> list[str]:
         hex_colour = normal_hex(colour)
         if hex_colour and hex_colour not in cleaned:
             cleaned.append(hex_colour)
-    return cleaned[: limits.max_palette] or ["#2b2d42", "#8d99ae", "#edf2f4"]
+    return cleaned[: limits.max_palette] or list(DEFAULT_PALETTE)
 
 
 def clamp_spec(

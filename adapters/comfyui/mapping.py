@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from adapters.colours import colour_name, hex_int
-from adapters.specs import GenerationSpec, SpecLimits
+from adapters.specs import DEFAULT_PALETTE, GenerationSpec, SpecLimits
 
 
 @dataclass(frozen=True)
@@ -117,7 +117,7 @@ def sampling_for(spec: GenerationSpec, limits: SpecLimits) -> dict[str, Any]:
 
 def layout_for(spec: GenerationSpec, width: int, height: int) -> dict[str, int]:
     """Boxes and colours for the model-free `compose` template."""
-    palette = spec.palette or ["#2b2d42", "#8d99ae", "#edf2f4"]
+    palette = spec.palette or list(DEFAULT_PALETTE)
     horizon = int(_clip(round(spec.horizon * height), 1, height - 1))
     subject_h = int(_clip(round(spec.subject_scale * height), 8, height))
     subject_w = int(_clip(round(subject_h * 0.45), 8, width))
