@@ -7,7 +7,7 @@ The technical director proposes a `SpecProposal` (loose types, whatever a model 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, Field
 
@@ -18,19 +18,10 @@ Camera = Literal["low", "eye", "high", "overhead"]
 Weather = Literal["clear", "rain", "fog", "snow"]
 Quality = Literal["draft", "standard", "high"]
 
-LIGHTINGS: tuple[str, ...] = (
-    "daylight",
-    "golden hour",
-    "dawn",
-    "dusk",
-    "night",
-    "overcast",
-    "studio",
-    "neon",
-)
-CAMERAS: tuple[str, ...] = ("low", "eye", "high", "overhead")
-WEATHERS: tuple[str, ...] = ("clear", "rain", "fog", "snow")
-QUALITIES: tuple[str, ...] = ("draft", "standard", "high")
+LIGHTINGS: tuple[str, ...] = get_args(Lighting)
+CAMERAS: tuple[str, ...] = get_args(Camera)
+WEATHERS: tuple[str, ...] = get_args(Weather)
+QUALITIES: tuple[str, ...] = get_args(Quality)
 SAMPLERS: tuple[str, ...] = (
     "euler",
     "euler_ancestral",
@@ -109,6 +100,13 @@ class GenerationSpec(SpecProposal):
     reference_strength: float = 0.6
     """How far the result may move from the first reference: 0 keeps it, 1 ignores it."""
 
+
+_DEFAULTS: dict[str, Any] = {
+    name: field.get_default(call_default_factory=True)
+    for name, field in GenerationSpec.model_fields.items()
+    if not field.is_required()
+}
+"""Each `GenerationSpec` field's default, what the clamp falls back to (declared on the field)."""
 
 REFERENCE_FIELDS = frozenset({"references", "reference_strength"})
 """Shown only when a spec has references, so a spec without any reads as it always did."""
@@ -204,14 +202,14 @@ def clamp_spec(
         negative = BASE_NEGATIVE
         notes.append("negative prompt was empty; using the safe default")
     negative = negative[: limits.max_negative_chars]
-    sampler = raw.sampler if raw.sampler in SAMPLERS else "dpmpp_2m"
-    scheduler = raw.scheduler if raw.scheduler in SCHEDULERS else "karras"
+    sampler = raw.sampler if raw.sampler in SAMPLERS else _DEFAULTS["sampler"]
+    scheduler = raw.scheduler if raw.scheduler in SCHEDULERS else _DEFAULTS["scheduler"]
     if sampler != raw.sampler or scheduler != raw.scheduler:
         notes.append(f"sampler {raw.sampler}/{raw.scheduler} -> {sampler}/{scheduler}")
     spec = GenerationSpec.model_validate(
         {
             "deliverable": raw.deliverable.strip() or "image",
-            "template": raw.template.strip() or "txt2img",
+            "template": raw.template.strip() or _DEFAULTS["template"],
             "prompt": prompt,
             "negative_prompt": negative,
             "width": width,
@@ -222,19 +220,19 @@ def clamp_spec(
             "scheduler": scheduler,
             "seed": seed,
             "palette": _palette(raw.palette, limits),
-            "lighting": _choice(raw.lighting, LIGHTINGS, "daylight"),
+            "lighting": _choice(raw.lighting, LIGHTINGS, _DEFAULTS["lighting"]),
             "brightness": _clip(raw.brightness, 0.02, 0.98),
             "contrast": _clip(raw.contrast, 0.0, 1.0),
-            "mood": " ".join(raw.mood.split())[:60] or "neutral",
-            "subject": " ".join(raw.subject.split())[:120] or "figure",
+            "mood": " ".join(raw.mood.split())[:60] or _DEFAULTS["mood"],
+            "subject": " ".join(raw.subject.split())[:120] or _DEFAULTS["subject"],
             "subject_x": _clip(raw.subject_x, 0.05, 0.95),
             "subject_y": _clip(raw.subject_y, 0.05, 0.95),
             "subject_scale": _clip(raw.subject_scale, 0.05, 0.9),
             "horizon": _clip(raw.horizon, 0.05, 0.95),
-            "camera": _choice(raw.camera, CAMERAS, "eye"),
-            "weather": _choice(raw.weather, WEATHERS, "clear"),
+            "camera": _choice(raw.camera, CAMERAS, _DEFAULTS["camera"]),
+            "weather": _choice(raw.weather, WEATHERS, _DEFAULTS["weather"]),
             "style_intensity": _clip(raw.style_intensity, 0.0, 1.0),
-            "quality": _choice(raw.quality, QUALITIES, "standard"),
+            "quality": _choice(raw.quality, QUALITIES, _DEFAULTS["quality"]),
         }
     )
     return spec, notes
