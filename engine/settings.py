@@ -10,6 +10,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from graph.budgets import SessionDefaults
+from graph.state import ROLES
 from people.limits import (
     DEFAULT_CONCURRENT_RUNS,
     DEFAULT_DAILY_GENERATIONS,
@@ -54,17 +55,10 @@ class Settings(BaseSettings, SessionDefaults):
     """STUDIO_TTS_VOICE: the TTS server's voice unless a thread names one (settings.video.voice)."""
     default_models: dict[str, str] = Field(
         default_factory=lambda: {
-            "planner": "llama3.2",
-            "style": "llama3.2",
-            "composition": "llama3.2",
-            "story": "llama3.2",
-            "director": "llama3.2",
-            "critic": "gemma3",
-            "manager": "llama3.2",
-            "consistency": "llama3.2",
+            str(role): "gemma3" if role == "critic" else "llama3.2" for role in ROLES
         }
     )
-    """STUDIO_DEFAULT_MODELS (JSON): Ollama model per role id."""
+    """STUDIO_DEFAULT_MODELS (JSON): Ollama model per role id (`llama3.2`, the critic `gemma3`)."""
     llm_timeout_s: float = 120.0
     """STUDIO_LLM_TIMEOUT_S: per-request timeout for Ollama (never infinite)."""
     llm_num_ctx: int = 8192
