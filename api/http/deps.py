@@ -35,7 +35,9 @@ class Services:
     manager: RunManager
 
 
-def services(request: Request) -> Services:
+async def services(request: Request) -> Services:
+    """The process's services. A coroutine on purpose: FastAPI runs a plain function
+    dependency in a worker thread, a thread hop on every request that uses it."""
     found: Services = request.app.state.services
     return found
 
