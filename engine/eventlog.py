@@ -119,6 +119,9 @@ class EventLog:
         self.flush_interval_s = flush_interval_s
         self.keep = keep
         self._buffers: dict[str, list[Pending]] = {}
+        self._held: dict[str, list[Pending]] = {}
+        """Events appended with `hold`: they join the buffer at the thread's next append or
+        explicit flush, never on their own (the group commit's timer leaves them)."""
         # per thread, only while in use: a lock or a signal lives while someone holds or
         # waits on it, and a timer leaves when it is done (a server sees millions of threads)
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
@@ -133,10 +136,25 @@ class EventLog:
         self._background: set[asyncio.Task[None]] = set()
 
     async def append(
-        self, thread_id: str, run_id: str | None, channel: str, event: str, data: str
+        self,
+        thread_id: str,
+        run_id: str | None,
+        channel: str,
+        event: str,
+        data: str,
+        *,
+        hold: bool = False,
     ) -> None:
-        """Queue one event (JSON text `data`); it is written with the next batch."""
-        self._buffers.setdefault(thread_id, []).append((run_id, channel, event, data))
+        """Queue one event (JSON text `data`); it is written with the next batch. `hold`: no
+        write is started for it; it goes with the next one, which the caller makes soon (the
+        runner holds a run's last `values` at a gate for the batch that ends the run)."""
+        if hold:
+            self._held.setdefault(thread_id, []).append((run_id, channel, event, data))
+            return
+        buffer = self._buffers.setdefault(thread_id, [])
+        if thread_id in self._held:  # they came first
+            buffer.extend(self._held.pop(thread_id))
+        buffer.append((run_id, channel, event, data))
         timer = self._timers.get(thread_id)
         if timer is None or timer.done():
             timer = self._timers[thread_id] = asyncio.create_task(self._flush_later(thread_id))
@@ -148,6 +166,11 @@ class EventLog:
         (a run's end events and its final status). It must not read results:
         its statements and the batch go as one pipeline, whose implicit transaction ends at
         the first read (an explicit `transaction()` would cost a round trip per statement)."""
+        if thread_id in self._held:  # an explicit flush writes the held events too
+            self._buffers.setdefault(thread_id, []).extend(self._held.pop(thread_id))
+        await self._flush(thread_id, then=then)
+
+    async def _flush(self, thread_id: str, *, then: Then | None = None) -> None:
         async with self._lock(thread_id):
             pending = self._buffers.pop(thread_id, [])
             if not pending:
@@ -305,6 +328,7 @@ class EventLog:
         follower's client that reconnects finds no thread."""
         async with self._lock(thread_id):
             self._buffers.pop(thread_id, None)
+            self._held.pop(thread_id, None)
             async with self.pool.connection() as conn, conn.transaction():
                 await conn.execute("DELETE FROM events WHERE thread_id = %s", [thread_id])
                 await conn.execute("DELETE FROM event_counters WHERE thread_id = %s", [thread_id])
@@ -329,7 +353,7 @@ class EventLog:
             with contextlib.suppress(asyncio.CancelledError):
                 await timer
         self._timers.clear()
-        for thread_id in list(self._buffers):
+        for thread_id in list({**self._buffers, **self._held}):
             try:
                 await self.flush(thread_id)
             except Exception:
@@ -342,7 +366,7 @@ class EventLog:
         while True:
             await asyncio.sleep(delay)
             try:
-                await self.flush(thread_id)
+                await self._flush(thread_id)  # held events wait for their explicit flush
             except Exception:
                 logger.exception("writing events of thread %s failed; retrying", thread_id)
                 delay = min(5.0, max(delay * 4, 0.2))

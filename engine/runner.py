@@ -203,8 +203,11 @@ class Runner:
                 final = part
             # a subgraph's own parts reach the protocol stream only when the client asked
             inner = bool(part.get("ns")) and not kwargs.get("stream_subgraphs")
+            # the top-level values at a gate are the run's last part: they go in the batch
+            # that ends the run (`finish`), one write instead of two (#20 point 7)
+            last = part is final and bool(part.get("interrupts"))
             for event, data in [] if inner else run_events(part, requested):
-                await self._append(handle, "run", event, data, essential=False)
+                await self._append(handle, "run", event, data, essential=False, hold=last)
             for studio_event in to_events(part):
                 if studio_event.kind == "media_request" and self.on_media_request:
                     await self.on_media_request(handle, studio_event.data)
@@ -220,7 +223,14 @@ class Runner:
         handle.final = final
 
     async def _append(
-        self, handle: RunHandle, channel: str, event: str, data: str, *, essential: bool
+        self,
+        handle: RunHandle,
+        channel: str,
+        event: str,
+        data: str,
+        *,
+        essential: bool,
+        hold: bool = False,
     ) -> None:
         """Log one event of the run, within its log budget: past it, only essential ones (and
         once, a notice saying so), so one run cannot fill the database."""
@@ -231,7 +241,7 @@ class Runner:
         if budget_left and handle.logged > self.max_log_bytes:
             notice = dumps({**OVER_BUDGET, "run_id": handle.run_id})
             await self.log.append(handle.thread_id, handle.run_id, "studio", "notice", notice)
-        await self.log.append(handle.thread_id, handle.run_id, channel, event, data)
+        await self.log.append(handle.thread_id, handle.run_id, channel, event, data, hold=hold)
 
     async def finish(self, handle: RunHandle, status: str, error: BaseException | None) -> None:
         """Record how the run ended (rolled back, if that is why it stopped), the thread's

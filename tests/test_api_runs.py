@@ -230,3 +230,22 @@ async def test_finished_threads_leave_nothing_behind_in_the_server(database, tmp
             "workers": len(manager._workers),
         }
         assert held == dict.fromkeys(held, 0)
+
+
+async def test_a_run_that_stops_at_a_gate_writes_its_last_values_with_its_end(
+    database, tmp_path
+) -> None:
+    """The values at a gate (with `__interrupt__`) are the run's last part: they are written
+    in the batch that ends the run: one statement (the same `created_at`)."""
+    async with serve(database, tmp_path) as served:
+        tid, token = await served.new_thread()
+        async with served.http(token) as client:
+            body = {"input": say(NEON), "stream_mode": ["values"]}
+            events = await read_sse(client, "POST", f"/threads/{tid}/runs/stream", json=body)
+        assert [e.event for e in events[-2:]] == ["values", "end"]
+        log = served.app.state.services.log
+        records = await type(log)(log.pool).read(tid, 0, channels=("run", "control"))
+        values, end = records[-2:]
+        assert (values.event, end.event) == ("values", "end")
+        assert "__interrupt__" in values.data
+        assert values.at == end.at, "one statement wrote both"

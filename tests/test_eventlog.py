@@ -155,3 +155,19 @@ async def test_a_follower_ends_however_many_deletions_come_before_it_wakes(pool:
     assert await asyncio.wait_for(asyncio.gather(*followers), timeout=30) == [None, None]
     assert len(log._lives) == 0, "a thread nobody follows costs nothing"
     await log.close()
+
+
+async def test_a_held_event_waits_for_the_next_write_and_goes_in_its_batch(pool: Pool) -> None:
+    """`hold=True` starts no write, and the group commit's write of an earlier event leaves
+    it (the runner's values at a gate wait for the batch that ends the run)."""
+    log = EventLog(pool)
+    await log.append("t9", "r", "studio", "gate", "{}")  # its write starts on the next turn
+    await log.append("t9", "r", "run", "values", json.dumps({"phase": "gate"}), hold=True)
+    await asyncio.sleep(0.05)
+    assert [r.event for r in await EventLog(pool).read("t9", 0, channels=CHANNELS)] == ["gate"]
+    await log.append("t9", "r", "control", "end", json.dumps({"status": "success"}))
+    await log.flush("t9")
+    stored = await EventLog(pool).read("t9", 0, channels=CHANNELS)
+    assert [(r.seq, r.event) for r in stored] == [(1, "gate"), (2, "values"), (3, "end")]
+    assert stored[1].at == stored[2].at != stored[0].at, "one statement wrote the last two"
+    await log.close()
