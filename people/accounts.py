@@ -254,14 +254,22 @@ async def create_session(pool: Pool, user_id: str, ttl: timedelta = SESSION_TTL)
     return token
 
 
-async def session_caller(pool: Pool, token: str) -> Caller | None:
-    row = await _one(
-        pool,
-        "UPDATE user_sessions s SET last_seen_at = now() FROM users u"
-        " WHERE s.token_hash = %s AND s.user_id = u.user_id AND s.expires_at > now()"
-        " AND u.disabled_at IS NULL RETURNING u.*",
-        [token_hash(token)],
+_SESSION = """
+    WITH found AS (
+        SELECT u.* FROM user_sessions s JOIN users u ON u.user_id = s.user_id
+        WHERE s.token_hash = %(hash)s AND s.expires_at > now() AND u.disabled_at IS NULL
+    ), seen AS (
+        UPDATE user_sessions SET last_seen_at = now()
+        WHERE token_hash = %(hash)s AND last_seen_at < now() - %(every)s
+          AND EXISTS (SELECT 1 FROM found)
     )
+    SELECT * FROM found
+"""
+"""A live session's user; its `last_seen_at` written at most once a minute, not per request."""
+
+
+async def session_caller(pool: Pool, token: str) -> Caller | None:
+    row = await _one(pool, _SESSION, {"hash": token_hash(token), "every": _LAST_USED_EVERY})
     return caller_of(row, "session") if row else None
 
 
