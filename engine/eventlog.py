@@ -312,10 +312,16 @@ class EventLog:
     async def last(self, thread_id: str, event: str) -> tuple[float, str] | None:
         """When the thread's latest studio `event` was written (epoch seconds), and its data:
         from this process's cache of the thread's newest events when it holds one (a resume
-        that follows its gate here asks nothing of Postgres), else from Postgres."""
-        for record in reversed(self._recent.get(thread_id) or ()):
-            if record.channel == "studio" and record.event == event:
-                return record.at, record.data
+        that follows its gate here asks nothing of Postgres), else from Postgres. A cache that
+        starts at the thread's first event holds its whole log: not found there is not
+        found (a graph whose gates write no `gate` event asks nothing either)."""
+        recent = self._recent.get(thread_id)
+        if recent is not None:
+            for record in reversed(recent):
+                if record.channel == "studio" and record.event == event:
+                    return record.at, record.data
+            if not recent or recent[0].seq == 1:
+                return None
         async with self.pool.connection() as conn:
             row = await (
                 await conn.execute(_LAST, {"thread_id": thread_id, "event": event})

@@ -171,3 +171,23 @@ async def test_a_held_event_waits_for_the_next_write_and_goes_in_its_batch(pool:
     assert [(r.seq, r.event) for r in stored] == [(1, "gate"), (2, "values"), (3, "end")]
     assert stored[1].at == stored[2].at != stored[0].at, "one statement wrote the last two"
     await log.close()
+
+
+async def test_the_last_event_of_a_kind_comes_from_a_whole_cache_without_a_query(
+    pool: Pool,
+) -> None:
+    """A cache that starts at the thread's first event holds its whole log: `last` answers
+    from it, found or not, and only a log without it asks Postgres."""
+    log = EventLog(pool)
+    log.created("t10")
+    await log.append("t10", "r", "studio", "gate", json.dumps({"n": 1}))
+    await log.append("t10", "r", "studio", "token", json.dumps({"n": 2}))
+    await log.flush("t10")
+    log.pool = None  # type: ignore[assignment]  # from here a query would fail
+    found = await log.last("t10", "gate")
+    assert found is not None and json.loads(found[1]) == {"n": 1}
+    assert await log.last("t10", "done") is None
+    fresh = EventLog(pool)  # another process: nothing cached, asks Postgres
+    again = await fresh.last("t10", "gate")
+    assert again is not None and again == found
+    assert await fresh.last("t10", "done") is None
