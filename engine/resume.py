@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from langgraph.types import Interrupt
@@ -65,15 +64,15 @@ async def pending_interrupts(studio: Studio, thread_id: str) -> Sequence[Interru
 
 
 async def check_resume(
-    studio: Studio, thread_id: str, resume: Any, *, busy: Awaitable[bool]
+    studio: Studio, thread_id: str, resume: Any, *, busy: Callable[[], Awaitable[bool]]
 ) -> None:
     """Refuse a resume that would silently re-interrupt (unknown id) or fail the run. `busy`:
-    whether the thread has runs queued or running (asked at the same time as the state)."""
-    interrupts, busy_now = await asyncio.gather(pending_interrupts(studio, thread_id), busy)
-    pending = {i.id: i for i in interrupts}
-    if busy_now and not pending:
-        return  # a queued resume: the gate it answers may not exist yet
+    whether the thread has runs queued or running, asked only when no gate waits (a queued
+    resume may answer a gate that does not exist yet): at a gate, one statement."""
+    pending = {i.id: i for i in await pending_interrupts(studio, thread_id)}
     if not pending:
+        if await busy():
+            return  # a queued resume: the gate it answers may not exist yet
         raise Conflict("The thread is not waiting at a gate; send `input` instead of a resume.")
     if is_id_map(resume):
         unknown = [key for key in resume if key not in pending]

@@ -249,3 +249,21 @@ async def test_a_run_that_stops_at_a_gate_writes_its_last_values_with_its_end(
         assert (values.event, end.event) == ("values", "end")
         assert "__interrupt__" in values.data
         assert values.at == end.at, "one statement wrote both"
+
+
+async def test_a_resume_where_no_gate_waits_and_no_run_is_queued_is_a_conflict(
+    database, tmp_path
+) -> None:
+    """The resume check asks whether the thread is busy only when no gate waits: idle -> 409."""
+    async with serve(database, tmp_path) as served:
+        tid, token = await served.new_thread()
+        async with served.http(token) as client:
+            done = await client.post(
+                f"/threads/{tid}/runs/wait", json={"input": say(NEON, auto_approve=True)}
+            )
+            assert done.status_code == 200 and "__interrupt__" not in done.json()
+            refused = await client.post(
+                f"/threads/{tid}/runs", json={"command": {"resume": {"action": "approve"}}}
+            )
+            assert refused.status_code == 409, refused.text
+            assert "not waiting at a gate" in refused.json()["error"]["message"]

@@ -106,7 +106,8 @@ async def _submit(
     if at is not None:  # time travel: the run branches off there (404: not this thread's)
         at = await checkpoint_of(svc.studio, tid, at)
     elif command and "resume" in command:
-        await check_resume(svc.studio, tid, command["resume"], busy=svc.runs.any_unfinished(tid))
+        busy = svc.runs.any_unfinished
+        await check_resume(svc.studio, tid, command["resume"], busy=lambda: busy(tid))
     payload = body.input.graph_input() if body.input is not None else None
     if payload is not None and "settings" in payload:  # the caller's own (stored: checked then)
         await check_references(request, payload["settings"].get("references"))
