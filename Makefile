@@ -30,7 +30,7 @@ typecheck: install ## mypy --strict on every package (api engine store people gr
 test: install ## the test suite (real Postgres: embedded unless TEST_DATABASE_URL is set)
 	$(BIN)/pytest
 
-test-fast: install ## the tests without the browser, CLI-subprocess and multi-process ones
+test-fast: install ## the tests without the slow ones (browser, subprocesses, whole sessions)
 	$(BIN)/pytest -m "not slow"
 
 check: lint typecheck test ## everything CI runs: lint, types, tests

@@ -177,6 +177,7 @@ def counter_graph(database: Database) -> Any:
     return builder.compile(checkpointer=database.saver)
 
 
+@pytest.mark.fresh_database
 async def test_database_migrates_and_sets_up_the_checkpointer(database: Database) -> None:
     async with database.pool.connection() as conn:
         for table in (
