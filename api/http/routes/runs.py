@@ -430,8 +430,9 @@ async def list_runs(
     return [run_json(row) for row in rows]
 
 
-def _run_id(run_id: str) -> str:
-    """A run id; `stream` and `wait` are paths that take POST only (405 before any lookup)."""
+async def _run_id(run_id: str) -> str:
+    """A run id; `stream` and `wait` are paths that take POST only (405 before any lookup).
+    A coroutine: FastAPI runs a plain-function dependency in a worker thread."""
     if run_id in ("stream", "wait"):
         raise HTTPException(405, "Method Not Allowed", headers={"Allow": "POST"})
     return run_id
