@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 BRIEF ?= cyberpunk street scene at night, neon signs
+TEST_WORKERS ?= 2
 
 .PHONY: help install studio check lint typecheck test test-fast clean
 
@@ -31,7 +32,7 @@ test: install ## the test suite (real Postgres: embedded unless TEST_DATABASE_UR
 	$(BIN)/pytest
 
 test-fast: install ## the tests without the slow ones (browser, subprocesses, whole sessions)
-	$(BIN)/pytest -m "not slow"
+	$(BIN)/pytest -m "not slow" -n $(TEST_WORKERS)
 
 check: lint typecheck test ## everything CI runs: lint, types, tests
 

@@ -32,7 +32,8 @@ def anyio_backend() -> str:
 
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
-    """Admin URL of the session's Postgres: TEST_DATABASE_URL, else one embedded server."""
+    """Admin URL of the session's Postgres: TEST_DATABASE_URL, else one embedded server
+    (one per pytest-xdist worker: `make test-fast` runs two)."""
     if url := os.environ.get("TEST_DATABASE_URL"):
         yield url
         return
