@@ -40,6 +40,12 @@ def _schema(gate_value: dict[str, Any]) -> type[GateAnswer]:
     return answer_schema(str(gate_value["gate"]), deliverables=deliverables)
 
 
+def gate_name(value: Any) -> str:
+    """The gate an interrupt's value names, as people read it ("output" is the outputs gate)."""
+    gate = str(value.get("gate")) if isinstance(value, dict) else "unknown"
+    return "outputs" if gate == "output" else gate
+
+
 def check_answer(gate_value: Any, answer: Any, *, field: str | None = "command.resume") -> None:
     """Validate `answer` with the pending gate's own schema (422 naming what it accepts)."""
     if not isinstance(gate_value, dict) or gate_value.get("gate") not in GATE_ACTIONS:
@@ -76,10 +82,12 @@ async def check_resume(
         raise Conflict("The thread is not waiting at a gate; send `input` instead of a resume.")
     if is_id_map(resume):
         unknown = [key for key in resume if key not in pending]
-        if unknown:
-            raise InvalidInput(
-                f"command.resume: no pending interrupt with id {', '.join(unknown)}; "
-                f"pending: {', '.join(pending)}"
+        if unknown:  # a stale answer (its gate was answered elsewhere) must not answer another
+            waiting = ", ".join(f"the {gate_name(i.value)} gate" for i in pending.values())
+            raise Conflict(
+                f"command.resume: the gate of interrupt {', '.join(unknown)} is not waiting "
+                f"(it was already answered, or never was this thread's); {waiting} waits now "
+                f"(interrupt {', '.join(pending)})"
             )
         for key, answer in resume.items():
             check_answer(pending[key].value, answer)

@@ -103,8 +103,8 @@ async def test_bad_resumes_are_refused_before_a_run_starts(sdk) -> None:
     await client.runs.wait(tid, "studio", input=start())
     with pytest.raises(httpx.HTTPStatusError) as unknown:  # runs.wait raises httpx's own
         await client.runs.wait(tid, "studio", command={"resume": {"0" * 32: {"action": "approve"}}})
-    assert unknown.value.response.status_code == 422
-    assert "no pending interrupt" in unknown.value.response.json()["error"]["message"]
+    assert unknown.value.response.status_code == 409  # not the gate that waits: refused
+    assert "the plan gate waits now" in unknown.value.response.json()["error"]["message"]
     with pytest.raises(UnprocessableEntityError) as wrong:
         await client.runs.create(tid, "studio", command={"resume": {"action": "pick"}})
     message = wrong.value.response.json()["error"]["message"]

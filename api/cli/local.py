@@ -14,6 +14,7 @@ from adapters.errors import Conflict, InvalidInput, StudioError
 from engine.eventlog import Record
 from engine.manager import Engine, RunManager, open_engine
 from engine.media_lab import MediaLab
+from engine.resume import check_resume
 from engine.settings import Settings
 from engine.studio import Studio, ThreadView, open_studio
 from graph.state import valid_settings
@@ -164,6 +165,17 @@ class LocalClient:
                 raise ThreadBusy(busy_message(thread_id)) from None
             entry.target = f"thread/{thread_id}/run/{run['run_id']}"
         return run
+
+    async def answer(
+        self, thread_id: str, interrupt_id: str | None, decision: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Answer the gate of `interrupt_id` (the one the person was shown). The resume is
+        keyed by that id and checked first: once that gate was answered elsewhere (a browser
+        on the same thread), `Conflict` names the gate waiting now and nothing is answered."""
+        resume = {interrupt_id: decision} if interrupt_id else decision
+        busy = self.engine.store.any_unfinished
+        await check_resume(self.studio, thread_id, resume, busy=lambda: busy(thread_id))
+        return await self.submit(thread_id, command={"resume": resume})
 
     async def current_run(self, thread_id: str) -> dict[str, Any] | None:
         """The run executing on the thread (else the next queued one), in any process."""

@@ -130,6 +130,7 @@ export class Session {
     const stage = waiting?.value?.gate === "stage" ? stageWaiting(waiting.value) : "";
     setPhase(this.values.phase || "created", "", stage);
     setActive(!!waiting || (state.next || []).length > 0);
+    this.gateId = waiting?.id; // an answer names this gate: a stale card cannot answer a newer one
     this.showGate(waiting ? waiting.value : null);
     await this.loadOutputs();
   }
@@ -257,7 +258,19 @@ export class Session {
   }
 
   async answer(decision) {
-    await this.startRun({ resume: decision });
+    const resume = this.gateId ? { [this.gateId]: decision } : decision;
+    try {
+      await this.startRun({ resume });
+    } catch (error) {
+      if (error.status !== 409) throw error;
+      await this.load(); // answered elsewhere: show the gate that waits now, saying why
+      const note = document.createElement("p");
+      note.className = "error";
+      note.setAttribute("role", "alert");
+      note.textContent = `Not sent: ${error.message}`;
+      $("gate").prepend(note);
+      return;
+    }
     this.showGate(null);
   }
 
