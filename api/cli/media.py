@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -157,7 +158,11 @@ def submit(
             fields["weights"] = [float(w) for w in weights.split(",")]
         except ValueError:
             raise typer.BadParameter("comma-separated numbers", param_hint="--weights") from None
-    request = JobRequest.model_validate({k: v for k, v in fields.items() if v is not None})
+    try:
+        request = JobRequest.model_validate({k: v for k, v in fields.items() if v is not None})
+    except ValidationError as exc:
+        typer.echo(f"error: {_usage_problem(exc)}", err=True)
+        raise typer.Exit(2) from None
 
     async def body(client: LocalClient, lab: MediaLab, actor: Actor) -> None:
         pool = client.studio.threads.pool
@@ -169,6 +174,23 @@ def submit(
         await _finish(client, lab, actor, job, no_wait=no_wait, as_json=as_json, out=out)
 
     _run(body)
+
+
+FLAGS = {"inputs": "INPUTS", "target_fps": "--fps", "thread_id": "--thread"}
+"""A JobRequest field to the argument of `studio media submit` that sets it."""
+
+
+def _usage_problem(exc: ValidationError) -> str:
+    """The first problem of a refused request as one line naming the argument at fault."""
+    err = exc.errors()[0]
+    field = str(err["loc"][0]) if err["loc"] else "KIND"
+    name = FLAGS.get(field, "--" + field.replace("_", "-"))
+    msg = str(err.get("msg", "")).removeprefix("Value error, ")
+    if field == "inputs" and err.get("type") == "string_pattern_mismatch":
+        msg = "an upload id (`studio upload FILE` prints one)"
+    elif field == "factor":
+        msg = "must be 2 or 4"
+    return f"{name}: {msg}; got {err.get('input')!r}"
 
 
 async def _finish(

@@ -1,0 +1,50 @@
+"""Usage errors of the `studio` command: one readable line naming the argument at fault, exit 2,
+no traceback (findings F9, F10, F11)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.test_cli import env, studio
+
+__all__ = ["env"]  # the fixture, shared with test_cli
+
+
+def test_media_submit_bad_arguments_are_one_line(env: dict[str, str]) -> None:
+    for args, expected in [
+        (["nope", "--factor", "2"], "error: INPUTS: an upload id"),
+        (["0123abcd", "--factor", "99"], "error: --factor: must be 2 or 4; got 99"),
+        (["0123abcd", "--fps", "0"], "error: --fps:"),
+    ]:
+        done = studio(env, "media", "submit", "upscale", *args)
+        assert done.returncode == 2, done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+        assert done.stderr.startswith(expected), done.stderr
+        assert "Traceback" not in done.stderr and "pydantic" not in done.stderr
+
+
+def test_export_to_an_unwritable_out_names_the_path(env: dict[str, str], tmp_path: Path) -> None:
+    started = json.loads(studio(env, "run", "a lighthouse at dusk", "--json").stdout)
+    tid = started["thread_id"]
+    a_file = tmp_path / "a-file"
+    a_file.write_text("not a folder")
+    refused = studio(env, "export", tid, "--out", str(a_file))
+    assert refused.returncode == 2, refused.stderr
+    assert refused.stderr.strip() == (
+        f"error: --out: cannot write to {a_file}: it is a file, not a folder"
+    )
+    under = studio(env, "export", tid, "--out", str(a_file / "sub"))
+    assert under.returncode == 2, under.stderr
+    assert (
+        under.stderr.strip() == f"error: --out: cannot write to {a_file / 'sub'}: Not a directory"
+    )
+    assert "studio resume" not in refused.stderr + under.stderr
+    # an unknown action is refused whatever the thread's state (here: at the plan gate; and
+    # on a thread that has ended, it used to be ignored silently)
+    stopped = studio(env, "resume", tid, "--action", "stop", "--json")
+    assert stopped.returncode == 0, stopped.stderr
+    dance = studio(env, "resume", tid, "--action", "dance")
+    assert dance.returncode == 2
+    assert dance.stderr.strip().startswith("error: --action: expected one of ")
+    assert dance.stderr.strip().endswith("got 'dance'")
