@@ -22,7 +22,13 @@ from pydantic import ValidationError
 from rich.console import Console
 
 from adapters.deliverables import parse_deliverables
-from adapters.errors import INTERNAL_MESSAGE, InvalidGateAction, InvalidInput, StudioError
+from adapters.errors import (
+    INTERNAL_MESSAGE,
+    Conflict,
+    InvalidGateAction,
+    InvalidInput,
+    StudioError,
+)
 from api.cli.audit import audit_command
 from api.cli.gate_prompt import ask_gate
 from api.cli.launch_options import launch_options
@@ -31,11 +37,11 @@ from api.cli.local import LocalClient, ThreadBusy, busy_message, local_caller, o
 from api.cli.media import media_app, upload
 from api.cli.users import SERVED_AT, users_app
 from engine.branches import branch
-from engine.resume import check_answer
+from engine.resume import check_answer, gate_name
 from engine.settings import Settings
 from engine.studio import Studio, ThreadView, open_studio
 from graph.launch_settings import FORMATS
-from graph.state import ROLES, ThreadSettings
+from graph.state import GATE_ACTIONS, ROLES, ThreadSettings
 from people.accounts import create_link, link_url
 from people.audit import record
 from people.bootstrap import ensure_home_admin
@@ -122,7 +128,14 @@ class Session:
                 decision = None
             if decision is None:
                 return view
-            run = await self.client.submit(thread_id, command={"resume": decision})
+            try:  # keyed by the id of the gate shown: a stale answer is refused, not applied
+                run = await self.client.answer(thread_id, view.interrupts[0].get("id"), decision)
+            except Conflict:
+                self.console.print(
+                    f"[yellow]The {gate_name(value)} gate was already answered elsewhere; "
+                    "your answer was not sent. Where the thread stands now:[/]"
+                )
+                run = await self.client.current_run(thread_id)
 
     async def follow(self, thread_id: str, run: dict[str, Any]) -> None:
         """Show the run's events until it ends; its error (if it failed) is raised. Ctrl-C
@@ -436,6 +449,10 @@ def resume(
 
     On a thread that is running (in this or another terminal, or in `studio serve`), follow
     its run; `--action stop` stops it."""
+    known = sorted({a for actions in GATE_ACTIONS.values() for a in actions})
+    if action is not None and action not in known:  # refused whatever the thread's state
+        typer.echo(f"error: --action: expected one of {', '.join(known)}; got {action!r}", err=True)
+        raise typer.Exit(2)
 
     async def body(client: LocalClient) -> None:
         view = await client.view(thread_id)
@@ -484,7 +501,7 @@ def resume(
             if not decision:
                 session.report(view)
                 return
-            run = await client.submit(thread_id, command={"resume": decision})
+            run = await client.answer(thread_id, view.interrupts[0].get("id"), decision)
         elif view.next:
             run = await client.submit(thread_id)  # stopped mid-run: on from the last checkpoint
         else:
@@ -675,7 +692,13 @@ def export(
         if package is None:
             raise InvalidInput(f"no thread {thread_id!r} here; `studio threads` lists them")
         folder = out or Path.cwd() / package.name
-        written = await asyncio.to_thread(write_folder, package, folder)
+        try:
+            written = await asyncio.to_thread(write_folder, package, folder)
+        except OSError as exc:  # the folder, not the thread: nothing to resume
+            why = "it is a file, not a folder" if folder.is_file() else exc.strerror or str(exc)
+            where = "--out" if out is not None else "the export folder"
+            typer.echo(f"error: {where}: cannot write to {folder}: {why}", err=True)
+            raise typer.Exit(2 if out is not None else 1) from None
         await record(
             studio.threads.pool,
             actor=await local_caller(studio.threads.pool, Settings().home),
