@@ -15,12 +15,28 @@ from graph import directions, media_asks
 from graph.budgets import ThreadLimits, exhausted, limits
 from graph.context import StudioContext
 from graph.emit import emit, notice
-from graph.state import Direction, StudioState, human_texts
+from graph.state import TERMINAL_PHASES, Direction, StudioState, human_texts
 
 DISCUSSION = frozenset({"ideation", "refinement"})
 BEFORE_GENERATION = frozenset({"synthesis", "review", "awaiting_plan_approval"})
 
 Route = Literal["style", "direct", "approve_outputs", "intake"]
+
+
+def generated(state: StudioState) -> bool:
+    """Whether the plan gate was passed: an iteration started or an image exists."""
+    return state.get("iteration", 0) > 0 or bool(state.get("generations"))
+
+
+def stopped_at(state: StudioState) -> str:
+    """The phase a session stopped before generation stood in, read from what it holds (the
+    stop itself set the phase `interrupted`): no plan yet, the discussion, or Pixel's specs.
+    A message there continues that work and the plan gate still comes before any image."""
+    if not state.get("plan"):
+        return "planning"
+    if not state.get("specs"):
+        return "refinement"
+    return "synthesis"
 
 
 def next_step(
@@ -30,6 +46,8 @@ def next_step(
     generation, the deliverables the new directions concern are made again, as the person's
     request (the new variants become current)."""
     current = state.get("phase", "created")
+    if current in TERMINAL_PHASES and not generated(state):
+        current = stopped_at(state)  # stopped before generating: go on from there (F32)
     if current in ("created", "planning"):
         return "intake", {}
     if current in DISCUSSION:
