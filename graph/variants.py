@@ -3,7 +3,8 @@
 Each deliverable has one current variant: what the output gate shows and `approve` keeps. The
 first output of a deliverable is current; an output the person asked for (a regeneration, an
 interjection, a re-run) becomes current; the manager's own iteration replaces the current
-variant only when it scores higher, and a deliverable whose iteration did not improve is
+variant only when it scores higher (or the same, meeting the measured directions at least
+as well), and a deliverable whose iteration did not improve is
 settled (the manager stops iterating it until the person asks for more).
 """
 
@@ -48,6 +49,25 @@ def by_id(state: StudioState) -> dict[str, Generation]:
     return {g["asset_id"]: g for g in state.get("generations", [])}
 
 
+def target_miss(critique: Critique) -> float:
+    """How far the measured checks (the person's directions: brightness for "night", ...)
+    are from their targets, summed; 0 when every check is met or nothing was checked."""
+    measured, targets = critique.get("measurements") or {}, critique.get("targets") or {}
+    return sum(abs(float(measured[k]) - float(t)) for k, t in targets.items() if k in measured)
+
+
+def meets_better(new: Critique | None, old: Critique | None) -> bool:
+    """Of two variants with the same score, whether the newer one is to be shown: its
+    measured checks are closer to their targets, or as close with a higher score before a cap
+    (what the renderer cannot draw caps both alike); the later one wins a full tie."""
+    if new is None or old is None:
+        return False
+    new_miss, old_miss = target_miss(new), target_miss(old)
+    if abs(new_miss - old_miss) > 1e-6:
+        return new_miss < old_miss
+    return new.get("uncapped", new["score"]) >= old.get("uncapped", old["score"])
+
+
 def promote(state: StudioState) -> tuple[dict[str, str], dict[str, str], list[str]]:
     """Rule on this iteration's new outputs: (current updates, settled deliverables, what the
     manager says about each)."""
@@ -55,6 +75,7 @@ def promote(state: StudioState) -> tuple[dict[str, str], dict[str, str], list[st
     current = dict(state.get("current") or {})
     score = scores(state)
     generations = by_id(state)
+    critiques = {c["asset_id"]: c for c in state.get("critiques", [])}
     updates: dict[str, str] = {}
     settled: dict[str, str] = {}
     lines: list[str] = []
@@ -76,6 +97,15 @@ def promote(state: StudioState) -> tuple[dict[str, str], dict[str, str], list[st
         elif new > old:
             updates[deliverable] = asset
             lines.append(f"{deliverable}: iteration {g['iteration']} improved it ({old} -> {new}).")
+        elif new == old and meets_better(critiques.get(asset), critiques.get(held)):
+            updates[deliverable] = asset  # a tie: the one that meets the directions is shown
+            before = generations[held]["iteration"] if held in generations else "?"
+            why = (
+                f"iteration {g['iteration']} scored {new} like iteration {before} and meets "
+                f"your directions at least as well, so it is current; I stopped iterating it"
+            )
+            settled[deliverable] = why
+            lines.append(f"{deliverable}: {why}.")
         else:
             before = generations[held]["iteration"] if held in generations else "?"
             why = (
