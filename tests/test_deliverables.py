@@ -176,6 +176,7 @@ SETTINGS: list[tuple[list[str] | str, Pairs]] = [
         ["poster (4:5)", "hero: 16:9", "hero-b 9:16"],
         [("poster", "4:5"), ("hero", "16:9"), ("hero-b", "9:16")],
     ),
+    (["hero16:9", "key art21:9"], [("hero", "16:9"), ("key-art", "21:9")]),  # glued: spaced
     ([], []),
 ]
 
@@ -191,6 +192,7 @@ def test_settings_deliverables_give_exactly_those_names_and_ratios(
     ("entries", "message"),
     [
         (["hero 7:3"], "unknown aspect ratio 7:3 in 'hero 7:3'; use one of 16:9"),
+        (["hero7:3"], "unknown aspect ratio 7:3 in 'hero 7:3'; use one of 16:9"),  # as spaced
         ([""], "an empty deliverable"),
         (["16:9"], "'16:9' has no name"),
         (["hero 16:9 4:5"], "more than one aspect ratio"),

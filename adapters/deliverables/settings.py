@@ -21,6 +21,8 @@ REQUIRED = "Required deliverables (exactly these ids and aspect ratios):"
 
 
 _RATIO = re.compile(r"(?<![\w.])(\d{1,3}) ?[:x×/] ?(\d{1,3})(?![\w.])")
+_GLUED = re.compile(r"([^\W\d_])(\d{1,3}:\d{1,3})(?![\w.])")
+"""A name with its colon ratio glued on ("hero16:9"): read as the name and the ratio."""
 
 
 def _named(name: str) -> Requested:
@@ -43,6 +45,7 @@ def _named(name: str) -> Requested:
 def _entry(raw: str) -> list[Requested]:
     """One settings entry, `[N] NAME [ASPECT] [xN]`: "hero 16:9", "3 thumbnails 1:1"."""
     text = " ".join(raw.split())
+    text = _GLUED.sub(r"\1 \2", text)  # "hero7:3" reads as "hero 7:3", as README's NAME [ASPECT]
     example = 'write each as NAME [ASPECT], e.g. "hero 16:9"'
     if not text:
         raise ValueError(f"an empty deliverable; {example}")
