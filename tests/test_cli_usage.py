@@ -1,5 +1,5 @@
 """Usage errors of the `studio` command: one readable line naming the argument at fault, exit 2,
-no traceback (findings F9, F10, F11)."""
+no traceback (findings F9-F14)."""
 
 from __future__ import annotations
 
@@ -48,3 +48,21 @@ def test_export_to_an_unwritable_out_names_the_path(env: dict[str, str], tmp_pat
     assert dance.returncode == 2
     assert dance.stderr.strip().startswith("error: --action: expected one of ")
     assert dance.stderr.strip().endswith("got 'dance'")
+    # a checkpoint that is not there says which, and where the list is
+    fork = studio(env, "fork", tid, "--at", "zzz")
+    assert fork.returncode == 1
+    assert fork.stderr.strip() == (
+        f"error: no checkpoint 'zzz' in thread {tid}; `studio history {tid}` lists them"
+    )
+
+
+def test_run_refuses_a_budget_that_is_not_a_number(env: dict[str, str]) -> None:
+    for value in ("nan", "inf"):
+        done = studio(env, "run", "a lighthouse", "--max-seconds", value)
+        assert done.returncode == 2, done.stderr
+        assert (
+            done.stderr.strip() == f"error: --max-seconds: must be a number of seconds; got {value}"
+        )
+    glued = studio(env, "run", "a lighthouse", "--deliverable", "hero7:3")
+    assert glued.returncode == 2  # as "hero 7:3" is: no thread "hero7-3"
+    assert glued.stderr.startswith("error: --deliverable: unknown aspect ratio 7:3")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import os
 import shutil
 import signal
@@ -27,6 +28,7 @@ from adapters.errors import (
     Conflict,
     InvalidGateAction,
     InvalidInput,
+    NotFound,
     StudioError,
 )
 from api.cli.audit import audit_command
@@ -331,7 +333,9 @@ def run(
     ] = [],  # noqa: B006
     max_iterations: Annotated[int | None, typer.Option(min=1, help="Iteration budget.")] = None,
     max_generations: Annotated[int | None, typer.Option(min=1, help="Image budget.")] = None,
-    max_seconds: Annotated[float | None, typer.Option(min=1, help="Work-time budget.")] = None,
+    max_seconds: Annotated[
+        float | None, typer.Option(help="Work-time budget, seconds (at least 1).")
+    ] = None,
     max_tokens: Annotated[int | None, typer.Option(min=1, help="LLM token budget.")] = None,
     thread_id: Annotated[str | None, typer.Option(help="Use this thread id.")] = None,
     deliverable: Annotated[
@@ -391,6 +395,10 @@ def run(
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
+    if max_seconds is not None and not (math.isfinite(max_seconds) and max_seconds >= 1):
+        why = "must be at least 1" if math.isfinite(max_seconds) else "must be a number of seconds"
+        typer.echo(f"error: --max-seconds: {why}; got {max_seconds}", err=True)
+        raise typer.Exit(2)
     budgets = {
         "max_iterations": max_iterations,
         "max_generations": max_generations,
@@ -563,9 +571,21 @@ def fork(
                 raise InvalidInput(f"no thread {thread_id!r} here; `studio threads` lists them")
             parent = {"thread_id": thread_id, "title": None, "metadata": {}}
         new_id = str(uuid.uuid4())
-        row = await branch(
-            client.studio, parent, thread_id=new_id, owner_hash=client.owner_hash, checkpoint_id=at
-        )
+        try:
+            row = await branch(
+                client.studio,
+                parent,
+                thread_id=new_id,
+                owner_hash=client.owner_hash,
+                checkpoint_id=at,
+            )
+        except NotFound:
+            if at is None:
+                raise
+            raise InvalidInput(
+                f"no checkpoint {at!r} in thread {thread_id}; `studio history {thread_id}` "
+                "lists them"
+            ) from None
         copied = {"thread_id": thread_id, "checkpoint_id": at}
         await client.audit("thread.created", new_id, detail={"copied_from": copied, "via": "cli"})
         session = Session(client, auto_approve=False, as_json=as_json)
