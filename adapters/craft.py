@@ -87,7 +87,7 @@ nostalgic: #d4a373 #faedcd brightness=0.03 contrast=-0.1 warmth=0.5 saturation=0
   notes: a faded photograph's warmth
   avoid: clinical digital sharpness
 mysterious: #240046 #7b2cbf brightness=-0.05 contrast=0.08 warmth=-0.3 saturation=0.9
-  when: myster, enigma, secret, cryptic, occult, arcane
+  when: myster, moody, enigma, secret, cryptic, occult, arcane
   notes: shapes that only half reveal themselves
   avoid: flat even light
 cozy: #bc6c25 #fefae0 brightness=0.05 contrast=-0.05 warmth=0.7 saturation=0.9
@@ -194,6 +194,8 @@ _NEGATORS = frozenset("no not without never avoid remove drop lose ditch".split(
 _NEXT_TO = frozenset("less fewer stop".split())
 """Words that cancel a look only right before it ("less fog"; but "bus stop at night" is night)."""
 _BETWEEN = frozenset("the any more a so too much all".split())
+_INSTEAD = (("instead", "of"), ("rather", "than"))
+"""Words that set a look aside ("night instead of dawn": dawn is the one not wanted)."""
 _SUBJECTS = (
     "woman man girl boy child couple detective samurai knight wizard witch astronaut robot android "
     "courier dancer musician fisherman sailor soldier runner skater chef farmer monk cat dog fox "
@@ -220,8 +222,11 @@ def _mentions(text: str, table: dict[str, Look]) -> list[tuple[int, str, bool]]:
                     "",
                     *re.findall(r"[a-z']+", text[max(0, match.start() - 30) : match.start()]),
                 ]
-                negated = before[-1] in _NEGATORS | _NEXT_TO or (
-                    before[-2] in _NEGATORS and before[-1] in _BETWEEN
+                negated = (
+                    before[-1] in _NEGATORS | _NEXT_TO
+                    or (before[-2] in _NEGATORS and before[-1] in _BETWEEN)
+                    or tuple(before[-2:]) in _INSTEAD
+                    or (tuple(before[-3:-1]) in _INSTEAD and before[-1] in _BETWEEN)
                 )
                 found.append((match.start(), key, negated))
     return sorted(found)

@@ -31,6 +31,7 @@ from adapters.pixels import (
     outlier,
     without_asks,
 )
+from adapters.render_vocab import undrawable
 from agents import prompts
 from agents.calls import overrides, structured
 from agents.schemas import CritiqueVerdict
@@ -59,10 +60,14 @@ _KEEP = frozenset(
     "left right centre center centred centered middle third thirds horizon low high lower "
     "higher close closer up wide wider far further farther near subject foreground background "
     "top bottom red orange amber yellow lime green teal cyan blue indigo violet purple magenta "
-    "pink rose gold golden silver grey gray black white brown".split()
+    "pink rose gold golden silver grey gray black white brown instead rather not switch change "
+    "turn swap dark darker sky".split()
 )
 """Words a measurement covers (tone, colour, layout) or that carry nothing to check."""
 _QUOTED = re.compile(r"\"([^\"]+)\"|“([^”]+)”")
+_SKY = frozenset("sky skies sun moon stars star".split())
+"""What a time of day brings to the sky: checked with it (its key is measured) in a clause
+that names the light ("night: dark sky with a moon")."""
 
 
 def _look_words() -> tuple[frozenset[str], tuple[str, ...]]:
@@ -132,7 +137,10 @@ def unverifiable(asks: Sequence[Direction]) -> list[str]:
             out.append(f"the wording of '{said}' (text is found, not read)")
             continue
         rest = directions.TEXT_WORDS.sub(" ", without_asks(said.lower()))
-        if all(_covered(w) for w in re.findall(r"[a-z][a-z'-]*", rest)):
+        lit = not d["negative"] and any(
+            re.search(rf"\b{re.escape(t)}", rest) for look in LIGHTS.values() for t in look.triggers
+        )
+        if all(_covered(w) or (lit and w in _SKY) for w in re.findall(r"[a-z][a-z'-]*", rest)):
             continue
         words = re.sub(r"^(?:with|and|plus|also)\s+", "", directions.prompt_words(d), flags=re.I)
         out.append(f"the absence of {words}" if d["negative"] else words)
@@ -157,16 +165,26 @@ def layout_words(text: str) -> dict[str, float]:
     return out
 
 
-def undrawn_names(recipe: Mapping[str, Any] | None) -> list[str]:
-    """What the image's renderer says it could not draw of what was asked."""
+def undrawn_names(recipe: Mapping[str, Any] | None, asked: str | None = None) -> list[str]:
+    """What the image's renderer says it could not draw of what was asked: of what the person
+    asked (`asked`: the brief and their directions) when given, so the team's own wording
+    ("dappled leaf shadow") never counts as something missing."""
     drawn = (recipe or {}).get("drawn")
-    names = drawn.get("cannot_draw") if isinstance(drawn, Mapping) else None
-    return [str(name) for name in names or []]
+    names = [
+        str(name)
+        for name in (drawn.get("cannot_draw") if isinstance(drawn, Mapping) else None) or []
+    ]
+    if asked is None:
+        return names
+    wanted = set(undrawable(asked))
+    return [name for name in names if name in wanted]
 
 
-def not_drawn(recipe: Mapping[str, Any] | None) -> list[str]:
+def not_drawn(recipe: Mapping[str, Any] | None, asked: str | None = None) -> list[str]:
     """What the image's renderer could not draw of what was asked, as findings."""
-    return [f"not drawn: {name} (this renderer cannot draw it)" for name in undrawn_names(recipe)]
+    return [
+        f"not drawn: {name} (this renderer cannot draw it)" for name in undrawn_names(recipe, asked)
+    ]
 
 
 def soften(score: float) -> float:
@@ -280,7 +298,7 @@ async def score_image(
         fallback=partial(measured_only, measured=assessment.score),
     )
     judged = max(0.0, min(10.0, verdict.score))
-    undrawn = not_drawn(recipe)
+    undrawn = not_drawn(recipe, directions.brief_text(state, deliverable))
     if assessment.missing:  # the model may not weigh a missing element; the pixels did
         judged = min(judged, MISSING_CAP)
     score = MEASURED_WEIGHT * assessment.score + (1 - MEASURED_WEIGHT) * judged
@@ -302,7 +320,7 @@ async def score_image(
         parts=assessment.parts,
         unchecked=unchecked,
         missing=[*assessment.missing, *undrawn],
-        undrawn=undrawn_names(recipe),
+        undrawn=undrawn_names(recipe, directions.brief_text(state, deliverable)),
         uncapped=round(uncapped, 1),
         sketch=sketch,
         looked=looked,

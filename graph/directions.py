@@ -27,6 +27,13 @@ _NEGATIVE = re.compile(
     re.I,
 )
 _FILLER = re.compile(r"^(?:please\s+|also\s+|and\s+|but\s+|then\s+|ok(?:ay)?,?\s+)+", re.I)
+_CHATTER = re.compile(
+    r"^(?:(?:please|thanks|thank you|ok(?:ay)?|yes|yeah|sure|right|great|good|fine|now|then|"
+    r"again|go on|go ahead|carry on|keep going|continue|proceed|resume|let'?s go|sounds good|"
+    r"looks good)\b[\s,.!]*)+$",
+    re.I,
+)
+"""A clause that only keeps the conversation going ("carry on please"): no direction."""
 TEXT_WORDS = re.compile(
     r"\b(?:text|name|title|logo|lettering|letters|words?|caption|headline|typography|"
     r"type|tagline|label|slogan|wordmark)\b|\"[^\"]+\"|“[^”]+”",
@@ -73,6 +80,8 @@ def said(
     when = at or now()
     out: list[Direction] = []
     for clause in clauses(text):
+        if _CHATTER.match(clause):
+            continue
         negative = _NEGATIVE.match(clause)
         words = clause[negative.end() :].strip() if negative else clause
         if not words:
@@ -96,6 +105,9 @@ _IMPERATIVE = re.compile(
 )
 
 
+_SET_ASIDE = re.compile(r"\s*,?\s+(?:instead of|rather than)\b.*$", re.I)
+
+
 def prompt_words(direction: Direction, deliverables: Sequence[Deliverable] = ()) -> str:
     """A direction as prompt words: the person's clause without its imperative or the name of
     the deliverable it is about ("make hero-b brighter" -> "brighter")."""
@@ -107,6 +119,7 @@ def prompt_words(direction: Direction, deliverables: Sequence[Deliverable] = ())
                     rf"\b(?:for|in|on|of)?\s*(?:the\s+)?{re.escape(name)}\b", "", words, flags=re.I
                 )
     words = " ".join(words.split()).strip(" ,:-")
+    words = _SET_ASIDE.sub("", words)  # "night instead of dawn": dawn is not to be drawn
     return _IMPERATIVE.sub("", words).strip() or direction["text"]
 
 
@@ -117,7 +130,7 @@ _FORMAT = (
 _COUNT = r"(?:one|two|three|four|five|six|seven|eight|a|an|single|\d+)"
 _DELIVERABLE_TALK = re.compile(
     rf"^\s*deliverables?\s*:.*$|\b{_COUNT}\s+(?:[\w-]+\s+){{0,2}}?{_FORMAT}(?:\s+{_FORMAT})*\b|"
-    r"\b[\w-]+\s+\d{1,2}:\d{1,2}\b|\b\d{1,2}:\d{1,2}\b",
+    rf"(?:\b[\w-]+\s+)?\b\d{{1,2}}:\d{{1,2}}\b(?:\s+{_FORMAT}\b)*",
     re.I | re.M,
 )
 _LINK = re.compile(r"^(?:\s*(?:and|of|for|with|showing|featuring|in|at|,|:|-)\b)+\s*", re.I)

@@ -136,3 +136,40 @@ def test_the_models_stock_words_never_contradict_what_the_person_asked() -> None
     assert "cold moonlight" not in carried["prompt"]
     assert carried["prompt"].endswith("warm light from the lamp")
     assert any("the person asked for warm light from the lamp" in n for n in notes)
+
+
+def test_x_instead_of_y_asks_for_x_and_sets_y_aside() -> None:
+    from adapters.craft import brief_targets
+
+    brief = "two hero banners for a lighthouse café at dawn, warm palette"
+    for asked in ("night instead of dawn", "night rather than the dawn"):
+        (direction,) = directions.said(asked, source="plan_feedback")
+        assert directions.prompt_words(direction) == "night"
+        assert brief_targets(f"{brief}\n{asked}")["lighting"] == "night"
+    assert brief_targets(f"{brief}\nmake it moody")["mood"] == "mysterious"
+    assert brief_targets(f"{brief}\nswitch to sunset")["lighting"] == "golden hour"
+
+
+def test_conversational_filler_is_no_direction() -> None:
+    texts = [d["text"] for d in directions.said("carry on please, more rain", source="x")]
+    assert texts == ["more rain"]
+    assert directions.said("ok, thanks! go on", source="interjection") == []
+    assert [d["text"] for d in directions.said("continue the road", source="x")] == [
+        "continue the road"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("brief", "rest"),
+    [
+        ("a lighthouse at dusk, one 16:9 hero banner", "a lighthouse at dusk"),
+        ("a misty forest at dawn, one 16:9 hero", "a misty forest at dawn"),
+        ("a red fox in fresh snow at noon, one thumbnail 1:1", "a red fox in fresh snow at noon"),
+        ("a 4:5 poster for a café named Harbor Lights", "a café named Harbor Lights"),
+    ],
+)
+def test_a_deliverable_named_beside_its_ratio_never_reaches_a_prompt(brief: str, rest: str) -> None:
+    assert directions.without_deliverables(brief) == rest
+    pinned = directions.said(directions.without_deliverables(brief), source="brief")
+    carried, _ = directions.apply(spec(brief), pinned)
+    assert "hero" not in carried["prompt"] and "thumbnail" not in carried["prompt"]

@@ -233,3 +233,23 @@ def test_an_image_missing_what_the_renderer_could_not_draw_is_never_praised() ->
     assert bakery.score <= MISSING_CAP
     assert bakery.reasons[0] == "not drawn: bakery (this renderer cannot draw it)"
     assert bakery.missing == [bakery.reasons[0]]
+
+
+def test_a_time_of_day_ask_is_checked_by_the_measured_key() -> None:
+    def items(text: str) -> list[str]:
+        return unverifiable(said(text, source="interjection"))
+
+    assert items("make it moody, night instead of dawn") == []
+    assert items("at night, not dawn") == [] and items("switch to sunset") == []
+    assert items("make it night: dark sky with a moon") == []
+    assert items("add a moon") == ["a moon"]  # without a time of day, a moon is a thing
+
+
+def test_only_what_the_person_asked_for_counts_as_not_drawn() -> None:
+    from agents.lens import not_drawn, undrawn_names
+
+    recipe = {"drawn": {"cannot_draw": ["café", "leaf"]}}
+    asked = "a lighthouse café at dawn\nmake it moody"
+    assert undrawn_names(recipe, asked) == ["café"]  # "dappled leaf" was Luna's wording
+    assert not_drawn(recipe, asked) == ["not drawn: café (this renderer cannot draw it)"]
+    assert undrawn_names(recipe) == ["café", "leaf"]

@@ -169,3 +169,88 @@ async def test_pixel_says_in_one_line_what_the_renderer_cannot_draw_and_shows_no
     for spec in state["specs"].values():
         assert spec["sketch"] and "a giraffe" in spec["prompt"]
         assert not {"steps", "cfg", "sampler", "scheduler"} & set(spec), "a sketch has no sampler"
+
+
+CAFE = "two hero banners for a lighthouse café at dawn, warm palette"
+
+
+def last_said(state: dict[str, Any], role: str) -> str:
+    return str([m for m in state["messages"] if m.type == "ai" and m.name == role][-1].content)
+
+
+async def test_night_instead_of_dawn_said_mid_discussion_changes_the_light_and_mood(
+    graph: Any, context: Any, tid: str
+) -> None:
+    await run(graph, start(CAFE), tid, context, interrupt_before=["composition"])
+    said = "make it moody, night instead of dawn"
+    await run(graph, {"messages": [{"role": "user", "content": said}]}, tid, context)
+    gate = await pending_gate(graph, tid)
+    assert gate is not None and gate["gate"] == "plan"
+    state = await values(graph, tid)
+    for deliverable, spec in state["specs"].items():
+        assert (spec["lighting"], spec["mood"]) == ("night", "mysterious"), deliverable
+        assert "instead of dawn" not in spec["prompt"] and "first light" not in spec["prompt"]
+    assert "nothing has to change" not in last_said(state, "style")
+    assert "doesn't move my palette" not in last_said(state, "style")
+    assert "keeps dawn light" not in last_said(state, "critic")
+    await resume(graph, {"action": "approve"}, tid, context)
+    state = await values(graph, tid)
+    for critique in state["critiques"]:  # the time of day is checked by measured brightness
+        assert not any("night" in u or "hero" in u for u in critique["unchecked"]), critique
+
+
+@pytest.mark.parametrize(
+    ("feedback", "lighting", "mood"),
+    [
+        ("night instead of dawn", "night", "mysterious"),
+        ("make it moody", "dawn", "mysterious"),
+        ("at night, not dawn", "night", "mysterious"),
+    ],
+)
+async def test_a_plan_revise_that_sets_dawn_aside_or_asks_for_a_mood_reaches_the_specs(
+    graph: Any, context: Any, tid: str, feedback: str, lighting: str, mood: str
+) -> None:
+    await run(graph, start(CAFE), tid, context)
+    await resume(graph, {"action": "revise", "feedback": feedback}, tid, context)
+    gate = await pending_gate(graph, tid)
+    assert gate is not None and gate["gate"] == "plan"
+    state = await values(graph, tid)
+    for deliverable, spec in state["specs"].items():
+        assert (spec["lighting"], spec["mood"]) == (lighting, mood), deliverable
+
+
+async def test_chatter_and_deliverable_names_stay_out_of_prompts_and_lens_checks(
+    graph: Any, context: Any, tid: str
+) -> None:
+    brief = "a neon street at night in the rain, one 16:9 hero banner"
+    await run(graph, start(brief), tid, context)
+    await resume(graph, {"action": "approve"}, tid, context)
+    said = "carry on please, more rain"
+    await run(graph, {"messages": [{"role": "user", "content": said}]}, tid, context)
+    state = await values(graph, tid)
+    assert [d["text"] for d in state["directions"]] == [
+        "a neon street at night in the rain",
+        "more rain",
+    ]
+    for spec in state["specs"].values():
+        assert "hero" not in spec["prompt"] and "carry on" not in spec["prompt"]
+        assert "more rain" in spec["prompt"]
+    for critique in state["critiques"]:
+        assert critique["unchecked"] == [], critique
+
+
+async def test_only_what_the_person_asked_for_caps_the_score_when_it_is_not_drawn(
+    graph: Any, context: Any, tid: str
+) -> None:
+    # Luna's texture wording for a forest is "moss, bark and dappled leaf shadow": a leaf the
+    # renderer cannot draw, that the person never asked for
+    state = await run(
+        graph, start("a misty forest at dawn, one 16:9 hero", auto_approve=True), tid, context
+    )
+    recipes = [await context.assets.get(g["asset_id"]) for g in state["generations"]]
+    assert any("leaf" in (r.recipe["drawn"]["cannot_draw"]) for r in recipes if r is not None)
+    for critique in state["critiques"]:
+        assert critique.get("undrawn") == [], critique
+        assert not any("leaf" in reason for reason in critique["reasons"]), critique
+    for spec in state["specs"].values():
+        assert "hero" not in spec["prompt"]
