@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from adapters.colours import colour_distance, recolour
+from adapters.colours import NAMED, WARM_ASKS, colour_distance, colour_words, recolour
 
 
 @dataclass(frozen=True)
@@ -247,12 +247,15 @@ def _expand(text: str) -> str:
     return text
 
 
+_WARM_PALETTE = r"\b(warm (?:palette|colou?rs?|hues?)|palette(?: is| be)? warm)\b"
+"""A warm palette asked for outright: the light warms fully, and orange and amber lead."""
 _MODIFIERS: tuple[tuple[str, str, float], ...] = (
     (r"\b(brighter|lighter|sunnier|more light|lift the shadows)\b", "brightness", 0.1),
     (r"\b(darker|dimmer|moodier|less light|low[- ]key)\b", "brightness", -0.1),
     (r"\b(more contrast|punchier|high[- ]contrast|contrasty|crisper)\b", "contrast", 0.12),
     (r"\b(softer|low[- ]contrast|less contrast|flatter|gentler)\b", "contrast", -0.12),
     (r"\b(warmer|warm tones?)\b", "warmth", 0.5),
+    (_WARM_PALETTE, "warmth", 1.0),
     (r"\b(cooler|colder|cold tones?|cool tones?)\b", "warmth", -0.5),
     (r"\b(muted|desaturated|washed[- ]out|faded)\b", "saturation", -0.3),
     (r"\b(vivid|saturated|vibrant|bolder|more colou?r)\b", "saturation", 0.2),
@@ -336,7 +339,18 @@ def brief_targets(text: str) -> dict[str, Any]:
     for accent in [*(MOODS[mood].palette[:1] if mood else ()), *sky.palette, *core[4:]]:
         if all(colour_distance(accent, kept) > 0.15 for kept in palette):
             palette.append(accent)
-    palette = palette[:5]
+    asked, things = asked_colours(low)
+    if not asked and re.search(_WARM_PALETTE, low):  # a bare "warm palette": orange, amber
+        asked = list(WARM_ASKS)
+    snow = [NAMED["white"]] if weather == "snow" or "snow" in materials else []
+    named = list(dict.fromkeys(things.values()))
+    wanted = list(dict.fromkeys([*asked, *snow, *named]))
+    # Asked palette colours lead; snow is the ground (the second colour); a named thing's
+    # colour is an accent, so it keeps its slot without taking over the scene.
+    rest = [c for c in palette if all(colour_distance(c, w) > 0.2 for w in wanted)]
+    palette = list(dict.fromkeys([*asked, *rest]))
+    palette[1:1] = [c for c in snow if c not in palette]
+    palette = list(dict.fromkeys([*palette[: max(2, 5 - len(named))], *named]))
     return {
         "palette": palette,
         "brightness": round(max(0.08, min(0.92, brightness)), 3),
@@ -346,7 +360,23 @@ def brief_targets(text: str) -> dict[str, Any]:
         "mood": mood or DEFAULT_MOODS[lighting],
         "subject": _subject(low),
         "keywords": list(dict.fromkeys([lighting, weather, *([mood] if mood else []), *materials])),
+        "colours": things,
+        "asked_colours": wanted,
     }
+
+
+def asked_colours(text: str) -> tuple[list[str], dict[str, str]]:
+    """The colours a text asks for: palette colours ("amber, orange and honey tones") and the
+    colour of each named thing ("a red fox": `{"fox": red}`); later words win for a thing."""
+    palette: list[str] = []
+    things: dict[str, str] = {}
+    for _, hex_colour, thing in colour_words(_QUOTED.sub(" ", text)):
+        if thing:
+            things.pop(thing, None)
+            things[thing] = hex_colour
+        elif hex_colour not in palette:
+            palette.append(hex_colour)
+    return palette, things
 
 
 _CONCERNS: dict[str, str] = {

@@ -14,6 +14,7 @@ from numpy.typing import NDArray
 from PIL import Image
 
 from adapters import regions
+from adapters.colours import HUE_STEPS, colour_distance, colour_name, hue_band
 from adapters.colours import rgb as hex_rgb
 from adapters.regions import LUMA as LUMA  # the renderer reads it here
 
@@ -91,6 +92,9 @@ class Measurements:
     """64-bit DCT perceptual hash as 16 hex characters."""
     histogram: tuple[float, ...]
     """RGB histogram, 16 bins per channel in R, G, B order, each channel summing to 1."""
+    hues: tuple[tuple[str, float], ...] = ()
+    """Share of the image in each clearly coloured hue band (`colours.hue_band` names: red,
+    orange, amber ...); what a small red fox adds, which `dominant` averages away."""
 
     def scalars(self) -> dict[str, float]:
         """The numeric measurements, rounded for storage."""
@@ -151,7 +155,29 @@ def measure(image: bytes | Image.Image) -> Measurements:
         dominant=_dominant(img),
         phash=_phash(img),
         histogram=_histogram(np.asarray(img)),
+        hues=_hue_shares(rgb, saturation, high),
     )
+
+
+def _hue_shares(rgb: Array, saturation: Array, high: Array) -> tuple[tuple[str, float], ...]:
+    """Share of pixels in each hue band, counting only clearly coloured ones."""
+    red, green, blue = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    low = rgb.min(axis=-1)
+    span = np.maximum(high - low, 1e-6)
+    hue = np.where(
+        high == red,
+        ((green - blue) / span) % 6,
+        np.where(high == green, (blue - red) / span + 2, (red - green) / span + 4),
+    )
+    degrees = hue * 60.0
+    coloured = (saturation > 0.35) & (high > 0.2)
+    out: dict[str, float] = {}
+    lower = 0
+    for upper, name in HUE_STEPS:
+        share = float((coloured & (degrees >= lower) & (degrees < upper)).mean())
+        out[name] = round(out.get(name, 0.0) + share, 4)
+        lower = upper
+    return tuple((k, v) for k, v in out.items() if v > 0)
 
 
 def _horizon(luma: Array) -> tuple[float, float]:
@@ -285,6 +311,19 @@ def _finding(aspect: str, words: str, measured: float, target: float) -> str:
     return f"{aspect}: {words} (measured {measured:.2f}, target {target:.2f})"
 
 
+NAMED_COLOUR_NEAR = 0.3
+NAMED_SHARE = 0.01
+"""... or what share of the image must be clearly in its hue band."""
+"""How close (RGB distance) one of an image's dominant colours must be to a colour the person
+named for it to count as there."""
+
+
+def _beside(band: str) -> set[str]:
+    """A hue band and its two neighbours (an asked amber shows as orange under warm light)."""
+    names = [name for _, name in HUE_STEPS]
+    return {n for i, n in enumerate(names) if band in names[max(0, i - 1) : i + 2]}
+
+
 def assess(
     m: Measurements,
     *,
@@ -297,6 +336,7 @@ def assess(
     weather: str | None = None,
     text: int | None = None,
     asked: Mapping[str, int] | None = None,
+    colours: Sequence[str] = (),
 ) -> Assessment:
     """Score measurements 0..10 against targets and name each gap that matters.
 
@@ -304,7 +344,9 @@ def assess(
     how many letters the asked-for words need (None: no text asked); rain streaks are checked
     when the weather is rain. A missing element caps the score at `MISSING_CAP`. `asked` is
     the way the person asked a measurement to move (`{"brightness": +1}` for "brighter"):
-    overshooting the target that way is what they asked for, not a fault.
+    overshooting the target that way is what they asked for, not a fault. `colours` are
+    the colours the person named ("a red fox", "amber tones"): each must be among the
+    image's dominant colours, else the palette contradicts the ask and the score is capped.
     """
     asked = asked or {}
     findings: list[str] = []
@@ -318,6 +360,16 @@ def assess(
         checks["palette_distance"] = (distance, PALETTE_ACCEPTABLE)
         if distance > PALETTE_ACCEPTABLE:
             findings.append(_finding("palette", "off-target colours", distance, PALETTE_ACCEPTABLE))
+    shares = dict(m.hues)
+    for colour in colours:
+        near = min((colour_distance(colour, c) for c, w in m.dominant if w >= 0.01), default=1.0)
+        band = hue_band(colour)
+        seen = sum(shares.get(b, 0.0) for b in _beside(band)) if band else 0.0
+        if near > NAMED_COLOUR_NEAR and seen < NAMED_SHARE:
+            parts["palette"] = min(parts["palette"], 0.3)
+            words = f"no {colour_name(colour)} as asked"
+            findings.insert(0, _finding("palette", words, near, NAMED_COLOUR_NEAR))
+            missing.append(f"{colour_name(colour)} {colour} (asked, not in the image)")
     gap = _gap(m.brightness - brightness, asked.get("brightness", 0))
     parts["brightness"] = _closeness(gap, 0.1)
     checks["brightness"] = (m.brightness, brightness)
@@ -464,7 +516,12 @@ ASKS: tuple[tuple[str, str, int], ...] = (
     ),
     (r"brighter|lighter|more light|lift the shadows|too dark", "brightness", 1),
     (r"darker|dimmer|moodier|less light|too bright", "brightness", -1),
-    (r"warmer|more warmth|warm(?:er)? (?:light|tones?|glow)|too cold|too cool", "warmth", 1),
+    (
+        r"warmer|more warmth|warm(?:er)? (?:light|tones?|glow|palette|colou?rs?|hues?)|"
+        r"palette(?: is| be)? warm|too cold|too cool",
+        "warmth",
+        1,
+    ),
     (r"cooler|colder|cool(?:er)? tones?|cold(?:er)? tones?|too warm", "warmth", -1),
     (r"more contrast|punchier|contrastier|crisper|too flat", "contrast", 1),
     (r"less contrast|softer|flatter|gentler|too harsh", "contrast", -1),

@@ -108,7 +108,9 @@ def draw_elements(c: Canvas, rng: Rng) -> None:
             x, feet, size = _spot(c, e, side, index // 2 + n)
             _footing(c, x, feet, size, e.kind)
             far = e.kind in _FAR and e.place != "near"
-            mask = stamp(c, e.kind, rng, (x, feet - size / 2), size, halo=0.4 if far else 0.8)
+            fill = c.words.colours.get(e.kind)
+            halo = 0.4 if far else 0.8
+            mask = stamp(c, e.kind, rng, (x, feet - size / 2), size, halo=halo, fill=fill)
             if far:  # hazed by distance, like the far scenery
                 paint(c, mask * 0.45, c.sky_low)
             c.subject = np.maximum(c.subject, mask * 0.5)

@@ -100,8 +100,15 @@ def _scenery_colour(c: Canvas) -> Arr:
     return mix(darkest, c.palette[1], 0.35) * (0.35 + 0.5 * c.light.ambient)
 
 
-def ground(c: Canvas, rng: Rng, edge: Arr | None = None, colour: Arr | None = None) -> None:
-    """Ground from the horizon (or a per-column `edge` in pixels) down, hazed with distance."""
+SNOW = "#f4f6f8"
+"""Snow on the ground."""
+
+
+def ground(
+    c: Canvas, rng: Rng, edge: Arr | None = None, colour: Arr | None = None, lit: bool = False
+) -> None:
+    """Ground from the horizon (or a per-column `edge` in pixels) down, hazed with distance;
+    `lit` ground (snow) may be as bright as the sky, not kept darker than it."""
     h, w = c.h, c.w
     hz = c.horizon * h
     ys = rows(h)
@@ -112,7 +119,7 @@ def ground(c: Canvas, rng: Rng, edge: Arr | None = None, colour: Arr | None = No
     # Keep the land clearly darker than the sky at the horizon, or the horizon line vanishes.
     far = mix(base, c.sky_low, 0.3)
     limit = 0.75 * float(luma(c.sky_low))
-    if float(luma(far)) > limit:
+    if float(luma(far)) > limit and not lit:
         base, far = base * limit / float(luma(far)), far * limit / float(luma(far))
     col = mix(far, base * 0.7, depth[..., None])
     texture = 0.88 + 0.24 * noise(rng, h, w, (max(4, h // 6), max(4, w // 48)))
@@ -232,6 +239,9 @@ def _land(c: Canvas, rng: Rng) -> None:
             )
     paint(c, as_mask(trees), mix(scenery, c.sky_low, 0.2))
     edge = hz + np.sin(2 * np.pi * (x * 1.7 + rng.random())) * 0.01 * h
+    if c.words.weather == "snow":  # snow lies white over the ground: no grass, no flowers
+        ground(c, rng, edge=edge, colour=rgb(SNOW), lit=True)
+        return
     ground(c, rng, edge=edge)
     _meadow_details(c, rng)
 

@@ -181,6 +181,7 @@ def stamp(
     keystone: float = 0.0,
     halo: float = 1.0,
     shadow: float = 0.55,
+    fill: str | None = None,
 ) -> Arr:
     """Draw one silhouette of `kind`, `size` px tall, its box centred on `centre`: a ground
     shadow, a backlight halo, the shape and a rim light; return its coverage (H x W).
@@ -215,6 +216,8 @@ def stamp(
     mask[ys, xs] = as_mask(local.reduce(2))
     darkest = c.palette[int(np.argmin(luma(c.palette)))]
     base = mix(darkest, c.accents[-1], 0.25) * (0.2 + 0.45 * c.light.ambient)
+    if fill is not None:  # lit like the scene, but its own colour
+        base = rgb(fill) * (0.55 + 0.35 * c.light.ambient)
     shade = np.clip((np.arange(c.h, dtype=np.float32)[:, None] - top) / max(size, 1.0), 0, 1)
     paint(c, mask, mix(base * 1.35, base * 0.7, shade[..., None]))
     offset = max(1, int(0.003 * c.h))
@@ -248,7 +251,8 @@ def draw_subject(c: Canvas, rng: Rng) -> None:
     spec = c.spec
     at = placement(spec, c.words.subject)
     cx, size = at.cx, at.size
-    c.subject = stamp(c, c.words.subject, rng, (cx, at.cy), size, keystone=at.keystone)
+    fill = c.words.colours.get(c.words.subject)
+    c.subject = stamp(c, c.words.subject, rng, (cx, at.cy), size, keystone=at.keystone, fill=fill)
     top = at.top
     if c.words.subject == "tower" and "lighthouse" in spec.subject.lower():
         light_at(c, cx, top + 0.12 * size, 0.05 * size, lamp_colour(c))

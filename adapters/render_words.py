@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from adapters.craft import asked_colours
 from adapters.render_vocab import (
     BEAMS,
     LETTERING,
@@ -92,6 +93,8 @@ class Reading:
     beam: bool = False
     """A beam of light was asked for."""
     lettering: Lettering = field(default_factory=lambda: Lettering(False))
+    colours: dict[str, str] = field(default_factory=dict)
+    """The colour named for a drawn kind (`{"animal": "#c62828"}` for "a red fox")."""
 
 
 _QUOTED = re.compile(
@@ -235,6 +238,18 @@ def elements(prompt: str, negative: str, main: str) -> tuple[Element, ...]:
     return tuple(e for _, e in sorted(found, key=lambda f: f[0])[:_MAX_ELEMENTS])
 
 
+def named_colours(prompt: str, colours: dict[str, str]) -> dict[str, str]:
+    """The colour named for each kind the renderer draws: the prompt's ("a red boat"), then
+    the spec's `colours` (Pixel's, which win)."""
+    said = {**asked_colours(prompt)[1], **colours}
+    out: dict[str, str] = {}
+    for thing, hex_colour in said.items():
+        kinds = _spans(thing, [(name, keys) for name, keys in SUBJECTS])
+        if kinds:
+            out[kinds[0][1]] = hex_colour
+    return out
+
+
 def read(spec: GenerationSpec) -> Reading:
     """What `spec` asks the renderer to draw, from its fields and its words. The words to
     letter are taken out first: "HARBOR LIGHTS" is a name to set in type, not a harbour."""
@@ -254,4 +269,5 @@ def read(spec: GenerationSpec) -> Reading:
         beam=bool(mentions(prompt, BEAMS))
         and not pattern(BEAMS).search(normalise(spec.negative_prompt)),
         lettering=letters,
+        colours=named_colours(prompt, spec.colours),
     )

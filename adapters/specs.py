@@ -99,6 +99,9 @@ class GenerationSpec(SpecProposal):
     `img2img` template's init image. Empty: none (and not shown)."""
     reference_strength: float = 0.6
     """How far the result may move from the first reference: 0 keeps it, 1 ignores it."""
+    colours: dict[str, str] = Field(default_factory=dict)
+    """The colour the person named for a thing (`{"fox": "#c62828"}` from "a red fox"); the
+    built-in renderer paints that thing in it. Empty: none named (and not shown)."""
 
 
 _DEFAULTS: dict[str, Any] = {
@@ -121,6 +124,8 @@ def spec_dump(spec: GenerationSpec) -> dict[str, Any]:
     hidden = set(SAMPLER_FIELDS) if spec.sketch else set()
     if not spec.references:
         hidden |= REFERENCE_FIELDS
+    if not spec.colours:
+        hidden.add("colours")
     return spec.model_dump(exclude=hidden or None)
 
 

@@ -278,6 +278,7 @@ async def score_image(
         weather=str(goal["weather"]),
         text=letters_asked(asks),
         asked=asked_ways(asks),
+        colours=list(goal["asked_colours"]),
     )
     numbers = {**m.scalars(), "measured_score": assessment.score}
     if "palette_distance" in assessment.checks:

@@ -14,6 +14,8 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from adapters.colours import colour_distance, colour_name, normal_hex
+from adapters.craft import brief_targets
 from graph.state import Deliverable, Direction, StudioState
 
 _VERBS = r"add|make|show|keep|use|put|give|remove|drop|avoid|no|without|don'?t|do not|never"
@@ -327,4 +329,30 @@ def apply(
             notes.append(f"negative prompt carries '{term}'")
     out = {**spec, "prompt": prompt, "negative_prompt": ", ".join(kept_terms)}
     out["directions"] = [bullet(d) for d in directions]
+    notes += _colours(out, "\n".join(d["text"] for d in positives))
     return out, notes
+
+
+MAX_PALETTE = 6
+
+
+def _colours(spec: dict[str, Any], said: str) -> list[str]:
+    """Carry the colours the person named into the spec (in place): a named thing's colour
+    ("a red fox") into `colours` and the palette's end, asked palette colours ("amber and
+    honey tones", "warm palette", snow's white) to its front, each only when the palette has
+    nothing close to it; return what changed."""
+    goal = brief_targets(said)
+    things: dict[str, str] = dict(goal["colours"])
+    palette = [c for c in (normal_hex(x) for x in spec.get("palette") or []) if c]
+    absent = [w for w in goal["asked_colours"] if all(colour_distance(w, c) > 0.2 for c in palette)]
+    notes = []
+    if absent:
+        named = [w for w in absent if w in things.values()]
+        lead = [w for w in absent if w not in named]
+        room = max(len(lead) + 1, MAX_PALETTE - len(named))
+        spec["palette"] = list(dict.fromkeys([*lead, *palette][:room] + named))
+        notes.append("palette carries " + ", ".join(colour_name(w) for w in absent))
+    if things:
+        spec["colours"] = {**(spec.get("colours") or {}), **things}
+        notes += [f"the {t} is {colour_name(c)} {c}" for t, c in things.items()]
+    return notes
