@@ -395,6 +395,7 @@ async def pick(
             "specs": await variants.specs_of(
                 runtime.context.assets, {chosen["deliverable"]: chosen["asset_id"]}
             ),
+            "drift": await variants.set_drift(runtime.context.assets, current),  # the new set's
             "messages": [AIMessage(text, name="manager")],
         },
     )

@@ -10,10 +10,12 @@ settled (the manager stops iterating it until the person asks for more).
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from adapters.assets import AssetStore
-from graph.state import Critique, Generation, StudioState
+from adapters.pixels import Measurements, drift, measure
+from graph.state import Critique, DriftReport, Generation, StudioState
 
 
 def scores(state: StudioState) -> dict[str, float]:
@@ -122,6 +124,23 @@ def standing(state: StudioState) -> dict[str, str]:
     """The set as it stands once this iteration's outputs are ruled on (what the consistency
     checker compares: a variant the manager will not keep does not count)."""
     return {**current_of(state), **promote(state)[0]}
+
+
+async def set_drift(assets: AssetStore, chosen: dict[str, str]) -> DriftReport:
+    """Measure the set `chosen` (deliverable -> asset id) and how far it drifts: what the
+    consistency checker reports after generation, and a pick reports for the new set."""
+    items: list[tuple[str, Measurements]] = []
+    for deliverable, asset_id in sorted(chosen.items()):
+        record = await assets.get(asset_id)
+        if record is not None:
+            data = await assets.read_bytes(record)
+            items.append((deliverable, await asyncio.to_thread(measure, data)))
+    result: dict[str, Any] = drift(items)
+    return DriftReport(
+        drift=round(float(result["drift"]), 4),
+        pairs=list(result["pairs"]),
+        flags=list(result["flags"]),
+    )
 
 
 async def specs_of(assets: AssetStore, chosen: dict[str, str]) -> dict[str, dict[str, Any]]:
