@@ -87,7 +87,8 @@ async def unshare(grant_id: str, thread: OwnerDep, svc: ServicesDep, request: Re
 async def links(thread: ViewDep, request: Request, svc: ServicesDep) -> dict[str, Any]:
     """Signed URLs for what a browser fetches without headers: `query` goes on
     `/assets/{id}?…` (this thread's media) and `stream` is the thread's event stream. They
-    last `expires_in` seconds; ask again for fresh ones. No token is in them."""
+    last `expires_in` seconds; ask again for fresh ones. No token is in them. `access` is how
+    the caller reaches the thread (`owner`, `direct`, `view`): a page offers what it allows."""
     access: Access = request.state.access
     tid = thread["thread_id"]
     query = urlencode(sign_url(svc.settings.home, tid, access))
@@ -101,4 +102,9 @@ async def links(thread: ViewDep, request: Request, svc: ServicesDep) -> dict[str
         outcome="ok",
         detail=detail,
     )
-    return {"query": query, "stream": f"/threads/{tid}/stream?{query}", "expires_in": LINK_TTL_S}
+    return {
+        "query": query,
+        "stream": f"/threads/{tid}/stream?{query}",
+        "expires_in": LINK_TTL_S,
+        "access": access.role,
+    }

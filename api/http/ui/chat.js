@@ -116,6 +116,12 @@ export class Chat {
     }
   }
 
+  /** A message of the person's that was refused: it never joined the thread. */
+  remove(id) {
+    this.bubbles.get(id)?.remove();
+    this.bubbles.delete(id);
+  }
+
   /** A message was cut off and starts over: drop what was shown of it. */
   restart(role) {
     for (const [id, item] of this.bubbles) {

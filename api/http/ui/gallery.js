@@ -113,6 +113,7 @@ export class Gallery {
     const again = el("button", "primary", "Regenerate exactly");
     again.title = "Re-run this output's spec and seed as they are (Pixel does not revise them)";
     again.type = "button";
+    again.hidden = document.body.dataset.access === "view"; // a view-only share link
     const status = el("p", "gate-status");
     status.setAttribute("role", "status");
     again.addEventListener("click", async () => {

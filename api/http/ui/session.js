@@ -13,11 +13,13 @@ import { stageWaiting } from "./video.js";
 const $ = (id) => document.getElementById(id);
 const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
 const isOffline = (error) => error instanceof ApiError && error.code === "offline";
+/** The server said no (not allowed, not valid, not there): sending it again would not help. */
+const refused = (error) => error instanceof ApiError && [401, 403, 404, 422].includes(error.status);
 const FINISHED = ["approved", "completed", "interrupted"];
 
 /** Stop only while a run is active or a gate waits (the session can still be ended). */
 function setActive(active) {
-  $("stop").disabled = !active;
+  $("stop").disabled = !active || document.body.dataset.access === "view";
   $("stop").title = active ? "Stop the session (nothing is lost)" : "Nothing is running to stop";
 }
 
@@ -32,6 +34,20 @@ export function threadUnavailable(title) {
   for (const part of [$("composer"), $("gallery-pane"), document.querySelector(".thread-actions")]) part.hidden = true;
   for (const part of [$("phase"), ...$("thread").querySelectorAll("button.branch")]) part.hidden = true;
   $("thread").dataset.unavailable = "true";
+}
+
+/** Opened with a view-only share link: the page shows the thread and offers nothing that
+ * directs it (send, attach, stop, share, branch, gate answers); the server refuses them too. */
+function viewOnly() {
+  document.body.dataset.access = "view";
+  const send = $("composer").querySelector("button[type=submit]");
+  for (const part of [$("share"), $("share-role"), $("attach-reference"), $("stop"), send]) {
+    part.disabled = true;
+    part.hidden = true;
+  }
+  $("composer-input").disabled = true;
+  $("composer-input").placeholder = "View only: this share link can see the thread, not direct it";
+  $("stop").title = "View only: this share link cannot stop the session";
 }
 
 /** One open thread: its chat, gate, jobs and gallery, kept in step with its event stream. */
@@ -86,6 +102,7 @@ export class Session {
       throw error;
     }
     await this.api.links(); // signed URLs for images and the stream
+    if (this.api.signed.access === "view") viewOnly(); // a view-only share link: nothing to direct
     this.stopLinks = this.api.keepLinksFresh();
     $("thread-title").textContent = threadTitle(thread);
     document.title = `${threadTitle(thread)} · Creative Studio`;
@@ -245,6 +262,15 @@ export class Session {
       current,
       assets: this.assets,
     });
+    if (value && document.body.dataset.access === "view") {
+      for (const part of $("gate").querySelectorAll(".actions, .revise, textarea")) part.remove();
+      for (const button of $("gate").querySelectorAll("button")) button.disabled = true;
+      const note = document.createElement("p");
+      note.className = "note view-only";
+      note.textContent = "View only: the thread's owner answers this gate.";
+      $("gate").append(note);
+      return;
+    }
     if (value && this.checkpointId) {
       const at = this.checkpointId; // the checkpoint this gate waits at
       const fork = document.createElement("button");
@@ -307,6 +333,11 @@ export class Session {
       for (const { id, text } of batch) this.chat.message({ id, role: "you", text });
       if (this.gate) this.showGate(null); // a new message takes the thread on from the gate
     } catch (error) {
+      if (refused(error)) {  // said no to, not lost on the way: nothing to send again
+        for (const { id } of batch) this.chat.remove(id);
+        this.showError(error);
+        return;
+      }
       for (const { id } of batch) this.chat.bubbles.get(id)?.classList.add("failed");
       this.showError(error);
       throw error;

@@ -23,10 +23,12 @@ function messageText(message) {
 }
 
 /** The thread's name: its title; else the start of its brief (a thread made by another
- * client); else, with no brief yet (a question waits for it), a placeholder that says so. */
+ * client); else, with no brief yet (a question waits for it), a placeholder that says so. A
+ * branch keeps its source's title, marked "(branch)" so the two are told apart. */
 export function threadTitle(thread) {
   const meta = thread.metadata || {};
-  if (typeof meta.title === "string" && meta.title.trim()) return meta.title.trim();
+  const branch = meta.forked_from?.thread_id ? " (branch)" : "";
+  if (typeof meta.title === "string" && meta.title.trim()) return meta.title.trim() + branch;
   const brief = (thread.values?.messages || []).filter((m) => m.type === "human").map(messageText).find((t) => t.trim());
   return brief ? brief.trim().slice(0, 60) : NO_BRIEF_YET;
 }
@@ -34,17 +36,23 @@ export function threadTitle(thread) {
 /** Fill the threads list (status, phase, last activity); the current one is marked. */
 export async function renderThreads(list, currentId) {
   let threads = [];
+  let empty = "No sessions yet.";
   try {
     threads = await searchThreads(50);
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
+    // not "none": the list could not be read (your sessions are where they were)
+    if (error.code === "offline") empty = "Cannot reach the studio; your sessions are safe.";
+    else if ([401, 403].includes(error.status)) empty = "This link opens one thread only.";
+    else empty = `Cannot list sessions: ${error.message}`;
   }
+  if (document.body.dataset.access === "view") empty = "This link opens one thread only.";
   list.replaceChildren();
   if (!threads.length) {
-    const empty = document.createElement("li");
-    empty.className = "empty";
-    empty.textContent = "No sessions yet.";
-    list.append(empty);
+    const item = document.createElement("li");
+    item.className = "empty";
+    item.textContent = empty;
+    list.append(item);
     return;
   }
   for (const thread of threads) {
@@ -57,6 +65,8 @@ export async function renderThreads(list, currentId) {
     title.className = "t-title";
     title.textContent = threadTitle(thread);
     link.title = title.textContent; // whole, where the list cuts it short
+    const parent = thread.metadata?.forked_from?.thread_id;
+    if (parent) link.title += ` — branched from ${parent.slice(0, 8)}`;
     const meta = document.createElement("span");
     meta.className = "t-meta";
     const phase = thread.values?.phase || "created";
