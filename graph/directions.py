@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from adapters.colours import colour_distance, colour_name, normal_hex
-from adapters.craft import brief_targets
+from adapters.craft import brief_targets, named_looks
 from graph.state import Deliverable, Direction, StudioState
 
 _VERBS = r"add|make|show|keep|use|put|give|remove|drop|avoid|no|without|don'?t|do not|never"
@@ -289,6 +289,36 @@ def scrub(
     return ", ".join(kept), notes
 
 
+_ASIDE = re.compile(r"\s+(?:instead of|rather than)\s+(?:the\s+|a\s+|an\s+)?([\w' -]+)$", re.I)
+
+
+def set_aside(asked: Sequence[Direction]) -> list[str]:
+    """The looks the person set aside ("night instead of dawn": dawn), oldest first, unless a
+    later direction asks for one again."""
+    out: list[str] = []
+    for d in asked:
+        found = _ASIDE.search(d["text"])
+        wanted = d["text"][: found.start()] if found else d["text"]
+        out = [look for look in out if not _contains(wanted, look)]
+        if found and named_looks(found.group(1)):
+            out.append(found.group(1).strip())
+    return out
+
+
+def without_aside(words: str, aside: Sequence[str]) -> str:
+    """Words without the looks set aside ("a café at dawn" -> "a café" after "night instead
+    of dawn"), so no prompt asks for both."""
+    for look in aside:
+        words = re.sub(
+            rf"(?:\s*\b(?:at|in|during|by)\s+)?(?:\bthe\s+)?\b{re.escape(look)}\b"
+            r"(?:\s+(?:lighting|light|glow|sky)\b)?",
+            "",
+            words,
+            flags=re.I,
+        )
+    return " ".join(words.split()).strip(" ,:-")
+
+
 def apply(
     spec: dict[str, Any],
     directions: Sequence[Direction],
@@ -306,6 +336,11 @@ def apply(
     )
     negative = str(spec.get("negative_prompt", ""))
     positives = [d for d in directions if not d["negative"]]
+    if aside := set_aside(positives):  # "night instead of dawn": no "at dawn" left anywhere
+        kept = [without_aside(p, aside) for p in prompt.split(",")]
+        if ", ".join(p for p in kept if p) != prompt:
+            prompt = ", ".join(p for p in kept if p)
+            notes.append(f"prompt no longer says {', '.join(aside)} (the person set it aside)")
     wanted_text = asks_for_text(positives)
     terms = [t.strip() for t in negative.split(",") if t.strip()]
     kept_terms = []
@@ -315,8 +350,8 @@ def apply(
             notes.append(f"negative prompt no longer says '{term}' (the person asked for it)")
             continue
         kept_terms.append(term)
-    words = [prompt_words(d, deliverables) for d in positives]
-    missing = list(dict.fromkeys(w for w in words if not _contains(prompt, w)))
+    words = [without_aside(prompt_words(d, deliverables), aside) for d in positives]
+    missing = list(dict.fromkeys(w for w in words if w and not _contains(prompt, w)))
     if missing:
         addition = ", ".join(missing)
         room = MAX_PROMPT_CHARS - len(addition) - 2

@@ -150,6 +150,17 @@ def test_x_instead_of_y_asks_for_x_and_sets_y_aside() -> None:
     assert brief_targets(f"{brief}\nswitch to sunset")["lighting"] == "golden hour"
 
 
+def test_a_look_set_aside_leaves_every_prompt_phrase_and_comes_back_when_asked_again() -> None:
+    pinned = directions.said("a lighthouse café at dawn, warm palette", source="brief")
+    pinned += directions.said("make it moody, night instead of dawn", source="interjection")
+    carried, notes = directions.apply(spec("a lighthouse café at dawn, dawn lighting"), pinned)
+    assert carried["prompt"] == "a lighthouse café, warm palette, moody, night"
+    assert "prompt no longer says dawn (the person set it aside)" in notes
+    pinned += directions.said("back to dawn", source="interjection")
+    carried, _ = directions.apply(spec("a lighthouse café at dawn"), pinned)
+    assert "a lighthouse café at dawn" in carried["prompt"]
+
+
 def test_conversational_filler_is_no_direction() -> None:
     texts = [d["text"] for d in directions.said("carry on please, more rain", source="x")]
     assert texts == ["more rain"]

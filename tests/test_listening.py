@@ -189,7 +189,8 @@ async def test_night_instead_of_dawn_said_mid_discussion_changes_the_light_and_m
     state = await values(graph, tid)
     for deliverable, spec in state["specs"].items():
         assert (spec["lighting"], spec["mood"]) == ("night", "mysterious"), deliverable
-        assert "instead of dawn" not in spec["prompt"] and "first light" not in spec["prompt"]
+        assert "dawn" not in spec["prompt"] and "first light" not in spec["prompt"]
+        assert "lighthouse café" in spec["prompt"]
     assert "nothing has to change" not in last_said(state, "style")
     assert "doesn't move my palette" not in last_said(state, "style")
     assert "keeps dawn light" not in last_said(state, "critic")
