@@ -6,6 +6,7 @@ happens is said in the thread as a `notice`; a refusal never fails the studio ru
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from typing import TYPE_CHECKING, Any
@@ -32,13 +33,46 @@ class ThreadMediaRequests:
         self.lab, self.log, self.access = lab, log, access
         self.queued: list[tuple[str, str]] = []
         """(job id, run id) of the jobs this process queued, for `settle`."""
+        self.watching: set[asyncio.Task[None]] = set()
+        """Each queued job's watcher: it says in the thread when the job ended."""
 
     async def settle(self) -> None:
         """Wait until the jobs this process queued have ended (a CLI command, before it exits:
-        they run in its process)."""
+        they run in its process), and their endings are said in their threads."""
         for job_id, run_id in self.queued:
             async for _ in self.log.follow(job_id, 0, channels=("control",), run_id=run_id):
                 break
+        if self.watching:
+            await asyncio.gather(*self.watching, return_exceptions=True)
+
+    def watch(self, tid: str, rid: str, job_id: str, job_run: str, data: dict[str, Any]) -> None:
+        """Say in the thread when the job ends (F27: nothing said it had finished)."""
+        task = asyncio.create_task(self._ended(tid, rid, job_id, job_run, data))
+        self.watching.add(task)
+        task.add_done_callback(self.watching.discard)
+
+    async def _ended(
+        self, tid: str, rid: str, job_id: str, job_run: str, data: dict[str, Any]
+    ) -> None:
+        try:
+            async for _ in self.log.follow(job_id, 0, channels=("control",), run_id=job_run):
+                break
+            row = await self.lab.services.jobs.get(job_id) or {}
+        except Exception:  # a side request must never fail anything: log it
+            logger.exception("watching media job %s of thread %s failed", job_id, tid)
+            return
+        what = f"{data['kind']} {data['deliverable']} {data['factor']}x"
+        art = row.get("artifact") or {}
+        if row.get("status") == "SUCCEEDED":
+            size = f" ({art['width']}x{art['height']})" if art.get("width") else ""
+            text = f"Media Lab job {job_id} finished: {what}{size}; it is in this thread's outputs."
+            await self._notice(tid, rid, text, "info", job_id=job_id)
+            return
+        error = row.get("error") if isinstance(row.get("error"), dict) else {}
+        why = f": {error.get('message')}" if error and error.get("message") else ""
+        status = str(row.get("status") or "unknown").lower()
+        text = f"Media Lab job {job_id} ({what}) ended {status}{why}."
+        await self._notice(tid, rid, text, "warning", job_id=job_id)
 
     async def __call__(self, handle: RunHandle, data: dict[str, Any]) -> None:
         tid, rid = handle.thread_id, handle.run_id
@@ -53,6 +87,7 @@ class ThreadMediaRequests:
             return
         if job["status"] in ("QUEUED", "RUNNING") and job["run_id"]:
             self.queued.append((str(job["id"]), str(job["run_id"])))
+            self.watch(tid, rid, str(job["id"]), str(job["run_id"]), data)
         text = (
             f"Media Lab job {job['id']} queued: {data['kind']} {data['deliverable']} "
             f"{data['factor']}x; its result joins this thread's outputs."

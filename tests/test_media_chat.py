@@ -70,6 +70,23 @@ async def test_upscale_said_at_the_output_gate_joins_the_threads_outputs(
             assert made["lineage"]["generator"].startswith("media lab upscale")
             timeline = (await client.get(f"/threads/{tid}/timeline")).json()["items"]
             assert "Media Lab" in timeline[-1]["text"]  # Pixel says so; nobody else talks
+            said = ""
+            for _ in range(100):  # the thread is told the job finished (F27)
+                said = " ".join(await notices(served.studio.threads.pool, tid))
+                if "finished" in said:
+                    break
+                await asyncio.sleep(0.1)
+            assert f"Media Lab job {job['id']} finished: upscale hero 2x" in said
+            assert f"({made['width']}x{made['height']})" in said
+
+
+async def notices(pool: Any, tid: str) -> list[str]:
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            "SELECT data::text AS data FROM events WHERE thread_id = %s AND event = 'notice'",
+            [tid],
+        )
+        return [r["data"] for r in await cur.fetchall()]
 
 
 async def test_a_creators_ask_is_refused_in_words(database, tmp_path) -> None:
