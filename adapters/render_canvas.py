@@ -104,6 +104,7 @@ class Canvas:
     ground: Arr  # 1 where the ground plane is (wet reflections, snow cover)
     subject: Arr  # the subject's coverage
     sky_low: Arr  # sky colour at the horizon: haze and fog take it on
+    named: Arr | None = None  # coverage of things painted in a colour the person named
 
     @property
     def h(self) -> int:

@@ -215,11 +215,15 @@ def stamp(
     mask = np.zeros((c.h, c.w), np.float32)
     mask[ys, xs] = as_mask(local.reduce(2))
     darkest = c.palette[int(np.argmin(luma(c.palette)))]
-    base = mix(darkest, c.accents[-1], 0.25) * (0.2 + 0.45 * c.light.ambient)
+    named = [rgb(h) for h in c.words.colours.values()]  # a red boat's red is not for the rest
+    unnamed = [a for a in c.accents if not any(np.allclose(a, n, atol=0.01) for n in named)]
+    base = mix(darkest, (unnamed or c.accents)[-1], 0.25) * (0.2 + 0.45 * c.light.ambient)
     if fill is not None:  # lit like the scene, but its own colour
         base = rgb(fill) * (0.55 + 0.35 * c.light.ambient)
     shade = np.clip((np.arange(c.h, dtype=np.float32)[:, None] - top) / max(size, 1.0), 0, 1)
     paint(c, mask, mix(base * 1.35, base * 0.7, shade[..., None]))
+    if fill is not None:  # the grade leaves its colour as the person named it
+        c.named = mask if c.named is None else np.maximum(c.named, mask)
     offset = max(1, int(0.003 * c.h))
     local_mask = mask[ys, xs]
     rim = np.clip(local_mask - np.roll(local_mask, (offset, offset), axis=(0, 1)), 0, 1)

@@ -115,6 +115,14 @@ def _tone(image: Arr, mean: float, std: float) -> Arr:
     return apply(np.maximum(image, 0.002), best[2], best[3])
 
 
+def _grading(c: Canvas) -> Arr:
+    """The palette the image is graded toward: without the colours named for things (a red
+    boat's red would pull the lighthouse beside it to red too)."""
+    named = [rgb(h) for h in c.words.colours.values()]
+    kept = [p for p in c.palette if not any(np.allclose(p, n, atol=0.01) for n in named)]
+    return np.stack(kept) if len(kept) >= 2 else c.palette
+
+
 def finish(c: Canvas, rng: Rng) -> Image.Image:
     """Bloom, tints, saturation and tone to the requested brightness and contrast; 8-bit out."""
     spec, light = c.spec, c.light
@@ -125,7 +133,10 @@ def finish(c: Canvas, rng: Rng) -> Image.Image:
     mood = pick(spec.mood, MOODS)
     if mood:
         image = mix(image, image * rgb(mood) * 1.3, _MOOD_STRENGTH)
-    image = _grade(image, c.palette, 0.5) * warm
+    graded = _grade(image, _grading(c), 0.5)
+    if c.named is not None:
+        graded = mix(graded, image, c.named[..., None])
+    image = graded * warm
     grey = luma(image)[..., None]
     image = np.maximum(mix(grey, image, 0.8 + 0.6 * spec.style_intensity), 0)
     ys = np.linspace(-1, 1, c.h, dtype=np.float32)[:, None]

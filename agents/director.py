@@ -146,6 +146,7 @@ def describe(spec: GenerationSpec, traits: TemplateTraits = MODEL_TRAITS) -> str
         f"{spec.deliverable}: {spec.width}x{spec.height}, {sampling}seed {spec.seed}; "
         f"{spec.lighting}, {spec.weather}, {spec.camera} camera, "
         f"palette {' '.join(spec.palette[:4])}"
+        + "".join(f"; {thing} {colour}" for thing, colour in spec.colours.items())
     )
 
 

@@ -182,7 +182,8 @@ def critique(prompt: Prompt) -> dict[str, Any]:
         score = 9.5 - penalty
     keys = " ".join(f.key for group in parsed for f in group) + " ".join(lines).lower()
     if "palette" not in keys:
-        names = ", ".join(dict.fromkeys(colour_name(c) for c in goal["palette"][:3]))
+        lead = [*goal["asked_colours"], *goal["palette"][:3]]  # what the person named first
+        names = ", ".join(dict.fromkeys(colour_name(c) for c in lead))
         reasons.append(f"Strength: the palette stays on brief ({names})")
     elif "brightness" not in keys:
         reasons.append(f"Strength: the key sits where the brief wants it ({goal['lighting']})")
