@@ -289,12 +289,14 @@ def scrub(
     return ", ".join(kept), notes
 
 
-_ASIDE = re.compile(r"\s+(?:instead of|rather than)\s+(?:the\s+|a\s+|an\s+)?([\w' -]+)$", re.I)
+_ASIDE = re.compile(
+    r"(?:^not\s+|\s+(?:instead of|rather than)\s+)(?:the\s+|a\s+|an\s+)?([\w' -]+)$", re.I
+)
 
 
 def set_aside(asked: Sequence[Direction]) -> list[str]:
-    """The looks the person set aside ("night instead of dawn": dawn), oldest first, unless a
-    later direction asks for one again."""
+    """The looks the person set aside ("night instead of dawn", "not dawn": dawn), oldest
+    first, unless a later direction asks for one again."""
     out: list[str] = []
     for d in asked:
         found = _ASIDE.search(d["text"])
@@ -310,7 +312,8 @@ def without_aside(words: str, aside: Sequence[str]) -> str:
     of dawn"), so no prompt asks for both."""
     for look in aside:
         words = re.sub(
-            rf"(?:\s*\b(?:at|in|during|by)\s+)?(?:\bthe\s+)?\b{re.escape(look)}\b"
+            rf"(?:\s*\b(?:at|in|during|by|not|instead of|rather than)\s+)?(?:\bthe\s+)?"
+            rf"\b{re.escape(look)}\b"
             r"(?:\s+(?:lighting|light|glow|sky)\b)?",
             "",
             words,

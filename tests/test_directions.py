@@ -156,6 +156,10 @@ def test_a_look_set_aside_leaves_every_prompt_phrase_and_comes_back_when_asked_a
     carried, notes = directions.apply(spec("a lighthouse café at dawn, dawn lighting"), pinned)
     assert carried["prompt"] == "a lighthouse café, warm palette, moody, night"
     assert "prompt no longer says dawn (the person set it aside)" in notes
+    said_not = directions.said("a lighthouse café at dawn", source="brief")
+    said_not += directions.said("at night, not dawn", source="plan_feedback")
+    carried, _ = directions.apply(spec("a lighthouse café at dawn"), said_not)
+    assert carried["prompt"] == "a lighthouse café, at night"
     pinned += directions.said("back to dawn", source="interjection")
     carried, _ = directions.apply(spec("a lighthouse café at dawn"), pinned)
     assert "a lighthouse café at dawn" in carried["prompt"]
