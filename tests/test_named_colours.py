@@ -171,3 +171,22 @@ async def test_a_red_boat_asked_at_the_output_gate_is_drawn_red(
     record = await context.assets.get(newest["asset_id"])
     assert record is not None
     assert shares(await context.assets.read_bytes(record))["red"] > 0.005
+
+
+@pytest.mark.anyio
+async def test_a_plan_revise_naming_warm_tones_changes_every_specs_palette(
+    graph: Any, context: Any, tid: str
+) -> None:
+    await run(graph, start("two hero banners for a lighthouse café at dawn"), tid, context)
+    before = dict((await graph.aget_state(config(tid))).values)["specs"]
+    assert all(warmth(s["palette"]) < 0 for s in before.values())
+    said = "make the palette warm: amber, orange and honey tones"
+    await resume(graph, {"action": "revise", "feedback": said}, tid, context)
+    gate = await pending_gate(graph, tid)
+    assert gate is not None and gate["gate"] == "plan"
+    state = dict((await graph.aget_state(config(tid))).values)
+    for deliverable, spec in state["specs"].items():
+        assert {"#ffb000", "#e8741c", "#e0a030"} <= set(spec["palette"]), deliverable
+        assert warmth(spec["palette"]) > 0, spec["palette"]
+    lens = [m for m in state["messages"] if m.type == "ai" and m.name == "critic"][-1]
+    assert "dusty blue" not in str(lens.content)
