@@ -167,7 +167,11 @@ def test_studio_fork_branches_a_thread_from_the_command_line(
     back = json.loads(studio(env, "fork", tid, "--at", earlier["checkpoint_id"], "--json").stdout)
     assert back["phase"] != "awaiting_plan_approval" and back["status"] == "idle"
     missing = studio(env, "fork", tid, "--at", "no-such-checkpoint")
-    assert missing.returncode == 1 and "Checkpoint not found" in missing.stderr
+    assert missing.returncode == 1
+    assert missing.stderr.strip() == (  # which one, and where the list is
+        f"error: no checkpoint 'no-such-checkpoint' in thread {tid}; `studio history {tid}` "
+        "lists them"
+    )
 
 
 async def test_a_branch_keeps_its_images_and_verdicts_whoever_is_deleted_first(

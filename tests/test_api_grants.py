@@ -105,6 +105,7 @@ async def test_signed_urls_are_short_lived_scoped_and_revocable(database, tmp_pa
         async with served.http(grant["token"]) as viewer:
             granted = (await viewer.post(f"/threads/{tid}/links")).json()
         assert token not in link["query"] and "access_token" not in link["query"]
+        assert (link["access"], granted["access"]) == ("owner", "view")  # what a page may offer
         asset = items[0]["url"]
         params = {k: v[0] for k, v in parse_qs(link["query"]).items()}
         async with served.http() as anonymous:
