@@ -71,6 +71,7 @@ def test_a_view_only_link_offers_nothing_that_directs(page: Any, server: Server)
     box.press("Enter")
     expect(director.locator("#error")).to_be_visible()
     expect(director.locator("li.msg.mine", has_text="make it sunny")).to_have_count(0)
+    expect(box).to_have_value("make it sunny")  # back in the box, not lost
     shot(director, "share-2-refused-send")
     director.context.close()
     viewer.context.close()

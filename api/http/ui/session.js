@@ -335,6 +335,8 @@ export class Session {
     } catch (error) {
       if (refused(error)) {  // said no to, not lost on the way: nothing to send again
         for (const { id } of batch) this.chat.remove(id);
+        const box = $("composer-input"); // the words are not lost: back in the box to edit
+        if (!box.value.trim()) box.value = batch.map(({ text }) => text).join("\n");
         this.showError(error);
         return;
       }
