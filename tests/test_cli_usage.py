@@ -63,6 +63,11 @@ def test_run_refuses_a_budget_that_is_not_a_number(env: dict[str, str]) -> None:
         assert (
             done.stderr.strip() == f"error: --max-seconds: must be a number of seconds; got {value}"
         )
+    over = studio(env, "run", "a lighthouse", "--max-iterations", "99999999999")
+    assert over.returncode == 2  # as every other usage error (was 1, from inside the session)
+    assert over.stderr.strip() == (
+        "error: --max-iterations: Input should be less than or equal to 50; got 99999999999"
+    )
     glued = studio(env, "run", "a lighthouse", "--deliverable", "hero7:3")
     assert glued.returncode == 2  # as "hero 7:3" is: no thread "hero7-3"
     assert glued.stderr.startswith("error: --deliverable: unknown aspect ratio 7:3")

@@ -19,7 +19,7 @@ from typing import Annotated, Any
 
 import psycopg
 import typer
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 from rich.console import Console
 
 from adapters.deliverables import parse_deliverables
@@ -43,7 +43,7 @@ from engine.resume import check_answer, gate_name
 from engine.settings import Settings
 from engine.studio import Studio, ThreadView, open_studio
 from graph.launch_settings import FORMATS
-from graph.state import GATE_ACTIONS, ROLES, ThreadSettings
+from graph.state import GATE_ACTIONS, ROLES, Budgets, ThreadSettings
 from people.accounts import create_link, link_url
 from people.audit import record
 from people.bootstrap import ensure_home_admin
@@ -405,6 +405,13 @@ def run(
         "max_seconds": max_seconds,
         "max_tokens": max_tokens,
     }
+    try:  # refused here, as the other usage errors, before a thread exists
+        TypeAdapter(Budgets).validate_python({k: v for k, v in budgets.items() if v is not None})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        flag = "--" + str(err["loc"][0]).replace("_", "-")
+        typer.echo(f"error: {flag}: {err['msg']}; got {err['input']}", err=True)
+        raise typer.Exit(2) from None
 
     async def body(client: LocalClient) -> None:
         studio = client.studio
