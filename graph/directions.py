@@ -131,8 +131,10 @@ _FORMAT = (
 )
 _COUNT = r"(?:one|two|three|four|five|six|seven|eight|a|an|single|\d+)"
 _DELIVERABLE_TALK = re.compile(
-    rf"^\s*deliverables?\s*:.*$|\b{_COUNT}\s+(?:[\w-]+\s+){{0,2}}?{_FORMAT}(?:\s+{_FORMAT})*\b|"
-    rf"(?:\b[\w-]+\s+)?\b\d{{1,2}}:\d{{1,2}}\b(?:\s+{_FORMAT}\b)*",
+    rf"\bdeliverables?\s*:.*$|\b{_COUNT}\s+(?:[\w-]+\s+){{0,2}}?{_FORMAT}(?:\s+{_FORMAT})*\b|"
+    rf"(?:\b{_FORMAT}\s+)*(?:\b[\w-]+\s+)?\b\d{{1,2}}:\d{{1,2}}\b(?:\s+{_FORMAT}\b)*|"
+    # a clause that is only a format ("…, hero banner"), or opens one ("hero banner of a fox")
+    rf"(?:^|(?<=[,.;:]))\s*(?:{_FORMAT}\s+)*{_FORMAT}\s*(?=[,.;]|$|\s+(?:of|for|showing)\b)",
     re.I | re.M,
 )
 _LINK = re.compile(r"^(?:\s*(?:and|of|for|with|showing|featuring|in|at|,|:|-)\b)+\s*", re.I)
@@ -149,7 +151,7 @@ def without_deliverables(text: str) -> str:
         r"(?:\b(?:and|or|plus)\s+)?\x00(?:\s+(?:of|for|with|showing|featuring)\b)?", " ", rest
     )
     rest = re.sub(r"\s*,(?:\s*,)+", ",", " ".join(rest.split()))
-    rest = re.sub(r"\s+(?:and|or|plus)\s*(?=[,.;]|$)", "", rest)
+    rest = re.sub(r"\s+(?:and|or|plus|for|as)\s*(?=[,.;]|$)", "", rest)
     rest = _LINK.sub("", rest).strip(" ,:;-")
     words = [w for w in re.findall(r"[\w'-]+", rest.lower()) if w not in _NOISE]
     return rest if words else ""

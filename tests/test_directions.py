@@ -181,10 +181,16 @@ def test_conversational_filler_is_no_direction() -> None:
         ("a misty forest at dawn, one 16:9 hero", "a misty forest at dawn"),
         ("a red fox in fresh snow at noon, one thumbnail 1:1", "a red fox in fresh snow at noon"),
         ("a 4:5 poster for a café named Harbor Lights", "a café named Harbor Lights"),
+        ("a fox in snow, hero banner 16:9", "a fox in snow"),
+        ("a fox in snow, thumbnail", "a fox in snow"),
+        ("hero banner of a fox in snow", "a fox in snow"),
+        ("a fox in snow for a hero banner", "a fox in snow"),
+        ("a heroic knight, one hero", "a heroic knight"),
     ],
 )
 def test_a_deliverable_named_beside_its_ratio_never_reaches_a_prompt(brief: str, rest: str) -> None:
     assert directions.without_deliverables(brief) == rest
     pinned = directions.said(directions.without_deliverables(brief), source="brief")
     carried, _ = directions.apply(spec(brief), pinned)
-    assert "hero" not in carried["prompt"] and "thumbnail" not in carried["prompt"]
+    words = {w.strip(",.") for w in carried["prompt"].lower().split()}
+    assert not words & {"hero", "banner", "thumbnail", "poster"}, carried["prompt"]
