@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from adapters.errors import Conflict, InvalidGateAction, InvalidInput, friendly_validation
 from engine.studio import Studio
+from graph import variants
 from graph.gates import GateAnswer, answer_schema, schema_for
 from graph.state import GATE_ACTIONS
 from store.checkpointer import StudioSaver
@@ -69,6 +70,38 @@ async def pending_interrupts(studio: Studio, thread_id: str) -> Sequence[Interru
     return snapshot.interrupts
 
 
+async def offered(studio: Studio, thread_id: str, value: Any) -> Any:
+    """An output gate's value with the Media Lab results that joined the thread since it was
+    asked (an upscale said in the chat ends after the gate asked again): they may be picked,
+    as the gate itself accepts them when it reads the answer."""
+    if not isinstance(value, dict) or value.get("gate") != "output" or "choices" not in value:
+        return value
+    offer = dict(value["choices"])
+    known = set(offer.get("assets") or {})
+    deliverables = set(offer.get("deliverables") or [])
+    lab = await variants.lab_results(studio.context.assets, thread_id, known, deliverables)
+    if not lab:
+        return value
+    offer["assets"] = {
+        **(offer.get("assets") or {}),
+        **{g["asset_id"]: g["deliverable"] for g in lab},
+    }
+    shown = [*value.get("candidates", []), *({**g, "current": False} for g in lab)]
+    return {**value, "choices": offer, "candidates": shown}
+
+
+async def _check(studio: Studio, thread_id: str, value: Any, answer: Any) -> None:
+    """`check_answer`; an asset the gate did not offer is looked for among the Media Lab
+    results that joined the thread since (one more query, only then)."""
+    try:
+        check_answer(value, answer)
+    except InvalidGateAction:
+        named = isinstance(answer, dict) and answer.get("asset_id")
+        if not named or (newer := await offered(studio, thread_id, value)) is value:
+            raise
+        check_answer(newer, answer)
+
+
 async def check_resume(
     studio: Studio, thread_id: str, resume: Any, *, busy: Callable[[], Awaitable[bool]]
 ) -> None:
@@ -90,10 +123,10 @@ async def check_resume(
                 f"(interrupt {', '.join(pending)})"
             )
         for key, answer in resume.items():
-            check_answer(pending[key].value, answer)
+            await _check(studio, thread_id, pending[key].value, answer)
         return
     if len(pending) > 1:
         raise InvalidInput(
             "command.resume: several gates are waiting; key the resume by interrupt id"
         )
-    check_answer(next(iter(pending.values())).value, resume)
+    await _check(studio, thread_id, next(iter(pending.values())).value, resume)

@@ -22,7 +22,7 @@ from graph.budgets import ThreadLimits, exhausted, limits
 from graph.context import StudioContext, thread_of
 from graph.emit import emit, phase
 from graph.fanout import generation_sends
-from graph.state import GATE_ACTIONS, GateRecord, StudioState, human_texts
+from graph.state import GATE_ACTIONS, GateRecord, Generation, StudioState, human_texts
 
 MIN_PREFIX = 8
 """An asset id may be given by any unique prefix of at least this many characters."""
@@ -331,7 +331,9 @@ def candidates(state: StudioState) -> list[dict[str, Any]]:
 async def approve_outputs(state: StudioState, runtime: Runtime[StudioContext]) -> Command[Any]:
     """Pause until the person approves, regenerates (one or all), picks a variant, or stops."""
     every = [d["id"] for d in state["plan"]["deliverables"]]
-    assets = {g["asset_id"]: g["deliverable"] for g in state.get("generations", [])}
+    known = {g["asset_id"] for g in state.get("generations", [])}
+    lab = await variants.lab_results(runtime.context.assets, thread_of(runtime), known, set(every))
+    assets = {g["asset_id"]: g["deliverable"] for g in [*state.get("generations", []), *lab]}
     missing = set(every) - {g["deliverable"] for g in state.get("generations", [])}
     if (state.get("settings") or {}).get("auto_approve"):
         answer = None
@@ -344,9 +346,13 @@ async def approve_outputs(state: StudioState, runtime: Runtime[StudioContext]) -
                 "message": "Approve the current variants, regenerate with feedback, pick "
                 "another variant, or stop.",
                 "outputs": outputs(state),
-                "candidates": candidates(state),
+                "candidates": [*candidates(state), *({**g, "current": False} for g in lab)],
                 "drift": state.get("drift", {}),
-                "variants": {d: [v["asset_id"] for v in listing.get(d, [])] for d in every},
+                "variants": {
+                    d: [v["asset_id"] for v in listing.get(d, [])]
+                    + [g["asset_id"] for g in lab if g["deliverable"] == d]
+                    for d in every
+                },
                 "failures": [f for f in state.get("failures", []) if f["deliverable"] in missing],
                 "stop_reason": state.get("stop_reason", ""),
                 "choices": choices(every, assets),
@@ -367,7 +373,7 @@ async def approve_outputs(state: StudioState, runtime: Runtime[StudioContext]) -
     if answer.action == "stop":
         return stopped("output", answer)
     if answer.action == "pick":
-        return await pick(state, answer, runtime)
+        return await pick(state, answer, runtime, lab)
     lim = limits(state, runtime.context.defaults)
     if answer.asset_id:  # regenerate exactly: that output's recipe, as it was
         return await rerun(state, answer, lim, runtime)
@@ -375,10 +381,15 @@ async def approve_outputs(state: StudioState, runtime: Runtime[StudioContext]) -
 
 
 async def pick(
-    state: StudioState, answer: GateAnswer, runtime: Runtime[StudioContext]
+    state: StudioState,
+    answer: GateAnswer,
+    runtime: Runtime[StudioContext],
+    lab: list[Generation] | None = None,
 ) -> Command[Any]:
     """Make the picked variant current (the others of its deliverable are superseded) and
-    show the gate again."""
+    show the gate again. A Media Lab result picked joins the thread's variants."""
+    joined = [g for g in lab or [] if g["asset_id"] == answer.asset_id]
+    state = {**state, "generations": [*state.get("generations", []), *joined]}
     chosen = variants.by_id(state)[str(answer.asset_id)]
     current = {**variants.current_of(state), chosen["deliverable"]: chosen["asset_id"]}
     for verdict, ids in variants.verdicts(state, current).items():
@@ -396,6 +407,7 @@ async def pick(
                 runtime.context.assets, {chosen["deliverable"]: chosen["asset_id"]}
             ),
             "drift": await variants.set_drift(runtime.context.assets, current),  # the new set's
+            "generations": joined,
             "messages": [AIMessage(text, name="manager")],
         },
     )

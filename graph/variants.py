@@ -143,6 +143,28 @@ async def set_drift(assets: AssetStore, chosen: dict[str, str]) -> DriftReport:
     )
 
 
+async def lab_results(
+    assets: AssetStore, thread_id: str, known: set[str], deliverables: set[str]
+) -> list[Generation]:
+    """Media Lab results that joined the thread ("upscale hero 2x" said in the chat) and are
+    not among its variants yet: the output gate offers them to pick (F27)."""
+    return [
+        Generation(
+            asset_id=r.id,
+            deliverable=r.deliverable,
+            iteration=r.iteration,
+            attempt=r.attempt,
+            seed=r.seed,
+            generator=r.generator,
+            path=str(r.path),
+        )
+        for r in await assets.list_thread(thread_id)
+        if r.generator.startswith("media lab")
+        and r.id not in known
+        and r.deliverable in deliverables
+    ]
+
+
 async def specs_of(assets: AssetStore, chosen: dict[str, str]) -> dict[str, dict[str, Any]]:
     """The spec (with the seed it used) each chosen variant was made from: what Pixel revises
     next for its deliverable, so a revision starts from what the person sees."""

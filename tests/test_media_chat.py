@@ -78,6 +78,18 @@ async def test_upscale_said_at_the_output_gate_joins_the_threads_outputs(
                 await asyncio.sleep(0.1)
             assert f"Media Lab job {job['id']} finished: upscale hero 2x" in said
             assert f"({made['width']}x{made['height']})" in said
+            # the upscale can be picked (it joined after the gate asked) and approved
+            pick = {"command": {"resume": {"action": "pick", "asset_id": made["asset_id"]}}}
+            picked = await client.post(f"/threads/{tid}/runs/wait", json=pick)
+            assert picked.status_code == 200, picked.text
+            assert picked.json()["current"]["hero"] == made["asset_id"]
+            approve = {"command": {"resume": {"action": "approve"}}}
+            done = (await client.post(f"/threads/{tid}/runs/wait", json=approve)).json()
+            assert done["phase"] == "approved" and done["current"]["hero"] == made["asset_id"]
+            final = (await client.get(f"/threads/{tid}/outputs")).json()["items"]
+            verdicts = {i["asset_id"]: i["verdict"] for i in final}
+            assert verdicts[made["asset_id"]] == "approved"
+            assert verdicts[hero["asset_id"]] == "superseded"
 
 
 async def notices(pool: Any, tid: str) -> list[str]:

@@ -14,7 +14,7 @@ from adapters.errors import Conflict, InvalidInput, StudioError
 from engine.eventlog import Record
 from engine.manager import Engine, RunManager, open_engine
 from engine.media_lab import MediaLab
-from engine.resume import check_resume
+from engine.resume import check_resume, offered
 from engine.settings import Settings
 from engine.studio import Studio, ThreadView, open_studio
 from graph.state import valid_settings
@@ -109,7 +109,10 @@ class LocalClient:
         """Where the thread stands; from now on this process takes over its runs if the
         process executing them dies."""
         self.manager.adopt(thread_id)
-        return await self.manager.view(thread_id)
+        view = await self.manager.view(thread_id)
+        for item in view.interrupts:  # Media Lab results that joined since the gate asked
+            item["value"] = await offered(self.studio, thread_id, item["value"])
+        return view
 
     async def exists(self, view: ThreadView) -> bool:
         return bool(view.values) or await self.manager.busy(view.thread_id)
