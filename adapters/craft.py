@@ -233,11 +233,13 @@ def _mentions(text: str, table: dict[str, Look]) -> list[tuple[int, str, bool]]:
 
 
 def named_looks(text: str) -> list[str]:
-    """The moods, lights, weathers and materials a text names outright (not negated), in order."""
+    """The moods, lights, weathers and materials a text names outright, in order, less any
+    the text sets aside later ("at dawn … night instead of dawn": no dawn)."""
     low = _expand(" ".join(text.lower().split()))
     tables = (MOODS, LIGHTS, WEATHERS, MATERIALS)
-    found = sorted(m for table in tables for m in _mentions(low, table) if not m[2])
-    return list(dict.fromkeys(key for _, key, _ in found if key != "clear"))
+    found = sorted(m for table in tables for m in _mentions(low, table))
+    latest = {key: negated for _, key, negated in found}
+    return list(dict.fromkeys(key for _, key, _ in found if key != "clear" and not latest[key]))
 
 
 def _expand(text: str) -> str:

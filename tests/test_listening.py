@@ -194,6 +194,8 @@ async def test_night_instead_of_dawn_said_mid_discussion_changes_the_light_and_m
     assert "nothing has to change" not in last_said(state, "style")
     assert "doesn't move my palette" not in last_said(state, "style")
     assert "keeps dawn light" not in last_said(state, "critic")
+    for role in ("composition", "story"):  # nobody talks of dawn as wanted any more
+        assert "With dawn" not in last_said(state, role), role
     await resume(graph, {"action": "approve"}, tid, context)
     state = await values(graph, tid)
     for critique in state["critiques"]:  # the time of day is checked by measured brightness
