@@ -131,6 +131,7 @@ def unverifiable(asks: Sequence[Direction]) -> list[str]:
     beyond tone, colour, layout, weather and rain (a cat, waves, "no faces"), and the words
     of any text asked for (text is found, not read)."""
     out: list[str] = []
+    aside = directions.set_aside([d for d in asks if not d["negative"]])
     for d in asks:
         said = d["text"]
         if not d["negative"] and asks_for_text(said):
@@ -143,6 +144,7 @@ def unverifiable(asks: Sequence[Direction]) -> list[str]:
         if all(_covered(w) or (lit and w in _SKY) for w in re.findall(r"[a-z][a-z'-]*", rest)):
             continue
         words = re.sub(r"^(?:with|and|plus|also)\s+", "", directions.prompt_words(d), flags=re.I)
+        words = directions.without_aside(words, aside) or words  # no "at dawn" after "not dawn"
         out.append(f"the absence of {words}" if d["negative"] else words)
     return list(dict.fromkeys(out))
 

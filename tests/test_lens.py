@@ -243,6 +243,9 @@ def test_a_time_of_day_ask_is_checked_by_the_measured_key() -> None:
     assert items("at night, not dawn") == [] and items("switch to sunset") == []
     assert items("make it night: dark sky with a moon") == []
     assert items("add a moon") == ["a moon"]  # without a time of day, a moon is a thing
+    asks = said("a lighthouse café at dawn", source="brief")
+    asks += said("night instead of dawn", source="plan_feedback")
+    assert unverifiable(asks) == ["a lighthouse café"]  # not "… at dawn": dawn was set aside
 
 
 def test_only_what_the_person_asked_for_counts_as_not_drawn() -> None:
