@@ -285,7 +285,10 @@ def _water(c: Canvas, rng: Rng) -> None:
     # Darker than the sky it mirrors, as water is, which also keeps the horizon visible.
     water = mix(c.rgb[src[:, None], xs], c.palette[1] * c.light.ambient, 0.45) * 0.75
     c.rgb[hz:] = water
-    c.glow[hz:] += _glitter(c.glow[src[:, None], xs] * 0.6, rng, h)
+    # Rows deeper than the sky is tall have no sky to mirror (`src` clips to its top row):
+    # they take its colour but no light, or a star there would run down the water.
+    mirrors = (2 * hz - ys - 1 >= 0).astype(np.float32)[:, None, None]
+    c.glow[hz:] += _glitter(c.glow[src[:, None], xs] * 0.6 * mirrors, rng, h)
     c.ground[hz:] = 1.0
     if sea > 1:
         _whitecaps(c, rng, sea)

@@ -529,3 +529,20 @@ def test_one_sun_over_water(lighting: str) -> None:
     area = 0.5 * np.pi * disc[2] ** 2
     discs = [i for i in range(1, count) if stats[i, cv2.CC_STAT_AREA] >= area]
     assert len(discs) == 1
+
+
+def test_water_below_the_mirrored_sky_carries_no_star_columns() -> None:
+    """Water deeper than the sky is tall mirrors no glow: before, every row below twice the
+    horizon mirrored the sky's top row, so a star there ran down the water as a dotted column
+    (a lighthouse at dawn showed three)."""
+    s = spec(prompt="a lighthouse on the sea at dawn", subject="lighthouse", lighting="dawn",
+             width=1024, height=576, horizon=0.24, seed=3)  # fmt: skip
+    canvas = new_canvas(s)
+    draw_sky(canvas, np.random.default_rng([s.seed, 0]))
+    assert canvas.family == "water"
+    canvas.glow[0, 100] += 0.9  # a bright star in the sky's top row
+    # below the mirror of the whole sky and the glints' smear (8% of the height) beyond it
+    depth = int(2 * canvas.horizon * canvas.h) + int(0.08 * canvas.h) + 2
+    before = canvas.glow[depth:].copy()
+    draw_scenery(canvas, np.random.default_rng([s.seed, 9]))
+    assert np.allclose(canvas.glow[depth:], before)
