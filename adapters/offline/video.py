@@ -122,6 +122,34 @@ def _fill(text: str, fields: dict[str, str]) -> str:
     return text.format(subject=short, Subject=short[:1].upper() + short[1:], name=name)
 
 
+ASKED = re.compile(
+    r"^(?:please\s+)?(?:(?:can|could|would)\s+you\s+)?(?:"
+    r"(?:make|have|let)\s+(?:it|the\s+(?:line|voice[\s-]?over|narrat(?:ion|or)))\s+(?:say|mention)"
+    r"|(?:the\s+)?(?:line|voice[\s-]?over|narrat(?:ion|or))\s+should\s+(?:say|mention)"
+    r"|tell\s+(?:them|people|viewers|the\s+viewers?)|point\s+out"
+    r"|say|mention|add|state|explain|stress|emphasi[sz]e|include)\b[\s:,]*(?:that\b\s*)?",
+    re.IGNORECASE,
+)
+"""An instruction to the writer ("say that …", "mention …", "make it say …"): what follows it is
+what the line should say, never words for the voice to speak."""
+
+
+def spoken(note: str, fields: dict[str, str]) -> str | None:
+    """The line a note asks for, when it tells the writer what to say ("say that it is a quiet
+    kettle" -> "Aurora: a quiet kettle."): the instruction dropped, "it" made the product's name.
+    None when the note is no such instruction."""
+    said = ASKED.match(note.strip())
+    if not said or not (content := note.strip()[said.end() :].strip(" \"'.")):
+        return None
+    name = _fill("{name}", fields)
+    name = name[:1].upper() + name[1:]
+    if found := re.match(r"(?:it\s+is|it's|it\s+was)\s+", content, re.IGNORECASE):
+        content = f"{name}: {content[found.end() :]}"
+    elif found := re.match(r"it\s+", content, re.IGNORECASE):
+        content = f"{name} {content[found.end() :]}"
+    return f"{content[:1].upper()}{content[1:]}."
+
+
 def _count(fields: dict[str, str], kind: str) -> int:
     try:
         return max(1, min(12, int(fields.get("scenes", "0"))))
@@ -176,7 +204,8 @@ def look(prompt: Prompt) -> dict[str, Any]:
 
 def script(prompt: Prompt) -> dict[str, Any]:
     """Saga's voice-over: one line per scene, in the type's voice; feedback reaches the line of
-    the scene it names (or the middle scene's)."""
+    the scene it names (or the middle scene's): a note saying what to say ("say that …") becomes
+    the line, anything else is added to it."""
     fields = video_fields(prompt)
     kind = fields.get("type", "product_ad") if fields.get("type") in LINES else "product_ad"
     pool = LINES[kind]
@@ -188,7 +217,9 @@ def script(prompt: Prompt) -> dict[str, Any]:
         text = _fill(text, fields)
         text = text[:1].upper() + text[1:]  # "{name}. Get yours today." with no name given
         note = feedback.get(ident) or (feedback.get("*") if index == len(listed) // 2 else "")
-        if note:
+        if note and (line := spoken(note, fields)):
+            text = line  # the line rewritten to say what was asked, not the request itself
+        elif note:
             text = f"{text} {note.strip().rstrip('.').capitalize()}."
         lines.append({"scene": ident, "text": text})
     return {"lines": lines}
