@@ -264,7 +264,10 @@ def observed_rows(answer: GateAnswer, test: dict[str, Any]) -> tuple[list[dict[s
         source = str(posted.get("source", "manual")) if isinstance(posted, dict) else "manual"
         return experiment.check_rows(rows, test["variants"]), source
     if test["simulated"]:
-        return simulator.poll(int(test["seed"]), test["variants"], int(test["polls"])), "simulated"
+        seed = int(test["seed"])
+        polls_seed = int(test.get("polls_seed", seed))  # a test opened before it had its own
+        rows = simulator.poll(seed, test["variants"], int(test["polls"]), polls_seed)
+        return rows, "simulated"
     return [], ""
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from adapters.launch import simulator
 from adapters.renderer import read_recipe
 from agents.launch.results import package
 from tests.launch_helpers import T0, Clock, launch_context, to_gate
@@ -179,7 +180,7 @@ async def test_the_simulated_test_declares_the_winner_at_95_percent(
     gate = await to_gate(graph, context, tid, "experiment")
     assert gate["experiment"]["simulated"] and gate["experiment"]["data"] == "simulated"
     seen = []
-    for _ in range(60):
+    for _ in range(200):  # each thread polls its own figures: some tests take longer
         clock.advance(seconds=5)
         await resume(graph, {"action": "observe"}, tid, context)
         gate = await pending_gate(graph, tid)
@@ -202,6 +203,23 @@ async def test_the_simulated_test_declares_the_winner_at_95_percent(
     assert results["duration_hours"] == pytest.approx(len(seen) * 5 / 3600 + 5 / 3600, abs=1e-3)
     winner = await context.assets.get(results["winning_content"]["thumbnail"]["asset_id"])
     assert winner is not None and winner.verdict == "approved"
+
+
+async def test_each_thread_simulates_its_own_figures_and_a_thread_the_same_each_time(
+    graph: Any, context: Any, clock: Clock
+) -> None:
+    firsts = []
+    for tid in (str(uuid.uuid4()), str(uuid.uuid4())):
+        await to_gate(graph, context, tid, "experiment")
+        clock.advance(seconds=5)
+        await resume(graph, {"action": "observe"}, tid, context)
+        test = (await values(graph, tid))["launch"]["experiment"]
+        assert test["simulated"] and test["polls"] == 1
+        assert test["polls_seed"] == simulator.thread_seed(tid, test["seed"])
+        rows = test["batches"][0]["rows"]  # replayed from its seed: the same figures
+        assert rows == simulator.poll(test["seed"], test["variants"], 0, test["polls_seed"])
+        firsts.append(test["counts"])
+    assert firsts[0] != firsts[1]  # two threads, two different simulated tests
 
 
 async def test_declaring_by_hand_is_refused_below_90_percent_then_allowed(

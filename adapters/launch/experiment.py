@@ -38,8 +38,10 @@ def open_test(
     timeout_hours: float = TIMEOUT_HOURS,
     poll_seconds: float = POLL_SECONDS,
     seed: int = 7,
+    polls_seed: int | None = None,
 ) -> dict[str, Any]:
-    """A running test of `variants`, ending by `timeout_hours` from `now` at the latest."""
+    """A running test of `variants`, ending by `timeout_hours` from `now` at the latest. A
+    simulated test's CTRs come from `seed`, its polls from `polls_seed` (the thread's)."""
     simulated = provider == "simulated"
     test: dict[str, Any] = {
         "status": "running",
@@ -53,6 +55,7 @@ def open_test(
         "next_poll_at": iso(now + timedelta(seconds=poll_seconds)) if simulated else None,
         "polls": 0,
         "seed": seed,
+        "polls_seed": seed if polls_seed is None else polls_seed,
         "counts": {v: [0, 0] for v in variants},
         "batches": [],
         "batch_count": 0,

@@ -1,11 +1,15 @@
 """The simulated observation provider: seeded impressions and clicks per thumbnail style.
 
-Every batch it reports is labelled `simulated`. Each style's true CTR is drawn once per test
-around its baseline (the seed's figures: face-focused 8.5%, product demo 6.2%, bold text 9.5%
-with a wider spread); each poll then draws impressions (Poisson) and clicks (binomial).
+Every batch it reports is labelled `simulated`. Each style's true CTR is drawn from the
+session's seed around its baseline (the seed's figures: face-focused 8.5%, product demo 6.2%,
+bold text 9.5% with a wider spread); each poll then draws impressions (Poisson) and clicks
+(binomial) from the test's own seed (`thread_seed`: the thread's), so two threads' tests report
+different figures while a thread's test polls the same ones every time it is replayed.
 """
 
 from __future__ import annotations
+
+import hashlib
 
 import numpy as np
 
@@ -27,10 +31,20 @@ def true_ctrs(seed: int, variants: list[str]) -> dict[str, float]:
     return {v: out.get(v, 0.05) for v in variants}
 
 
-def poll(seed: int, variants: list[str], index: int) -> list[dict[str, int | str]]:
-    """The `index`-th batch of observations: one row per variant."""
+def thread_seed(thread_id: str, seed: int) -> int:
+    """The seed of one thread's simulated test: deterministic for the thread (and the session's
+    `seed`), different across threads."""
+    digest = hashlib.sha256(f"{seed}:{thread_id}".encode()).digest()
+    return int.from_bytes(digest[:4], "big")
+
+
+def poll(
+    seed: int, variants: list[str], index: int, polls_seed: int | None = None
+) -> list[dict[str, int | str]]:
+    """The `index`-th batch of observations: one row per variant. `seed` sets the true CTRs,
+    `polls_seed` (the test's own, `thread_seed`; default `seed`) the draws of each poll."""
     ctrs = true_ctrs(seed, variants)
-    rng = np.random.default_rng([seed, index + 1])
+    rng = np.random.default_rng([seed if polls_seed is None else polls_seed, index + 1])
     rows: list[dict[str, int | str]] = []
     for variant in variants:
         impressions = int(rng.poisson(IMPRESSIONS_PER_POLL))

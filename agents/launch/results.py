@@ -7,7 +7,7 @@ from typing import Any
 from langchain_core.messages import AIMessage
 from langgraph.runtime import Runtime
 
-from adapters.launch import experiment
+from adapters.launch import experiment, simulator
 from graph.context import StudioContext, thread_of
 from graph.emit import phase
 from graph.launch_settings import chosen_script
@@ -21,13 +21,15 @@ async def open_experiment(state: StudioState, runtime: Runtime[StudioContext]) -
     options = (state.get("settings") or {}).get("launch") or {}
     if (launch.get("experiment") or {}).get("status") == "running":
         return {"launch": {"stage": "experiment_gate"}}  # a resumed leg: it is already open
+    seed = int((state.get("settings") or {}).get("seed", 7))
     test = experiment.open_test(
         context.clock(),
         list(launch["tested"]),
         provider=options.get("provider", "simulated"),
         timeout_hours=float(options.get("timeout_hours", experiment.TIMEOUT_HOURS)),
         poll_seconds=float(options.get("poll_seconds", experiment.POLL_SECONDS)),
-        seed=int((state.get("settings") or {}).get("seed", 7)),
+        seed=seed,
+        polls_seed=simulator.thread_seed(thread_of(runtime), seed),
     )
     data = "simulated data (the seeded simulator)" if test["simulated"] else "the figures you post"
     text = (
