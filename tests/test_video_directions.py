@@ -5,9 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+from adapters.media.motion import FASTER, SLOWER, asked_move, asked_speed, camera
 from adapters.offline import video as offline
 from adapters.offline.reading import read
 from agents.video import prompts
+from tests.studio_helpers import config, pending_gate, resume, run, start
+
+BRIEF = "a 4-second product ad for Aurora, a quiet electric kettle, warm morning light"
+SMALL = {"fps": 4, "height": 180, "scenes": 2}
 
 VIDEO = {"type": "product_ad", "seconds": 12, "scenes": 2, "subject": "Aurora", "name": "Aurora"}
 SCENES = [
@@ -22,6 +29,12 @@ def lines(feedback: dict[str, str]) -> dict[str, str]:
     return {line["scene"]: line["text"] for line in answer["lines"]}
 
 
+async def gate(graph: Any, tid: str) -> dict[str, Any]:
+    found = await pending_gate(graph, tid)
+    assert found is not None and found["gate"] == "stage", found
+    return found
+
+
 def test_a_say_that_note_rewrites_the_line_instead_of_being_spoken() -> None:
     said = "say that it is a quiet electric kettle that boils water in near silence"
     got = lines({"*": said})
@@ -31,3 +44,53 @@ def test_a_say_that_note_rewrites_the_line_instead_of_being_spoken() -> None:
     scoped = lines({"s1": "make it say it boils in ninety seconds"})
     assert scoped["s1"] == "Aurora boils in ninety seconds."
     assert lines({"s2": "Mention that it is cordless."})["s2"] == "Aurora: cordless."
+
+
+def test_feedback_names_the_camera_move_it_asks_for_and_its_speed() -> None:
+    assert asked_move("pan instead of push in, slower") == "pan_right"
+    assert asked_move("tilt up rather than pan") == "tilt_up"
+    assert asked_move("no push in") is None and asked_move("make it brighter") is None
+    assert asked_speed("pan instead of push in, slower") == SLOWER
+    assert asked_speed("snappier") == FASTER and asked_speed("pan left") is None
+    # slower travels half as far over the same clip, about the same middle
+    assert camera("pan_right", 0.0, speed=0.5).dx == pytest.approx(camera("pan_right", 0.0).dx / 2)
+    assert camera("push_in", 1.0, speed=0.5).zoom < camera("push_in", 1.0).zoom
+
+
+async def until(graph: Any, tid: str, context: Any, name: str) -> dict[str, Any]:
+    while (at := await pending_gate(graph, tid)) is not None and at["stage"] != name:
+        await resume(graph, {"action": "accept"}, tid, context)
+    assert at is not None and at["gate"] == "stage", at
+    return at
+
+
+@pytest.mark.anyio
+async def test_animation_feedback_naming_a_move_and_speed_remakes_the_clips(
+    graph: Any, context: Any, tid: str
+) -> None:
+    await run(graph, start(BRIEF, format="video", video=SMALL), tid, context)
+    first = (await until(graph, tid, context, "animation"))["output"]["clips"]
+    assert first["s1"]["move"] == "push_in"
+    said = "pan instead of push in, slower"
+    await resume(graph, {"action": "regenerate", "feedback": said}, tid, context)
+    at = await gate(graph, tid)
+    assert at["stage"] == "animation" and at["version"] == 2
+    clips = at["output"]["clips"]
+    for scene in ("s1", "s2"):  # no scene named: every clip, each made again
+        assert (clips[scene]["move"], clips[scene]["speed"]) == ("pan_right", SLOWER)
+        assert clips[scene]["asset_id"] != first[scene]["asset_id"]
+        assert "pan right, slower" in clips[scene]["made_by"]
+    await resume(
+        graph,
+        {"action": "regenerate", "deliverable": "s2", "feedback": "tilt up, faster"},
+        tid,
+        context,
+    )
+    clips_3 = (await gate(graph, tid))["output"]["clips"]
+    assert clips_3["s1"] == clips["s1"]  # kept, still the directed pan
+    assert (clips_3["s2"]["move"], clips_3["s2"]["speed"]) == ("tilt_up", FASTER)
+    said_nothing = "make it brighter"
+    await resume(graph, {"action": "regenerate", "feedback": said_nothing}, tid, context)
+    state = dict((await graph.aget_state(config(tid))).values)
+    frame = [m.content for m in state["messages"] if m.type == "ai" and m.name == "composition"]
+    assert "names no camera move" in frame[-1]

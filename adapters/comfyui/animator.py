@@ -89,12 +89,13 @@ class ComfyUIAnimator:
         height: int,
         layered: bool,
         job_id: str = "",
+        speed: float = 1.0,
     ) -> Clip:
         reason = await self.unavailable()
         if reason is not None:
             clip = await self.fallback.animate(
                 keyframe, spec, move=move, seconds=seconds, fps=fps, width=width,
-                height=height, layered=layered, job_id=job_id,
+                height=height, layered=layered, job_id=job_id, speed=speed,
             )  # fmt: skip
             return Clip(clip.mp4, clip.frames, f"{clip.engine} (fallback: {reason})")
         count = frame_count(seconds, fps)
@@ -108,7 +109,7 @@ class ComfyUIAnimator:
             params={
                 "video_frames": made,
                 "fps": made_fps,
-                "motion_bucket_id": MOTION.get(move, 127),
+                "motion_bucket_id": max(1, min(255, round(MOTION.get(move, 127) * speed))),
             },
         )
         frames = webp_frames(images[0].png)

@@ -43,11 +43,12 @@ class Animator(Protocol):
         height: int,
         layered: bool,
         job_id: str = "",
+        speed: float = 1.0,
     ) -> Clip:
         """Move the camera over `keyframe` for `seconds`. `layered`: the built-in renderer made
         it, so its depth layers can be drawn again from `spec`. `job_id`: the exactly-once key
         of this clip (a server-side animator queues it under that id; `context.images.cancel`
-        stops it)."""
+        stops it). `speed`: how far the move travels (1 the shot's own, 0.5 slower)."""
         ...
 
 
@@ -68,9 +69,10 @@ class ParallaxAnimator:
         height: int,
         layered: bool,
         job_id: str = "",
+        speed: float = 1.0,
     ) -> Clip:
         return await asyncio.to_thread(
-            self._animate, keyframe, spec, move, seconds, fps, width, height, layered
+            self._animate, keyframe, spec, move, seconds, fps, width, height, layered, speed
         )
 
     def _animate(
@@ -83,6 +85,7 @@ class ParallaxAnimator:
         width: int,
         height: int,
         layered: bool,
+        speed: float = 1.0,
     ) -> Clip:
         still = Image.open(io.BytesIO(keyframe)).convert("RGB")
         if layered and (spec.width, spec.height) == still.size:
@@ -99,10 +102,13 @@ class ParallaxAnimator:
             width=width,
             height=height,
             focus=focus,
+            speed=speed,
         )
         mp4 = encode(frames, fps=fps, width=width, height=height)
+        pace = "" if speed == 1.0 else (", slower" if speed < 1.0 else ", faster")
         label = (
-            f"built-in camera move ({move.replace('_', ' ')}, parallax over {source}); {ENCODER}"
+            f"built-in camera move ({move.replace('_', ' ')}{pace}, parallax over {source}); "
+            f"{ENCODER}"
         )
         return Clip(mp4, frame_count(seconds, fps), label)
 

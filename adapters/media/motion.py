@@ -61,6 +61,37 @@ def move_for(shot: str) -> str:
     return "push_in"
 
 
+SLOWER, FASTER = 0.5, 1.3
+"""How far a move travels in its clip when feedback asks for it slower or faster (1 is the
+shot's own; faster is capped so the frame's margin still hides every edge)."""
+_INSTEAD = re.compile(r"\b(?:instead\s+of|rather\s+than|not\s+a|not|no\s+more|no)\b", re.I)
+
+
+def asked_move(words: str) -> str | None:
+    """The camera move feedback asks for ("pan instead of push in" -> `pan_right`), None when it
+    names none; a move only named as the one to drop ("... instead of push in") is not asked."""
+    wanted = _INSTEAD.split(words.lower().replace("_", " "))[0]
+    if not wanted.strip():
+        return None
+    for move in MOVES:
+        if move.replace("_", " ") in wanted:
+            return move
+    for pattern, move in _WORDS:
+        if re.search(rf"\b(?:{pattern})", wanted):
+            return move
+    return None
+
+
+def asked_speed(words: str) -> float | None:
+    """How fast feedback asks the camera to move (`SLOWER`, `FASTER`), None when it says not."""
+    text = words.lower()
+    if re.search(r"\b(?:slow(?:er|ly)?|gentler|gently|calmer|subtler|less\s+motion)\b", text):
+        return SLOWER
+    if re.search(r"\b(?:fast(?:er)?|quick(?:er|ly)?|snappier|more\s+motion)\b", text):
+        return FASTER
+    return None
+
+
 def renderer_depth(spec: GenerationSpec) -> Depth:
     """Depth (0 far .. 1 near) from the built-in renderer's layers for `spec`: the sky and far
     scenery at the back, the ground plane nearer toward the bottom, the subject in front."""
@@ -108,14 +139,22 @@ def _ease(t: float) -> float:
     return t * t * (3 - 2 * t)
 
 
-def camera(move: str, t: float, focus: tuple[float, float] = (0.5, 0.5)) -> Camera:
-    """The camera `move` at time `t` (0..1), eased; every move keeps a margin so no edge shows."""
+def camera(
+    move: str, t: float, focus: tuple[float, float] = (0.5, 0.5), speed: float = 1.0
+) -> Camera:
+    """The camera `move` at time `t` (0..1), eased; every move keeps a margin so no edge shows.
+    `speed` scales how far the move travels in the clip (0.5: half as far, as slowly)."""
+    speed = min(FASTER, max(0.1, speed))
     e = _ease(min(1.0, max(0.0, t)))
+    if move in ("pan_left", "pan_right", "tilt_up", "tilt_down", "parallax"):
+        e = 0.5 + (e - 0.5) * speed  # the same path about its middle, shorter or longer
+    else:
+        e *= speed
     fx, fy = focus
     if move == "push_in":
         return Camera(1.04 + 0.14 * e, fx, fy, 0.0, 0.0)
     if move == "pull_out":
-        return Camera(1.18 - 0.14 * e, fx, fy, 0.0, 0.0)
+        return Camera(max(1.02, 1.18 - 0.14 * e), fx, fy, 0.0, 0.0)
     if move in ("pan_left", "pan_right"):
         sign = -1 if move == "pan_left" else 1
         return Camera(1.14, 0.5, 0.5, sign * (0.05 - 0.1 * e), 0.0)
@@ -176,8 +215,9 @@ def animate(
     width: int,
     height: int,
     focus: tuple[float, float] = (0.5, 0.5),
+    speed: float = 1.0,
 ) -> Iterator[Frame]:
-    """The frames of one shot: `move` over `seconds` at `fps`, `width` x `height`."""
+    """The frames of one shot: `move` over `seconds` at `fps`, `width` x `height`, at `speed`."""
     still = keyframe if isinstance(keyframe, Image.Image) else Image.open(io.BytesIO(keyframe))
     image = np.asarray(still.convert("RGB"), np.float32)
     if depth.shape != image.shape[:2]:
@@ -186,4 +226,4 @@ def animate(
     count = frame_count(seconds, fps)
     for index in range(count):
         t = index / max(1, count - 1)
-        yield frame_at(image, depth, camera(move, t, focus), width, height)
+        yield frame_at(image, depth, camera(move, t, focus, speed), width, height)

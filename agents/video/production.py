@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 import time
 from typing import Any
@@ -14,6 +15,7 @@ from langgraph.runtime import Runtime
 from adapters.errors import GenerationCancelled, GenerationFailed
 from adapters.media.captions import Cue, webvtt
 from adapters.media.cut import ENCODER, Shot, cut, probe
+from adapters.media.motion import asked_move, asked_speed
 from adapters.media.speech import read_wav, wav_bytes
 from adapters.specs import GenerationSpec
 from agents.generate import job_id as image_job_id
@@ -21,7 +23,7 @@ from agents.video.work import asset_ref, job_id, keep
 from graph.context import StudioContext, thread_of
 from graph.emit import emit
 from graph.video_settings import DEFAULT_MAX_VIDEO_SECONDS
-from graph.video_stages import add_version, next_version, output
+from graph.video_stages import add_version, next_version, output, request
 
 MAX_SPEED = 1.8
 """The fastest a line is spoken to fit its slot; past it Lens reports the overrun."""
@@ -34,14 +36,42 @@ async def _bytes(context: StudioContext, asset_id: str) -> bytes:
     return await context.assets.read_bytes(record)
 
 
+def directed(
+    scenes: list[dict[str, Any]], before: dict[str, Any], scope: str, feedback: str
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """The scenes with the camera move and speed the person asked for: feedback naming a move
+    ("pan instead of push in") or a speed ("slower") changes the scenes it names (`s2`, "scene 2",
+    or the gate's scene), else every scene; a scene directed before keeps its directed move.
+    Also which scenes this feedback changed."""
+    move, speed = asked_move(feedback), asked_speed(feedback)
+    named = {f"s{n}" for n in re.findall(r"\b(?:s|scene\s+)(\d{1,2})\b", feedback.lower())}
+    ids = {s["id"] for s in scenes}
+    targets = {scope} if scope in ids else (named & ids) or ids
+    out, changed = [], []
+    for scene in scenes:
+        old = before.get(scene["id"]) or {}
+        if old.get("directed"):  # an earlier direction holds until another replaces it
+            scene = {**scene, "move": old["move"], "speed": float(old.get("speed", 1.0))}
+            scene["directed"] = True
+        if scene["id"] in targets and (move or speed):
+            scene = {**scene, "directed": True}
+            scene["move"] = move or scene["move"]
+            scene["speed"] = speed or float(scene.get("speed", 1.0))
+            changed.append(scene["id"])
+        out.append(scene)
+    return out, changed
+
+
 async def animate_scenes(state: Any, runtime: Runtime[StudioContext]) -> dict[str, Any]:
     """A clip per scene: the shot's camera move over its keyframe, for the scene's seconds.
-    A scene whose keyframe, move and length did not change keeps its clip."""
+    A scene whose keyframe, move, speed and length did not change keeps its clip; feedback that
+    names a camera move or a speed changes the clips it names (`directed`)."""
     started = time.monotonic()
     context, video, thread = runtime.context, state["video"], thread_of(runtime)
-    scenes = output(video, "scenes")["scenes"]
     keyframes = output(video, "visuals")["keyframes"]
     before = output(video, "animation").get("clips") or {}
+    scope, feedback = request(video, "animation")
+    scenes, changed = directed(output(video, "scenes")["scenes"], before, scope, feedback)
     version = next_version(video, "animation")
     fps, width, height = int(video["fps"]), int(video["width"]), int(video["height"])
     clips, animator = {}, context.media.animator_for(context.images)
@@ -81,6 +111,7 @@ async def animate_scenes(state: Any, runtime: Runtime[StudioContext]) -> dict[st
                     height=height,
                     layered=key["made_by"] == "renderer",
                     job_id=job,
+                    speed=float(scene.get("speed", 1.0)),
                 )
             except (asyncio.CancelledError, GenerationCancelled):
                 await asyncio.shield(context.images.cancel(job))  # leave no orphan job behind
@@ -101,6 +132,14 @@ async def animate_scenes(state: Any, runtime: Runtime[StudioContext]) -> dict[st
         clips[scene["id"]] = asset_ref(record, **wanted)
     engines = sorted({str(c["made_by"]) for c in clips.values()})
     text = f"Frame: {len(clips)} clips, one camera move per scene ({'; '.join(engines)})."
+    if changed:
+        moves = ", ".join(f"{i} {_move_words(clips[i])}" for i in changed)
+        text += f" As asked: {moves}."
+    elif feedback.strip():
+        text += (
+            " The feedback names no camera move (push in, pull out, pan, tilt, parallax, hold) "
+            "or speed (slower, faster), so the moves are as they were."
+        )
     made = add_version(video, "animation", {"clips": clips}, made_by=engines, started=started)
     made["spent"] = {**(video.get("spent") or {}), "video_seconds": spent + animated}
     return {"video": made, "messages": [AIMessage(text, name="composition")]}
@@ -109,14 +148,22 @@ async def animate_scenes(state: Any, runtime: Runtime[StudioContext]) -> dict[st
 def _wanted(
     key: dict[str, Any], scene: dict[str, Any], fps: int, width: int, height: int
 ) -> dict[str, Any]:
-    """What a scene's clip is made from: its keyframe, move, length, rate and size."""
+    """What a scene's clip is made from: its keyframe, move and speed, length, rate and size."""
     return {
         "keyframe": key["asset_id"],
         "move": scene["move"],
+        "speed": float(scene.get("speed", 1.0)),
+        "directed": bool(scene.get("directed")),
         "seconds": float(scene["seconds"]),
         "fps": fps,
         "size": [width, height],
     }
+
+
+def _move_words(clip: dict[str, Any]) -> str:
+    speed = float(clip.get("speed", 1.0))
+    pace = "" if speed == 1.0 else (" (slower)" if speed < 1.0 else " (faster)")
+    return f"{str(clip['move']).replace('_', ' ')}{pace}"
 
 
 def _kept(
@@ -129,7 +176,8 @@ def _kept(
 ) -> bool:
     """Whether the last version's clip of a scene is kept (nothing it was made from changed)."""
     wanted = _wanted(key, scene, fps, width, height)
-    return bool(old) and all((old or {}).get(k) == v for k, v in wanted.items())
+    was = {"speed": 1.0, "directed": False, **(old or {})}  # clips made before speeds existed
+    return bool(old) and all(was.get(k) == v for k, v in wanted.items())
 
 
 async def speak_lines(state: Any, runtime: Runtime[StudioContext]) -> dict[str, Any]:
