@@ -110,6 +110,22 @@ def checked_text(text: str, field: str) -> str:
         raise InvalidInput(f"{field}: {friendly_validation(exc)}") from None
 
 
+def video_brief_problem(text: str, settings: ThreadSettings | None) -> str | None:
+    """Why a video brief cannot be made as asked ("a 3 hour MOA video", "a 0-second ad"), for
+    a first message that starts a video (`settings.format` video, or no format and a brief that
+    asks for one); None when it fits, names no duration or `settings.video.seconds` wins."""
+    from graph.launch import LAUNCH_BRIEF
+    from graph.video_brief import duration_problem, is_video_brief
+
+    fmt, video = (settings or {}).get("format"), (settings or {}).get("video") or {}
+    if video.get("seconds") is not None or fmt not in (None, "video"):
+        return None
+    if fmt is None and (LAUNCH_BRIEF.match(text) or not is_video_brief(text)):
+        return None
+    budget = video.get("max_video_seconds")
+    return duration_problem(text, float(budget)) if budget else duration_problem(text)
+
+
 def checked_settings(settings: object) -> ThreadSettings:
     """`settings` if the graph's schema accepts them, else `InvalidInput` naming the field."""
     try:
@@ -156,6 +172,17 @@ class RunInput(BaseModel):
     def _not_empty(self) -> RunInput:
         if not self.model_fields_set:
             raise ValueError("input needs `messages` (or `settings`, or `stop_requested`)")
+        return self
+
+    @model_validator(mode="after")
+    def _video_brief_fits(self) -> RunInput:
+        """A video brief asking for a duration that cannot be made is refused here, before any
+        work (README: Video), as `settings.video.seconds` out of range is."""
+        first = self.messages[0] if self.messages else None
+        if first is not None and (first.role or first.type) in ("user", "human"):
+            settings = self.settings if "settings" in self.model_fields_set else None
+            if problem := video_brief_problem(first.content, settings):
+                raise ValueError(f"messages.0.content (the brief): {problem}")
         return self
 
     def graph_input(self) -> dict[str, Any]:

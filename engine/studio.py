@@ -16,7 +16,7 @@ from langgraph.runtime import RunControl
 from langgraph.types import Durability, StateSnapshot, StreamMode
 
 from adapters.assets import AssetStore
-from adapters.errors import StudioError
+from adapters.errors import InvalidInput, StudioError
 from adapters.images import ImageGenerator
 from adapters.llm import RoleModels, ollama_models
 from adapters.media.kit import MediaKit
@@ -24,7 +24,7 @@ from adapters.media.speech import HttpSpeech
 from adapters.renderer import Renderer
 from adapters.threads import ThreadRegistry
 from engine.events import STREAM_MODES
-from engine.inputs import checked_settings, checked_text
+from engine.inputs import checked_settings, checked_text, video_brief_problem
 from engine.media_lab import MEDIA_ASSISTANT, build_backend, media_services
 from engine.settings import Settings
 from graph.budgets import SessionDefaults
@@ -204,6 +204,8 @@ class Studio:
         checked_text(brief, field)
         if settings:
             payload["settings"] = dict(checked_settings(settings))
+        if field == "brief" and (problem := video_brief_problem(brief, settings)):
+            raise InvalidInput(f"brief: {problem}")  # before any work, as the API's 422
         return payload
 
     @staticmethod

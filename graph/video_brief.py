@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from graph.video_settings import VIDEO_TYPES
+from graph.video_settings import DEFAULT_MAX_VIDEO_SECONDS, VIDEO_TYPES
 
 DEFAULT_SECONDS = {
     "product_ad": 20.0,
@@ -34,9 +34,15 @@ _TYPES = (
     ("product_ad", r"\bproduct\b|\bad\b|\badvert|\bcommercial\b|\bspot\b|\bpromo\b"),
 )
 _SECONDS = re.compile(
-    r"\b(\d{1,3}(?:\.\d+)?)\s*-?\s*(seconds?|secs?|s|minutes?|mins?)\b(?![-\w]*\s*(?:later|ago))",
+    r"(?:(?<![\w-])(?P<sign>[-\u2212])|(?<![\w.]))(?P<n>\d+(?:\.\d+)?)\s*-?\s*"
+    r"(?P<unit>hours?|hrs?|h|minutes?|mins?|seconds?|secs?|s)\b(?![-\w]*\s*(?:later|ago))"
+    r"|\b(?:an|one)\s+(?P<hour>hour)\b(?!\s*(?:later|ago))",
     re.I,
 )
+"""A duration as the brief says it: "20-second", "30 s", "1.5 minutes", "3 hour", "-5-second"
+(the sign kept, so a negative one is refused rather than read as 5), "an hour"."""
+MIN_SECONDS, MAX_SECONDS = 2.0, 180.0
+"""The target durations a video can have (as `settings.video.seconds`)."""
 _VIDEO_WORDS = re.compile(
     r"\b(?:video|clip|reel|commercial|explainer|animation|spot|tiktok|short film|tv ad|"
     r"moa|mechanism of action)\b",
@@ -84,8 +90,32 @@ def seconds_in(text: str) -> float | None:
     match = _SECONDS.search(text)
     if not match:
         return None
-    value = float(match.group(1))
-    return value * 60 if match.group(2).lower().startswith("m") else value
+    if match.group("hour"):
+        return 3600.0
+    unit = match.group("unit").lower()
+    value = float(match.group("n")) * (
+        3600 if unit.startswith("h") else 60 if unit[0] == "m" else 1
+    )
+    return -value if match.group("sign") else value
+
+
+def duration_problem(text: str, budget: float = DEFAULT_MAX_VIDEO_SECONDS) -> str | None:
+    """Why the duration a video brief asks for cannot be made (None: it names none, or it
+    fits): not above zero, outside 2-180 seconds, or over the seconds-of-video budget."""
+    match, asked = _SECONDS.search(text), seconds_in(text)
+    if match is None or asked is None:
+        return None
+    length = f'"{match.group(0).strip()}" ({asked:g} s)'
+    if asked <= 0:
+        return f"a video of {length} cannot be made; a video runs 2 to 180 seconds"
+    if asked > budget:
+        return (
+            f"a video of {length} is over the seconds-of-video budget ({budget:g} s); "
+            "ask for a shorter one (2 to 180 seconds)"
+        )
+    if not MIN_SECONDS <= asked <= MAX_SECONDS:
+        return f"a video of {length} cannot be made; a video runs 2 to 180 seconds"
+    return None
 
 
 def read_brief(text: str, *, kind: str | None = None, seconds: float | None = None) -> VideoBrief:
@@ -100,4 +130,6 @@ def read_brief(text: str, *, kind: str | None = None, seconds: float | None = No
     name = ""
     if named:
         name = named.group("quoted") or named.group("named") or named.group("first") or ""
-    return VideoBrief(chosen, float(min(180.0, max(2.0, length))), subject[:160], name.strip())
+    return VideoBrief(
+        chosen, float(min(MAX_SECONDS, max(MIN_SECONDS, length))), subject[:160], name.strip()
+    )

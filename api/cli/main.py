@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import psycopg
 import typer
@@ -39,6 +39,7 @@ from api.cli.local import LocalClient, ThreadBusy, busy_message, local_caller, o
 from api.cli.media import media_app, upload
 from api.cli.users import SERVED_AT, users_app
 from engine.branches import branch
+from engine.inputs import video_brief_problem
 from engine.resume import check_answer, gate_name
 from engine.settings import Settings
 from engine.studio import Studio, ThreadView, open_studio
@@ -412,6 +413,11 @@ def run(
         flag = "--" + str(err["loc"][0]).replace("_", "-")
         typer.echo(f"error: {flag}: {err['msg']}; got {err['input']}", err=True)
         raise typer.Exit(2) from None
+    fmt = "launch" if launch else format_
+    chosen = cast(ThreadSettings, {"format": fmt} if fmt else {})
+    if problem := video_brief_problem(brief, chosen):  # "a 3 hour video": before any work
+        typer.echo(f"error: brief: {problem}", err=True)
+        raise typer.Exit(2)
 
     async def body(client: LocalClient) -> None:
         studio = client.studio
