@@ -111,9 +111,12 @@ async def test_declare_is_refused_below_90_percent_then_the_results_carry_the_wi
             rows[1]["clicks"] = 252  # totals 600/6000 vs 510/6000: 90.8% confidence
             posted = await client.post(f"{url}/observations", json={"rows": rows})
             await join(client, tid, posted.json()["run_id"])
+            typo = await client.post(f"{url}/declare", json={"winner": "face-focused"})
+            assert typo.status_code == 422 and "winner" in typo.text
             wrong = await client.post(f"{url}/declare", json={"variant": "product-demo"})
             assert wrong.status_code == 409 and "Only the leader" in wrong.text
-            declared = await client.post(f"{url}/declare", json={"variant": "face-focused"})
+            # README's field for declare is `deliverable`, as the gate's own answer names it
+            declared = await client.post(f"{url}/declare", json={"deliverable": "face-focused"})
             assert declared.status_code == 202, declared.text
             await join(client, tid, declared.json()["run_id"])
             results = (await client.get(f"/threads/{tid}/results")).json()
@@ -134,6 +137,8 @@ async def test_declare_is_refused_below_90_percent_then_the_results_carry_the_wi
             assert exported["winner"] == "face-focused" and exported["simulated"] is False
             ended = await client.post(f"{url}/stop")
             assert ended.status_code == 409  # nothing left to stop
+            again = await client.post(f"{url}/declare", json={"deliverable": "face-focused"})
+            assert again.status_code == 409 and "has ended (winner)" in again.text
 
 
 async def test_the_deadline_ends_the_test_after_a_restart(database: Any, tmp_path: Path) -> None:

@@ -32,6 +32,10 @@ def test_launch_run_auto_approve_ends_with_a_winner_and_its_results(
     assert winner["script"]["title"] in (out / "launch" / "script.md").read_text()
     assert (out / "launch" / "winner.png").read_bytes()[:4] == b"\x89PNG"
     assert len(results["variants"]) == 3
+    late = studio(env, "resume", result["thread_id"], "--action", "declare", "--deliverable", "x")
+    assert late.returncode == 1, late.stderr  # not silently ignored
+    assert f"the A/B test already ended ({results['winner']} won)" in late.stderr
+    assert "--action declare was not sent" in late.stderr
 
 
 def test_launch_options_from_the_command_line(env: dict[str, str], tmp_path: Path) -> None:  # noqa: F811

@@ -525,12 +525,29 @@ def resume(
             run = await client.answer(thread_id, view.interrupts[0].get("id"), decision)
         elif view.next:
             run = await client.submit(thread_id)  # stopped mid-run: on from the last checkpoint
+        elif decision and decision["action"] != "stop":  # nothing waits: say so (exit 1)
+            raise Conflict(_not_waiting(view, decision["action"]))
         else:
             session.report(view)
             return
         session.report(await session.drive(thread_id, run))
 
     run_engine_command(body, thread_id)
+
+
+def _not_waiting(view: ThreadView, action: str) -> str:
+    """Why an answer to a thread that waits at no gate was not sent."""
+    test = (view.values.get("launch") or {}).get("experiment") or {}
+    if test and test.get("status") != "running":
+        how = f"{test['winner']} won" if test.get("winner") else str(test.get("status"))
+        return (
+            f"the A/B test already ended ({how}); --action {action} was not sent. "
+            f"`studio export {view.thread_id}` has its results."
+        )
+    return (
+        f"thread {view.thread_id} waits at no gate (phase {view.phase}); --action {action} "
+        "was not sent."
+    )
 
 
 @app.command()

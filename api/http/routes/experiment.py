@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from psycopg.rows import dict_row
-from pydantic import BaseModel, ConfigDict
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from adapters.errors import Conflict, InvalidInput
 from adapters.launch import experiment
@@ -47,10 +47,13 @@ router = APIRouter(prefix="/threads/{thread_id}", tags=["launch"], lifespan=time
 
 
 class Declare(BaseModel):
-    """`variant`: the one to declare (must be the leader; default: the leader)."""
+    """`deliverable`: the variant to declare (must be the leader; default: the leader), as the
+    experiment gate's `declare` names it (README); `variant` is accepted for it too."""
 
     model_config = ConfigDict(extra="forbid")
-    variant: str | None = None
+    deliverable: str | None = Field(
+        default=None, validation_alias=AliasChoices("deliverable", "variant")
+    )
 
 
 async def _values(svc: Services, thread_id: str) -> tuple[dict[str, Any], dict[str, Any] | None]:
@@ -152,18 +155,18 @@ def _audit(request: Request, tid: str, action: str) -> AbstractAsyncContextManag
 
 @router.post("/experiment/declare", status_code=202)
 async def declare(thread: ThreadDep, svc: ServicesDep, body: Declare, request: Request) -> Any:
-    """Declare the leader the winner by hand: refused (409, saying why) below 90% confidence
-    or for a variant that does not lead."""
+    """Declare the leader the winner by hand (`{"deliverable": …}`, optional): refused (409,
+    saying why) below 90% confidence, for a variant that does not lead, or once the test ended."""
     tid = thread["thread_id"]
     try:
         async with _audit(request, tid, "declare") as entry:
-            entry.detail["answer"]["deliverable"] = body.variant
+            entry.detail["answer"]["deliverable"] = body.deliverable
             test = await _running_test(svc, tid)
-            if refused := experiment.refuse_declare(test, body.variant):
+            if refused := experiment.refuse_declare(test, body.deliverable):
                 raise _DeclareRefused(refused)
             decision = {
                 "action": "declare",
-                **({"deliverable": body.variant} if body.variant else {}),
+                **({"deliverable": body.deliverable} if body.deliverable else {}),
             }
             run = await answer_test(svc, tid, decision)
             entry.target = f"thread/{tid}/run/{run['run_id']}"
