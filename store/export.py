@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, cast
 from langchain_core.messages import BaseMessage
 
 from adapters.assets import AssetRecord
-from agents.launch.results import export_files
+from agents.launch.results import export_files, export_readme
 from graph.state import PERSONAS, TERMINAL_PHASES, StudioState
 from graph.variants import current_of
 from store.video_export import video_files
@@ -122,6 +122,8 @@ class Package:
         return is_approved(self.values)
 
     def status_line(self) -> str:
+        if (self.values.get("launch") or {}).get("scripts"):
+            return "The launch kit: its scripts, thumbnails and A/B test results (in `launch/`)."
         if self.approved:
             return "Approved set: these are the images you approved."
         phase = str(self.values.get("phase") or "created").replace("_", " ")
@@ -222,6 +224,8 @@ class Package:
             lines += ["", f"Each image's spec and recipe: `<deliverable>.json`. {RECIPE_NOTE}", ""]
         elif self.values.get("video"):
             lines += [VIDEO_NOTE, ""]
+        elif (self.values.get("launch") or {}).get("scripts"):  # its files are in launch/
+            lines += export_readme(dict(self.values))
         else:
             lines += ["No images yet.", ""]
         lines += [

@@ -32,6 +32,12 @@ def test_launch_run_auto_approve_ends_with_a_winner_and_its_results(
     assert winner["script"]["title"] in (out / "launch" / "script.md").read_text()
     assert (out / "launch" / "winner.png").read_bytes()[:4] == b"\x89PNG"
     assert len(results["variants"]) == 3
+    readme = (out / "README.md").read_text()  # it describes what the folder holds
+    assert "No images yet" not in readme
+    assert f"Launch kit: {results['winner']} won at " in readme and "simulated data" in readme
+    for name in ("results.json", "script.md", "winner.png", f"{results['winner']}.png"):
+        assert f"| launch/{name} |" in readme and (out / "launch" / name).is_file()
+    assert winner["script"]["title"] in readme
     late = studio(env, "resume", result["thread_id"], "--action", "declare", "--deliverable", "x")
     assert late.returncode == 1, late.stderr  # not silently ignored
     assert f"the A/B test already ended ({results['winner']} won)" in late.stderr

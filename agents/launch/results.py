@@ -163,3 +163,51 @@ def export_files(values: dict[str, Any]) -> list[tuple[str, bytes]]:
             if thumb["variant"] == results.get("winner"):
                 out.append(("launch/winner.png", data))
     return out
+
+
+def export_readme(values: dict[str, Any]) -> list[str]:
+    """The export README's lines on the launch kit: how the test ended (on simulated data or
+    not) and each file `export_files` writes under `launch/`. Blocking (checks the files)."""
+    from pathlib import Path
+
+    launch = values.get("launch") or {}
+    test = launch.get("experiment")
+    winner = (test or {}).get("winner")
+    if not test:
+        said = f"the A/B test has not started (stage: {launch.get('stage') or 'scripts'})"
+    elif test["status"] == "running":
+        said = "the A/B test is still running; these are its figures so far"
+    else:
+        reason = str(test.get("end_reason") or "stopped")
+        said = ENDINGS.get(reason, ENDINGS["stopped"]).format(
+            winner=winner,
+            leader=test["analysis"].get("leader") or "none",
+            confidence=float(test["analysis"]["confidence"]),
+            limit=float(test["timeout_hours"]),
+        )
+    data = ""
+    if test:
+        data = (
+            " The test ran on simulated data (the seeded simulator), not real viewers."
+            if test["simulated"]
+            else " The test ran on the figures you posted."
+        )
+    rows = ["| launch/results.json | every variant's figures, confidence, method, and whether "
+            "the data was simulated |"]  # fmt: skip
+    if launch.get("scripts"):
+        title = chosen_script(launch)["title"]
+        rows.append(f"| launch/script.md | the chosen script: {title} |")
+    for thumb in launch.get("thumbnails") or []:
+        if Path(thumb["path"]).is_file():
+            won = " (the winner)" if thumb["variant"] == winner else ""
+            rows.append(f"| launch/{thumb['variant']}.png | thumbnail, {thumb['variant']}{won} |")
+            if won:
+                rows.append(f"| launch/winner.png | the winning thumbnail ({winner}) |")
+    return [
+        f"Launch kit: {said}.{data}",
+        "",
+        "| file | what it is |",
+        "| --- | --- |",
+        *rows,
+        "",
+    ]
