@@ -264,11 +264,24 @@ _MODIFIERS: tuple[tuple[str, str, float], ...] = (
 )
 
 
+_DURATION_WORD = re.compile(r"^(?:seconds?|secs?|minutes?|mins?|hours?|hrs?|long)$")
+"""What a duration leaves before a noun ("12-second product"): never the subject's adjective."""
+_WHAT_PRODUCT = re.compile(
+    r"(?:^|\bfor )[a-z][\w'-]*(?: [a-z][\w'-]*)?, an? (?P<what>[a-z][a-z' -]{2,60}?)(?=[:.;,]|$)"
+)
+"""What a named product is: "for aurora, a quiet electric kettle" -> "quiet electric kettle"."""
+
+
 def _subject(text: str) -> str:
-    """The focal subject named in the brief (with one adjective), else a lone figure."""
-    for match in re.finditer(r"\b([a-z-]+ )?((?:" + "|".join(_SUBJECTS) + r")s?)\b", text):
+    """The focal subject named in the brief (with one adjective), else a lone figure; a
+    "product" is the thing the brief says it is ("aurora, a quiet electric kettle")."""
+    subjects = "|".join(_SUBJECTS)
+    for match in re.finditer(r"(?<![\w-])([a-z][a-z-]* )?((?:" + subjects + r")s?)\b", text):
+        if match.group(2).startswith("product") and (what := _WHAT_PRODUCT.search(text)):
+            return what.group("what").strip()
         adjective = (match.group(1) or "").strip()
         keep = adjective and adjective not in _FILLER and adjective not in {"of", "with", "and"}
+        keep = keep and not _DURATION_WORD.match(adjective.rsplit("-", 1)[-1])
         return f"{adjective} {match.group(2)}" if keep else match.group(2)
     return "lone figure"
 

@@ -425,3 +425,15 @@ def test_the_planner_answer_is_the_kept_plan_loosened() -> None:
         "style_guards": [],
         "scope": "",
     }
+
+
+def test_a_duration_is_no_part_of_the_subject_and_a_product_is_what_the_brief_says_it_is() -> None:
+    """V1: "a 12-second product ad" made Frame frame "the -second product"."""
+    brief = "a 12-second product ad for Aurora, a quiet electric kettle"
+    assert brief_targets(brief)["subject"] == "quiet electric kettle"
+    assert brief_targets("Aurora, a quiet electric kettle: a 12-second product ad video")[
+        "subject"
+    ] == ("quiet electric kettle")
+    assert brief_targets("a 20-second product ad, warm light")["subject"] == "product"
+    assert brief_targets("a 30-minute-long product film")["subject"] == "product"
+    assert brief_targets("a red sneaker product shot")["subject"] == "red sneaker"

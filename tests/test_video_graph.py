@@ -70,6 +70,8 @@ async def test_a_video_goes_through_every_stage_gate_to_a_real_mp4(
     assert Path(seen[4]["output"]["captions"]["path"]).read_text().startswith("WEBVTT")
     talk = [m for m in state["messages"] if m.type == "ai" and m.name in ("style", "composition")]
     assert talk, "Luna and Frame discussed the video"
+    said = " ".join(m.content for m in state["messages"] if m.name in ("composition", "story"))
+    assert "-second" not in said and "quiet electric kettle" in said, said  # not "-second product"
     assert any(
         m.name == "critic" and "Lens on the final cut" in m.content for m in state["messages"]
     )
