@@ -94,3 +94,26 @@ async def test_animation_feedback_naming_a_move_and_speed_remakes_the_clips(
     state = dict((await graph.aget_state(config(tid))).values)
     frame = [m.content for m in state["messages"] if m.type == "ai" and m.name == "composition"]
     assert "names no camera move" in frame[-1]
+
+
+def test_a_product_script_names_the_product_and_what_it_is() -> None:
+    """V8: a kettle reel said "Wait for it." / "Follow for more." and never named the kettle."""
+    kettle = {"subject": "Aurora, a quiet electric kettle", "name": "Aurora"}
+
+    def said(kind: str, count: int, seconds: float) -> list[str]:
+        video = {"type": kind, "seconds": count * seconds, "scenes": count, **kettle}
+        scenes = [
+            {"id": f"s{i}", "title": f"Scene {i}", "seconds": seconds, "beat": "a beat"}
+            for i in range(1, count + 1)
+        ]
+        state: dict[str, Any] = {"brief": "a product ad for Aurora", "messages": []}
+        answer = offline.script(read(prompts.script(state, video, scenes, {})))
+        return [line["text"] for line in answer["lines"]]
+
+    assert said("product_ad", 4, 5)[0] == "Meet Aurora, a quiet electric kettle."
+    assert said("social_media", 2, 5) == [
+        "This is Aurora, a quiet electric kettle.",
+        "Follow for more.",
+    ]
+    assert said("social_media", 2, 2)[0] == "This is Aurora."  # what it is would not fit 2 s
+    assert said("product_ad", 2, 2)[0] == "Meet Aurora."

@@ -222,4 +222,49 @@ def script(prompt: Prompt) -> dict[str, Any]:
         elif note:
             text = f"{text} {note.strip().rstrip('.').capitalize()}."
         lines.append({"scene": ident, "text": text})
+    _name_the_product(kind, lines, fields, _slot_seconds(prompt))
     return {"lines": lines}
+
+
+INTRODUCES = {"product_ad": "Meet", "social_media": "This is"}
+"""The video types whose script must say the product's name and what it is."""
+
+
+def _slot_seconds(prompt: Prompt) -> float:
+    """The first scene's seconds, from `## Scenes` ("s1: The hook (5.0 s) - ..."); 0 if none."""
+    found = re.search(r"\(([\d.]+) s\)", prompt.section("Scenes"))
+    return float(found.group(1)) if found else 0.0
+
+
+def _name_the_product(
+    kind: str, lines: list[dict[str, str]], fields: dict[str, str], seconds: float
+) -> None:
+    """A product's script names it and says what it is ("Meet Aurora, a quiet electric
+    kettle."), in the first line, where a line that leaves either out would stand; what it is
+    is said only where the line still fits its scene at a comfortable pace."""
+    subject = fields.get("subject") or ""
+    short = re.split(r",| - ", subject)[0].strip()
+    name = fields.get("name") or short
+    if (
+        kind not in INTRODUCES
+        or not lines
+        or not name
+        or lines[0]["text"] != _opening(kind, fields)
+    ):
+        return
+    what = subject[len(short) :].strip(" ,-") if name == short else ""
+    said = " ".join(line["text"] for line in lines).lower()
+    if kind == "social_media" and name.lower() in said:
+        return  # "This is Aurora, and it changes everything." already
+    if what and what.lower() not in said:
+        full = f"{INTRODUCES[kind]} {name}, {what}."
+        if len(full.split()) <= 3.0 * max(0.0, seconds - 0.5):  # not faster than Lens allows
+            lines[0]["text"] = full
+            return
+    if name.lower() not in said:
+        lines[0]["text"] = f"{INTRODUCES[kind]} {name}."
+
+
+def _opening(kind: str, fields: dict[str, str]) -> str:
+    text = _fill(LINES[kind][0], fields)
+    return text[:1].upper() + text[1:]
