@@ -113,6 +113,28 @@ async def test_revising_the_scripts_pins_the_feedback_and_rewrites_them(
     assert state["messages"][-1].name == "story" and state["messages"][-2].type == "human"
 
 
+async def test_a_note_for_shorter_titles_shortens_them_and_is_not_pasted_anywhere(
+    graph: Any, context: Any, tid: str
+) -> None:
+    before = (await to_gate(graph, context, tid, "script"))["scripts"]
+    note = "make the titles shorter and aim them at beginners on a budget"
+    await resume(graph, {"action": "revise", "feedback": note}, tid, context)
+    gate = await pending_gate(graph, tid)
+    assert gate is not None and gate["gate"] == "script"
+    after = gate["scripts"]
+    for old, new in zip(before, after, strict=True):
+        assert len(new["title"]) < len(old["title"]), (old["title"], new["title"])
+        assert new["length_seconds"] == old["length_seconds"]  # the titles, not the video
+        outline = " ".join(new["outline"])
+        assert "beginners on a budget" in outline  # aimed at them
+        assert "shorter" not in outline and "Answers the note" not in outline
+        assert "Keeps to" not in outline
+    await resume(graph, {"action": "approve"}, tid, context)
+    thumbs = (await values(graph, tid))["launch"]["thumbnails"]
+    assert thumbs and all(after[0]["title"] in t["prompt"] for t in thumbs)
+    assert not any("shorter" in t["prompt"] or "budget" in t["prompt"] for t in thumbs)
+
+
 async def test_an_unknown_script_is_refused_and_the_gate_asks_again(
     graph: Any, context: Any, tid: str
 ) -> None:

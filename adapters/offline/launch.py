@@ -11,7 +11,6 @@ import re
 from typing import Any
 
 from adapters.offline.reading import Prompt, bullets
-from adapters.prose import clipped
 
 ANGLES: tuple[tuple[str, str, str, str], ...] = (
     (
@@ -100,8 +99,59 @@ def _title(angle: str, topic: str) -> str:
     return title if len(title) <= 40 else short_topic(topic).title()[:40]
 
 
+_SHORTER = re.compile(r"\b(shorter|short|tighter|quicker|faster|cut|punchier)\b", re.I)
+_TITLES = re.compile(r"\b(titles?|headlines?|names?)\b", re.I)
+_AIM = re.compile(
+    r"\b(?:aim(?:ed)?|pitch(?:ed)?|target(?:ed)?|gear(?:ed)?)\b(?:\s+(?:them|it|this|these|"
+    r"the\s+\w+))?\s+(?:at|to|towards?|for)\s+([^,.;!?]+)",
+    re.I,
+)
+
+
+def titles_shorter(feedback: str) -> bool:
+    """Whether the note asks for shorter titles ("make the titles shorter")."""
+    return any(
+        _TITLES.search(part) and _SHORTER.search(part)
+        for part in re.split(r"[,.;]|\band\b", feedback)
+    )
+
+
+def aimed_at(feedback: str) -> str:
+    """Who the note aims the scripts at ("aim them at beginners on a budget"), else ''."""
+    found = _AIM.search(feedback)
+    return found.group(1).strip() if found else ""
+
+
+SHORT_TITLES = {
+    "common mistakes": "{Topic} Mistakes",
+    "beginner's guide": "{Topic} Basics",
+    "myth versus fact": "{Topic} Myths",
+    "30-day challenge": "{Topic}: 30 Days",
+    "cheap versus expensive": "Cheap {Topic}?",
+}
+"""A shorter title per angle, for a note that asks for shorter titles."""
+
+
+def shorter_title(title: str, angle: str, topic: str) -> str:
+    """A title clearly shorter (3+ characters, else any shorter): the angle's short pattern
+    ("Home Espresso Basics"), else the title on the topic's last word ("30 Days of Espresso"),
+    else the short pattern on it ("Sourdough: 30 Days"); the title itself when none is."""
+    head = short_topic(topic).split() or ["this"]
+    last = head[-1].title()
+    short = SHORT_TITLES.get(angle, "{Topic}")
+    candidates = [
+        short.format(Topic=" ".join(head).title()),
+        title.replace(" ".join(head).title(), last),
+        short.format(Topic=last),
+    ]
+    clearly = (c for c in candidates if len(c) <= len(title) - 3)
+    return next(clearly, None) or next((c for c in candidates if len(c) < len(title)), title)
+
+
 def _lengthen(seconds: int, feedback: str) -> int:
-    if re.search(r"\b(shorter|short|tighter|quicker|faster|cut)\b", feedback, re.I):
+    if titles_shorter(feedback) and not re.search(r"\b(video|length|runtime)", feedback, re.I):
+        return seconds  # "make the titles shorter" is about the titles, not the video
+    if _SHORTER.search(feedback):
         return max(30, int(seconds * 0.6))
     if re.search(r"\b(longer|deeper|more detail|in depth)\b", feedback, re.I):
         return min(1800, int(seconds * 1.5))
@@ -114,7 +164,7 @@ def scripts(prompt: Prompt, seed: int) -> dict[str, Any]:
     topic = info.get("topic") or prompt.brief or "this topic"
     audience = info.get("audience") or "viewers"
     feedback = " ".join(prompt.feedback.values()) or " ".join(bullets(prompt.section("Feedback")))
-    direction = prompt.direction
+    audience = aimed_at(feedback) or audience  # "aim them at beginners on a budget"
     rng = random.Random(f"{seed}:{topic}:scripts")
     out = []
     for line in bullets(prompt.section("Angles"))[:4] or ["beginner's guide | | "]:
@@ -122,6 +172,8 @@ def scripts(prompt: Prompt, seed: int) -> dict[str, Any]:
         hook = hook or f"Here is {short_topic(topic)}, without the jargon."
         quoted = re.search(r"[\"“]([^\"”]{2,40})[\"”]", feedback)
         title = quoted.group(1) if quoted else _title(angle, topic)
+        if titles_shorter(feedback) and not quoted:
+            title = shorter_title(title, angle, topic)
         beats = [
             f"Cold open: {hook}",
             f"Why it matters to {audience}: the problem in one sentence",
@@ -130,9 +182,6 @@ def scripts(prompt: Prompt, seed: int) -> dict[str, Any]:
         ]
         if re.search(r"\b(funn|humou?r|joke|playful)", feedback, re.I):
             beats.insert(2, "A light joke at the mistake everyone makes")
-        if feedback.strip() and not quoted:
-            beats.insert(1, f"Answers the note: {clipped(feedback.strip(), 120)}")
-        beats += [f"Keeps to: {d}" for d in direction[:2]]
         out.append(
             {
                 "title": title[:60],

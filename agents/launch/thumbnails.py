@@ -25,7 +25,7 @@ def thumbnail_spec(
     state: StudioState, variant: str, title: str, seed: int, round_no: int
 ) -> GenerationSpec:
     """The style's spec with the title quoted (the renderer letters quoted words; ComfyUI gets
-    them in the prompt) and every direction in scope for this variant."""
+    them in the prompt) and every direction in scope for this variant but the script gate's."""
     style = STYLES[variant]
     proposal = {
         **style["spec"],
@@ -37,7 +37,10 @@ def thumbnail_spec(
         "seed": seed * 1000 + round_no * 10 + VARIANTS.index(variant),
     }
     spec, _ = clamp_spec(proposal)
-    applied, _ = directions.apply(spec.model_dump(), directions.for_state(state, variant))
+    # a note at the script gate is about the scripts: it reaches the picture through the
+    # title it changed, never pasted into the prompt ("…shorter and aim them at beginners")
+    drawn = [d for d in directions.for_state(state, variant) if d["source"] != "script_feedback"]
+    applied, _ = directions.apply(spec.model_dump(), drawn)
     return GenerationSpec.model_validate(applied)
 
 
