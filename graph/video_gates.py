@@ -18,6 +18,7 @@ from langgraph.graph import END
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
+from adapters.media.motion import asked_move, asked_speed
 from graph import directions
 from graph.budgets import exhausted, limits
 from graph.context import StudioContext
@@ -122,9 +123,43 @@ def reviewing(state: StudioState) -> bool:
     return bool(settings.get("review_every_stage", True)) and not settings.get("auto_approve")
 
 
+STAGE_WORDS: tuple[tuple[str, str], ...] = (
+    (
+        "script",
+        r"\b(?:say|says|said|saying|mention|line|lines|narrat\w*|voice[\s-]?over|wording)\b",
+    ),
+    (
+        "visuals",
+        r"\b(?:bright\w*|dark\w*|dim\w*|colou?r\w*|palette|light(?:ing|er)?|contrast|"
+        r"saturat\w*|warmer|cooler|keyframes?|image|picture|draw\w*|show\w*)\b",
+    ),
+)
+"""Words that ask for what an earlier stage makes (the lines, the keyframes' look): typed at a
+later gate they send the video back to that stage, as `regenerate` naming it would."""
+
+
+def typed_target(video: dict[str, Any], words: str) -> tuple[str, str | None]:
+    """`(stage, scene)` words typed at the gate of `video["stage"]` regenerate: the scene they
+    name ("s3", "scene 3"), and the stage whose work they are about when it was made earlier
+    (a camera move or speed is the animation's; "brighter" the keyframes'; else this stage)."""
+    name = str(video["stage"])
+    ids = [s["id"] for s in output(video, "scenes").get("scenes", [])]
+    named = [f"s{n}" for n in re.findall(r"\b(?:s|scene\s+)(\d{1,2})\b", words.lower())]
+    scene = next((i for i in named if i in ids), None)
+    here = ORDER.index(name)
+    if here >= ORDER.index("animation") and (asked_move(words) or asked_speed(words)):
+        return "animation", scene
+    for target, pattern in STAGE_WORDS:
+        if ORDER.index(target) <= here and re.search(pattern, words, re.IGNORECASE):
+            return target, scene
+    return name, scene
+
+
 def hear(state: StudioState, words: str) -> Command[Any]:
-    """New words from the person: pinned; at a gate (or mid-stage) the current stage is made
-    again with them; once the video is done they are noted."""
+    """New words from the person: pinned; at a gate the stage they are about is made again with
+    them, as a `regenerate` with that feedback would (README: "words typed while a stage waits
+    regenerate it the same way": for the scene they name, pinned to it); mid-stage they shape
+    the stage being made; once the video is done they are noted."""
     video = state["video"]
     said = {
         "humans_seen": len(human_texts(state)),
@@ -133,10 +168,11 @@ def hear(state: StudioState, words: str) -> Command[Any]:
     if video.get("due") == "done":
         note = "Noted and pinned; the video is finished (start a new thread for another cut)."
         return Command(goto=END, update={**said, "messages": [AIMessage(note, name="manager")]})
-    name = str(video["stage"])
     if video.get("due") != "gate":  # mid-stage: the words shape the stage being made
         return Command(goto="video", update=said)
-    return again(state, name, None, words, said)
+    target, scene = typed_target(video, words)
+    said["directions"] = directions.said(words, source="output_feedback", scope=scene or "*")
+    return again(state, target, scene, words, said)
 
 
 def again(

@@ -117,3 +117,24 @@ def test_a_product_script_names_the_product_and_what_it_is() -> None:
     ]
     assert said("social_media", 2, 2)[0] == "This is Aurora."  # what it is would not fit 2 s
     assert said("product_ad", 2, 2)[0] == "Meet Aurora."
+
+
+@pytest.mark.anyio
+async def test_words_typed_at_a_stage_gate_regenerate_what_they_are_about(
+    graph: Any, context: Any, tid: str
+) -> None:
+    await run(graph, start(BRIEF, format="video", video=SMALL), tid, context)
+    await until(graph, tid, context, "animation")
+    state = dict((await graph.aget_state(config(tid))).values)
+    keyframes = state["video"]["stages"]["visuals"]["versions"][-1]["output"]["keyframes"]
+    said = "make scene s2 much brighter"
+    await run(graph, {"messages": [{"role": "user", "content": said}]}, tid, context)
+    at = await gate(graph, tid)  # brightness is the keyframes': back to them, for s2 alone
+    assert at["stage"] == "visuals" and at["version"] == 2
+    assert at["stages"]["animation"]["stale"]
+    assert at["output"]["keyframes"]["s2"]["asset_id"] != keyframes["s2"]["asset_id"]
+    assert at["output"]["keyframes"]["s1"]["asset_id"] == keyframes["s1"]["asset_id"]
+    state = dict((await graph.aget_state(config(tid))).values)
+    pinned = [d for d in state["directions"] if d["source"] == "output_feedback"]
+    assert [(d["text"], d["scope"]) for d in pinned] == [(said, "s2")]
+    assert any(m.type == "ai" and "keyframes again for s2" in m.content for m in state["messages"])
