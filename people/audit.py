@@ -25,6 +25,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import re
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
@@ -240,6 +241,20 @@ def outcome_of(exc: BaseException) -> Outcome:
     return "refused" if isinstance(status, int) and 400 <= status < 500 else "failed"
 
 
+_INTERRUPT_ID = re.compile(r"[0-9a-f]{32}")
+
+
+def _answer(resume: Any) -> dict[str, Any]:
+    """The answer as the person gave it: a resume keyed by the one gate it answers
+    (`{interrupt_id: answer}`, as the CLI and the page send it) is recorded as that answer
+    and the gate's `interrupt_id`, so the trail reads the same however the gate was named."""
+    if isinstance(resume, Mapping) and len(resume) == 1:
+        ((key, value),) = resume.items()
+        if isinstance(key, str) and _INTERRUPT_ID.fullmatch(key) and isinstance(value, Mapping):
+            return {"answer": dict(value), "interrupt_id": key}
+    return {"answer": resume}
+
+
 def run_action(
     *, input: Mapping[str, Any] | None, command: Mapping[str, Any] | None, busy: bool
 ) -> tuple[str, dict[str, Any]]:
@@ -247,7 +262,7 @@ def run_action(
     (the person's stop), `run.interjected` (a message while the thread is busy) or
     `run.created`; and its detail. One rule for the HTTP routes and the CLI."""
     if command and "resume" in command:
-        return "gate.answered", {"answer": command["resume"]}
+        return "gate.answered", _answer(command["resume"])
     if input and input.get("stop_requested"):
         return "run.cancelled", {"how": "stop requested"}
     texts = [_message_text(m) for m in (input or {}).get("messages") or []]

@@ -187,6 +187,11 @@ async def test_long_text_in_detail_is_clipped(pool: Pool) -> None:
 def test_run_action_names_what_a_run_is() -> None:
     gate = run_action(input=None, command={"resume": {"action": "approve"}}, busy=False)
     assert gate == ("gate.answered", {"answer": {"action": "approve"}})
+    keyed = {"resume": {"4c54d1391d8fd60f9c22c22082e16c3f": {"action": "approve"}}}
+    assert run_action(input=None, command=keyed, busy=False) == (
+        "gate.answered",
+        {"answer": {"action": "approve"}, "interrupt_id": "4c54d1391d8fd60f9c22c22082e16c3f"},
+    )
     stop = run_action(input={"messages": [], "stop_requested": True}, command=None, busy=True)
     assert stop[0] == "run.cancelled"
     said = {"messages": [{"role": "user", "content": "greener"}]}
