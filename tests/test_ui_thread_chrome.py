@@ -95,6 +95,35 @@ def test_a_thread_with_no_brief_yet_says_so(page: Any, server: Server) -> None:
     shot(page, "chrome-2-no-brief-yet")
 
 
+def test_a_refused_first_run_leaves_no_empty_thread_listed(page: Any, server: Server) -> None:
+    """U1: a client's POST /threads, then a run refused with 422 (bad settings): the thread
+    stays (the client may send a corrected run to it) but is not listed as "New thread"."""
+    refused_ids = []
+    for seconds in (1000, 0, "abc"):
+        made = httpx.post(f"{server.url}/threads", json={}, headers=admin(server), timeout=30)
+        thread_id = made.json()["thread_id"]
+        settings = {"format": "video", "video": {"seconds": seconds}}
+        body = {"input": {"messages": ["a kettle ad"], "settings": settings}}
+        run = httpx.post(
+            f"{server.url}/threads/{thread_id}/runs", json=body, headers=admin(server), timeout=30
+        )
+        assert run.status_code == 422, run.text
+        refused_ids.append(thread_id)
+    named = httpx.post(
+        f"{server.url}/threads", json={"metadata": {"title": "Named"}}, headers=admin(server)
+    ).json()["thread_id"]
+    page.goto(server.url + "/")
+    expect(page.locator(f"#thread-list a[data-thread-id='{named}']")).to_be_visible()
+    expect(page.locator("#thread-list")).not_to_contain_text(NO_BRIEF_YET)
+    for thread_id in refused_ids:
+        expect(page.locator(f"#thread-list a[data-thread-id='{thread_id}']")).to_have_count(0)
+    # opened by its link it is still there, and listed while open
+    page.goto(f"{server.url}/t/{refused_ids[0]}")
+    expect(page.locator("#thread-title")).to_have_text(NO_BRIEF_YET)
+    expect(page.locator(f"#thread-list a[data-thread-id='{refused_ids[0]}']")).to_be_visible()
+    expect(page.locator(f"#thread-list a[data-thread-id='{refused_ids[1]}']")).to_have_count(0)
+
+
 def test_a_missing_or_deleted_thread_leaves_nothing_to_click(page: Any, server: Server) -> None:
     page.console_errors.allow_network_noise = True  # the browser logs the 404s
     page.goto(f"{server.url}/t/nope-123")

@@ -33,12 +33,21 @@ export function threadTitle(thread) {
   return brief ? brief.trim().slice(0, 60) : NO_BRIEF_YET;
 }
 
+/** A thread with nothing in it: no title, never run (no state: a first run refused at the
+ * edge, say a 422 for bad settings, leaves it so), nothing running. It names no work to go
+ * back to, so the list leaves it out unless it is the one open. */
+export function isEmptyThread(thread) {
+  const meta = thread.metadata || {};
+  const named = [meta.title, meta.brief].some((t) => typeof t === "string" && t.trim());
+  return !named && !thread.values && thread.status === "idle";
+}
+
 /** Fill the threads list (status, phase, last activity); the current one is marked. */
 export async function renderThreads(list, currentId) {
   let threads = [];
   let empty = "No sessions yet.";
   try {
-    threads = await searchThreads(50);
+    threads = (await searchThreads(50)).filter((t) => t.thread_id === currentId || !isEmptyThread(t));
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
     // not "none": the list could not be read (your sessions are where they were)
