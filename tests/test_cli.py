@@ -49,7 +49,7 @@ def test_run_auto_approve_json_prints_one_object(env: dict[str, str]) -> None:
     assert result["phase"] == "approved" and result["status"] == "idle"
     assert len(result["assets"]) == 3
     for asset in result["assets"]:
-        recipe = read_recipe(Path(asset["path"]).read_bytes())
+        recipe: dict[str, Any] = read_recipe(Path(asset["path"]).read_bytes())
         assert recipe["spec"]["deliverable"] == asset["deliverable"]
         assert 0 <= asset["score"] <= 10
     assert "Luna" in done.stderr and "Frame" in done.stderr  # the live view went to stderr
@@ -102,8 +102,8 @@ def test_errors_are_one_clear_line(env: dict[str, str]) -> None:
         "error: no thread 'no-such-thread' here; `studio threads` lists them"
     )
     bad_model = studio(env, "run", NEON, "--model", "painter=llava")
-    assert bad_model.returncode == 1 and "Traceback" not in bad_model.stderr
-    assert "--model expects ROLE=NAME" in bad_model.stderr
+    assert bad_model.returncode == 2 and "Traceback" not in bad_model.stderr  # a usage error
+    assert "--model: expects ROLE=NAME" in bad_model.stderr
     nowhere = {**env, "DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"}
     for command in (["threads"], ["serve"], ["serve", "--workers", "2"]):
         down = studio(nowhere, *command)

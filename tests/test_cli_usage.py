@@ -71,3 +71,14 @@ def test_run_refuses_a_budget_that_is_not_a_number(env: dict[str, str]) -> None:
     glued = studio(env, "run", "a lighthouse", "--deliverable", "hero7:3")
     assert glued.returncode == 2  # as "hero 7:3" is: no thread "hero7-3"
     assert glued.stderr.startswith("error: --deliverable: unknown aspect ratio 7:3")
+
+
+def test_run_refuses_a_malformed_model_as_a_usage_error(env: dict[str, str]) -> None:
+    for value in ("foo", "painter=llava", "critic="):
+        done = studio(env, "run", "a lighthouse", "--model", value)
+        assert done.returncode == 2, done.stderr  # as every other usage error (was 1)
+        assert done.stderr.strip() == (
+            "error: --model: expects ROLE=NAME with ROLE one of planner, style, composition, "
+            f"story, director, critic, consistency, manager; got {value!r}"
+        )
+    assert studio(env, "threads", "--json").stdout.strip() == "[]"  # refused before a thread

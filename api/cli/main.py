@@ -251,7 +251,7 @@ def thread_settings(
         role, _, name = item.partition("=")
         if role not in ROLES or not name:
             raise InvalidInput(
-                f"--model expects ROLE=NAME with ROLE one of {', '.join(ROLES)}; got {item!r}"
+                f"--model: expects ROLE=NAME with ROLE one of {', '.join(ROLES)}; got {item!r}"
             )
         assigned[role] = name
     if assigned:
@@ -412,6 +412,11 @@ def run(
         err = exc.errors()[0]
         flag = "--" + str(err["loc"][0]).replace("_", "-")
         typer.echo(f"error: {flag}: {err['msg']}; got {err['input']}", err=True)
+        raise typer.Exit(2) from None
+    try:  # a malformed --model ROLE=NAME is a usage error too: one line, exit 2
+        thread_settings(model, auto_approve, budgets)
+    except InvalidInput as exc:
+        typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(2) from None
     fmt = "launch" if launch else format_
     chosen = cast(ThreadSettings, {"format": fmt} if fmt else {})
