@@ -299,3 +299,38 @@ async def test_pending_interrupts_are_what_the_state_snapshot_lists(database) ->
     assert expected == [] and got == []
     final = (await graph.aget_state(config)).values
     assert final == {"a": "yes to a", "b": "yes to b", "twice": ["one", "two"]}
+
+
+@pytest.mark.parametrize("count", [2, 20])
+async def test_writes_are_stored_as_the_stock_saver_stores_them(
+    database, monkeypatch: pytest.MonkeyPatch, count: int
+) -> None:
+    """A node's few writes are serialized without a thread hop (#20 point 7), many in one;
+    either way the rows read back as the stock saver's do, special channels included."""
+    hops: list[Any] = []
+    real_to_thread = asyncio.to_thread
+
+    async def counted(func: Any, /, *args: Any, **kwargs: Any) -> Any:
+        hops.append(func)
+        return await real_to_thread(func, *args, **kwargs)
+
+    writes = [(f"channel_{i}", {"n": i, "text": "x" * i}) for i in range(count - 1)]
+    writes.append(("__interrupt__", ["asked"]))  # a special channel keeps its fixed index
+    stored: dict[str, list[Any]] = {}
+    for name, saver in (("stock", AsyncPostgresSaver(database.pool)), ("studio", None)):
+        saver = saver or StudioSaver(database.pool)
+        checkpoint = empty_checkpoint()
+        config = {"configurable": {"thread_id": f"w-{name}", "checkpoint_ns": ""}}
+        saved = await saver.aput(config, checkpoint, {"source": "input", "step": -1}, {})
+        monkeypatch.setattr(asyncio, "to_thread", counted)
+        await saver.aput_writes(saved, writes[:-1], "task-1", "path")
+        await saver.aput_writes(saved, writes[-1:], "task-2")
+        monkeypatch.setattr(asyncio, "to_thread", real_to_thread)
+        if name == "studio":
+            assert len(hops) == (0 if count <= 8 else 1)
+        hops.clear()
+        found = await StudioSaver(database.pool).aget_tuple(saved)
+        assert found is not None
+        stored[name] = sorted(found.pending_writes or [], key=repr)
+    assert stored["studio"] == stored["stock"]
+    assert len(stored["studio"]) == count
