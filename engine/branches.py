@@ -48,11 +48,25 @@ def _saver(studio: Studio) -> StudioSaver:
     return saver
 
 
+def no_checkpoint(thread_id: str, checkpoint_id: str | None) -> NotFound:
+    """The 404 for a checkpoint that is not there: which one, on which thread, and where the
+    thread's checkpoint ids are listed (or, with none asked for, that nothing has run yet)."""
+    if checkpoint_id:
+        return NotFound(
+            f"no checkpoint {checkpoint_id!r} in thread {thread_id}; its checkpoint ids are "
+            f"listed by GET /threads/{thread_id}/history (or `studio history {thread_id}`)"
+        )
+    return NotFound(
+        f"thread {thread_id} has no checkpoint yet: nothing has run on it; "
+        f"start a run on it first (POST /threads/{thread_id}/runs)"
+    )
+
+
 async def checkpoint_of(studio: Studio, thread_id: str, checkpoint_id: str | None) -> str:
     """The thread's checkpoint `checkpoint_id` (its latest when None); 404 when it has none."""
     found = await _saver(studio).aget_tuple(_config(thread_id, checkpoint_id))
     if found is None:
-        raise NotFound("Checkpoint not found" if checkpoint_id else "Thread has no checkpoint")
+        raise no_checkpoint(thread_id, checkpoint_id)
     return str(found.config["configurable"]["checkpoint_id"])
 
 

@@ -31,7 +31,8 @@ async def sdk_of(served: Any, token: str) -> AsyncIterator[Any]:
 
 
 async def history(client: Any, tid: str) -> list[dict[str, Any]]:
-    return await client.threads.get_history(tid, limit=1000)
+    found: list[dict[str, Any]] = await client.threads.get_history(tid, limit=1000)
+    return found
 
 
 async def test_the_sdk_copies_a_thread_and_the_copy_goes_its_own_way(
@@ -241,3 +242,33 @@ async def test_deleting_a_branch_leaves_the_parents_images(database: Any, tmp_pa
             assert (await client.get(f"/threads/{tid}/outputs")).json()["items"] == before
             for item in before:
                 assert (await client.get(item["url"])).status_code == 200
+
+
+async def test_a_missing_checkpoint_says_which_and_where_they_are_listed(
+    database: Any, tmp_path: Path
+) -> None:
+    async with serve(database, tmp_path) as served:
+        tid, token = await served.new_thread()
+        named = (
+            f"no checkpoint 'nope' in thread {tid}; its checkpoint ids are listed by "
+            f"GET /threads/{tid}/history (or `studio history {tid}`)"
+        )
+        async with served.http(token) as client:
+            for method, path, body in (
+                ("GET", f"/threads/{tid}/state/nope", None),
+                ("POST", f"/threads/{tid}/copy", {"checkpoint_id": "nope"}),
+                (
+                    "POST",
+                    f"/threads/{tid}/runs",
+                    {"assistant_id": "studio", "checkpoint_id": "nope"},
+                ),
+            ):
+                missing = await client.request(method, path, json=body)
+                assert missing.status_code == 404, (path, missing.text)
+                assert missing.json()["error"]["message"] == named, path
+            empty = await client.post(f"/threads/{tid}/copy")  # nothing has run on it
+            assert empty.status_code == 404, empty.text
+            assert empty.json()["error"]["message"] == (
+                f"thread {tid} has no checkpoint yet: nothing has run on it; "
+                f"start a run on it first (POST /threads/{tid}/runs)"
+            )

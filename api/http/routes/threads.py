@@ -11,7 +11,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from adapters.errors import Conflict, InvalidInput, NotFound
+from adapters.errors import Conflict, InvalidInput
 from api.http.audit_trail import actor_of, audit
 from api.http.deps import (
     CallerDep,
@@ -23,7 +23,7 @@ from api.http.deps import (
     require_role,
 )
 from api.http.views import new_thread_json, state_json, thread_json
-from engine.branches import branch, checkpoint_after_message
+from engine.branches import branch, checkpoint_after_message, no_checkpoint
 from engine.inputs import (
     HistoryQuery,
     ThreadCopy,
@@ -249,7 +249,7 @@ async def get_state(thread: ThreadDep, svc: ServicesDep) -> dict[str, Any]:
 async def get_state_at(checkpoint_id: str, thread: ThreadDep, svc: ServicesDep) -> dict[str, Any]:
     config = _config(thread["thread_id"], checkpoint_id)
     if not await _has_checkpoint(svc, config):
-        raise NotFound("Checkpoint not found")
+        raise no_checkpoint(thread["thread_id"], checkpoint_id)
     return state_json(await svc.studio.graph.aget_state(config))
 
 
