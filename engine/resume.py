@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -10,22 +9,12 @@ from langgraph.types import Interrupt
 from pydantic import ValidationError
 
 from adapters.errors import Conflict, InvalidGateAction, InvalidInput, friendly_validation
+from adapters.interrupts import is_id_map
 from engine.studio import Studio
 from graph import variants
 from graph.gates import GateAnswer, answer_schema, schema_for
 from graph.state import GATE_ACTIONS
 from store.checkpointer import StudioSaver
-
-_INTERRUPT_ID = re.compile(r"^[0-9a-f]{32}$")
-
-
-def is_id_map(resume: Any) -> bool:
-    """LangGraph's rule: a dict whose keys all look like interrupt ids resumes by id."""
-    return (
-        isinstance(resume, dict)
-        and bool(resume)
-        and all(isinstance(k, str) and _INTERRUPT_ID.match(k) for k in resume)
-    )
 
 
 def _schema(gate_value: dict[str, Any]) -> type[GateAnswer]:

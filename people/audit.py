@@ -25,7 +25,6 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import re
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
@@ -39,6 +38,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from adapters.errors import InvalidInput, StudioError
+from adapters.interrupts import keyed_answer
 from people.identity import Caller
 from store.database import Connection, Pool
 from telemetry.context import request_id as current_request_id
@@ -241,17 +241,12 @@ def outcome_of(exc: BaseException) -> Outcome:
     return "refused" if isinstance(status, int) and 400 <= status < 500 else "failed"
 
 
-_INTERRUPT_ID = re.compile(r"[0-9a-f]{32}")
-
-
 def _answer(resume: Any) -> dict[str, Any]:
     """The answer as the person gave it: a resume keyed by the one gate it answers
     (`{interrupt_id: answer}`, as the CLI and the page send it) is recorded as that answer
     and the gate's `interrupt_id`, so the trail reads the same however the gate was named."""
-    if isinstance(resume, Mapping) and len(resume) == 1:
-        ((key, value),) = resume.items()
-        if isinstance(key, str) and _INTERRUPT_ID.fullmatch(key) and isinstance(value, Mapping):
-            return {"answer": dict(value), "interrupt_id": key}
+    if (keyed := keyed_answer(resume)) is not None:
+        return {"answer": keyed[1], "interrupt_id": keyed[0]}
     return {"answer": resume}
 
 
