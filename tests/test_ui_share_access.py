@@ -63,6 +63,11 @@ def test_a_view_only_link_offers_nothing_that_directs(page: Any, server: Server)
     director.goto(f"{server.url}/t/{thread_id}#token={direct['token']}")
     expect(director.locator(PLAN_GATE)).to_be_visible()
     expect(director.locator("#gate").get_by_role("button", name="Approve plan")).to_be_enabled()
+    # it directs the thread but cannot share it (only the owner makes links): no Share link
+    for selector in ("#share", "#share-role"):
+        expect(director.locator(selector)).to_be_hidden()
+        expect(director.locator(selector)).to_be_disabled()
+    expect(page.locator("#share")).to_be_visible()  # the owner's page offers it
     box = director.locator("#composer-input")
     expect(box).to_be_enabled()
     revoked = httpx.delete(f"{grants}/{direct['grant_id']}", headers=owner, timeout=30)

@@ -50,6 +50,16 @@ function viewOnly() {
   $("stop").title = "View only: this share link cannot stop the session";
 }
 
+/** Only the thread's owner makes share links (the server refuses anyone else): a page opened
+ * by a share link, or by a person the thread is shared with, offers no Share link. */
+function shareOnlyIfOwner(access) {
+  const owner = access === "owner";
+  for (const part of [$("share"), $("share-role")]) {
+    part.disabled = !owner;
+    part.hidden = !owner;
+  }
+}
+
 /** One open thread: its chat, gate, jobs and gallery, kept in step with its event stream. */
 export class Session {
   /** `onChange()` is called when the thread's status may have changed (threads list). */
@@ -103,6 +113,7 @@ export class Session {
     }
     await this.api.links(); // signed URLs for images and the stream
     if (this.api.signed.access === "view") viewOnly(); // a view-only share link: nothing to direct
+    shareOnlyIfOwner(this.api.signed.access);
     this.stopLinks = this.api.keepLinksFresh();
     $("thread-title").textContent = threadTitle(thread);
     document.title = `${threadTitle(thread)} · Creative Studio`;
