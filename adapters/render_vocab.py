@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Sequence
 
 Keywords = tuple[tuple[str, tuple[str, ...]], ...]
 """A lookup table: (name, keywords naming it)."""
@@ -181,16 +182,32 @@ LEXICON: tuple[tuple[str, tuple[str, ...]], ...] = (
                  "sneaker", "necklace", "sword", "shield", "crown",
                  "flag", "kite", "ball", "bench", "mailbox", "hydrant", "fire hydrant",
                  "traffic light", "billboard", "neon sign", "sign", "telescope", "door", "window",
-                 "suitcase", "gift", "teapot", "glasses", "jar")),
+                 "suitcase", "gift", "teapot", "glasses", "jar", "headphones", "microphone",
+                 "microscope", "test tube", "beaker", "backpack", "wallet")),
+    ("kitchen", ("kettle", "toaster", "blender", "mixer", "microwave", "fridge",
+                 "refrigerator", "oven", "stove", "hob", "saucepan", "frying pan", "wok",
+                 "espresso machine", "coffee machine", "coffee maker", "grinder",
+                 "coffee grinder", "espresso grinder", "portafilter", "tamper", "milk jug",
+                 "espresso cup", "coffee cup", "teacup", "plate", "bowl", "spoon", "fork",
+                 "knife", "cutting board", "chopping board")),
+    ("rooms", ("kitchen", "counter", "countertop", "worktop", "kitchen counter", "laboratory",
+               "lab", "office", "classroom", "bedroom", "living room", "bathroom", "gym",
+               "workshop")),
     ("food", ("cake", "pizza", "burger", "coffee", "tea", "apple", "banana", "bread",
-              "ice cream", "sushi", "fruit", "cocktail")),
+              "ice cream", "sushi", "fruit", "cocktail", "espresso", "latte", "cappuccino",
+              "croissant", "sandwich", "loaf", "sourdough", "cookie", "pasta", "salad")),
     ("nature", ("rainbow", "volcano", "waterfall", "iceberg", "glacier", "desert", "dune",
                 "island", "cave", "rock", "boulder", "flower", "rose", "sunflower", "tulip",
                 "cactus", "palm", "palm tree", "mushroom", "leaf", "leaves", "lightning",
                 "aurora", "comet", "planet", "moon", "star", "sun", "cloud", "tree", "forest",
-                "mountain", "river", "lake", "sea", "wave", "beach", "field")),
+                "mountain", "river", "lake", "sea", "wave", "beach", "field", "steam", "smoke",
+                "fire", "flame")),
 )
 """Common concrete nouns, for naming what a text asks for that the renderer cannot draw."""
+
+STAND_INS = ("cup", "mug", "vase", "jar")
+"""Objects the renderer draws only as its one object silhouette, a bottle: it names them as
+things it cannot draw (an asked-for cup that comes out a bottle is not drawn)."""
 
 DRAWN_ANYWAY = ("window", "sign", "neon sign", "moon", "star", "sun", "cloud", "flower",
                 "umbrella", "rock", "lightning")
@@ -252,6 +269,8 @@ def drawable(noun: str) -> bool:
     tables = [keys for _, keys in (*FAMILIES, *SUBJECTS)]
     tables += [keys for *_, keys in WEATHER] + [keys for _, keys in SEA] + [BEAMS]
     tables.append(DRAWN_ANYWAY)
+    if pattern(STAND_INS).fullmatch(noun):
+        return False
     return any(pattern(keys).fullmatch(noun) for keys in tables)
 
 
@@ -269,12 +288,55 @@ def undrawable(text: str) -> list[str]:
     keys = _undrawable_keys()
     found = sorted(mentions(text, keys), key=lambda m: m.start())
     names: list[str] = []
+    named = _names(text, found)
     for match in found:
         said = re.sub(r"[\s-]+", " ", match.group())
+        if said in named:
+            continue
         name = next(k for k in keys if pattern((k,)).fullmatch(said))
         if name not in names:
             names.append(name)
     return names
+
+
+_QUOTES = re.compile(r"\"[^\"]*\"|“[^”]*”")
+
+
+def _names(text: str, found: list[re.Match[str]]) -> set[str]:
+    """Words `text` uses as a name, not a thing: capitalised after a sentence's start ("an ad
+    for Aurora, a kettle": Aurora is the product) or quoted (lettered, not drawn)."""
+    if len(normalise(text)) != len(text):  # offsets would not line up with the original
+        return set()
+    quoted = [m.span() for m in _QUOTES.finditer(text)]
+    named: set[str] = set()
+    for match in found:
+        start = match.start()
+        word = text[start : match.end()]
+        before = text[:start].rstrip()
+        capital = word[:1].isupper() and not word.isupper()
+        mid_sentence = bool(before) and before[-1] not in ".!?:;\n\"“'"
+        if (capital and mid_sentence) or any(a <= start < b for a, b in quoted):
+            named.add(re.sub(r"[\s-]+", " ", match.group()))
+    return named
+
+
+_MASS = frozenset(
+    "steam smoke fire coffee tea bread espresso latte cappuccino sushi fruit pasta salad "
+    "ice cream lightning glasses headphones stairs leaves mice wolves".split()
+)
+
+
+def cannot_draw_line(names: Sequence[str], most: int = 4) -> str:
+    """The one line that tells people what the built-in renderer cannot draw of what they
+    asked (empty when nothing): the prompt still carries it, for ComfyUI."""
+    if not names:
+        return ""
+    shown = [n if n in _MASS else f"{'an' if n[:1] in 'aeiou' else 'a'} {n}" for n in names[:most]]
+    things = ", ".join(shown[:-1]) + f" or {shown[-1]}" if len(shown) > 1 else shown[0]
+    return (
+        f"The built-in renderer cannot draw {things}; the prompt carries "
+        f"{'it' if len(names) == 1 else 'them'} for ComfyUI (set COMFYUI_URL)."
+    )
 
 
 def vocabulary() -> dict[str, dict[str, list[str]]]:

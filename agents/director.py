@@ -14,7 +14,7 @@ from PIL import Image
 from adapters.images import MODEL_TRAITS, TemplateTraits, template_traits
 from adapters.media_lab.references import Layout, analyse
 from adapters.prose import clipped
-from adapters.render_vocab import undrawable
+from adapters.render_vocab import cannot_draw_line, undrawable
 from adapters.renderer import Renderer
 from adapters.specs import GenerationSpec, SpecBatch, SpecProposal, clamp_spec, spec_dump
 from agents import prompts
@@ -161,14 +161,7 @@ def cannot_draw(state: StudioState, specs: dict[str, dict[str, Any]], images: ob
         for d in directions.for_state(state, deliverable)
         if not d["negative"]
     ]
-    missing = list(dict.fromkeys(n for text in asked for n in undrawable(text)))
-    if not missing:
-        return ""
-    things = ", ".join(f"a {n}" for n in missing[:4])
-    return (
-        f"The built-in renderer cannot draw {things}; the prompt carries it for ComfyUI "
-        "(set COMFYUI_URL)."
-    )
+    return cannot_draw_line(list(dict.fromkeys(n for text in asked for n in undrawable(text))))
 
 
 REFERENCE_TEMPLATE = "img2img"

@@ -200,3 +200,23 @@ def probe(data: bytes) -> Probe:
             audio_seconds=audio_seconds,
             container=container.format.name,
         )
+
+
+def decode_audio(data: bytes) -> tuple[NDArray[np.int16], int] | None:
+    """The first audio stream of `data` as mono 16-bit samples and their rate (None: no audio),
+    so Lens measures the cut's own sound (its silent gaps), not the track it was made from."""
+    with av.open(io.BytesIO(data), mode="r") as container:
+        if not container.streams.audio:
+            return None
+        stream = container.streams.audio[0]
+        parts = []
+        for frame in container.decode(stream):
+            block = frame.to_ndarray().astype(np.float32)
+            if frame.format.name.startswith(("s16", "s32")):
+                block /= 32768.0 if frame.format.name.startswith("s16") else 2147483648.0
+            if not frame.format.is_planar:
+                block = block.reshape(-1, len(frame.layout.channels)).T
+            parts.append(block.mean(axis=0))
+        rate = int(stream.codec_context.sample_rate or 0)
+        joined = np.concatenate(parts) if parts else np.zeros(0, np.float32)
+        return (np.clip(joined * 32767, -32768, 32767).astype(np.int16), rate)

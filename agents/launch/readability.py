@@ -9,6 +9,9 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from adapters.pixels import MISSING_CAP
+from agents.lens import not_drawn, undrawn_names
+
 SMALL = (168, 94)
 """A thumbnail in a phone's feed or the sidebar of a watch page, in pixels."""
 MIN_TEXT_PX = 9
@@ -40,8 +43,10 @@ def _busiest_band(luma: np.ndarray[Any, Any]) -> tuple[int, int, int, int]:
     return (0, top, luma.shape[1], top + height)
 
 
-def assess(png: bytes, recipe: dict[str, Any], title: str) -> dict[str, Any]:
-    """Score 0-10 for reading `title` at `SMALL`, with the measurements and reasons."""
+def assess(png: bytes, recipe: dict[str, Any], title: str, asked: str = "") -> dict[str, Any]:
+    """Score 0-10 for reading `title` at `SMALL`, with the measurements and reasons; at most
+    `MISSING_CAP` when the renderer says it could not draw something `asked` (the person's
+    directions for this thumbnail), as Lens caps any image missing what was asked."""
     with Image.open(io.BytesIO(png)) as opened:
         image = opened.convert("RGB")
     size = image.size
@@ -60,7 +65,11 @@ def assess(png: bytes, recipe: dict[str, Any], title: str) -> dict[str, Any]:
     height_part = min(1.0, max(0.0, (text_px - 4) / (MIN_TEXT_PX + 3 - 4)))
     contrast_part = min(1.0, max(0.0, (contrast - 0.2) / 0.5))
     score = round(10 * (0.4 * present + 0.3 * height_part + 0.3 * contrast_part), 1)
-    reasons = []
+    undrawn = undrawn_names(recipe, asked) if asked else []
+    reasons = not_drawn(recipe, asked) if asked else []
+    uncapped = score
+    if undrawn:  # a thumbnail without the cup that was asked for is not a 10
+        score = min(score, MISSING_CAP)
     if present < 1:
         reasons.append(f"the title is {'missing' if not present else 'only partly lettered'}")
     if text_px < MIN_TEXT_PX:
@@ -72,6 +81,8 @@ def assess(png: bytes, recipe: dict[str, Any], title: str) -> dict[str, Any]:
     )
     return {
         "score": score,
+        "uncapped": uncapped,
+        "undrawn": undrawn,
         "reasons": reasons,
         "measurements": {
             "title_present": round(present, 3),

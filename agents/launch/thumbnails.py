@@ -9,16 +9,29 @@ from langchain_core.messages import AIMessage
 from langgraph.runtime import Runtime
 
 from adapters.launch.styles import STYLES, THUMB_NEGATIVE, VARIANTS
+from adapters.render_vocab import cannot_draw_line
 from adapters.specs import GenerationSpec, clamp_spec
 from agents.launch.readability import SMALL, assess
 from graph import directions
 from graph.context import StudioContext, thread_of
 from graph.emit import emit, phase
 from graph.launch_settings import chosen_script
-from graph.state import StudioState
+from graph.state import Direction, StudioState
 
 SIZE = (768, 432)
 """16:9, like a video thumbnail (1280x720 scaled to what the renderer draws quickly)."""
+
+
+def drawn_directions(state: StudioState, variant: str) -> list[Direction]:
+    """The directions that reach this thumbnail's prompt: every one in scope but the script
+    gate's (a note about the scripts reaches the picture through the title it changed, never
+    pasted into the prompt: "…shorter and aim them at beginners")."""
+    return [d for d in directions.for_state(state, variant) if d["source"] != "script_feedback"]
+
+
+def asked_of(state: StudioState, variant: str) -> str:
+    """What the person asked this thumbnail to show, as Lens checks it against the recipe."""
+    return "\n".join(d["text"] for d in drawn_directions(state, variant) if not d["negative"])
 
 
 def thumbnail_spec(
@@ -37,10 +50,7 @@ def thumbnail_spec(
         "seed": seed * 1000 + round_no * 10 + VARIANTS.index(variant),
     }
     spec, _ = clamp_spec(proposal)
-    # a note at the script gate is about the scripts: it reaches the picture through the
-    # title it changed, never pasted into the prompt ("…shorter and aim them at beginners")
-    drawn = [d for d in directions.for_state(state, variant) if d["source"] != "script_feedback"]
-    applied, _ = directions.apply(spec.model_dump(), drawn)
+    applied, _ = directions.apply(spec.model_dump(), drawn_directions(state, variant))
     return GenerationSpec.model_validate(applied)
 
 
@@ -117,7 +127,9 @@ async def score_thumbnails(state: StudioState, runtime: Runtime[StudioContext]) 
             continue
         if thumb.get("readability") is None:
             png = await context.assets.read_bytes(record)
-            verdict = assess(png, dict(record.recipe), thumb["title"])
+            verdict = assess(
+                png, dict(record.recipe), thumb["title"], asked_of(state, thumb["variant"])
+            )
             await context.assets.record_scores(
                 thread_of(runtime),
                 record.id,
@@ -131,6 +143,9 @@ async def score_thumbnails(state: StudioState, runtime: Runtime[StudioContext]) 
         if t.get("readability")
     ]
     text = f"Read at {SMALL[0]}x{SMALL[1]}: " + ". ".join(lines) + "."
+    undrawn = [n for t in scored for n in (t.get("readability") or {}).get("undrawn") or []]
+    if limits := cannot_draw_line(list(dict.fromkeys(undrawn))):
+        text += f" {limits}"
     return {
         "launch": {"thumbnails": scored, "stage": "selection_gate"},
         "messages": [AIMessage(text, name="critic")],

@@ -15,11 +15,14 @@ from langgraph.runtime import Runtime
 
 from adapters import pixels
 from adapters.media.captions import overlay
-from adapters.media.cut import decode, probe
+from adapters.media.cut import decode, decode_audio, probe
 from adapters.media.levels import levels
 from adapters.media.speech import read_wav
+from adapters.render_vocab import cannot_draw_line
+from agents.lens import undrawn_names
+from graph import directions
 from graph.context import StudioContext
-from graph.video_stages import NAMES, latest, with_review
+from graph.video_stages import NAMES, latest, output, with_review
 
 MAX_WORDS_PER_SECOND = 3.2
 MAX_GAP_S = 2.5
@@ -63,10 +66,38 @@ def _script(out: dict[str, Any], video: dict[str, Any]) -> tuple[dict[str, float
     return {"lines": len(out["lines"]), "fastest_words_per_second": fastest, "ends_at": end}, found
 
 
-async def _visuals(context: StudioContext, out: dict[str, Any], look: dict[str, Any]) -> Any:
+async def not_drawn(
+    context: StudioContext, state: Any, keyframes: dict[str, Any]
+) -> dict[str, list[str]]:
+    """Per scene, what the keyframe's renderer says it could not draw of what the person asked
+    for that scene (the brief and the directions in its scope): its recipe's `cannot_draw`,
+    as Lens reads it for the image format (`agents.lens.undrawn_names`)."""
+    found: dict[str, list[str]] = {}
+    for scene, key in sorted(keyframes.items()):
+        record = await context.assets.get(key["asset_id"])
+        if record is not None:
+            names = undrawn_names(record.recipe, directions.brief_text(state, scene))
+            if names:
+                found[scene] = names
+    return found
+
+
+def undrawn_findings(undrawn: dict[str, list[str]]) -> list[str]:
+    """Lens's findings for `not_drawn`: each scene and what it does not show."""
+    return [
+        f"not drawn {scene}: {', '.join(names)} (this renderer cannot draw "
+        f"{'it' if len(names) == 1 else 'them'})"
+        for scene, names in undrawn.items()
+    ]
+
+
+async def _visuals(
+    context: StudioContext, out: dict[str, Any], look: dict[str, Any], undrawn: dict[str, Any]
+) -> Any:
     measured: dict[str, float] = {}
-    items, found = [], []
+    items, found = [], undrawn_findings(undrawn)
     for scene, key in sorted(out["keyframes"].items()):
+        measured[f"{scene}.not_drawn"] = float(len(undrawn.get(scene, [])))
         record = await context.assets.get(key["asset_id"])
         if record is None:
             continue
@@ -125,10 +156,23 @@ async def _voice(context: StudioContext, out: dict[str, Any]) -> Any:
     return measured, found
 
 
-async def _render(context: StudioContext, out: dict[str, Any], video: dict[str, Any]) -> Any:
+async def _render(
+    context: StudioContext, out: dict[str, Any], video: dict[str, Any], undrawn: dict[str, Any]
+) -> Any:
     p = out["probe"]
     measured = {k: float(p[k]) for k in ("seconds", "fps", "width", "height", "frames")}
     found = []
+    cut_record = await context.assets.get(out["cut"]["asset_id"])
+    assert cut_record is not None, "the cut was stored by this leg"
+    cut_data = await context.assets.read_bytes(cut_record)
+    sound = await asyncio.to_thread(decode_audio, cut_data)
+    if sound is not None:  # the cut's own sound: a silent gap the voice had is still in it
+        got = levels(*sound, min_gap_s=MAX_GAP_S)
+        measured["longest_gap"] = got.longest_gap
+        found += [finding("silence", f"the cut goes silent at {a:.1f} s", b - a, MAX_GAP_S)
+                  for a, b in got.gaps]  # fmt: skip
+    measured["not_drawn"] = float(sum(len(names) for names in undrawn.values()))
+    found += undrawn_findings(undrawn)
     if abs(p["seconds"] - float(video["seconds"])) > 0.1:
         found.append(finding("duration", "the cut's length is off", p["seconds"], video["seconds"]))
     if p["fps"] != int(video["fps"]):
@@ -141,12 +185,9 @@ async def _render(context: StudioContext, out: dict[str, Any], video: dict[str, 
     voice = latest(video, "voice")
     lines = (voice or {}).get("output", {}).get("lines") or []
     if out["cut"].get("captions") == "burned" and lines:
-        record = await context.assets.get(out["cut"]["asset_id"])
-        assert record is not None, "the cut was stored by this leg"
-        data = await context.assets.read_bytes(record)
         line = lines[0]
         index = int((float(line["start"]) + float(line["end"])) / 2 * int(video["fps"]))
-        frames = await asyncio.to_thread(_frames, data)
+        frames = await asyncio.to_thread(_frames, cut_data)
         frame = frames[min(index, len(frames) - 1)]
         left, top, right, bottom = overlay(line["text"], frame.shape[1], frame.shape[0]).box
         band = frame[max(0, top) : bottom, max(0, left) : right].astype(float) @ [
@@ -168,21 +209,26 @@ async def review_stage(state: Any, runtime: Runtime[StudioContext]) -> dict[str,
     name = str(video["stage"])
     entry = latest(video, name) or {"output": {}}
     out = entry["output"]
+    keyframes = output(video, "visuals").get("keyframes") or {}
+    # what the keyframes could not draw of what was asked: said at the keyframes and the cut
+    undrawn = await not_drawn(context, state, keyframes) if name in ("visuals", "render") else {}
     if name == "scenes":
         measured, found = _scenes(out, video)
     elif name == "script":
         measured, found = _script(out, video)
     elif name == "visuals":
         look = (latest(video, "scenes") or {}).get("output", {}).get("look") or {}
-        measured, found = await _visuals(context, out, look)
+        measured, found = await _visuals(context, out, look, undrawn)
     elif name == "animation":
         measured, found = await _clips(context, out)
     elif name == "voice":
         measured, found = await _voice(context, out)
     else:
-        measured, found = await _render(context, out, video)
+        measured, found = await _render(context, out, video, undrawn)
     verdict = "; ".join(found) if found else "everything I measured is within target"
     text = f"Lens on the {NAMES[name]} (version {entry.get('version', 1)}): {verdict}."
+    if limits := cannot_draw_line(list(dict.fromkeys(n for v in undrawn.values() for n in v))):
+        text += f" {limits}"
     review = {"findings": found, "measurements": measured, "by": "Lens (measured)"}
     return {
         "video": with_review(video, name, review),
