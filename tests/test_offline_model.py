@@ -437,3 +437,55 @@ def test_a_duration_is_no_part_of_the_subject_and_a_product_is_what_the_brief_sa
     assert brief_targets("a 20-second product ad, warm light")["subject"] == "product"
     assert brief_targets("a 30-minute-long product film")["subject"] == "product"
     assert brief_targets("a red sneaker product shot")["subject"] == "red sneaker"
+
+
+def _discussion(brief: str, direction: list[str]) -> list[str]:
+    """Three rounds of Luna, Frame and Saga on `brief` (pinned as the graph's intake pins it)
+    with `direction` said since; their lines, in order."""
+    state: StudioState = {
+        "messages": [HumanMessage(brief)],
+        "brief": brief,
+        "directions": [
+            *said(brief, source="brief"),
+            *(d for t in direction for d in said(t, source="interjection")),
+        ],
+    }
+    planned = studio(brief)["plan"]
+    state["plan"] = planned
+    model, messages, lines = OfflineChatModel(), list(state["messages"]), []
+    for round_no in (1, 2, 3):
+        for role in ("style", "composition", "story"):
+            state["messages"] = messages
+            prompt = (
+                prompts.ideate(role, state)
+                if round_no == 1
+                else prompts.refine(role, state, round_no)
+            )
+            text = say(model, prompt)
+            messages = [*messages, AIMessage(text, name=role)]
+            lines.append(text)
+    return lines
+
+
+def test_with_x_in_the_brief_now_only_for_what_the_direction_added() -> None:
+    brief = "two hero banners for a lighthouse café at dawn, warm palette"
+    # the brief names dawn (and its lighthouse implies ocean): nothing was added to it (F2)
+    unchanged = " ".join(_discussion(brief, []))
+    assert "in the brief now" not in unchanged, unchanged
+    assert "the story shifts" not in unchanged, unchanged
+    # a direction that adds night is taken up, by name
+    directed = " ".join(_discussion(brief, ["make it night"]))
+    assert "With night in the brief now" in directed, directed
+    assert "With night now, the story shifts: they " in directed, directed
+    assert "With dawn" not in directed and "With ocean" not in directed, directed
+
+
+def test_saga_says_they_have_not_they_has() -> None:
+    from adapters.offline.hooks import MOMENTS, for_they
+
+    assert for_they("has finished a long journey") == "have finished a long journey"
+    assert for_they("is running to meet someone") == "are running to meet someone"
+    for moments in MOMENTS.values():
+        for event, _ in moments:
+            verb = for_they(event).split()[0]
+            assert not verb.endswith("s"), f"they {for_they(event)}"  # has, is, stands …

@@ -11,7 +11,14 @@ import random
 from adapters.offline.framing import ANGLES, FRAMINGS, Shot, parse_shot
 from adapters.offline.reading import Deliverable, Prompt
 from adapters.offline.scene import Scene
-from adapters.offline.talk import nods, nothing_to_add, pick, references, settled, unaddressed
+from adapters.offline.talk import (
+    newly_directed,
+    nods,
+    nothing_to_add,
+    pick,
+    references,
+    settled,
+)
 
 FACETS = {
     "space": "negative space",
@@ -114,7 +121,7 @@ def refine(prompt: Prompt, scene: Scene, rng: random.Random) -> str:
     options = [f for f, marker in FACETS.items() if marker not in mine]
     detail = next((f"the {said}" for name, said in refs if name == "Saga"), f"the {scene.subject}")
     lines = nods(rng, refs, NODS)
-    for look in unaddressed(prompt, "composition")[:1]:
+    for look in newly_directed(prompt, "composition")[:1]:
         lines.append(f"With {look} in the brief now, the foreground layer has to carry it.")
     lines.append(_facet(options[0], scene, detail))
     first = scene.deliverables[0]

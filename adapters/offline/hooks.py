@@ -131,6 +131,16 @@ def people_for(subject: str) -> tuple[str, ...]:
     )
 
 
+_THEY = {"has": "have", "is": "are", "stands": "stand"}
+"""The moments' present-tense verbs (written for one person, "who has …") as "they" takes them."""
+
+
+def for_they(event: str) -> str:
+    """A moment ("has finished a long journey") said of "they" ("have finished …")."""
+    verb, _, rest = event.partition(" ")
+    return f"{_THEY.get(verb, verb)} {rest}".strip()
+
+
 def hooks(subject: str, mood: str, rng: random.Random) -> list[Hook]:
     """Every story the mood suggests for `subject`, shuffled by `rng` (first one leads)."""
     people = list(people_for(subject))

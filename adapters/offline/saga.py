@@ -5,16 +5,16 @@ from __future__ import annotations
 import random
 
 from adapters.offline.framing import framing_for
-from adapters.offline.hooks import GESTURES, Hook, hooks, why
+from adapters.offline.hooks import GESTURES, Hook, for_they, hooks, why
 from adapters.offline.reading import Prompt
 from adapters.offline.scene import Scene
 from adapters.offline.talk import (
+    newly_directed,
     nods,
     nothing_to_add,
     pick,
     references,
     settled,
-    unaddressed,
 )
 
 FACETS = {
@@ -108,8 +108,8 @@ def refine(prompt: Prompt, scene: Scene, rng: random.Random) -> str:
     mine = " ".join(prompt.spoken_by("story")).lower()
     options = [f for f, marker in FACETS.items() if marker not in mine]
     lines = nods(rng, refs, NODS)
-    for look in unaddressed(prompt, "story")[:1]:
-        lines.append(f"With {look} now, the story shifts: they {hook.event}.")
+    for look in newly_directed(prompt, "story")[:1]:
+        lines.append(f"With {look} now, the story shifts: they {for_they(hook.event)}.")
     lines.append(_facet(options[0], scene, hook))
     lines.append(why(rng, hook.detail))
     return " ".join(lines)

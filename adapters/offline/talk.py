@@ -72,6 +72,14 @@ def unaddressed(prompt: Prompt, me: str) -> list[str]:
     return [look for look in wanted if look.split()[0] not in mine]
 
 
+def newly_directed(prompt: Prompt, me: str) -> list[str]:
+    """The unaddressed looks the person's direction adds to the brief: those the brief itself
+    names (a 'lighthouse' brief's ocean, its 'dawn') were there from the start, so "with X in
+    the brief now" would be untrue of them."""
+    in_brief = set(named_looks(prompt.brief))
+    return [look for look in unaddressed(prompt, me) if look not in in_brief]
+
+
 def fresh(prompt: Prompt, me: str, facets: dict[str, str]) -> list[str]:
     """Facet names whose marker phrase none of my earlier lines contains."""
     mine = " ".join(prompt.spoken_by(me)).lower()
