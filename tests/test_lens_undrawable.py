@@ -174,3 +174,26 @@ def test_decode_audio_finds_the_silence_in_a_cut() -> None:
         decode_audio(encode([np.zeros((h, w, 3), np.uint8)] * 4, fps=fps, width=w, height=h))
         is None
     )
+
+
+def _lettering(height: int) -> bytes:
+    """A flat thumbnail with a band of letter-like strokes `height` pixels tall (at 768x432)
+    and no recipe: what an image model hands back."""
+    image = Image.new("RGB", (768, 432), (250, 214, 10))
+    top = 200 - height // 2
+    for x in range(100, 660, 12):
+        for dx in range(5):
+            for y in range(top, top + height):
+                image.putpixel((x + dx, y), (10, 10, 10))
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+def test_a_model_drawn_titles_height_is_measured_not_assumed() -> None:
+    small, big = (assess(_lettering(h), {}, "Home espresso") for h in (28, 110))
+    # 28 px at 768x432 is about 6 px at 168x94: too small to read; 110 px is about 24 px
+    assert small["measurements"]["text_px"] < 9 < big["measurements"]["text_px"]
+    assert any("too small" in r for r in small["reasons"])
+    assert not any("too small" in r for r in big["reasons"])
+    assert small["score"] < big["score"]

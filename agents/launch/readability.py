@@ -43,6 +43,16 @@ def _busiest_band(luma: np.ndarray[Any, Any]) -> tuple[int, int, int, int]:
     return (0, top, luma.shape[1], top + height)
 
 
+def _inked_rows(region: np.ndarray[Any, Any]) -> int:
+    """How many rows of `region` the lettering spans: from the first to the last row with at
+    least a third of the busiest row's edges (a model's type has no recorded box to read)."""
+    if region.shape[0] == 0 or region.shape[1] < 2:
+        return 0
+    rows = (np.abs(np.diff(region, axis=1)) > 0.2).mean(axis=1)
+    inked = np.flatnonzero(rows >= max(rows.max() / 3, 1e-9)) if rows.max() > 0 else []
+    return int(inked[-1] - inked[0] + 1) if len(inked) else 0
+
+
 def assess(png: bytes, recipe: dict[str, Any], title: str, asked: str = "") -> dict[str, Any]:
     """Score 0-10 for reading `title` at `SMALL`, with the measurements and reasons; at most
     `MISSING_CAP` when the renderer says it could not draw something `asked` (the person's
@@ -54,10 +64,12 @@ def assess(png: bytes, recipe: dict[str, Any], title: str, asked: str = "") -> d
     luma = np.asarray(small.convert("L"), dtype=np.float64) / 255.0
     drawn = recipe.get("drawn") if isinstance(recipe.get("drawn"), dict) else {}
     lettered = str((drawn or {}).get("text") or "")
-    box = _text_box(recipe, size) or _busiest_band(luma)
+    recorded = _text_box(recipe, size)
+    box = recorded or _busiest_band(luma)
     region = luma[box[1] : box[3], box[0] : box[2]]
     lines = max(1, lettered.count("\n") + 1, 2 if len(lettered) > 24 else 1)
-    text_px = (box[3] - box[1]) / lines
+    # the renderer records the box it lettered; else the type's own height in the busiest band
+    text_px = (box[3] - box[1] if recorded else _inked_rows(region)) / lines
     contrast = float(np.percentile(region, 95) - np.percentile(region, 5)) if region.size else 0.0
     inside = float((np.abs(np.diff(region, axis=1)) > 0.2).mean()) if region.shape[1] > 1 else 0.0
     wanted = _words(title)
