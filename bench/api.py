@@ -1,7 +1,7 @@
 """Full sessions/s through the HTTP API against the same graph in-process.
 
     python -m bench.api [--sessions 200] [--clients 10] [--servers 1] [--client-procs N]
-                        [--call stream|wait] [--inproc] [--profile FILE]
+                        [--call stream|wait] [--inproc] [--profile FILE] [--phases N]
 
 A session is what aegra was measured on, on a trivial three-node graph with one gate: create a
 thread, stream a run to the gate (`runs.stream`, stream_mode=values), resume it
@@ -28,6 +28,12 @@ would still be held to). The older rate goals (>= 60 sessions/s sequential, >= 2
 clients) are above those ceilings here. Reference, not measured here: aegra 0.6.0, side by
 side with the same graph (issue #20): 15.7-16.3 sessions/s with `runs.wait`, 3.6/s with
 `runs.stream`, 40-46 ms of server CPU a session.
+
+`--phases N` then splits the server's CPU by step of N more sequential sessions: creating the
+thread, the run to the gate, the resume to the end, and the idle time after (the background:
+the cluster's sweep). The server's CPU is read after each step and a pause of 30 ms (the
+step's background work, such as the event log's last write, lands in it), so the steps add
+up to the session; the clock is the kernel's (10 ms ticks), hence the many sessions.
 """
 
 from __future__ import annotations
@@ -130,6 +136,47 @@ def _worker_session(index: int) -> None:
     _WORKER["loop"].run_until_complete(session)
 
 
+PHASE_PAUSE_S = 0.03
+
+
+async def phases(client: Any, server_pid: int, sessions: int) -> None:
+    """The server's CPU per step of a session (`--phases`), sequential sessions."""
+    import psutil  # type: ignore[import-untyped]  # pgserver depends on it
+
+    server = psutil.Process(server_pid)
+
+    def cpu_s() -> float:
+        times = server.cpu_times()
+        return float(times.user + times.system)
+
+    used: dict[str, float] = {}
+
+    async def step(label: str, work: Any) -> Any:
+        before = cpu_s()
+        result = None if work is None else await work
+        await asyncio.sleep(PHASE_PAUSE_S)
+        used[label] = used.get(label, 0.0) + cpu_s() - before
+        return result
+
+    async def drain(parts: Any) -> None:
+        async for _ in parts:
+            pass
+
+    resume = {"resume": {"action": "approve"}}
+    for _ in range(sessions):
+        await asyncio.sleep(PHASE_PAUSE_S)
+        tid = (await step("create the thread", client.threads.create()))["thread_id"]
+        runs = client.runs
+        await step("run to the gate", drain(runs.stream(tid, "studio", input=TOPIC)))
+        await step("resume to the end", drain(runs.stream(tid, "studio", command=resume)))
+        await step(f"idle {PHASE_PAUSE_S * 1000:.0f} ms", None)
+    total = sum(used.values())
+    out(f"server CPU per step ({sessions} sequential sessions, each step + {PHASE_PAUSE_S}s):")
+    for label, seconds in used.items():
+        out(f"  {label:<20} {seconds * 1000 / sessions:6.2f} ms")
+    out(f"  {'session':<20} {total * 1000 / sessions:6.2f} ms")
+
+
 def ceilings_of(seq: CpuMeter, conc: CpuMeter, graph_ms: float) -> tuple[float, float]:
     """What HTTP sessions/s could reach here if the server added nothing to the graph: the
     graph's own work and the SDK client's CPU are left either way.
@@ -230,6 +277,8 @@ async def main(args: argparse.Namespace) -> None:
                 ceilings = ceilings_of(meters[0], meters[1], median_ms(seq["in-process"][1]))
                 cpu = server_cpu(meters[0], meters[1], args.clients)
                 out(cpu)
+            if args.phases and pids and pool is None:
+                await phases(clients[0], pids[0], args.phases)
 
     (ip_seq, ip_conc), (h_seq, h_conc) = figures["in-process"], figures["HTTP + SDK"]
     out(f"HTTP takes {ip_seq / h_seq:.2f}x the in-process time sequential, "
@@ -295,6 +344,14 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         default="stream",
         help="the runs' call: `runs.stream` (default, against `graph.astream`) or `runs.wait` "
         "(against `graph.ainvoke`)",
+    )
+    parser.add_argument(
+        "--phases",
+        type=int,
+        default=0,
+        metavar="N",
+        help="then split the server's CPU by step (create, run to the gate, resume, idle) "
+        "over N more sequential sessions (a server process of its own, one server)",
     )
     return parser.parse_args(argv)
 
