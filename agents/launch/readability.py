@@ -49,8 +49,10 @@ def _inked_rows(region: np.ndarray[Any, Any]) -> int:
     if region.shape[0] == 0 or region.shape[1] < 2:
         return 0
     rows = (np.abs(np.diff(region, axis=1)) > 0.2).mean(axis=1)
-    inked = np.flatnonzero(rows >= max(rows.max() / 3, 1e-9)) if rows.max() > 0 else []
-    return int(inked[-1] - inked[0] + 1) if len(inked) else 0
+    if rows.max() <= 0:
+        return 0
+    inked = np.flatnonzero(rows >= rows.max() / 3)
+    return int(inked[-1] - inked[0] + 1)
 
 
 def assess(png: bytes, recipe: dict[str, Any], title: str, asked: str = "") -> dict[str, Any]:
