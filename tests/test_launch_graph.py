@@ -161,6 +161,8 @@ async def test_thumbnails_letter_the_chosen_title_in_three_styles_and_lens_reads
         recipe = read_recipe(await context.assets.read_bytes(record))
         assert recipe["drawn"]["text"] == title  # the renderer lettered the title itself
         assert f'"{title}"' in thumb["prompt"] and "warm colours" in thumb["prompt"]
+        topic = (await values(graph, tid))["launch"]["topic"]
+        assert f"about {topic}" in thumb["prompt"]  # what a model draws as the product
         verdict = thumb["readability"]
         assert verdict["at"] == "168x94" and 0 <= verdict["score"] <= 10
         assert verdict["measurements"]["title_present"] == 1.0

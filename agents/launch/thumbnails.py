@@ -37,13 +37,16 @@ def asked_of(state: StudioState, variant: str) -> str:
 def thumbnail_spec(
     state: StudioState, variant: str, title: str, seed: int, round_no: int
 ) -> GenerationSpec:
-    """The style's spec with the title quoted (the renderer letters quoted words; ComfyUI gets
-    them in the prompt) and every direction in scope for this variant but the script gate's."""
+    """The style's spec with the video's topic (what a model draws as the product or the
+    scene), the title quoted (the renderer letters quoted words; ComfyUI gets them in the
+    prompt) and every direction in scope for this variant but the script gate's."""
     style = STYLES[variant]
+    topic = " ".join(str((state.get("launch") or {}).get("topic") or "").split())
+    about = f", about {topic}" if topic else ""
     proposal = {
         **style["spec"],
         "deliverable": variant,
-        "prompt": f'{style["prompt"]}, "{title}", bold legible title text, high contrast',
+        "prompt": f'{style["prompt"]}{about}, "{title}", bold legible title text, high contrast',
         "negative_prompt": THUMB_NEGATIVE,
         "width": SIZE[0],
         "height": SIZE[1],
