@@ -21,32 +21,39 @@ ANGLES: tuple[tuple[str, str, str, str], ...] = (
     ),
     (
         "beginner's guide",
-        "Everything I wish I'd known before I started with {topic}.",
+        "Everything I wish I'd known before I started with my {topic}.",
         "A clear first step lowers the fear of starting.",
         "{Topic} for Beginners",
     ),
     (
         "myth versus fact",
-        "The most repeated advice about {topic} is wrong, and here is why.",
+        "The advice everyone repeats about your {topic} is wrong, and here is why.",
         "Contradicting a common belief creates curiosity.",
         "The {Topic} Myth",
     ),
     (
         "30-day challenge",
-        "I did {topic} every day for 30 days; this is what changed.",
+        "I spent 30 days with my {topic}; this is what changed.",
         "A personal stake and a time frame make people stay to the end.",
         "30 Days of {Topic}",
     ),
     (
         "cheap versus expensive",
-        "Cheap or expensive {topic}: can you actually tell the difference?",
+        "Does spending more on your {topic} actually make a difference?",
         "Comparisons invite the viewer to guess before the reveal.",
         "Cheap vs Pro {Topic}",
     ),
 )
-"""Angle, hook, why it works, title pattern: formats that carry any topic."""
+"""Angle, hook, why it works, title pattern: formats that carry any topic. A hook reads the
+topic or keyword as a noun phrase after "your"/"my", which fits a countable one ("your espresso
+grinder"), a mass one ("your home espresso") and a plural one alike; never as a verb."""
 
 _SHORT = re.compile(r"\s+\b(?:for|with|on|in|to|at|when|if|that|and)\b.*$", re.I)
+_DETERMINER = re.compile(r"^(?:a|an|the|my|your|our|their|his|her)\s+", re.I)
+_HOW_TO = re.compile(r"^(?:how|(?:the\s+)?(?:best\s+)?ways?)\s+to\s+\w+\s+", re.I)
+_NOT_A_NOUN = re.compile(
+    r"^(?:how|what|why|when|where|which|who|can|could|should|is|are|do|does|best\s+way)\b", re.I
+)
 
 
 def fields(prompt: Prompt) -> dict[str, str]:
@@ -66,8 +73,28 @@ def short_topic(topic: str) -> str:
 
 
 def _keywords(prompt: Prompt) -> list[str]:
+    """The data's keywords, each once (a keyword given on its own and as a row with figures
+    is one keyword), in the order given."""
     rows = bullets(prompt.section("Trend data"))
-    return [re.split(r"[:(]", row)[0].strip() for row in rows if row.strip()]
+    once: dict[str, str] = {}
+    for row in rows:
+        keyword = re.split(r"[:(]", row)[0].strip()
+        if keyword:
+            once.setdefault(keyword.lower(), keyword)
+    return list(once.values())
+
+
+def noun_phrase(words: str) -> str:
+    """`words` as the noun phrase a hook puts after "your"/"my" ("the best espresso grinder" ->
+    "best espresso grinder"); '' for a search phrase that is no noun ("how to make latte art")."""
+    words = _DETERMINER.sub("", _HOW_TO.sub("", words.strip()))
+    return "" if _NOT_A_NOUN.match(words) else words
+
+
+def topic_noun(topic: str) -> str:
+    """The topic's head words as a noun phrase ("how to make latte art at home" -> "latte
+    art"), for the hooks and outlines."""
+    return noun_phrase(short_topic(noun_phrase(topic) or topic)) or "craft"
 
 
 def trends(prompt: Prompt, seed: int) -> dict[str, Any]:
@@ -80,7 +107,7 @@ def trends(prompt: Prompt, seed: int) -> dict[str, Any]:
     angles = []
     for index, (angle, hook, why, _) in enumerate(chosen):
         keyword = keywords[index] if index < len(keywords) else ""
-        subject = keyword or short_topic(topic)
+        subject = noun_phrase(keyword) or topic_noun(topic)
         reason = f"{why} For {audience}." if audience else why
         angles.append(
             {
@@ -169,7 +196,7 @@ def scripts(prompt: Prompt, seed: int) -> dict[str, Any]:
     out = []
     for line in bullets(prompt.section("Angles"))[:4] or ["beginner's guide | | "]:
         angle, hook = ([*(p.strip() for p in line.split("|")), ""])[:2]
-        hook = hook or f"Here is {short_topic(topic)}, without the jargon."
+        hook = hook or f"Your {topic_noun(topic)}, explained without the jargon."
         quoted = re.search(r"[\"“]([^\"”]{2,40})[\"”]", feedback)
         title = quoted.group(1) if quoted else _title(angle, topic)
         if titles_shorter(feedback) and not quoted:
@@ -177,7 +204,7 @@ def scripts(prompt: Prompt, seed: int) -> dict[str, Any]:
         beats = [
             f"Cold open: {hook}",
             f"Why it matters to {audience}: the problem in one sentence",
-            f"The {angle} itself, shown step by step on {short_topic(topic)}",
+            f"The {angle} itself, shown step by step on your {topic_noun(topic)}",
             "The payoff: the result side by side with where we started",
         ]
         if re.search(r"\b(funn|humou?r|joke|playful)", feedback, re.I):

@@ -19,11 +19,15 @@ def _launch(launch: dict[str, Any]) -> str:
 
 
 def _figures(launch: dict[str, Any]) -> list[str]:
-    rows = [f"{k} (no figures)" for k in launch.get("keywords") or []]
+    """One row per keyword, the person's own keywords first: with its figures when the data has
+    a row for it (a keyword given both ways is listed once), else `(no figures)`."""
+    rows: dict[str, str] = {}
     for f in launch.get("figures") or []:
         parts = [f"{n}={f[n]}" for n in ("searches", "views") if n in f]
-        rows.append(f"{f['keyword']}: {', '.join(parts) or 'no figures'}")
-    return rows
+        rows.setdefault(f["keyword"].lower(), f"{f['keyword']}: {', '.join(parts) or 'no figures'}")
+    named = {k.lower(): f"{k} (no figures)" for k in launch.get("keywords") or []}
+    first = [rows.pop(k, row) for k, row in named.items()]
+    return first + list(rows.values())
 
 
 def trends(launch: dict[str, Any], directions: Sequence[str]) -> list[BaseMessage]:
