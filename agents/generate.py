@@ -44,7 +44,8 @@ def job_id(thread_id: str, deliverable: str, iteration: int, attempt: int) -> st
     return f"{thread_id}:{deliverable}:{iteration}:{attempt}"
 
 
-def _progress(deliverable: str, job: str) -> Any:
+def progress_events(deliverable: str, job: str) -> Any:
+    """A generation's `on_progress` as `progress` events (one per percent, with previews)."""
     last = [-1.0]
 
     def report(fraction: float, preview: bytes | None) -> None:
@@ -96,13 +97,13 @@ async def _when_reachable(
                 images = await comfyui.generate(
                     spec,
                     job_id=job,
-                    on_progress=_progress(deliverable, job),
+                    on_progress=progress_events(deliverable, job),
                     references=await _reference_bytes(context, spec),
                     params={"denoise": spec.reference_strength},
                 )
             else:
                 images = await context.images.generate(
-                    spec, job_id=job, on_progress=_progress(deliverable, job)
+                    spec, job_id=job, on_progress=progress_events(deliverable, job)
                 )
             if attempt.retry_state.attempt_number > 1:
                 notice(
@@ -199,6 +200,7 @@ async def generate(task: GenerateTask, runtime: Runtime[StudioContext]) -> dict[
         asset_id=record.id,
         deliverable=deliverable,
         iteration=iteration,
+        job_id=job,
         path=str(record.path),
         generator=record.generator,
     )

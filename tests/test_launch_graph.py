@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from langgraph.types import Command
 
 from adapters.launch import simulator
 from adapters.renderer import read_recipe
@@ -169,6 +170,32 @@ async def test_thumbnails_letter_the_chosen_title_in_three_styles_and_lens_reads
         assert verdict["measurements"]["text_contrast"] > 0.4
         assert record.scores["score"] == verdict["score"]
     assert gate["choices"]["deliverables"] == [t["variant"] for t in thumbs]
+
+
+async def test_each_thumbnail_reports_its_progress_to_the_end_and_its_saved_file(
+    graph: Any, context: Any, tid: str
+) -> None:
+    await to_gate(graph, context, tid, "script")
+    events: list[dict[str, Any]] = [
+        e
+        async for _, e in graph.astream(
+            Command(resume={"action": "approve"}),
+            config(tid),
+            context=context,
+            stream_mode="custom",
+            durability="sync",
+            subgraphs=True,
+        )
+    ]  # the thumbnails are made in the launch subgraph
+    saved = {e["deliverable"]: e for e in events if e["event"] == "asset"}
+    assert set(saved) == {"face-focused", "product-demo", "bold-text"}
+    for variant, asset in saved.items():
+        record = await context.assets.get(asset["asset_id"])
+        assert record is not None and asset["path"] == str(record.path)
+        assert asset["job_id"] == record.job_id
+        fractions = [e["fraction"] for e in events
+                     if e["event"] == "progress" and e["deliverable"] == variant]  # fmt: skip
+        assert fractions[0] == 0.0 and fractions[-1] == 1.0, (variant, fractions)
 
 
 async def test_the_selection_gate_needs_two_variants(graph: Any, context: Any, tid: str) -> None:

@@ -11,6 +11,7 @@ from langgraph.runtime import Runtime
 from adapters.launch.styles import STYLES, THUMB_NEGATIVE, VARIANTS
 from adapters.render_vocab import cannot_draw_line
 from adapters.specs import GenerationSpec, clamp_spec
+from agents.generate import progress_events
 from agents.launch.readability import SMALL, assess
 from graph import directions
 from graph.context import StudioContext, thread_of
@@ -78,7 +79,7 @@ async def design_thumbnails(state: StudioState, runtime: Runtime[StudioContext])
             async with context.generation_slots:
                 emit("progress", deliverable=variant, job_id=job, fraction=0.0)
                 images = await context.images.generate(
-                    spec, job_id=job, on_progress=lambda *_: None
+                    spec, job_id=job, on_progress=progress_events(variant, job)
                 )
             record = await context.assets.put(
                 images[0],
@@ -90,7 +91,15 @@ async def design_thumbnails(state: StudioState, runtime: Runtime[StudioContext])
                 seed=spec.seed,
                 spec=spec.model_dump(),
             )
-        emit("asset", asset_id=record.id, deliverable=variant, iteration=round_no)
+        emit(
+            "asset",
+            asset_id=record.id,
+            deliverable=variant,
+            iteration=round_no,
+            job_id=job,
+            path=str(record.path),
+            generator=record.generator,
+        )
         made[variant] = {
             "variant": variant,
             "style": STYLES[variant]["label"],

@@ -33,6 +33,8 @@ class LiveView:
         self.streamed: set[str] = set()
         self.progress: Progress | None = None
         self.jobs: dict[str, TaskID] = {}
+        self.bars: dict[str, TaskID] = {}
+        """The newest bar of each deliverable (an `asset` event of an older log has no job id)."""
 
     def _label(self, role: str) -> str:
         if role == "person":  # the person's own words, typed at a gate
@@ -48,7 +50,7 @@ class LiveView:
     def _stop_progress(self) -> None:
         if self.progress is not None:
             self.progress.stop()
-            self.progress, self.jobs = None, {}
+            self.progress, self.jobs, self.bars = None, {}, {}
 
     def show(self, record: Record) -> dict[str, Any]:
         """Render one event of the log's `studio` channel; returns its data."""
@@ -102,15 +104,19 @@ class LiveView:
         job = str(data.get("job_id") or what)  # events logged before jobs carried their id
         if job not in self.jobs:
             self.jobs[job] = self.progress.add_task(f"generating {what}", total=1.0)
+            self.bars[what] = self.jobs[job]
         self.progress.update(self.jobs[job], completed=float(data.get("fraction") or 0.0))
 
     def _on_asset(self, data: dict[str, Any]) -> None:
-        if self.progress is not None:
-            self.progress.console.print(
-                f"[green]saved[/] {data.get('deliverable')} -> {data.get('path')}"
-            )
-        else:
-            self.console.print(f"[green]saved[/] {data.get('deliverable')} -> {data.get('path')}")
+        """A stored output: its bar is full, and the line says what was saved where (the
+        file, else the asset id)."""
+        what = str(data.get("deliverable") or "media")
+        bar = self.jobs.get(str(data.get("job_id"))) or self.bars.get(what)
+        if self.progress is not None and bar is not None:
+            self.progress.update(bar, completed=1.0)
+        where = data.get("path") or (f"asset {data['asset_id']}" if data.get("asset_id") else "")
+        line = f"[green]saved[/] {what}" + (f" -> {where}" if where else "")
+        (self.progress.console if self.progress is not None else self.console).print(line)
 
     def _on_notice(self, data: dict[str, Any]) -> None:
         self._end_line()
