@@ -122,8 +122,14 @@ async def test_video_lens_names_the_kettle_and_hears_the_cuts_silence(
 ) -> None:
     small = {"fps": 4, "height": 180, "scenes": 2}
     await run(graph, start(KETTLE, format="video", video=small), tid, context)
-    for _ in ("scenes", "script"):
-        await resume(graph, {"action": "accept"}, tid, context)
+    await resume(graph, {"action": "accept"}, tid, context)  # the scenes
+    # a one-word line the person asked for is kept as asked: its scene goes mostly silent
+    short = {"action": "regenerate", "deliverable": "s1", "feedback": "say Aurora"}
+    await resume(graph, short, tid, context)
+    at = await pending_gate(graph, tid)
+    assert at is not None and at["stage"] == "script", at
+    assert any(f.startswith("silence s1: too few words") for f in at["review"]["findings"])
+    await resume(graph, {"action": "accept"}, tid, context)
     at = await pending_gate(graph, tid)
     assert at is not None and at["stage"] == "visuals"
     findings = at["review"]["findings"]

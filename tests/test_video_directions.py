@@ -11,6 +11,9 @@ from adapters.media.motion import FASTER, SLOWER, asked_move, asked_speed, camer
 from adapters.offline import video as offline
 from adapters.offline.reading import read
 from agents.video import prompts
+from agents.video.review import _script as review_script
+from agents.video.schemas import VideoScript
+from agents.video.story import timed_lines
 from tests.studio_helpers import config, pending_gate, resume, run, start
 
 BRIEF = "a 4-second product ad for Aurora, a quiet electric kettle, warm morning light"
@@ -40,7 +43,7 @@ def test_a_say_that_note_rewrites_the_line_instead_of_being_spoken() -> None:
     got = lines({"*": said})
     assert got["s2"] == "Aurora: a quiet electric kettle that boils water in near silence."
     assert "say" not in got["s2"].lower()
-    assert got["s1"] == "Meet Aurora."
+    assert got["s1"].startswith("Meet Aurora.")  # filled to its 6 s with the ad's own lines
     scoped = lines({"s1": "make it say it boils in ninety seconds"})
     assert scoped["s1"] == "Aurora boils in ninety seconds."
     assert lines({"s2": "Mention that it is cordless."})["s2"] == "Aurora: cordless."
@@ -117,6 +120,29 @@ def test_a_product_script_names_the_product_and_what_it_is() -> None:
     ]
     assert said("social_media", 2, 2)[0] == "This is Aurora."  # what it is would not fit 2 s
     assert said("product_ad", 2, 2)[0] == "Meet Aurora."
+
+
+def test_a_short_line_is_filled_to_its_scene_and_lens_hears_a_silent_slot() -> None:
+    """A 12-second kettle ad said "Meet Aurora, a quiet electric kettle." / "Aurora. Get yours
+    today." in two 6 s scenes: 7.6 s of the cut was silence, and the script's Lens said
+    "everything within target" (the voice stage found the gaps a stage later)."""
+    kettle = {"type": "product_ad", "seconds": 12, "scenes": 2}
+    video = {**kettle, "subject": "Aurora, a quiet electric kettle", "name": "Aurora"}
+    state: dict[str, Any] = {"brief": "a 12-second product ad for Aurora", "messages": []}
+    answer = offline.script(read(prompts.script(state, video, SCENES, {})))
+    timed = timed_lines(VideoScript.model_validate(answer), SCENES)
+    texts = [line["text"] for line in timed]
+    assert texts[0].startswith("Meet Aurora, a quiet electric kettle.")
+    assert texts[1].endswith("Aurora. Get yours today.")  # the call to action still closes
+    for line in timed:  # spoken at 2.5 words a second, no slot is left silent for long
+        assert line["end"] - line["start"] - line["words"] / 2.5 <= 2.5, line
+        assert line["words_per_second"] <= 3.2, line
+    _, found = review_script({"lines": timed}, kettle)
+    assert found == [], found
+    sparse = [{**timed[0], "text": "Meet Aurora.", "words": 2, "words_per_second": 0.36}]
+    _, found = review_script({"lines": sparse}, kettle)
+    assert [f.split(":")[0] for f in found] == ["silence s1"], found
+    assert "too few words" in found[0] and "target 2.50" in found[0]
 
 
 @pytest.mark.anyio

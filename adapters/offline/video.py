@@ -221,9 +221,58 @@ def script(prompt: Prompt) -> dict[str, Any]:
             text = line  # the line rewritten to say what was asked, not the request itself
         elif note:
             text = f"{text} {note.strip().rstrip('.').capitalize()}."
-        lines.append({"scene": ident, "text": text})
+        lines.append({"scene": ident, "text": text, "asked": bool(note)})
     _name_the_product(kind, lines, fields, _slot_seconds(prompt))
-    return {"lines": lines}
+    _fill_the_slots(lines, _filler(kind, fields, lines), _scene_seconds(prompt))
+    return {"lines": [{"scene": line["scene"], "text": line["text"]} for line in lines]}
+
+
+PACE = 2.5
+"""Words a second the voice speaks at (as the prompt asks: "about 2.5 words a second")."""
+MAX_SILENCE_S = 2.0
+"""A line may leave at most this much of its scene silent (Lens flags gaps from 2.5 s)."""
+MAX_PACE = 3.0
+"""A filled line stays below this many words a second (Lens flags lines faster than 3.2)."""
+
+
+def _scene_seconds(prompt: Prompt) -> dict[str, float]:
+    """Each scene's seconds, from `## Scenes` ("s1: The hook (6.0 s) - ...")."""
+    found = re.finditer(r"^-\s*(\S+?):.*?\(([\d.]+) s\)", prompt.section("Scenes"), re.M)
+    return {match.group(1): float(match.group(2)) for match in found}
+
+
+def _filler(kind: str, fields: dict[str, str], lines: list[dict[str, Any]]) -> list[str]:
+    """The type's lines the script does not say yet, in order (the opening and the closing
+    line excepted): what a too-short line is filled with."""
+
+    def opening(text: str) -> str:  # "This is Aurora" twice reads as a stutter
+        return " ".join(re.findall(r"[a-z']+", text.lower())[:3])
+
+    said = {opening(line["text"]) for line in lines}
+    pool = [_fill(text, fields) for text in LINES[kind][1:-1]]
+    return [text[:1].upper() + text[1:] for text in pool if opening(text) not in said]
+
+
+def _fill_the_slots(
+    lines: list[dict[str, Any]], filler: list[str], seconds: dict[str, float]
+) -> None:
+    """A line that would leave most of its scene silent ("Meet Aurora." in 6 s) gets the type's
+    unused lines added (before a closing call to action, after anything else) while they fit
+    at a comfortable pace. A line the person's note asked for is kept as they asked."""
+    order = [len(lines) - 1, *range(len(lines) - 1)]  # the closing line's silence is heard last
+    for index in order if lines else []:
+        line = lines[index]
+        slot = seconds.get(line["scene"], 0.0) - 0.5
+        if line["asked"] or slot <= 0:
+            continue
+        closing = index == len(lines) - 1 and index > 0
+        while filler and slot - len(line["text"].split()) / PACE > MAX_SILENCE_S:
+            at = -1 if closing else 0  # the type's line nearest the call to action, before it
+            more = filler[at]
+            if (len(line["text"].split()) + len(more.split())) / slot > MAX_PACE:
+                break
+            filler.pop(at)
+            line["text"] = f"{more} {line['text']}" if closing else f"{line['text']} {more}"
 
 
 INTRODUCES = {"product_ad": "Meet", "social_media": "This is"}
@@ -237,7 +286,7 @@ def _slot_seconds(prompt: Prompt) -> float:
 
 
 def _name_the_product(
-    kind: str, lines: list[dict[str, str]], fields: dict[str, str], seconds: float
+    kind: str, lines: list[dict[str, Any]], fields: dict[str, str], seconds: float
 ) -> None:
     """A product's script names it and says what it is ("Meet Aurora, a quiet electric
     kettle."), in the first line, where a line that leaves either out would stand; what it is

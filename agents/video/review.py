@@ -20,6 +20,7 @@ from adapters.media.levels import levels
 from adapters.media.speech import read_wav
 from adapters.render_vocab import cannot_draw_line
 from agents.lens import undrawn_names
+from agents.video.story import WORDS_PER_SECOND
 from graph import directions
 from graph.context import StudioContext
 from graph.video_stages import NAMES, latest, output, with_review
@@ -59,6 +60,11 @@ def _script(out: dict[str, Any], video: dict[str, Any]) -> tuple[dict[str, float
         for line in out["lines"]
         if line["words_per_second"] > MAX_WORDS_PER_SECOND
     ]
+    for line in out["lines"]:  # the voice speaks about WORDS_PER_SECOND: the rest is silence
+        silent = float(line["end"]) - float(line["start"]) - line["words"] / WORDS_PER_SECOND
+        if silent > MAX_GAP_S:
+            words = f"too few words: the voice goes silent for about {silent:.1f} s of the slot"
+            found.append(finding(f"silence {line['scene']}", words, silent, MAX_GAP_S))
     end = max((float(line["end"]) for line in out["lines"]), default=0.0)
     if end > float(video["seconds"]) + 0.01:
         found.append(finding("timing", "the script runs past the video", end, video["seconds"]))
