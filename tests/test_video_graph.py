@@ -60,6 +60,8 @@ async def test_a_video_goes_through_every_stage_gate_to_a_real_mp4(
     assert 'product name "Aurora"' in keyframe["spec"]["prompt"]
     assert seen[2]["made_by"][0].endswith("built-in renderer (sketch)")
     assert "parallax over renderer depth layers" in seen[3]["output"]["clips"]["s1"]["made_by"]
+    moves = [f"{i} {c['move'].replace('_', ' ')}" for i, c in seen[3]["output"]["clips"].items()]
+    assert seen[3]["made_by"][0].startswith(", ".join(moves) + ": ")  # per scene, in order
     assert seen[4]["output"]["track"]["made_by"].startswith("eSpeak NG")
     cut = seen[5]["output"]["cut"]
     found = probe(Path(cut["path"]).read_bytes())

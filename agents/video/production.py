@@ -130,7 +130,7 @@ async def animate_scenes(state: Any, runtime: Runtime[StudioContext]) -> dict[st
             )
             emit("progress", **progress, fraction=1.0)
         clips[scene["id"]] = asset_ref(record, **wanted)
-    engines = sorted({str(c["made_by"]) for c in clips.values()})
+    engines = clips_made_by([s["id"] for s in scenes], clips)
     text = f"Frame: {len(clips)} clips, one camera move per scene ({'; '.join(engines)})."
     if changed:
         moves = ", ".join(f"{i} {_move_words(clips[i])}" for i in changed)
@@ -158,6 +158,24 @@ def _wanted(
         "fps": fps,
         "size": [width, height],
     }
+
+
+def clips_made_by(order: list[str], clips: dict[str, Any]) -> list[str]:
+    """Who made the clips, per scene in scene order: each scene's move, grouped by the engine
+    that made it ("s1 push in, s2 hold: built-in camera move (parallax over renderer depth
+    layers)"), then the encoder once."""
+    groups: dict[str, list[str]] = {}
+    encoders: list[str] = []
+    for scene in order:
+        clip = clips[scene]
+        label = str(clip["made_by"])
+        if f"; {ENCODER}" in label:
+            label = label.replace(f"; {ENCODER}", "")
+            encoders = [ENCODER]
+        raw = re.escape(str(clip["move"]).replace("_", " "))
+        label = re.sub(rf"\({raw}(?:, (?:slower|faster))?, ", "(", label)  # said per scene
+        groups.setdefault(label, []).append(f"{scene} {_move_words(clip)}")
+    return [f"{', '.join(moves)}: {label}" for label, moves in groups.items()] + encoders
 
 
 def _move_words(clip: dict[str, Any]) -> str:
