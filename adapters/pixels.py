@@ -38,7 +38,12 @@ RAIN_VISIBLE = 0.25
 """`rain` from which rain streaks read at a glance (the built-in renderer's rain: 0.4-0.6)."""
 MISSING_CAP = 5.5
 """The highest measured score an image gets while something the brief asks for is missing."""
-_SIDE = 256  # measuring at this size keeps `measure` fast
+SPREAD_REACH = 0.65
+"""The most luma spread an image is given or asked for, as a share of the most its mean allows
+(`sqrt(m * (1 - m))`, a two-level image): a dark key caps how contrasty a picture can be."""
+MEASURE_SIDE = 256
+"""`measure` reads tone and colour at this longer side (BOX-shrunk: it keeps means)."""
+_SIDE = MEASURE_SIDE
 _DOMINANT = 5
 _FAINT_HORIZON = 0.06  # luma step below which a horizon barely shows
 _WEIGHTS = {
@@ -53,6 +58,12 @@ _WEIGHTS = {
 }
 _DRIFT_LIMITS = {"palette": PALETTE_ACCEPTABLE, "histogram": 0.35, "brightness": 0.15}
 """Per-aspect pair distances beyond which `drift` names the pair."""
+
+
+def contrast_reach(brightness: float) -> float:
+    """The most contrast (as `Measurements.contrast` counts it) a picture this bright has:
+    a very dark or very bright key leaves little room on one side of its mean."""
+    return float(SPREAD_REACH * (brightness * (1 - brightness)) ** 0.5 / CONTRAST_SCALE)
 
 
 @dataclass(frozen=True)
@@ -378,6 +389,7 @@ def assess(
         findings.append(_finding("brightness", words, m.brightness, brightness))
     if weather == "fog":
         contrast = max(FOG_MIN_CONTRAST, contrast * FOG_CONTRAST)
+    contrast = min(contrast, contrast_reach(brightness))
     gap = _gap(m.contrast - contrast, asked.get("contrast", 0))
     parts["contrast"] = _closeness(gap, 0.15)
     checks["contrast"] = (m.contrast, contrast)

@@ -14,7 +14,7 @@ from PIL import Image, ImageFilter, PngImagePlugin
 
 from adapters.errors import GenerationCancelled, GenerationFailed, StudioError
 from adapters.images import GeneratedImage, ProgressFn, TemplateTraits
-from adapters.pixels import CONTRAST_SCALE, FOG_CONTRAST
+from adapters.pixels import CONTRAST_SCALE, FOG_CONTRAST, MEASURE_SIDE, SPREAD_REACH
 from adapters.render_canvas import Arr, Canvas, Rng, as_mask, f32, luma, mix, new_canvas, rgb
 from adapters.render_elements import draw_elements
 from adapters.render_scene import draw_scenery, draw_sky
@@ -24,10 +24,13 @@ from adapters.render_vocab import MOODS, pick, undrawable, vocabulary
 from adapters.render_words import Reading
 from adapters.specs import GenerationSpec, spec_dump
 
-RENDERER_VERSION = "1.2"
+RENDERER_VERSION = "1.3"
 RECIPE_KEY = "studio:recipe"
 SOFTWARE = f"Creative Studio built-in renderer {RENDERER_VERSION}"
 _PREVIEW_SIDE = 192
+_TONE_PASSES = 3
+_TONE_CLOSE = 0.006  # a tone pass this close (2 x mean miss + spread miss) is kept
+_SOLVE_SIDE = 128  # the curve is solved on a sample this size, then checked at full size
 _GRADE_SOFTNESS = 0.02  # squared chroma distance over which palette colours blend
 _MOOD_STRENGTH = 0.1  # a hint of the mood; the palette must still lead
 _WARMTH = np.array([0.16, 0.04, -0.16], np.float32)  # per unit of warmth, on the whole frame
@@ -70,49 +73,85 @@ def _grade(image: Arr, palette: Arr, strength: float) -> Arr:
     return mix(image, f32(blend) * luma(image)[..., None], strength)
 
 
+def _sample(image: Arr, side: int) -> Arr:
+    """`image` box-averaged to about `side` on its longer side, lights clipped to white first
+    as the 8-bit image will be: at `MEASURE_SIDE` it reads tone as Lens does. (A strided
+    sample counts each star and window at full strength where the measurement averages it
+    into the dark around it, so a tone aimed at it fell short on the image.)"""
+    h, w = image.shape[:2]
+    f = max(1, -(-max(h, w) // side))
+    hh, ww = h // f * f, w // f * f
+    clipped = np.minimum(image[:hh, :ww], 1.0)
+    out: Arr = clipped.reshape(hh // f, f, ww // f, f, 3).mean(axis=(1, 3))
+    return out
+
+
 def _tone(image: Arr, mean: float, std: float) -> Arr:
     """Remap luma (contrast about the mean, then a gamma) so it hits `mean` and `std`.
 
     Colours are scaled by the luma ratio rather than curved per channel, which would wash out
     dark saturated palettes. The knobs interact and the gamut limit moves the mean, so they are
-    solved on a subsample (a bisected gamma per contrast, a few rounds) before one full pass.
+    solved on a small sample (a bisected gamma per contrast, a few rounds); the curve clips
+    thin lights and dark rows the sample averages, so the full result is then read the way
+    Lens reads it and the aim corrected by what it missed (`_TONE_PASSES` in all).
     """
-    step = max(1, int((image.shape[0] * image.shape[1] / 12000) ** 0.5))
-    sub = np.maximum(image[::step, ::step], 0.002)
+    base = np.maximum(image, 0.002)
+    sub = np.maximum(_sample(image, _SOLVE_SIDE), 0.002)
     pivot = float(luma(sub).mean())
+    # Brightness wins over contrast: the spread is capped to what an image with this mean can
+    # have, and a contrast that clips too much to reach the mean is backed off.
+    std = min(std, SPREAD_REACH * (mean * (1 - mean)) ** 0.5)
+    aim_mean, aim_std = mean, std
+    best: tuple[float, Arr] = (np.inf, image)
+    for _ in range(_TONE_PASSES):
+        k, g = _tone_curve(sub, pivot, aim_mean, aim_std)
+        out = _tone_apply(base, pivot, k, g)
+        got = luma(_sample(out, MEASURE_SIDE))
+        miss = 2 * abs(float(got.mean()) - mean) + abs(float(got.std()) - std)
+        if miss < best[0]:
+            best = (miss, out)
+        if miss < _TONE_CLOSE:
+            break
+        aim_mean = float(np.clip(aim_mean + mean - float(got.mean()), 0.01, 0.99))
+        aim_std *= std / max(float(got.std()), 1e-4)
+    return best[1]
 
-    def apply(a: Arr, k: float, g: float) -> Arr:
-        lum = luma(a)[..., None]
-        new = np.clip(pivot + (lum - pivot) * k, 0.002, 1) ** g
-        out = a * (new / lum)
-        # Past white, give up saturation rather than luma: hue and brightness both survive.
-        peak = out.max(axis=-1, keepdims=True)
-        fit = np.where(peak > 1, (1 - new) / np.maximum(peak - new, 1e-6), 1.0)
-        result: Arr = np.clip(new + (out - new) * fit, 0, 1)
-        return result
+
+def _tone_apply(a: Arr, pivot: float, k: float, g: float) -> Arr:
+    """The tone curve: luma stretched by `k` about `pivot`, then gamma `g`."""
+    lum = luma(a)[..., None]
+    new = np.clip(pivot + (lum - pivot) * k, 0.002, 1) ** g
+    out = a * (new / lum)
+    # Past white, give up saturation rather than luma: hue and brightness both survive.
+    peak = out.max(axis=-1, keepdims=True)
+    fit = np.where(peak > 1, (1 - new) / np.maximum(peak - new, 1e-6), 1.0)
+    result: Arr = np.clip(new + (out - new) * fit, 0, 1)
+    return result
+
+
+def _tone_curve(sub: Arr, pivot: float, mean: float, std: float) -> tuple[float, float]:
+    """The stretch and gamma that give `sub` this `mean` (first) and `std` (as near as the
+    mean allows)."""
 
     def gamma_for(k: float) -> float:
         lo, hi = -5.0, 5.0  # log gamma; the mean falls as gamma rises
         for _ in range(16):
-            if luma(apply(sub, k, float(np.exp((lo + hi) / 2)))).mean() < mean:
+            if luma(_tone_apply(sub, pivot, k, float(np.exp((lo + hi) / 2)))).mean() < mean:
                 hi = (lo + hi) / 2
             else:
                 lo = (lo + hi) / 2
         return float(np.exp((lo + hi) / 2))
 
-    # Brightness wins over contrast: the spread is capped to what an image with this mean can
-    # have, and a contrast that clips too much to reach the mean is backed off.
-    std = min(std, 0.6 * (mean * (1 - mean)) ** 0.5)
     best: tuple[float, float, float, float] = (np.inf, np.inf, 1.0, 1.0)
     k = 1.0
-    for _ in range(5):
+    for _ in range(8):
         g = gamma_for(k)
-        lum = luma(apply(sub, k, g))
+        lum = luma(_tone_apply(sub, pivot, k, g))
         miss, got = abs(float(lum.mean()) - mean), float(lum.std())
         best = min(best, (round(miss, 2), abs(got - std), k, g))
-        k = k * 0.6 if miss > 0.01 else k * (std / max(got, 1e-4)) ** 0.9
+        k = k * 0.6 if miss > 0.01 else k * (std / max(got, 1e-4)) ** 1.5
         k = float(np.clip(k, 0.1, 8))
-    return apply(np.maximum(image, 0.002), best[2], best[3])
+    return best[2], best[3]
 
 
 def _grading(c: Canvas) -> Arr:
