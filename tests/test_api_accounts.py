@@ -234,6 +234,19 @@ async def test_limits_answer_429_with_retry_after_across_processes(
             assert lifted.json()["limits"]["rate_per_minute"] == 0
         async with two.http(ada) as client:
             assert (await client.post("/threads", json={})).status_code == 200, "0: no limit"
+        async with admin(one, tmp_path) as root:  # D18: 3e9 was a 500 (integer out of range)
+            bad = {
+                "limits.daily_generations": {"limits": {"daily_generations": 3_000_000_000}},
+                "limits.rate_per_minute": {"limits": {"rate_per_minute": "5"}},
+                "limits.concurrent_runs": {"limits": {"concurrent_runs": True}},
+                "disabled": {"disabled": "yes"},
+            }
+            for field, body in bad.items():
+                refused = await root.patch(f"/users/{row['user_id']}", json=body)
+                assert refused.status_code == 422, (body, refused.text)
+                assert field in refused.json()["error"]["message"], refused.text
+            kept = next(u for u in (await root.get("/users")).json() if u["name"] == "ada")
+            assert kept["limits"]["rate_per_minute"] == 0 and kept["disabled"] is False
 
 
 async def test_concurrent_runs_and_daily_generations_are_capped(

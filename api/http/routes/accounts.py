@@ -229,19 +229,25 @@ class UserCreate(BaseModel):
     role: Role = "creator"
 
 
-class LimitsPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+MAX_USER_LIMIT = 1_000_000
+"""The highest per-user limit an admin may set (0 is "no limit"); the columns are `integer`."""
 
-    rate_per_minute: int | None = Field(None, ge=0)
-    concurrent_runs: int | None = Field(None, ge=0)
-    daily_generations: int | None = Field(None, ge=0)
+
+class LimitsPatch(BaseModel):
+    """Strict: a limit is a whole number as JSON has it (not "5", not true)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    rate_per_minute: int | None = Field(None, ge=0, le=MAX_USER_LIMIT)
+    concurrent_runs: int | None = Field(None, ge=0, le=MAX_USER_LIMIT)
+    daily_generations: int | None = Field(None, ge=0, le=MAX_USER_LIMIT)
 
 
 class UserPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     role: Role | None = None
-    disabled: bool | None = None
+    disabled: bool | None = Field(None, strict=True)  # true or false, not "yes"
     limits: LimitsPatch | None = None
     """Per-user overrides: a number (0: no limit), or null for the studio's default."""
 
