@@ -1,6 +1,7 @@
 """The video format in headless Chromium against a real server: the start form's format, every
 stage gate with its media (scene cards, timed script, keyframe strip, clips, voice, the cut),
-a regeneration with feedback and its version history, and the cut playing in the gallery."""
+a regeneration with feedback and its version history, and the cut playing in the gallery,
+each piece named as a person says it ("Scene s1 · clip") with Lens's review."""
 
 from __future__ import annotations
 
@@ -85,4 +86,15 @@ def test_a_video_session_walks_through_every_stage_gate(page: Any, server: Serve
     page.get_by_role("button", name="Accept").click()
     expect(page.locator("#gate")).to_be_hidden(timeout=30_000)
     expect(page.locator(".tile video").first).to_be_attached(timeout=30_000)
+    clip = page.locator(".tile[data-deliverable='video:animation:s1'] .tile-head")
+    expect(clip).to_contain_text("Scene s1 · clip")  # a person's name, not the stored key
+    expect(clip.locator(".iter")).to_have_text("version 1")
+    expect(clip.locator(".score")).to_contain_text("Lens:")  # Lens reviewed the clips
+    key = page.locator(".tile[data-deliverable='video:visuals:s2'] .tile-head strong")
+    expect(key).to_have_text("Scene s2 · keyframe")
+    cut = page.locator(".tile[data-deliverable='video:render:cut'] .tile-head strong")
+    expect(cut).to_have_text("Final cut")
+    gallery = page.locator("#gallery")
+    expect(gallery).not_to_contain_text("video:")
+    expect(gallery).not_to_contain_text("not scored yet")
     shot(page, "video-5-done")

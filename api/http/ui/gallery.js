@@ -15,6 +15,48 @@ function scoreText(scores) {
   return typeof scores?.score === "number" ? `${scores.score}/10` : "not scored yet";
 }
 
+const SCENE_PIECES = { visuals: "keyframe", animation: "clip" };
+const VIDEO_FILES = { track: "Voice track", captions: "Captions", cut: "Final cut" };
+
+/** A video's stored piece (`video:animation:s1`) as people say it: "Scene s1 · clip", its
+ * stage and part; null for an image. */
+export function videoPiece(deliverable) {
+  const found = /^video:(\w+):(.+)$/.exec(deliverable || "");
+  if (!found) return null;
+  const [, stage, part] = found;
+  const scene = /^s\d+$/.test(part) ? part : null;
+  const name = scene ? `Scene ${scene} · ${SCENE_PIECES[stage] || stage}` : VIDEO_FILES[part] || part;
+  return { stage, part, scene, name };
+}
+
+/** The tile's name: "Scene s1 · clip · version 2" for a video piece, else the deliverable. */
+function label(item) {
+  const piece = videoPiece(item.deliverable);
+  return piece ? `${piece.name} · version ${item.iteration}` : `${item.deliverable} · iteration ${item.iteration}`;
+}
+
+/** Lens's review of a video piece: the findings of its stage version about its scene or about
+ * no scene in particular (every finding for the voice track, captions and cut); null while the
+ * version is unreviewed. */
+function videoReview(item, values) {
+  const piece = videoPiece(item.deliverable);
+  const version = piece && values.video?.stages?.[piece.stage]?.versions?.[item.iteration - 1];
+  const findings = version?.review?.findings;
+  if (!Array.isArray(findings)) return null;
+  if (!piece.scene) return findings;
+  const about = new RegExp(`\\b${piece.scene}\\b`);
+  return findings.filter((f) => about.test(f) || !/\bs\d+\b/.test(f));
+}
+
+/** What the tile says of the review: the image's score, or Lens's word on the video piece. */
+function reviewOf(item, values) {
+  if (!videoPiece(item.deliverable)) return { text: scoreText(item.scores), reasons: item.scores?.reasons || [] };
+  const found = videoReview(item, values);
+  if (found === null) return { text: "not reviewed yet", reasons: [] };
+  const text = found.length ? `Lens: ${found.length} finding${found.length > 1 ? "s" : ""}` : "Lens: within target";
+  return { text, reasons: found };
+}
+
 function sketchBadge() {
   const badge = el("span", "badge sketch", "sketch");
   badge.title = SKETCH_TITLE;
@@ -31,6 +73,7 @@ export class Gallery {
     this.assetUrl = assetUrl;
     this.items = [];
     this.current = {};
+    this.values = {};
     dialog.addEventListener("click", (event) => {
       if (event.target === dialog) dialog.close();
     });
@@ -41,6 +84,7 @@ export class Gallery {
     this.items = items;
     const current = currentSet(values, items);
     this.current = current;
+    this.values = values;
     const flags = values.drift?.flags || [];
     this.grid.replaceChildren();
     if (!items.length) {
@@ -57,21 +101,25 @@ export class Gallery {
       figure.dataset.deliverable = item.deliverable;
       const open = el("button", "tile-open");
       open.type = "button";
-      open.setAttribute("aria-label", `Lineage of ${item.deliverable}, iteration ${item.iteration}`);
-      const img = mediaElement(item, this.assetUrl, `${item.deliverable}, iteration ${item.iteration}`);
+      const named = label(item);
+      const review = reviewOf(item, values);
+      open.setAttribute("aria-label", `Lineage of ${named}`);
+      const img = mediaElement(item, this.assetUrl, named);
       if (item.width) img.width = item.width;
       if (item.height) img.height = item.height;
       open.append(img);
       open.addEventListener("click", () => this.open(item));
       const caption = el("figcaption");
       const head = el("div", "tile-head");
-      head.append(el("strong", "", item.deliverable), el("span", "iter", `iteration ${item.iteration}`));
-      head.append(el("span", "score", scoreText(item.scores)));
+      const piece = videoPiece(item.deliverable);
+      const when = `${piece ? "version" : "iteration"} ${item.iteration}`;
+      head.append(el("strong", "", piece ? piece.name : item.deliverable), el("span", "iter", when));
+      head.append(el("span", "score", review.text));
       if (verdict) head.append(el("span", `badge ${verdict}`, verdict));
       if (isSketch(item)) head.append(sketchBadge());
       caption.append(head);
       const reasons = el("ul", "reasons");
-      for (const reason of item.scores?.reasons || []) reasons.append(el("li", "", reason));
+      for (const reason of review.reasons) reasons.append(el("li", "", reason));
       caption.append(reasons);
       for (const flag of flags.filter((f) => f.includes(item.deliverable))) {
         caption.append(el("p", "drift", `Drift: ${flag}`));
@@ -87,13 +135,15 @@ export class Gallery {
     const spec = lineage.spec || {};
     const body = el("div", "lineage");
     const sketch = isSketch(item);
-    const title = el("h3", "", `${item.deliverable} · iteration ${item.iteration}`);
+    const named = label(item);
+    const title = el("h3", "", named);
     if (sketch) title.append(" ", sketchBadge());
     title.id = "lineage-title";
-    const img = mediaElement(item, this.assetUrl, `${item.deliverable}, iteration ${item.iteration}`);
+    const img = mediaElement(item, this.assetUrl, named);
     const facts = el("dl");
+    const review = reviewOf(item, this.values);
     const rows = [
-      ["Score", scoreText(item.scores)],
+      [videoPiece(item.deliverable) ? "Review" : "Score", [review.text, ...review.reasons].join("; ")],
       ["Status", verdictOf(item, this.current)],
       ["Seed", lineage.seed],
       ["Template", spec.template],
