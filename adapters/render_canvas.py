@@ -215,6 +215,22 @@ def paint(c: Canvas, mask: Arr, colour: Arr) -> None:
     c.glow[band] *= 1 - alpha  # what is painted in front hides the lights behind it
 
 
+def broad_lights(glow: Arr) -> Arr:
+    """`glow` without its pinpoint lights (stars, one pixel each): a 3x3 opening (the darkest
+    of each pixel's neighbours, then the brightest of those), so the sun, the moon, windows
+    and lamps stay as they were. Water and wet ground mirror this: a star's reflection is lost
+    in the ripples, where drawn it ran down the water as a dotted streak."""
+    h, w = glow.shape[:2]
+
+    def spread(a: Arr, pick: np.ufunc) -> Arr:
+        p = np.pad(a, ((1, 1), (1, 1), (0, 0)), mode="edge")
+        rows_ = pick.reduce([p[:, x : x + w] for x in range(3)])
+        out: Arr = pick.reduce([rows_[y : y + h] for y in range(3)])
+        return out
+
+    return spread(spread(glow, np.minimum), np.maximum)
+
+
 def as_mask(img: Image.Image) -> Arr:
     """An 8-bit Pillow mask as floats in 0..1."""
     return f32(np.asarray(img, dtype=np.float32) / 255)

@@ -13,6 +13,7 @@ from adapters.render_canvas import (
     Disc,
     Rng,
     as_mask,
+    broad_lights,
     disc_box,
     f32,
     luma,
@@ -288,7 +289,8 @@ def _water(c: Canvas, rng: Rng) -> None:
     # Rows deeper than the sky is tall have no sky to mirror (`src` clips to its top row):
     # they take its colour but no light, or a star there would run down the water.
     mirrors = (2 * hz - ys - 1 >= 0).astype(np.float32)[:, None, None]
-    c.glow[hz:] += _glitter(c.glow[src[:, None], xs] * 0.6 * mirrors, rng, h)
+    lights = broad_lights(c.glow[:hz])  # no stars: each would run down the water as a streak
+    c.glow[hz:] += _glitter(lights[np.minimum(src, hz - 1)[:, None], xs] * 0.6 * mirrors, rng, h)
     c.ground[hz:] = 1.0
     if sea > 1:
         _whitecaps(c, rng, sea)

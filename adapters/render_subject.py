@@ -13,6 +13,7 @@ from adapters.render_canvas import (
     Canvas,
     Rng,
     as_mask,
+    broad_lights,
     f32,
     luma,
     mix,
@@ -278,7 +279,7 @@ def _reflect(c: Canvas, rng: Rng, strength: float) -> None:
     weight = (c.ground[hz:] * (1 - c.subject[hz:]) * strength)[..., None]
     fade = np.linspace(1, 0.4, len(ys), dtype=np.float32)[:, None, None]
     c.rgb[hz:] = mix(c.rgb[hz:], c.rgb[src[:, None], xs] * 0.7, weight)
-    c.glow[hz:] += c.glow[src[:, None], xs] * weight * fade
+    c.glow[hz:] += broad_lights(c.glow[:hz])[src[:, None], xs] * weight * fade  # no stars
 
 
 def draw_weather(c: Canvas, rng: Rng) -> None:

@@ -1,13 +1,17 @@
 """The built-in renderer's night, sea and subject drawing, measured on real renders: a
-mysterious night reaches the contrast its brief asks, and Lens's verdict agrees."""
+mysterious night reaches the contrast its brief asks, and Lens's verdict agrees; stars are
+not mirrored on the sea (the moon is)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pytest
 
 from adapters.pixels import assess, contrast_reach, measure
+from adapters.render_canvas import new_canvas, sun_disc
+from adapters.render_subject import placement
 from adapters.renderer import render
 from adapters.specs import GenerationSpec
 
@@ -77,3 +81,44 @@ def test_lens_checks_contrast_against_what_the_brightness_allows() -> None:
     assert not [f for f in verdict.findings if f.startswith("contrast")]
     # A mid key is never capped.
     assert assess(m, palette=NAVY, brightness=0.5, contrast=0.95).checks["contrast"][1] == 0.95
+
+
+def _star_streaks(spec: GenerationSpec) -> int:
+    """Pixels on thin bright vertical streaks in the water (a pixel brighter than the water two
+    columns either side, three rows running), away from the subject and its rim light."""
+    canvas = new_canvas(spec)
+    hz = int(canvas.horizon * spec.height)
+    grey = np.asarray(render(spec), np.float64).mean(axis=-1) / 255
+    water = grey[hz + 2 :]
+    side = (np.roll(water, 2, axis=1) + np.roll(water, -2, axis=1)) / 2
+    peak = water - side > 0.05
+    run = peak[:-2] & peak[1:-1] & peak[2:]
+    at = placement(spec, canvas.words.subject)
+    away = np.abs(np.arange(spec.width) - at.cx) > 0.4 * at.size + 6
+    away[:4] = away[-4:] = False
+    return int(run[:, away].sum())
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {},  # was 43 streak pixels, near the horizon
+        {"seed": 11},  # was 77
+        {"lighting": "dusk", "brightness": 0.38, "contrast": 0.5, "mood": "serene"},  # was 171
+    ],
+)
+def test_stars_are_not_mirrored_as_streaks_on_the_sea(changes: dict[str, Any]) -> None:
+    assert _star_streaks(night(**{"width": 1024, "height": 576, **changes})) == 0
+
+
+def test_the_moon_is_still_mirrored_on_the_sea() -> None:
+    spec = night(width=1024, height=576, horizon=0.4)
+    moon = sun_disc(spec)
+    assert moon is not None
+    hz = int(new_canvas(spec).horizon * spec.height)
+    grey = np.asarray(render(spec), np.float64).mean(axis=-1) / 255
+    x, mirror = int(moon[0]), int(2 * hz - moon[1])  # the glints run down from its mirror
+    band = grey[mirror - 10 : mirror + 50]
+    under = band[:, x - 8 : x + 8].mean()
+    beside = band[:, x + 120 : x + 160].mean()
+    assert under > beside + 0.1
