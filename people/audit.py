@@ -292,6 +292,55 @@ async def scrub_thread(conn: Connection, thread_id: str) -> int:
     return cursor.rowcount
 
 
+ACTIONS = (
+    "thread.created",
+    "thread.updated",
+    "thread.deleted",
+    "run.created",
+    "run.interjected",
+    "run.cancelled",
+    "run.deleted",
+    "gate.answered",
+    "settings.changed",
+    "grant.created",
+    "grant.revoked",
+    "link.signed",
+    "export.downloaded",
+    "user.signed_in",
+    "user.added",
+    "user.disabled",
+    "user.enabled",
+    "user.reset",
+    "user.role_changed",
+    "user.password_changed",
+    "user.limits_changed",
+    "token.created",
+    "token.revoked",
+    "media.job.submitted",
+    "media.job.cancelled",
+    "media.job.retried",
+    "request.refused",
+)
+"""Every action the trail records (tests/test_audit.py holds it to what the code writes)."""
+FAMILIES = frozenset(a.rsplit(".", n)[0] for a in ACTIONS for n in range(1, a.count(".") + 1))
+"""`run`, `media`, `media.job`…: a filter for a family matches each of its actions."""
+
+
+def known_action(value: str) -> str:
+    """`value` when the trail has such an action or family, else a 422 that lists them (a
+    typo such as `gate.answerd` must not read as "nothing happened")."""
+    if value in ACTIONS or value in FAMILIES:
+        return value
+    raise InvalidInput(
+        f"action: no such action or family; got {value[:60]!r}. Families: {family_names()} "
+        "(an action is family.what: gate.answered, run.cancelled, user.signed_in…)"
+    )
+
+
+def family_names() -> str:
+    return ", ".join(sorted(f for f in FAMILIES if "." not in f))
+
+
 @dataclass(frozen=True)
 class AuditQuery:
     """Filters of the trail; all optional, combined with AND."""
@@ -306,6 +355,10 @@ class AuditQuery:
     """Entries at or after this time."""
     until: datetime | None = None
     """Entries before this time."""
+
+    def __post_init__(self) -> None:
+        if self.action is not None:
+            known_action(self.action)
 
 
 def time_bound(value: str | None, field: str, *, end: bool = False) -> datetime | None:

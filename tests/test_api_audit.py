@@ -83,6 +83,9 @@ async def test_only_admins_read_the_audit_trail(database, tmp_path: Path) -> Non
             assert bad.status_code == 422 and "since" in bad.json()["error"]["message"]
             bad = await client.get("/audit", params={"action": "DROP TABLE"})
             assert bad.status_code == 422 and "action" in bad.json()["error"]["message"]
+            typo = await client.get("/audit", params={"action": "zzz"})  # was 200, no items
+            assert typo.status_code == 422, typo.text
+            assert "action: no such action or family" in typo.json()["error"]["message"]
         created = await trail(served, admin, thread=tid)
         assert [(e["action"], e["actor"]["name"], e["outcome"]) for e in created] == [
             ("thread.created", "cat", "ok")

@@ -60,4 +60,9 @@ def test_cli_sessions_are_audited_and_studio_audit_reads_them(
     assert "export.downloaded" in lines[0] and "thread.created" in lines[-1]
     assert "refused" in lines[-3] and '"pick"' in lines[-3]
     bad = studio(env, "audit", "--since", "last tuesday")
-    assert bad.returncode == 1 and "--since" in bad.stderr
+    assert bad.returncode == 2 and "--since" in bad.stderr
+    typo = studio(env, "audit", "--action", "gate.answerd")  # D4: was "No entries match."
+    assert typo.returncode == 2 and "no such action" in typo.stderr, typo
+    assert "Families: export, gate, grant" in typo.stderr
+    family = studio(env, "audit", "--thread", tid, "--action", "gate")
+    assert family.returncode == 0 and "gate.answered" in family.stdout, family.stderr

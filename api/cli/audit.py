@@ -14,7 +14,7 @@ from rich.console import Console
 from adapters.errors import InvalidInput, StudioError
 from engine.settings import Settings
 from people import accounts
-from people.audit import AuditQuery, query, time_bound
+from people.audit import AuditQuery, family_names, query, time_bound
 from people.bootstrap import ensure_home_admin
 from store.database import Database
 
@@ -28,7 +28,10 @@ def audit_command(
     ] = None,
     action: Annotated[
         str | None,
-        typer.Option("--action", help="An action (gate.answered) or a family (run, sign_in)."),
+        typer.Option(
+            "--action",
+            help=f"An action (gate.answered) or a family: {family_names()}.",
+        ),
     ] = None,
     since: Annotated[
         str | None, typer.Option("--since", help="From this date or time (2026-12-06).")
@@ -67,7 +70,7 @@ def audit_command(
         page = asyncio.run(main())
     except StudioError as exc:
         typer.echo(f"error: {exc.message}", err=True)
-        raise typer.Exit(1) from None
+        raise typer.Exit(2 if isinstance(exc, InvalidInput) else 1) from None
     if as_json:
         typer.echo(json.dumps(page))
         return
