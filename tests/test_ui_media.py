@@ -176,3 +176,41 @@ def test_a_reference_joins_a_studio_thread_from_the_generate_tab(
         items = api.get(f"/threads/{tid}/outputs").json()["items"]
     assert len(items) == before + 1
     assert items[-1]["lineage"]["generator"].startswith("media lab generate")
+
+
+def test_an_upscale_said_at_the_output_gate_can_be_picked_there(page: Any, server: Server) -> None:
+    """D20: "upscale hero 2x" typed while the thread waits at its output gate: the job's result
+    joins the thread after the gate asked; the gate card offers it ("hero · upscaled 2x") with
+    a "make current" button, and picking it makes it current."""
+    admin = {"Authorization": f"Bearer {home_token(server.home)}"}
+    brief = {"messages": [{"role": "user", "content": "a lighthouse at dusk"}]}
+    settings = {"auto_approve": False, "deliverables": ["hero 16:9"]}
+    with httpx.Client(base_url=server.url, headers=admin, timeout=120) as api:
+        tid = api.post("/threads", json={"metadata": {"title": "Upscale"}}).json()["thread_id"]
+        api.post(f"/threads/{tid}/runs/wait", json={"input": {**brief, "settings": settings}})
+        approve = {"command": {"resume": {"action": "approve"}}}
+        waiting = api.post(f"/threads/{tid}/runs/wait", json=approve).json()
+        assert waiting["__interrupt__"][0]["value"]["gate"] == "output", waiting
+        [hero] = api.get(f"/threads/{tid}/outputs").json()["items"]
+    page.goto(f"{server.url}/t/{tid}")
+    gate = page.locator("#gate .output[data-deliverable='hero']")
+    expect(gate).to_have_attribute("data-asset-id", hero["asset_id"])
+    box = page.get_by_label("Message the team")
+    box.fill("upscale hero 2x")
+    box.press("Enter")
+    offered = gate.locator(".variant", has_text="hero · upscaled 2x")
+    expect(offered).to_contain_text("make current", timeout=DONE)
+    tile = page.locator("#gallery .tile", has_text="upscaled 2x")
+    expect(tile).to_be_visible()
+    expect(tile.locator(".badge.superseded")).to_have_count(0)  # nothing superseded it
+    shot(page, "media-chat-1-offered")
+    offered.click()
+    expect(offered).to_have_attribute("aria-pressed", "true", timeout=30_000)
+    with httpx.Client(base_url=server.url, headers=admin, timeout=30) as api:
+        items = api.get(f"/threads/{tid}/outputs").json()["items"]
+    [made] = [i for i in items if i["asset_id"] != hero["asset_id"]]
+    assert (made["width"], made["height"]) == (2 * hero["width"], 2 * hero["height"])
+    expect(gate).to_have_attribute("data-asset-id", made["asset_id"])
+    expect(gate.locator(".iter")).to_have_text("upscaled 2x")
+    expect(tile.locator(".badge.current")).to_be_visible()
+    shot(page, "media-chat-2-picked")

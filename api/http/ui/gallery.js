@@ -1,7 +1,7 @@
 // The gallery: every output with its critic score, reasons and drift, and a lineage panel.
 
 import { specCard } from "./gates.js";
-import { SKETCH_TITLE, currentSet, isSketch, verdictOf } from "./variants.js";
+import { SKETCH_TITLE, currentSet, isSketch, labMade, verdictOf } from "./variants.js";
 import { mediaElement } from "./video.js";
 
 function el(tag, className, text) {
@@ -32,7 +32,9 @@ export function videoPiece(deliverable) {
 /** The tile's name: "Scene s1 · clip · version 2" for a video piece, else the deliverable. */
 function label(item) {
   const piece = videoPiece(item.deliverable);
-  return piece ? `${piece.name} · version ${item.iteration}` : `${item.deliverable} · iteration ${item.iteration}`;
+  if (piece) return `${piece.name} · version ${item.iteration}`;
+  const made = labMade(item); // a Media Lab result: what was made, not its source's iteration
+  return made ? `${item.deliverable} · ${made}` : `${item.deliverable} · iteration ${item.iteration}`;
 }
 
 /** Lens's review of a video piece: the findings of its stage version about its scene or about
@@ -112,7 +114,7 @@ export class Gallery {
       const caption = el("figcaption");
       const head = el("div", "tile-head");
       const piece = videoPiece(item.deliverable);
-      const when = `${piece ? "version" : "iteration"} ${item.iteration}`;
+      const when = labMade(item) || `${piece ? "version" : "iteration"} ${item.iteration}`;
       head.append(el("strong", "", piece ? piece.name : item.deliverable), el("span", "iter", when));
       head.append(el("span", "score", review.text));
       if (verdict) head.append(el("span", `badge ${verdict}`, verdict));

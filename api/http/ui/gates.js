@@ -3,7 +3,7 @@
 import { persona } from "./chat.js";
 import { el } from "./dom.js";
 import { LAUNCH_GATES, LAUNCH_TITLES, renderLaunchGate } from "./launch.js";
-import { SKETCH_TITLE, isSketch } from "./variants.js";
+import { SKETCH_TITLE, isSketch, labMade } from "./variants.js";
 import { VIDEO_TITLES, renderVideoGate } from "./video.js";
 
 const TITLES = {
@@ -147,9 +147,12 @@ const scoreOf = (x) => x.score ?? x.scores?.score;
 
 /** The variants of one deliverable, oldest first, each `{asset_id, iteration?, score?, ...}`:
  * from the gate's `variants` (ids) and `candidates` (newer variants that are not current),
- * the output's own `candidates`, and the outputs the gallery knows. */
+ * the output's own `candidates`, and the outputs the gallery knows. A Media Lab result that
+ * joined the thread after the gate asked ("upscale hero-a 2x" said while it waits) is not in the
+ * gate's lists; the gallery knows it, and the gate takes a pick of it (D20). */
 function variantsOf(value, output, assets, currentId) {
   const d = output.deliverable;
+  const lab = [...assets.values()].filter((a) => a.deliverable === d && labMade(a));
   const listed = (pool) =>
     Array.isArray(pool)
       ? pool.filter((c) => (typeof c === "string" ? assets.get(c)?.deliverable === d : c?.deliverable === d))
@@ -160,6 +163,7 @@ function variantsOf(value, output, assets, currentId) {
     ...(Array.isArray(output.candidates) ? output.candidates : []),
     output,
     currentId,
+    ...lab,
   ];
   const seen = new Map();
   for (const c of raw) {
@@ -204,7 +208,11 @@ function outputGate(card, value, act, assetUrl, current, assets) {
             { class: "output-head" },
             el("strong", {}, o.deliverable),
             el("span", { class: "score" }, scoreLabel(shown)),
-            shown.iteration !== undefined ? el("span", { class: "iter" }, `iteration ${shown.iteration}`) : null,
+            labMade(shown)
+              ? el("span", { class: "iter" }, labMade(shown))
+              : shown.iteration !== undefined
+                ? el("span", { class: "iter" }, `iteration ${shown.iteration}`)
+                : null,
             el("span", { class: "badge current" }, "current"),
             isSketch(shown) ? sketchBadge() : null,
           ),
@@ -217,6 +225,8 @@ function outputGate(card, value, act, assetUrl, current, assets) {
               variants.map((v, i) => {
                 const isCurrent = v.asset_id === currentId;
                 const label = isCurrent ? "current" : "make current";
+                const made = labMade(v); // "hero-a · upscaled 2x", not its source's iteration
+                const what = made ? `${o.deliverable} · ${made} · ` : v.iteration !== undefined ? `it. ${v.iteration} · ` : "";
                 return el(
                   "button",
                   {
@@ -229,7 +239,7 @@ function outputGate(card, value, act, assetUrl, current, assets) {
                     onclick: (e) => isCurrent || act({ action: "pick", asset_id: v.asset_id }, e.currentTarget),
                   },
                   el("img", { src: assetUrl(v.asset_id), alt: `variant ${i + 1} of ${o.deliverable}` }),
-                  el("span", { class: "variant-label" }, `${v.iteration !== undefined ? `it. ${v.iteration} · ` : ""}${label}`),
+                  el("span", { class: "variant-label" }, `${what}${label}`),
                 );
               }),
             )

@@ -242,6 +242,8 @@ export class Session {
         break;
       case "notice":
         if (data.code === "message_retry") this.chat.restart(this.chat.speaking);
+        // a Media Lab job of this thread ended: its result is a new output, pickable at the gate
+        if (data.code === "media_lab") this.later("outputs", () => this.loadOutputs(), 100);
         this.chat.notice(data.text, data.level, this.lastMessageId);
         break;
       case "error":

@@ -22,7 +22,22 @@ export function currentSet(values = {}, items = []) {
 export function verdictOf(item, current = {}) {
   if (VERDICTS.includes(item.verdict)) return item.verdict;
   if (item.verdict || current[item.deliverable] === item.asset_id) return "current";
+  if (labMade(item)) return null; // a Media Lab result not picked yet: nothing superseded it
   return item.deliverable in current ? "superseded" : null;
+}
+
+/** What a Media Lab result that joined the thread is ("upscaled 2x"), from its lineage; null
+ * for the studio's own variants. */
+export function labMade(x) {
+  const generator = x?.generator ?? x?.lineage?.generator ?? "";
+  if (!generator.startsWith("media lab")) return null;
+  const lab = x?.lineage?.recipe?.media_lab || {};
+  const kind = lab.kind || generator.split(" ")[2] || "";
+  const factor = lab.params?.factor;
+  if (kind === "upscale") return factor ? `upscaled ${factor}x` : "upscaled";
+  if (kind === "generate") return "made from references";
+  if (kind === "blend") return lab.params?.mode ? `blended (${lab.params.mode})` : "blended";
+  return `Media Lab ${kind}`.trim();
 }
 
 /** Whether an output (an `/outputs` item, a gate output or candidate, a spec) is a sketch:
