@@ -104,7 +104,9 @@ class Canvas:
     ground: Arr  # 1 where the ground plane is (wet reflections, snow cover)
     subject: Arr  # the subject's coverage
     sky_low: Arr  # sky colour at the horizon: haze and fog take it on
-    named: Arr | None = None  # coverage of things painted in a colour the person named
+    # Coverage kept out of the palette grade: a thing painted in a colour the person named,
+    # and half of the sea (its own cool colour, or a warm palette grades it into sand).
+    ungraded: Arr | None = None
 
     @property
     def h(self) -> int:

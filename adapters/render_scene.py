@@ -283,9 +283,15 @@ def _water(c: Canvas, rng: Rng) -> None:
     sea = c.words.sea
     shift = (rng.normal(size=len(ys)) * (ys - hz + 1) * 0.02 * sea).astype(int)
     xs = np.clip(np.arange(w)[None, :] + shift[:, None], 0, w - 1)
-    # Darker than the sky it mirrors, as water is, which also keeps the horizon visible.
-    water = mix(c.rgb[src[:, None], xs], c.palette[1] * c.light.ambient, 0.45) * 0.75
-    c.rgb[hz:] = water
+    # Darker than the sky it mirrors, as water is, which also keeps the horizon visible; its
+    # own colour is the palette's coolest, so a warm palette's sea is not sand.
+    # Far water mirrors the sky; nearer, looking down into it, it shows more of its own colour.
+    body = (0.45 + 0.4 * np.linspace(0, 1, len(ys), dtype=np.float32))[:, None, None]
+    water = mix(c.rgb[src[:, None], xs], sea_colour(c) * c.light.ambient, body) * 0.75
+    c.rgb[hz:] = water * _ripples(rng, len(ys), w)[..., None]
+    kept = np.zeros((h, w), np.float32)
+    kept[hz:] = SEA_UNGRADED
+    c.ungraded = kept if c.ungraded is None else np.maximum(c.ungraded, kept)
     # Rows deeper than the sky is tall have no sky to mirror (`src` clips to its top row):
     # they take its colour but no light, or a star there would run down the water.
     mirrors = (2 * hz - ys - 1 >= 0).astype(np.float32)[:, None, None]
@@ -294,6 +300,33 @@ def _water(c: Canvas, rng: Rng) -> None:
     c.ground[hz:] = 1.0
     if sea > 1:
         _whitecaps(c, rng, sea)
+
+
+SEA = "#2f4858"
+"""Deep sea water: what a warm palette's coolest colour leans toward on the sea."""
+SEA_UNGRADED = 0.5
+"""How much of the sea's colour the palette grade leaves as drawn."""
+
+
+def sea_colour(c: Canvas) -> Arr:
+    """The water's own colour: the palette's coolest colour (least red over blue); one that is
+    still warm (a warm palette's slate or amber) is taken most of the way to deep sea blue-grey, so
+    the sea stays cooler than the warm sky it mirrors."""
+    coolest = f32(c.palette[int(np.argmin(c.palette[:, 0] - c.palette[:, 2]))])
+    if float(coolest[0] - coolest[2]) > 0.02:
+        coolest = mix(coolest, rgb(SEA), 0.75)
+    return coolest
+
+
+def _ripples(rng: Rng, n: int, w: int) -> Arr:
+    """Light and dark bands of ripples across the water (n rows by w), fine near the horizon
+    and wider toward the camera: what makes a flat colour read as water, whatever its hue."""
+    bands = noise(rng, max(2, n), w, (max(4, n // 3), max(4, w // 120)))
+    depth = np.sqrt(np.linspace(0, 1, n, dtype=np.float32))  # rows crowd near the horizon
+    rows_at = (depth * (bands.shape[0] - 1)).astype(int)
+    lines = np.clip((bands[rows_at] - 0.5) * 3, -1, 1)
+    out: Arr = f32(1 + 0.14 * lines)
+    return out
 
 
 def _glitter(mirrored: Arr, rng: Rng, h: int) -> Arr:

@@ -224,7 +224,7 @@ def stamp(
     shade = np.clip((np.arange(c.h, dtype=np.float32)[:, None] - top) / max(size, 1.0), 0, 1)
     paint(c, mask, mix(base * 1.35, base * 0.7, shade[..., None]))
     if fill is not None:  # the grade leaves its colour as the person named it
-        c.named = mask if c.named is None else np.maximum(c.named, mask)
+        c.ungraded = mask if c.ungraded is None else np.maximum(c.ungraded, mask)
     offset = max(1, int(0.003 * c.h))
     local_mask = mask[ys, xs]
     rim = np.clip(local_mask - np.roll(local_mask, (offset, offset), axis=(0, 1)), 0, 1)

@@ -173,8 +173,8 @@ def finish(c: Canvas, rng: Rng) -> Image.Image:
     if mood:
         image = mix(image, image * rgb(mood) * 1.3, _MOOD_STRENGTH)
     graded = _grade(image, _grading(c), 0.5)
-    if c.named is not None:
-        graded = mix(graded, image, c.named[..., None])
+    if c.ungraded is not None:
+        graded = mix(graded, image, c.ungraded[..., None])
     image = graded * warm
     grey = luma(image)[..., None]
     image = np.maximum(mix(grey, image, 0.8 + 0.6 * spec.style_intensity), 0)

@@ -122,3 +122,44 @@ def test_the_moon_is_still_mirrored_on_the_sea() -> None:
     under = band[:, x - 8 : x + 8].mean()
     beside = band[:, x + 120 : x + 160].mean()
     assert under > beside + 0.1
+
+
+WARM = ["#e8741c", "#ffb000", "#8e826e", "#b3aba8", "#f9c3a2"]
+"""What the planner gives "a lighthouse café at dawn, warm palette" (orange, amber, slate,
+silver, peach)."""
+
+
+def _ripple(sea: np.ndarray[Any, np.dtype[np.float64]]) -> float:
+    """Luma banding across water: smoothed along rows (no pixel noise), high-passed down."""
+    k, m = 15, 9
+    c = np.cumsum(np.pad(sea, ((0, 0), (k, 0))), axis=1)
+    along = (c[:, k:] - c[:, :-k]) / k
+    c2 = np.cumsum(np.pad(along, ((m, 0), (0, 0))), axis=0)
+    return float((along - (c2[m:] - c2[:-m]) / m)[m:, k:].std())
+
+
+def test_a_warm_palettes_sea_still_reads_as_water() -> None:
+    spec = night(
+        prompt="a lighthouse café at dawn, warm palette, lighthouse on the left third, "
+        "serene mood, dawn lighting, glassy swells and salt spray catching the light",
+        width=1024,
+        height=576,
+        seed=1883428880,
+        palette=WARM,
+        lighting="dawn",
+        mood="serene",
+        brightness=0.54,
+        contrast=0.35,
+        subject_scale=0.26,
+        subject_y=0.75,
+    )
+    rgb = np.asarray(render(spec), np.float64) / 255
+    hz = int(new_canvas(spec).horizon * spec.height)
+    sky, sea = rgb[hz // 2 : hz - 6], rgb[hz + 6 :]
+    warmth = [float((part[..., 0] - part[..., 2]).mean()) for part in (sky, sea)]
+    luma = [float((part @ [0.299, 0.587, 0.114]).mean()) for part in (sky, sea)]
+    assert warmth[1] < warmth[0] - 0.15  # cooler than the warm sky: was 0.37 under 0.45
+    assert warmth[0] > 0.3  # the palette still warms the picture
+    assert luma[1] < luma[0] - 0.12  # darker than the sky it mirrors
+    # ripples band the open water (right of the sun's glints): was 0.004
+    assert _ripple(sea[:, 600:] @ [0.299, 0.587, 0.114]) > 0.009
