@@ -262,6 +262,12 @@ async def record(state: MediaState, runtime: Runtime[MediaServices]) -> dict[str
     svc, job_id = runtime.context, job_of(state, runtime)
     output = dict(state["output"])
     produced = Path(output.pop("path"))
+    if not await asyncio.to_thread(produced.exists):  # resumed after its work folder went
+        done = await svc.jobs.get(job_id)
+        if done is not None and done.get("artifact") is not None:
+            emit("progress", job_id=job_id, fraction=1.0, stage="done")
+            kept = {k: v for k, v in done["artifact"].items() if k != "path"}
+            return {"artifact": kept, "stage": "done"}
     sha256 = await asyncio.to_thread(sha256_of, produced)
     relative = await asyncio.to_thread(svc.jobs.keep_file, produced, sha256)
     size = (await asyncio.to_thread((svc.jobs.root / relative).stat)).st_size
@@ -314,6 +320,9 @@ async def record(state: MediaState, runtime: Runtime[MediaServices]) -> dict[str
     await svc.jobs.succeed(artifact)
     if (source := state.get("source")) is not None:
         await join_thread(svc, source, artifact, svc.jobs.root / relative)
+    # the result is stored content-addressed: its chunks and output copy in the work folder
+    # are scratch now (kept until here so a restart resumes from them)
+    await asyncio.to_thread(svc.jobs.drop_work, job_id)
     emit("progress", job_id=job_id, fraction=1.0, stage="done")
     shown = {k: v for k, v in artifact.items() if k != "path"}
     return {"artifact": shown, "stage": "done"}

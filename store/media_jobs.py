@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import os
+import shutil
 import tempfile
 from dataclasses import dataclass
 from datetime import datetime
@@ -242,6 +243,10 @@ class MediaJobStore:
         path = self.root / "media" / "work" / job_id
         path.mkdir(parents=True, exist_ok=True)
         return path
+
+    def drop_work(self, job_id: str) -> None:
+        """Remove a finished job's scratch folder (its result is kept content-addressed)."""
+        shutil.rmtree(self.root / "media" / "work" / job_id, ignore_errors=True)
 
     def scratch(self, job_id: str, suffix: str) -> Path:
         fd, name = tempfile.mkstemp(dir=self.work_dir(job_id), suffix=suffix)

@@ -101,6 +101,7 @@ async def test_upscale_resolves_the_preset_and_indexes_the_artifact(services, da
     with Image.open(stored) as image:
         assert image.size == (256, 192)
     assert stored.name.startswith(artifact["sha256"])
+    assert not (services.jobs.root / "media" / "work" / job_id).exists()  # D2: no copy kept
 
 
 async def test_blend_and_generate_record_their_sources(services, database) -> None:
@@ -167,13 +168,25 @@ async def test_interpolation_checkpoints_each_chunk_and_resumes_after_the_last(
     assert "output" not in paused
     made_first = Path(paused["chunk_outputs"][0]).stat().st_mtime_ns
 
+    kept: list[int] = []
+    drop_work = services.jobs.drop_work
+
+    def dropped(job: str) -> None:  # the chunks as they were when the job was done
+        kept.append(Path(paused["chunk_outputs"][0]).stat().st_mtime_ns)
+        drop_work(job)
+
+    services.jobs.drop_work = dropped  # type: ignore[method-assign]
     restarted = build_media_graph(checkpointer=database.saver)  # a new process, same database
     state = await restarted.ainvoke(None, config(job_id), context=services)
     assert state["chunks_done"] == 3 and len(state["chunk_outputs"]) == 3
     artifact = state["artifact"]
     assert artifact["backend_detail"]["resumed_at_chunk"] == 2  # one chunk per step
     assert state["chunk_outputs"][0] == paused["chunk_outputs"][0]
-    assert Path(state["chunk_outputs"][0]).stat().st_mtime_ns == made_first  # not made again
+    assert kept == [made_first]  # not made again
+    # D2: the result is stored content-addressed; the work folder (chunks, output) is gone
+    assert not (services.jobs.root / "media" / "work" / job_id).exists()
+    again = await restarted.ainvoke(None, config(job_id), context=services)
+    assert again["stage"] == "done"  # a finished job's run does nothing more
     assert artifact["fps"] == 120 and artifact["frames"] == 48 and artifact["has_audio"]
     row = await services.jobs.get(job_id)
     with av.open(str(services.jobs.artifact_path(row["artifact"]))) as out:  # type: ignore[index]
