@@ -114,3 +114,68 @@ def test_someone_signing_in_on_the_studios_machine_is_who_the_page_acts_as(
     expect(page.locator("#media-link")).to_be_hidden()  # admins only by default; asked /me
     page.get_by_role("button", name="Sign out").click()
     expect(page.locator("#account")).to_contain_text("· admin")
+
+
+def signed_in_elsewhere(page: Any, server: Server, name: str, role: str) -> Any:
+    """A tab on another machine signed in as a new person `name` (their one-time link)."""
+    admin = {"Authorization": f"Bearer {home_token(server.home)}"}
+    made = httpx.post(
+        f"{server.url}/users", json={"name": name, "role": role}, headers=admin, timeout=30
+    )
+    assert made.status_code == 201, made.text
+    link = made.json()["signin_url"]
+    tab = remote(page)
+    errors: list[str] = []
+    # `/local/owner`'s 404 is how `remote` makes the tab another machine; any other error
+    # (a 403 from a form the role cannot use) is a failure
+    tab.on(
+        "console",
+        lambda m: (
+            errors.append(m.text) if m.type == "error" and "status of 404" not in m.text else None
+        ),
+    )
+    tab.on("pageerror", lambda exc: errors.append(f"uncaught: {exc}"))
+    tab.console_errors = errors
+    tab.goto(server.url + link[link.index("/auth/link") :])
+    expect(tab.locator("#set-password")).to_be_visible()
+    tab.get_by_role("button", name="Later").click()
+    expect(tab.locator("#account")).to_contain_text(f"{name} · {role}")
+    return tab
+
+
+def test_each_page_offers_only_what_the_signed_in_role_can_do(page: Any, server: Server) -> None:
+    """D13: a creator saw an enabled "Add person" form on People and the filter form on Audit;
+    a viewer saw "New session" and the Start form and learnt only after pressing Start that she
+    cannot. Each is told in one line instead, and offered no form."""
+    bob = signed_in_elsewhere(page, server, "bob", "creator")
+    vic = signed_in_elsewhere(page, server, "vic", "viewer")
+    try:
+        for tab, who in ((bob, "bob (creator)"), (vic, "vic (viewer)")):
+            tab.goto(server.url + "/pages/people")
+            expect(tab.locator("#people")).to_contain_text(
+                f"You are signed in as {who}; only admins manage people."
+            )
+            expect(tab.get_by_role("button", name="Add person")).to_have_count(0)
+            expect(tab.locator("#people input, #people select")).to_have_count(0)
+            tab.goto(server.url + "/pages/audit")
+            expect(tab.locator("#audit-status")).to_have_text(
+                f"You are signed in as {who}; only admins can read the audit trail."
+            )
+            expect(tab.locator("#audit-filters")).to_have_count(0)
+        shot(bob, "accounts-roles-1-creator-audit")
+        bob.goto(server.url + "/")  # a creator starts sessions
+        expect(bob.get_by_role("button", name="Start session")).to_be_visible()
+        expect(bob.get_by_role("link", name="New session")).to_be_visible()
+        vic.goto(server.url + "/")
+        expect(vic.locator("#start")).to_contain_text(
+            "starting a session needs the admin or creator role"
+        )
+        expect(vic.get_by_role("button", name="Start session")).to_be_hidden()
+        expect(vic.get_by_label("Title")).to_be_hidden()
+        expect(vic.get_by_role("link", name="New session")).to_be_hidden()
+        shot(vic, "accounts-roles-2-viewer-home")
+        for tab in (bob, vic):
+            assert not tab.console_errors, tab.console_errors
+    finally:
+        bob.context.close()
+        vic.context.close()

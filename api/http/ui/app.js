@@ -36,6 +36,12 @@ function formDeliverables(form) {
   return form.elements.deliverables.value.split(",").map((d) => d.trim()).filter(Boolean);
 }
 
+/** A viewer reads the threads shared with her; starting one needs the admin or creator role:
+ * say so instead of a form that only fails when pressed (D13). */
+function mayStart(me) {
+  return !me || me.role === "admin" || me.role === "creator";
+}
+
 function showStart(settings) {
   $("start").hidden = false;
   setPhase("created");
@@ -43,6 +49,14 @@ function showStart(settings) {
   setConnection("idle");
   $("connection").textContent = "";
   const form = $("brief-form");
+  if (!mayStart(signedIn)) {
+    form.hidden = true;
+    const note = $("start-status");
+    note.classList.add("not-allowed");
+    note.textContent = `You are signed in as ${signedIn.name} (viewer): you can read the threads shared with you; starting a session needs the admin or creator role.`;
+    form.after(note);
+    return;
+  }
   form.elements.auto_approve.checked = !!SettingsDialog.defaults().auto_approve;
   wireLaunchFields(form);
   form.addEventListener("submit", async (event) => {
@@ -180,6 +194,7 @@ async function main() {
   const fragment = new URLSearchParams(location.hash.slice(1));
   const linked = !!(match && (fragment.get("token") || tokenFor(decodeURIComponent(match[1]))));
   signedIn = await signIn({ hasThreadToken: linked });
+  for (const link of document.querySelectorAll("a.new-session")) link.hidden = !mayStart(signedIn);
   const settings = new SettingsDialog($("settings"));
   wireChrome(settings);
   call("GET", "/info")
@@ -200,7 +215,7 @@ async function main() {
 function showPageNav(path) {
   const pages = {
     "/pages/library": showLibrary,
-    "/pages/audit": showAudit,
+    "/pages/audit": (main) => showAudit(main, signedIn),
     "/pages/media": showMediaLab,
     "/pages/people": (main) => showPeople(main, signedIn),
   };

@@ -70,8 +70,18 @@ function row(entry, onFilter) {
   );
 }
 
-/** Render the Audit page into `main` (a non-admin is told so; the API answers 403). */
-export async function showAudit(main) {
+/** Render the Audit page into `main` (a non-admin is told so, with no form; the API answers 403). */
+export async function showAudit(main, me) {
+  if (me?.role !== "admin" || me?.thread_id) {
+    // no filter form that only fails when used (D13)
+    const who = me?.name ? `You are signed in as ${me.name} (${me.role}); only` : "Only";
+    main.replaceChildren(
+      el("section", { id: "audit", class: "page", "aria-labelledby": "audit-title" },
+        el("h1", { id: "audit-title" }, "Audit trail"),
+        el("p", { class: "hint not-allowed", role: "status", id: "audit-status" }, `${who} admins can read the audit trail.`)),
+    );
+    return;
+  }
   const status = el("p", { class: "hint", role: "status", id: "audit-status" });
   const body = el("tbody", { id: "audit-rows" });
   const more = el("button", { type: "button", id: "audit-more", hidden: true }, "Older entries");

@@ -70,6 +70,16 @@ function row(user, me, status, reload) {
 }
 
 export async function showPeople(main, me) {
+  if (me?.role !== "admin" || me?.thread_id) {
+    // nothing here this person can do: no form that only fails when pressed (D13)
+    const who = me?.name ? `You are signed in as ${me.name} (${me.role}); only` : "Only";
+    main.replaceChildren(
+      el("section", { id: "people", class: "page", "aria-labelledby": "people-title" },
+        el("h1", { id: "people-title" }, "People"),
+        el("p", { class: "hint not-allowed", role: "status" }, `${who} admins manage people.`)),
+    );
+    return;
+  }
   const status = el("p", { class: "people-status", role: "status" });
   const body = el("tbody");
   const reload = async () => {
