@@ -18,7 +18,7 @@ from engine.settings import Settings
 from graph.media_state import MediaServices
 from people import accounts
 from people.errors import LimitReached
-from people.limits import UserLimits, generations_today, running_runs, seconds_to_midnight
+from people.limits import UserLimits, check_generations, running_runs
 from store.database import Pool
 from store.media_jobs import MediaJobStore
 from store.media_presets import PresetStore, builtin_versions
@@ -30,11 +30,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger("studio.media")
 MEDIA_ASSISTANT = ASSISTANT
 """The `media` graph's id: runs of this assistant execute the Media Lab graph."""
-_JOBS_TODAY = """
-    SELECT count(*)::int AS n FROM media_jobs
-    WHERE owner = %s
-      AND created_at >= date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
-"""
 _JOBS_UNFINISHED = """
     SELECT count(*)::int AS n FROM media_jobs j JOIN runs r ON r.run_id = j.run_id
     WHERE j.owner = %s AND r.status IN ('pending', 'running')
@@ -103,20 +98,12 @@ class MediaLab:
         return lab
 
     async def check_quota(self, user_id: str) -> None:
-        """A job counts as a generation (`daily_generations`, with the user's studio images)
-        and as a run (`concurrent_runs`); `LimitReached` (429) past either."""
+        """A job counts as a generation (`daily_generations`, with the user's studio images: the
+        ledger counts it when the job is recorded) and as a run (`concurrent_runs`);
+        `LimitReached` (429) past either."""
         pool = self.services.jobs.pool
         limits = self.quotas.for_user(await accounts.user_by_id(pool, user_id))
-        if limits.daily_generations > 0:
-            used = await generations_today(pool, user_id) + await _count(pool, _JOBS_TODAY, user_id)
-            if used >= limits.daily_generations:
-                wait = seconds_to_midnight()
-                raise LimitReached(
-                    f"Daily generation limit reached: {limits.daily_generations} images and "
-                    "media jobs today; it frees up at 00:00 UTC",
-                    retry_after=wait,
-                    limit="daily_generations",
-                )
+        await check_generations(pool, user_id, limits.daily_generations)
         if limits.concurrent_runs > 0:
             running = await running_runs(pool, user_id) + await _count(
                 pool, _JOBS_UNFINISHED, user_id

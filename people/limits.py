@@ -3,7 +3,9 @@
 - `rate_per_minute`: API requests that change something (every method but GET/HEAD/OPTIONS),
   per one-minute window (a shared counter row per user and minute);
 - `concurrent_runs`: runs pending or running at once (counted from `runs.user_id`);
-- `daily_generations`: images stored today (UTC) by the user's threads (counted from `assets`).
+- `daily_generations`: images the user's threads stored and Media Lab jobs the user started today
+  (UTC), from the `generation_ledger` (migration 0023: triggers count each as it is made; deleting
+  a thread or job gives nothing back, so usage and the limit are one number).
 
 The defaults are generous: one person working never meets them; a script creating hundreds of
 threads in seconds does. An admin overrides them per user (`users.rate_per_minute` …; NULL:
@@ -139,11 +141,11 @@ async def check_runs(conn: Pool | Connection, user_id: str, limit: int) -> None:
 
 
 async def generations_today(pool: Pool | Connection, user_id: str) -> int:
+    """Images stored and Media Lab jobs started today (UTC), as the ledger counted them."""
     row = await _one(
         pool,
-        "SELECT count(*)::int AS n FROM assets a JOIN threads t ON t.thread_id = a.thread_id"
-        " WHERE t.owner_id = %s AND a.created_at >= date_trunc('day', now() AT TIME ZONE 'UTC')"
-        " AT TIME ZONE 'UTC'",
+        "SELECT coalesce(sum(used), 0)::int AS n FROM generation_ledger"
+        " WHERE user_id = %s AND day = (now() AT TIME ZONE 'UTC')::date",
         [user_id],
     )
     return int(row["n"])
@@ -156,14 +158,15 @@ def seconds_to_midnight(now: datetime | None = None) -> int:
 
 
 async def check_generations(pool: Pool | Connection, user_id: str, limit: int) -> None:
-    """`LimitReached` when the user's threads stored `limit` images today (UTC): no new run
-    starts until midnight UTC. A run already going finishes within its own budget."""
+    """`LimitReached` when the user generated `limit` images and Media Lab jobs today (UTC): no
+    new run or job starts until midnight UTC. A run already going finishes within its budget."""
     if limit <= 0:
         return
     if await generations_today(pool, user_id) >= limit:
         wait = seconds_to_midnight()
         raise LimitReached(
-            f"Daily generation limit reached: {limit} images today; it frees up at 00:00 UTC"
+            f"Daily generation limit reached: {limit} images and media jobs today; it frees up"
+            " at 00:00 UTC"
             f" (in {wait // 3600} h {wait % 3600 // 60} min)",
             retry_after=wait,
             limit="daily_generations",

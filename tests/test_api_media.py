@@ -437,3 +437,51 @@ async def test_a_job_counts_against_the_users_daily_generations(database, tmp_pa
             assert int(second.headers["retry-after"]) > 0
             retried = await client.post(f"/media/jobs/{first.json()['id']}/retry")
             assert retried.status_code == 429
+
+
+async def test_usage_counts_media_jobs_and_a_deleted_thread_gives_nothing_back(
+    database: Database, tmp_path: Path
+) -> None:
+    """D22: `GET /me` said "1 of 2" while the limit, counting the media job too, refused; and
+    deleting a thread gave its images' quota back (generate, delete, generate again)."""
+    async with serve(database, tmp_path, media_lab="creators") as served:
+        pool = served.studio.threads.pool
+        row = await accounts.add_user(pool, "quinn", "creator")
+        await accounts.set_limits(pool, row["user_id"], {"daily_generations": 2})
+        _, token = await accounts.create_token(pool, row["user_id"], "tests")
+        async with served.http(token) as client:
+            thread = (await client.post("/threads", json={})).json()["thread_id"]
+            async with pool.connection() as conn:  # one image stored by her thread
+                await conn.execute(
+                    "INSERT INTO assets (thread_id, job_id, sha256, path, content_type,"
+                    " width, height, bytes, deliverable, iteration, attempt, seed, generator)"
+                    " VALUES (%s, 'job-d22', 'x', 'p', 'image/png', 1, 1, 1, 'd', 1, 1, 1, 'g')",
+                    [thread],
+                )
+            image = (await uploaded(client, png_bytes(), "a.png"))["id"]
+            body = {"kind": "upscale", "inputs": [image]}
+            job = await client.post("/media/jobs", json=body)
+            assert job.status_code == 202, job.text
+            await finished(client, job.json())
+
+            def used(me: dict[str, Any]) -> int:
+                return int(me["usage"]["daily_generations"]["used"])
+
+            assert used((await client.get("/me")).json()) == 2, "1 image + 1 media job"
+            refused = await client.post("/media/jobs", json=body)
+            assert refused.status_code == 429, refused.text
+            deleted = await client.delete(f"/threads/{thread}")
+            assert deleted.status_code == 204, deleted.text
+            assert used((await client.get("/me")).json()) == 2, "deleting refunds nothing"
+            again = await client.post("/media/jobs", json=body)
+            assert again.status_code == 429, again.text
+            started = await client.post("/threads", json={})
+            run = await client.post(
+                f"/threads/{started.json()['thread_id']}/runs",
+                json={"input": {"messages": [{"role": "user", "content": "a fox at dusk"}]}},
+            )
+            assert run.status_code == 429 and "media jobs" in run.json()["error"]["message"]
+        async with admin(served, tmp_path) as root:
+            users = (await root.get("/users")).json()
+            shown = next(u for u in users if u["name"] == "quinn")
+            assert shown["usage"]["daily_generations"]["used"] == 2
