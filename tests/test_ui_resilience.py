@@ -163,6 +163,9 @@ def test_a_thread_deleted_elsewhere_says_so_and_stops_reconnecting(
     thread_id = start_session(page, server, "Lighthouse", "stormy sea, one light")
     expect(page.locator(PLAN_GATE)).to_be_visible(timeout=60_000)
     expect(page.locator("#connection")).to_have_text("live")
+    listed = page.locator(f"#thread-list a[data-thread-id='{thread_id}']")
+    expect(listed).to_be_visible()
+    expect(page.locator("#messages li.msg").first).to_be_visible()
     token = page.evaluate(f"localStorage.getItem('studio.token.{thread_id}')")
     page.console_errors.allow_network_noise = True  # the browser logs the stream's 404
     deleted = httpx.delete(
@@ -172,4 +175,9 @@ def test_a_thread_deleted_elsewhere_says_so_and_stops_reconnecting(
     expect(page.locator("#connection")).to_have_text("deleted", timeout=30_000)
     expect(page.locator("#error")).to_contain_text("This thread was deleted")
     expect(page.locator(PLAN_GATE)).to_be_hidden()
+    # deleted means gone (D14): its discussion and images leave the page, and the list
+    expect(page.locator("#messages li")).to_have_count(0)
+    expect(page.locator("#messages")).not_to_contain_text("stormy sea")
+    expect(page.locator("#gallery .tile")).to_have_count(0)
+    expect(listed).to_have_count(0)
     shot(page, "deleted-1-told")

@@ -132,7 +132,16 @@ export class Session {
     if (status === "live") clearError("offline"); // what it said is no longer true
     if (status === "live" && was === "reconnecting") this.later("refresh", () => this.refresh(), 50);
     if (status === "deleted") {
+      // deleted means gone: nothing of it stays on the page, nor in the threads list (D14)
+      this.gone = true;
+      for (const timer of Object.values(this.timers)) if (timer) clearTimeout(timer);
       this.showGate(null); // nothing is left to answer
+      this.chat.clear();
+      this.jobs.clear();
+      this.assets = new Map();
+      this.gallery.render([], {});
+      if ($("lineage").open) $("lineage").close();
+      this.onChange();
       threadUnavailable("Thread deleted");
       showError(new ApiError(404, "not_found", "This thread was deleted, by another tab or client.", false));
     }
@@ -201,7 +210,7 @@ export class Session {
 
   /** Run `fn` once after `ms`, however often it is asked for meanwhile. */
   later(name, fn, ms = 150) {
-    if (this.timers[name]) return;
+    if (this.timers[name] || this.gone) return;
     this.timers[name] = setTimeout(() => {
       this.timers[name] = null;
       // background work: a server that went away is the connection badge's to show, and
