@@ -13,6 +13,8 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import psycopg
+
 from adapters.errors import Conflict, InvalidInput, NotFound
 from adapters.media_lab.params import check_target_fps, normalise_weights, parse_params
 from engine.media_requests import DEFAULT_PRESETS, JobRequest
@@ -30,6 +32,8 @@ ASSISTANT = "media"
 FINAL = ("SUCCEEDED", "FAILED", "CANCELLED")
 RETRYABLE = ("FAILED", "CANCELLED")
 """The statuses a job may be retried from."""
+_RETRY_NAMESPACE = uuid.UUID("5d0c1f6e-3b8a-4f51-9c57-0d6f1a2b7e44")
+"""Names a job's one retry (`uuid5` of the job's id)."""
 
 
 @dataclass(frozen=True)
@@ -227,8 +231,9 @@ class MediaJobs:
 
     async def retry(self, actor: Actor, job_id: str) -> dict[str, Any]:
         """A new job linked to this one (`retry_of`), with the same inputs, preset version and
-        parameters. Only a job that failed or was cancelled may be retried: one still queued or
-        running, or one that succeeded, is a `Conflict`."""
+        parameters. Only a job that failed or was cancelled may be retried, once: one still
+        queued or running, one that succeeded, or one already retried is a `Conflict` (the
+        last names the retry to follow)."""
         row = await self.row(actor, job_id)
         if row["status"] not in FINAL:
             raise Conflict(f"Media job {job_id} has not ended ({row['status']}); cancel it first")
@@ -237,7 +242,11 @@ class MediaJobs:
                 f"Media job {job_id} succeeded: there is nothing to retry (only a FAILED or "
                 "CANCELLED job is); submit a new job to run it again"
             )
-        new_id = f"media-{uuid.uuid4()}"
+        if row.get("retried_by"):
+            raise _retried(job_id, str(row["retried_by"][0]))
+        # One retry per job, even from two requests at once (a double click): the retry's id
+        # is derived from the job's, so the second insert meets the first's primary key.
+        new_id = f"media-{uuid.uuid5(_RETRY_NAMESPACE, job_id)}"
         job = NewJob(
             job_id=new_id,
             owner=row["owner"],
@@ -251,9 +260,19 @@ class MediaJobs:
             source_thread=row["source_thread"],
             source_asset=str(row["source_asset"]) if row["source_asset"] else None,
         )
-        await self.services.jobs.create(job)
+        try:
+            await self.services.jobs.create(job)
+        except psycopg.errors.UniqueViolation:
+            raise _retried(job_id, new_id) from None
         await self._queue(job)
         return await self.show(actor, new_id)
+
+
+def _retried(job_id: str, retry_id: str) -> Conflict:
+    return Conflict(
+        f"Media job {job_id} was already retried as {retry_id}; follow that job (retry it in "
+        "turn if it fails)"
+    )
 
 
 def check_kind(kind: str | None) -> None:

@@ -4,6 +4,7 @@ every validation a 422 (or 413) naming its limit, and who may do what."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import os
 import struct
@@ -321,8 +322,21 @@ async def test_cancel_stops_a_running_job_and_retry_links_a_new_one(database, tm
         assert again["params"] == job["params"]
         old = (await root.get(f"/media/jobs/{job['id']}")).json()
         assert old["retried_by"] == [again["id"]] and old["status"] == "CANCELLED"
+        twice = await root.post(f"/media/jobs/{job['id']}/retry")  # D19: a double click
+        assert twice.status_code == 409, twice.text
+        assert again["id"] in twice.json()["error"]["message"]
         assert (await root.post(f"/media/jobs/{again['id']}/retry")).status_code == 409
         await root.post(f"/media/jobs/{again['id']}/cancel")
+        both = await asyncio.gather(
+            root.post(f"/media/jobs/{again['id']}/retry"),
+            root.post(f"/media/jobs/{again['id']}/retry"),
+        )
+        assert sorted(b.status_code for b in both) == [202, 409], [b.text for b in both]
+        third = next(b.json() for b in both if b.status_code == 202)
+        assert (await root.get(f"/media/jobs/{again['id']}")).json()["retried_by"] == [third["id"]]
+        old = (await root.get(f"/media/jobs/{job['id']}")).json()
+        assert old["retried_by"] == [again["id"]]
+        await root.post(f"/media/jobs/{third['id']}/cancel")
 
         async with served.studio.threads.pool.connection() as conn:
             rows = await (
