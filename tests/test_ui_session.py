@@ -28,6 +28,18 @@ def message_ids(page: Any) -> list[str]:
     return ids
 
 
+AT_APPROVED = """() => {
+  const phase = document.getElementById("phase");
+  window.atApproved = null;
+  new MutationObserver(() => {
+    if (phase.textContent !== "approved" || window.atApproved) return;
+    const gate = document.getElementById("gate");
+    const enabled = [...gate.querySelectorAll("button")].filter((b) => !b.disabled);
+    window.atApproved = { gateHidden: gate.hidden, enabled: enabled.map((b) => b.textContent) };
+  }).observe(phase, { childList: true, characterData: true, subtree: true });
+}"""
+
+
 def test_full_session_from_brief_to_approval(page: Any, server: Server) -> None:
     thread_id = start_session(
         page, server, "Neon street at night", "cyberpunk street scene, neon signs, rain"
@@ -82,8 +94,12 @@ def test_full_session_from_brief_to_approval(page: Any, server: Server) -> None:
     page.keyboard.press("Escape")
     expect(lineage).to_be_hidden()
 
+    # what the page shows the moment the phase says "approved" (D8: the answered gate card,
+    # its buttons enabled again, stayed until a reload)
+    page.evaluate(AT_APPROVED)
     page.get_by_role("button", name="Approve outputs").click()
     expect(page.locator("#phase")).to_have_text("approved", timeout=30_000)
+    assert page.evaluate("window.atApproved") == {"gateHidden": True, "enabled": []}
     expect(page.locator("#gate")).to_be_hidden()
     expect(page.locator(f"#thread-list a[data-thread-id='{thread_id}']")).to_be_visible()
     assert len(message_ids(page)) == len(set(message_ids(page)))

@@ -16,6 +16,8 @@ const isOffline = (error) => error instanceof ApiError && error.code === "offlin
 /** The server said no (not allowed, not valid, not there): sending it again would not help. */
 const refused = (error) => error instanceof ApiError && [401, 403, 404, 422].includes(error.status);
 const FINISHED = ["approved", "completed", "interrupted"];
+/** The graph's terminal phases (graph/state.py TERMINAL_PHASES): no gate waits after them. */
+const ENDED = [...FINISHED, "failed"];
 
 /** Stop only while a run is active or a gate waits (the session can still be ended). */
 function setActive(active) {
@@ -233,6 +235,11 @@ export class Session {
       case "phase":
         setPhase(data.phase, data.detail);
         setActive(!FINISHED.includes(data.phase));
+        // the run ended: the gate it answered is gone at once, not after the next refresh (D8)
+        if (ENDED.includes(data.phase) && this.gate) {
+          this.gateId = null;
+          this.showGate(null);
+        }
         this.later("threads", () => this.onChange(), 1000);
         break;
       case "progress":
