@@ -18,8 +18,9 @@ from adapters.render_subject import (
 )
 from adapters.render_words import Element
 
-SIZES = {"cat": 0.1, "bird": 0.03, "animal": 0.16, "person": 0.28, "lamp": 0.5, "vehicle": 0.15,
-         "boat": 0.2, "tree": 0.38, "house": 0.24, "tower": 0.45, "object": 0.12}  # fmt: skip
+SIZES = {"cat": 0.1, "bird": 0.03, "fox": 0.13, "animal": 0.16, "person": 0.28, "lamp": 0.5,
+         "vehicle": 0.15, "boat": 0.2, "tree": 0.38, "house": 0.24, "tower": 0.45,
+         "object": 0.12}  # fmt: skip
 """Each element's height as a fraction of the image height, at the subject's depth."""
 _FAR = ("tower", "house")
 

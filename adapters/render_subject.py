@@ -25,6 +25,8 @@ from adapters.specs import GenerationSpec
 
 Polygon = list[tuple[float, float]]
 
+_FOX_SHIFT = 0.1
+"""A fox's body sits right of its box's centre, to balance its long brush."""
 # Subjects in unit height: x centred on 0, y from 0 (top) to 1 (feet); ellipses are
 # (cx, cy, rx, ry). The person's coat hem is filled in per seed.
 # fmt: off
@@ -49,6 +51,15 @@ _POLYGONS: dict[str, list[Polygon]] = {
     "cat": [[(-0.13, 0.24), (-0.11, 0.03), (-0.02, 0.17)], [(0.05, 0.17), (0.13, 0.02),
             (0.16, 0.23)], [(0.05, 0.95), (0.4, 0.95), (0.5, 0.8), (0.47, 0.62), (0.42, 0.63),
             (0.44, 0.79), (0.37, 0.88), (0.08, 0.88)]],  # the tail's root inside the body
+    "fox": [[(x + _FOX_SHIFT, y) for x, y in poly] for poly in (
+        [(0.34, 0.27), (0.37, 0.03), (0.44, 0.22)],  # the far ear, then the near one: tall
+        [(0.41, 0.21), (0.48, 0.01), (0.51, 0.25)],
+        [(0.47, 0.23), (0.69, 0.33), (0.68, 0.36), (0.47, 0.4)],  # a long, pointed snout
+        [(0.18, 0.42), (0.33, 0.26), (0.45, 0.32), (0.4, 0.52), (0.3, 0.6)],  # the neck
+        [(0.2, 0.6), (0.215, 1.0), (0.245, 1.0), (0.265, 0.6)],  # slender legs
+        [(0.27, 0.6), (0.3, 0.97), (0.33, 0.97), (0.33, 0.58)],
+        [(-0.3, 0.58), (-0.285, 1.0), (-0.255, 1.0), (-0.21, 0.6)],
+        [(-0.2, 0.6), (-0.175, 0.97), (-0.145, 0.97), (-0.13, 0.6)])],
     "bird": [[(-0.5, 0.25), (-0.26, 0.0), (0.0, 0.3), (0.26, 0.0), (0.5, 0.25), (0.26, 0.12),
               (0.0, 0.5), (-0.26, 0.12)]],
     "lamp": [[(-0.03, 1.0), (-0.018, 0.1), (0.018, 0.1), (0.03, 1.0)],
@@ -59,7 +70,7 @@ _POLYGONS: dict[str, list[Polygon]] = {
 }
 HALF_WIDTH = {"vehicle": 1.1, "boat": 0.6, "tree": 0.35, "house": 0.55, "tower": 0.13,
               "animal": 0.62, "object": 0.17, "cat": 0.35, "bird": 0.5, "lamp": 0.28,
-              "placeholder": 0.2, "person": 0.17}
+              "placeholder": 0.2, "person": 0.17, "fox": 0.8}
 """Half the width of each silhouette, in units of its height (to place things beside it)."""
 LAMP_HEAD = (0.205, 0.13)
 """Where a lamp's light comes from, in the lamp's unit coordinates."""
@@ -68,9 +79,25 @@ _ELLIPSES: dict[str, list[tuple[float, float, float, float]]] = {
     "animal": [(0.0, 0.55, 0.42, 0.2), (0.42, 0.33, 0.15, 0.14)],
     "person": [(0.0, 0.075, 0.062, 0.068)],
     "cat": [(0.0, 0.67, 0.22, 0.31), (0.02, 0.3, 0.15, 0.14)],
+    "fox": [(_FOX_SHIFT - 0.02, 0.5, 0.36, 0.15), (_FOX_SHIFT + 0.42, 0.3, 0.1, 0.085)],
     "placeholder": [(0.0, 0.25, 0.2, 0.2)],
 }
 # fmt: on
+
+
+def _tail(points: int = 14) -> tuple[Polygon, Polygon]:
+    """A fox's brush: a thick plume from the rump sweeping back and down, widest in the
+    middle and tapering to a point; and its tip (the last fifth), drawn white."""
+    t = np.linspace(0, 1, points)
+    x = _FOX_SHIFT - 0.3 - 0.6 * t
+    y = 0.5 + 0.2 * t**1.5
+    half = 0.09 * np.sin(np.pi * np.clip(t * 0.95 + 0.05, 0, 1)) ** 0.7 + 0.015
+    upper = list(zip(x, y - half, strict=True))
+    lower = list(zip(x, y + half, strict=True))
+    tail = [*upper, *reversed(lower)]
+    cut = int(points * 0.78)
+    tip = [*upper[cut:], *reversed(lower[cut:])]
+    return tail, tip
 
 
 def _ellipse(cx: float, cy: float, rx: float, ry: float) -> Polygon:
@@ -92,6 +119,8 @@ def shape(kind: str, rng: Rng, *, umbrella: bool) -> list[Polygon]:
             _ellipse(*rng.uniform((-0.14, 0.2, 0.14, 0.12), (0.14, 0.45, 0.22, 0.18)))
             for _ in range(5)
         ]
+    if kind == "fox":
+        shape.append(_tail()[0])
     if kind == "person":
         shape.append(_person(coat=rng.uniform(0.1, 0.16)))
     if kind == "person" and umbrella:
@@ -117,6 +146,8 @@ def _extent(kind: str) -> tuple[float, float]:
     above = max([-y for _, y in points] + [0.0])
     if kind == "tree":
         reach = max(reach, 0.36)
+    if kind == "fox":
+        reach = max([reach] + [abs(x) for x, _ in _tail()[0]])
     if kind == "person":
         reach, above = max(reach, 0.4), 0.14  # the umbrella's dome, in the rain
     return reach, above
@@ -225,6 +256,17 @@ def stamp(
     paint(c, mask, mix(base * 1.35, base * 0.7, shade[..., None]))
     if fill is not None:  # the grade leaves its colour as the person named it
         c.ungraded = mask if c.ungraded is None else np.maximum(c.ungraded, mask)
+    if kind == "fox":  # the white tip of its brush
+        tip = Image.new("L", local.size)
+        place = [
+            (cx + x * size * (1 + keystone * (y - 0.5)), top + y * size) for x, y in _tail()[1]
+        ]
+        ImageDraw.Draw(tip).polygon(
+            [(2 * (x - xs.start), 2 * (y - ys.start)) for x, y in place], fill=255
+        )
+        tip_mask = np.zeros((c.h, c.w), np.float32)
+        tip_mask[ys, xs] = as_mask(tip.reduce(2)) * mask[ys, xs]
+        paint(c, tip_mask, WHITE * (0.6 + 0.35 * c.light.ambient))
     offset = max(1, int(0.003 * c.h))
     local_mask = mask[ys, xs]
     rim = np.clip(local_mask - np.roll(local_mask, (offset, offset), axis=(0, 1)), 0, 1)

@@ -94,7 +94,7 @@ class Reading:
     """A beam of light was asked for."""
     lettering: Lettering = field(default_factory=lambda: Lettering(False))
     colours: dict[str, str] = field(default_factory=dict)
-    """The colour named for a drawn kind (`{"animal": "#c62828"}` for "a red fox")."""
+    """The colour named for a drawn kind (`{"fox": "#c62828"}` for "a red fox")."""
 
 
 _QUOTED = re.compile(
@@ -117,7 +117,7 @@ _PLACEHOLDERS = (
     ("slogan", "SLOGAN"),
     ("caption", "CAPTION"),
 )
-_BEINGS = tuple(k for name, keys in SUBJECTS if name in ("cat", "bird", "animal", "person")
+_BEINGS = tuple(k for name, keys in SUBJECTS if name in ("cat", "bird", "fox", "animal", "person")
                 for k in keys)  # fmt: skip
 
 

@@ -1,6 +1,7 @@
 """The built-in renderer's night, sea and subject drawing, measured on real renders: a
 mysterious night reaches the contrast its brief asks, and Lens's verdict agrees; stars are
-not mirrored on the sea (the moon is)."""
+not mirrored on the sea (the moon is); a warm palette's sea is still water; the fox looks
+like a fox."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from adapters.pixels import assess, contrast_reach, measure
+from adapters.pixels import LUMA, assess, contrast_reach, measure
 from adapters.render_canvas import new_canvas, sun_disc
 from adapters.render_subject import placement
-from adapters.renderer import render
+from adapters.renderer import STAGES, render
 from adapters.specs import GenerationSpec
 
 NAVY = ["#111a30", "#394c65", "#0e3e7b", "#4fadb0"]
@@ -163,3 +164,48 @@ def test_a_warm_palettes_sea_still_reads_as_water() -> None:
     assert luma[1] < luma[0] - 0.12  # darker than the sky it mirrors
     # ripples band the open water (right of the sun's glints): was 0.004
     assert _ripple(sea[:, 600:] @ [0.299, 0.587, 0.114]) > 0.009
+
+
+def test_the_fox_has_a_foxs_features() -> None:
+    spec = night(
+        deliverable="thumbnail",
+        prompt="a red fox in fresh snow at noon",
+        subject="red fox",
+        width=512,
+        height=512,
+        seed=3,
+        palette=["#c62828", "#f4f6f8", "#3f7fcf", "#8cb369"],
+        lighting="daylight",
+        mood="serene",
+        weather="snow",
+        brightness=0.62,
+        contrast=0.45,
+        subject_scale=0.4,
+        subject_x=0.5,
+        horizon=0.55,
+        colours={"fox": "#c62828"},
+    )
+    canvas = new_canvas(spec)
+    assert canvas.words.subject == "fox"  # was the generic four-legged 'animal'
+    for index, (_, stage, _) in enumerate(STAGES[:3]):  # sky, scenery, subject
+        stage(canvas, np.random.default_rng([spec.seed, index]))
+    body = canvas.subject > 0.5
+    ys, xs = np.nonzero(body)
+    top, left, right = ys.min(), xs.min(), xs.max()
+    tall, wide = ys.max() - top + 1, right - left + 1
+    assert wide > 1.4 * tall  # long and low, with its brush
+    # two large pointed ears: two narrow runs across the top of the silhouette
+    row = body[top + int(0.06 * tall)].astype(int)
+    edges = np.flatnonzero(np.diff(np.r_[0, row, 0]))
+    assert len(edges) == 4 and all(edges[1::2] - edges[::2] < 0.05 * wide)
+    # a pointed snout: the front of the silhouette is a narrow point, at head height
+    snout = np.nonzero(body[:, right - int(0.04 * wide) :].any(axis=1))[0]
+    assert snout.max() - snout.min() < 0.1 * tall and (snout.mean() - top) / tall < 0.45
+    # a bushy tail held off the ground behind it
+    tail = np.nonzero(body[:, left + int(0.12 * wide)])[0]
+    assert tail.max() - tail.min() > 0.15 * tall and (tail.max() - top) / tall < 0.8
+    # ... with a white tip, on a red fox
+    image = np.asarray(render(spec), np.float64) / 255
+    tip = body[:, left + 2 : left + int(0.06 * wide)]
+    assert float((image[:, left + 2 : left + int(0.06 * wide)][tip] @ LUMA).mean()) > 0.7
+    assert float((image[body][:, 0] - image[body][:, 2]).mean()) > 0.3
