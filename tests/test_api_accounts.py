@@ -249,6 +249,30 @@ async def test_limits_answer_429_with_retry_after_across_processes(
             assert kept["limits"]["rate_per_minute"] == 0 and kept["disabled"] is False
 
 
+async def test_a_stop_goes_through_past_the_request_rate(database: Any, tmp_path: Path) -> None:
+    """D23: past 120 changes a minute, Stop (a run's cancel, a `stop_requested` message) was
+    refused with 429 too; the README says a stop is never refused."""
+    async with serve(database, tmp_path, token_delay_s=0.05, limit_rate_per_minute=3) as served:
+        ada = await person(served, "ada")
+        async with served.http(ada) as client:
+            tid = (await client.post("/threads", json={})).json()["thread_id"]
+            running = await client.post(f"/threads/{tid}/runs", json=start())
+            assert running.status_code == 200, running.text
+            assert (await client.post("/threads", json={})).status_code == 200  # the third
+            refused = await client.post("/threads", json={})
+            assert refused.status_code == 429, refused.text
+            said = {"input": {"messages": [{"role": "user", "content": "more rain"}]}}
+            late = await client.post(f"/threads/{tid}/runs", json=said)
+            assert late.status_code == 429, late.text  # new work: refused
+            rid = running.json()["run_id"]
+            stop = await client.post(f"/threads/{tid}/runs/{rid}/cancel")
+            assert stop.status_code in (200, 202, 204), stop.text
+            await client.get(f"/threads/{tid}/runs/{rid}/join")
+            stopping = {"input": {"messages": [], "stop_requested": True}}
+            asked = await client.post(f"/threads/{tid}/runs", json=stopping)
+            assert asked.status_code == 200, asked.text
+
+
 async def test_concurrent_runs_and_daily_generations_are_capped(
     database: Any, tmp_path: Path
 ) -> None:

@@ -11,6 +11,7 @@ page (`Origin`, `Sec-Fetch-Site`): another site's page cannot act with the visit
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Awaitable, Callable, Collection
 from contextvars import ContextVar
@@ -24,7 +25,7 @@ from api.http.guards import host_name
 from people import accounts
 from people.caller_cache import CallerCache, Entry
 from people.client_tokens import bearer, token_hash
-from people.errors import Forbidden
+from people.errors import Forbidden, LimitReached
 from people.identity import Caller
 from people.limits import check_generations, check_runs, lock_user, spend_request
 from people.ownership import scoped_caller
@@ -82,8 +83,28 @@ async def resolve(request: Request) -> Caller | None:
     if caller is not None:
         context.user.set(caller.user_id)  # the request's log lines (access line too) name them
     if caller is not None and request.method not in _READS:
-        await spend(svc, caller)
+        try:
+            await spend(svc, caller)
+        except LimitReached as over:
+            if _CANCEL.search(request.url.path):
+                return caller  # a stop is never refused
+            if not _RUNS.search(request.url.path):
+                raise
+            request.state.over_rate = over  # the run route refuses it unless it is a stop
     return caller
+
+
+_CANCEL = re.compile(r"/(?:runs|jobs)/[^/]+/cancel$")
+"""Routes that stop work (a run, a Media Lab job): never refused by the request rate."""
+_RUNS = re.compile(r"/threads/[^/]+/runs(?:/stream|/wait)?$")
+"""Routes that create a run, which may be a stop (`stop_requested`, a gate's `stop`)."""
+
+
+def over_rate(request: Request) -> LimitReached | None:
+    """The request rate this request went past, when its route deferred the refusal to see
+    whether it is a stop (`resolve`)."""
+    found: LimitReached | None = getattr(request.state, "over_rate", None)
+    return found
 
 
 def _cache(request: Request) -> CallerCache | None:

@@ -19,8 +19,9 @@ from sse_starlette.sse import AppStatus
 from starlette.types import Receive, Scope, Send
 
 from adapters.errors import InvalidInput, NotFound
+from adapters.interrupts import keyed_answer
 from api.http.audit_trail import audit, audited_run
-from api.http.callers import run_limits
+from api.http.callers import over_rate, run_limits
 from api.http.deps import Services, ServicesDep, ThreadDep
 from api.http.idempotency import idempotency_key
 from api.http.media_access import check_references
@@ -134,6 +135,13 @@ async def _submit(
     if at is not None:
         kwargs["checkpoint_id"] = at
     stopping = payload is not None and payload.get("stop_requested")
+    answer = command.get("resume") if command else None
+    keyed = keyed_answer(answer)
+    answer = keyed[1] if keyed is not None else answer
+    if (over := over_rate(request)) is not None and not (
+        stopping or (isinstance(answer, dict) and answer.get("action") == "stop")
+    ):
+        raise over  # past the request rate: only a stop goes through
     # the thread owner's limits: runs at once (held across processes: checked in the submit's
     # transaction) and, for new input, images today; a stop is never refused
     gate = None if stopping else await run_limits(svc, thread, new_work=payload is not None)
