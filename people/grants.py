@@ -126,9 +126,15 @@ async def grant_for(pool: Pool, thread_id: str, caller_hash: str) -> dict[str, A
 
 
 async def grant_is_live(pool: Pool, thread_id: str, grant_id: str) -> bool:
+    """Whether the grant still holds: not revoked, not expired, its thread's owner not
+    disabled (a signed URL made for a share link dies with it)."""
     rows = await _rows(
         pool,
-        f"SELECT 1 AS ok FROM thread_grants WHERE thread_id = %s AND grant_id = %s AND {_LIVE}",
+        "SELECT 1 AS ok FROM thread_grants g JOIN threads t ON t.thread_id = g.thread_id"
+        " WHERE g.thread_id = %s AND g.grant_id = %s"
+        " AND g.revoked_at IS NULL AND (g.expires_at IS NULL OR g.expires_at > now())"
+        " AND NOT EXISTS (SELECT 1 FROM users o WHERE o.user_id = t.owner_id"
+        " AND o.disabled_at IS NOT NULL)",
         [thread_id, grant_id],
     )
     return bool(rows)

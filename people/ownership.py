@@ -6,7 +6,8 @@ thread's owner; media jobs and other things with an `owner_id` use `can_read` / 
 - `viewer`: reads what is shared with them, never directs.
 - A thread's own client token (`st_…`) or a share grant's token (`sg_…`) reaches that thread
   only: the token as its owner, a grant as `view` or `direct`. They die while the thread's
-  owner is disabled.
+  owner is disabled, and so does a grant naming a user: a disabled person's threads are read
+  by admins only.
 """
 
 from __future__ import annotations
@@ -73,12 +74,23 @@ _OWNER_ACTIVE = (
 )
 
 
-async def user_grants(pool: Pool, thread_id: str, user_id: str) -> list[Grant]:
-    """The live grants on this thread naming this user."""
+async def owner_is_active(pool: Pool, thread_id: str) -> bool:
+    """Whether the thread's owner may still be reached through it (not disabled): a signed URL
+    made before its owner was disabled stops with every other credential."""
     rows = await _rows(
         pool,
-        f"SELECT g.user_id, g.role FROM thread_grants g WHERE g.thread_id = %s"
-        f" AND g.user_id = %s AND {_LIVE}",
+        f"SELECT 1 AS ok FROM threads t WHERE t.thread_id = %s AND {_OWNER_ACTIVE}",
+        [thread_id],
+    )
+    return bool(rows)
+
+
+async def user_grants(pool: Pool, thread_id: str, user_id: str) -> list[Grant]:
+    """The live grants on this thread naming this user (none while its owner is disabled)."""
+    rows = await _rows(
+        pool,
+        "SELECT g.user_id, g.role FROM thread_grants g JOIN threads t ON t.thread_id = g.thread_id"
+        f" WHERE g.thread_id = %s AND g.user_id = %s AND {_LIVE} AND {_OWNER_ACTIVE}",
         [thread_id, user_id],
     )
     return [Grant(row["user_id"], row["role"]) for row in rows]
@@ -107,7 +119,7 @@ async def thread_with_access(
     rows = await _rows(
         pool,
         "SELECT t.*, ARRAY(SELECT g.role FROM thread_grants g WHERE g.thread_id = t.thread_id"
-        f" AND g.user_id = %s AND {_LIVE}) AS caller_grant_roles"
+        f" AND g.user_id = %s AND {_LIVE} AND {_OWNER_ACTIVE}) AS caller_grant_roles"
         " FROM threads t WHERE t.thread_id = %s",
         [caller.user_id, thread_id],
     )
@@ -172,6 +184,6 @@ def visible_threads_sql(caller: Caller) -> tuple[str, dict[str, Any]]:
         return "t.thread_id = %(scope)s", {"scope": caller.thread_id}
     return (
         "(t.owner_id = %(me)s OR EXISTS (SELECT 1 FROM thread_grants g WHERE"
-        f" g.thread_id = t.thread_id AND g.user_id = %(me)s AND {_LIVE}))",
+        f" g.thread_id = t.thread_id AND g.user_id = %(me)s AND {_LIVE} AND {_OWNER_ACTIVE}))",
         {"me": caller.user_id},
     )

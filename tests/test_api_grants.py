@@ -187,3 +187,43 @@ async def test_no_bearer_token_reaches_a_log(database, tmp_path, caplog) -> None
     for secret in (token, grant["token"]):
         leaks = [line for line in logged if secret in line and "access_token" not in line]
         assert not leaks, leaks
+
+
+async def test_a_disabled_owners_grants_stop_for_the_people_they_name(
+    database: Any, tmp_path: Path
+) -> None:
+    """D12: after `studio users disable ada`, vic (named in ada's view grant) still read ada's
+    thread with her own token; README: their threads' tokens and share links stop at once."""
+    async with serve(database, tmp_path) as served:
+        ada, vic = await served.person("ada"), await served.person("vic", "viewer")
+        async with served.http(ada) as owner:
+            tid = (await owner.post("/threads", json={})).json()["thread_id"]
+            await owner.post(f"/threads/{tid}/runs/wait", json=start(auto_approve=True))
+            shared = await owner.post(
+                f"/threads/{tid}/grants", json={"role": "view", "user": "vic"}
+            )
+            assert shared.status_code == 201, shared.text
+            asset = (await owner.get(f"/threads/{tid}/outputs")).json()["items"][0]["url"]
+        async with served.http(vic) as viewer:
+            assert (await viewer.get(f"/threads/{tid}")).status_code == 200
+            assert [t["thread_id"] for t in (await viewer.post("/threads/search", json={})).json()]
+            link = (await viewer.post(f"/threads/{tid}/links")).json()
+        async with served.http() as anonymous:
+            assert (await anonymous.get(f"{asset}?{link['query']}")).status_code == 200
+        async with served.http(served.admin_token) as root:
+            ada_id = next(u for u in (await root.get("/users")).json() if u["name"] == "ada")
+            off = await root.patch(f"/users/{ada_id['user_id']}", json={"disabled": True})
+            assert off.status_code == 200, off.text
+            assert (await root.get(f"/threads/{tid}")).status_code == 200, "admins still read"
+        async with served.http(vic) as viewer:
+            for path in (f"/threads/{tid}", f"/threads/{tid}/state", f"/threads/{tid}/outputs"):
+                assert (await viewer.get(path)).status_code == 404, path
+            assert (await viewer.get(asset)).status_code == 404
+            assert (await viewer.post("/threads/search", json={})).json() == []
+        async with served.http() as anonymous:  # a signed URL made before stops too
+            assert (await anonymous.get(f"{asset}?{link['query']}")).status_code == 404
+            assert (await anonymous.get(link["stream"])).status_code == 404
+        async with served.http(served.admin_token) as root:
+            await root.patch(f"/users/{ada_id['user_id']}", json={"disabled": False})
+        async with served.http(vic) as viewer:  # enabled again: the grant holds again
+            assert (await viewer.get(f"/threads/{tid}")).status_code == 200

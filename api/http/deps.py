@@ -20,8 +20,8 @@ from people.client_tokens import bearer
 from people.errors import Forbidden
 from people.grants import Access, grant_is_live, has_signature, verified
 from people.identity import Caller, Role
+from people.ownership import owner_is_active, thread_with_access
 from people.ownership import thread_access as access_of
-from people.ownership import thread_with_access
 
 
 @dataclass(frozen=True)
@@ -90,6 +90,8 @@ async def thread_access(
             raise NotFound("Thread not found")
         if grant_id and not await grant_is_live(svc.studio.threads.pool, thread_id, grant_id):
             raise NotFound("Thread not found")
+        if not await owner_is_active(svc.studio.threads.pool, thread_id):
+            raise NotFound("Thread not found")
         return row, Access("view", grant_id)
     who = await callers.require(request)
     row, access = await thread_with_access(svc.studio.threads.pool, who, thread_id)
@@ -149,6 +151,8 @@ async def may_read_asset(
             raise Unauthorized("This signed URL is expired, altered or not for this call")
         reader, grant_id = found
         if grant_id and not await grant_is_live(pool, reader, grant_id):
+            return False
+        if not await owner_is_active(pool, reader):
             return False
     else:
         who = await callers.require(request)
