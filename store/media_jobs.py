@@ -224,7 +224,11 @@ class MediaJobStore:
             await conn.execute(query, [stage, job_id])
 
     async def progress(self, job_id: str, fraction: float, stage: str) -> None:
-        query = "UPDATE media_jobs SET progress = %s, stage = %s WHERE job_id = %s"
+        """The job's progress, which never goes back (a resumed run may report a chunk's
+        start after an earlier report from inside it)."""
+        query = (
+            "UPDATE media_jobs SET progress = GREATEST(progress, %s), stage = %s WHERE job_id = %s"
+        )
         async with self.pool.connection() as conn:
             await conn.execute(query, [max(0.0, min(1.0, fraction)), stage, job_id])
 

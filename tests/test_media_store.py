@@ -140,6 +140,16 @@ async def test_job_status_comes_from_its_run_and_pages_by_cursor(database, tmp_p
             await conn.execute(
                 "UPDATE media_jobs SET run_id = %s WHERE job_id = %s", [run_id, job_id]
             )
+    await jobs.progress(ids[1], 0.75, "chunk 6/8")  # D3: a resumed run reported 0.6667 next
+    await jobs.progress(ids[1], 0.6667, "chunk 6/8")
+    running = await jobs.get(ids[1])
+    assert running is not None and running["progress"] == 0.75
+    await jobs.progress(ids[1], 2.0, "chunk 8/8")  # clamped
+    running = await jobs.get(ids[1])
+    assert running is not None and (running["progress"], running["stage"]) == (1.0, "chunk 8/8")
+    await jobs.progress(ids[1], 0.5, "chunk 7/8")
+    running = await jobs.get(ids[1])
+    assert running is not None and running["progress"] == 1.0  # never back
     shown = [job_json(await jobs.get(j)) for j in ids]  # type: ignore[arg-type]
     assert [j["status"] for j in shown] == ["QUEUED", "RUNNING", "CANCELLED", "FAILED", "QUEUED"]
     assert shown[3]["error"] == {"code": "generation_failed", "message": "it broke"}
