@@ -175,3 +175,27 @@ async def test_on_comfyui_a_threads_reference_is_the_img2img_init_image(
                 n["inputs"]["denoise"] for n in workflow.values() if "denoise" in n["inputs"]
             ]
             assert denoise == [0.6]
+
+
+async def test_one_who_only_views_a_thread_is_told_so_not_that_it_is_missing(
+    database: Any, tmp_path: Path
+) -> None:
+    """D16: vic, who reads bob's thread through a view grant, tried "Attach reference" and got
+    404 "thread not found"; a viewer acting is a 403 saying why."""
+    async with serve(database, tmp_path) as served:
+        bob, vic = await served.person("bob"), await served.person("vic", "viewer")
+        async with served.http(bob) as owner:
+            tid = (await owner.post("/threads", json={})).json()["thread_id"]
+            await owner.post(f"/threads/{tid}/grants", json={"role": "view", "user": "vic"})
+            link = (await owner.post(f"/threads/{tid}/grants", json={"role": "view"})).json()
+        file = {"file": ("red.png", red_png())}
+        for token in (vic, link["token"]):
+            async with served.http(token) as viewer:
+                assert (await viewer.get(f"/threads/{tid}")).status_code == 200
+                tried = await viewer.post("/media/uploads", params={"thread_id": tid}, files=file)
+                assert tried.status_code == 403, tried.text
+                message = tried.json()["error"]["message"]
+                assert "thread_id" in message and "only view" in message, message
+        async with served.studio.threads.pool.connection() as conn:
+            kept = await (await conn.execute("SELECT count(*) AS n FROM media_uploads")).fetchone()
+        assert kept is not None and kept["n"] == 0, "nothing was stored"

@@ -82,10 +82,16 @@ MediaDep = Annotated[MediaLab, Depends(media_lab)]
 
 
 async def may_direct(svc: Services, caller: Caller, thread_id: str) -> None:
-    """A job whose result joins a studio thread needs the right to direct that thread (its
-    owner, an admin, or a `direct` grant); any other thread is not found."""
+    """A reference attached to a studio thread, or a job whose result joins it, needs the right
+    to direct that thread (its owner, an admin, or a `direct` grant): one who only views it is
+    a 403 saying so; a thread the caller cannot read is not found."""
     row = await svc.studio.threads.get(thread_id)
     access = await thread_access(svc.studio.threads.pool, caller, row) if row else None
+    if access == "view":
+        raise Forbidden(
+            f"thread_id: you can only view thread {thread_id!r}; adding to it needs its owner, "
+            "an admin or a share that directs it"
+        )
     if access not in ("owner", "direct"):
         raise NotFound(f"thread_id: thread {thread_id!r} not found")
 
