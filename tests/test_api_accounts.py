@@ -71,6 +71,11 @@ async def test_a_link_signs_a_browser_in_and_a_password_signs_it_in_again(
                 "/me/password", json={"password": "a long password"}, headers=elsewhere
             )
             assert forged.status_code == 403, "another site's page cannot act with the cookie"
+            async with admin(served, tmp_path) as root:  # D5: the attempt is in the trail
+                trail = (await root.get("/audit", params={"action": "request.refused"})).json()
+            attempt = trail["items"][0]
+            assert attempt["actor"]["name"] == "ada" and attempt["outcome"] == "refused"
+            assert attempt["target"] == "PUT /me/password"
             ok = await browser.put(
                 "/me/password", json={"password": "a long password"}, headers=origin
             )

@@ -121,7 +121,9 @@ class RefusedAttempts:
 
         with watching() as recorded:
             await self.app(scope, receive, watch)
-        caller = (scope.get("state") or {}).get("caller")
+        state = scope.get("state") or {}
+        # a signed-in browser's cross-site attempt names its caller though it was refused
+        caller = state.get("caller") or state.get("refused_caller")
         if status not in REFUSALS or not isinstance(caller, Caller) or recorded:
             return
         route = getattr(scope.get("route"), "path", None) or "(no route)"

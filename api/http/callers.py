@@ -182,6 +182,7 @@ async def _identify(request: Request, svc: Services) -> Caller | None:
         if caller is not None:
             trusted = svc.settings.cors_origin_list
             if request.method not in _READS and not _same_site(request, trusted):
+                request.state.refused_caller = caller  # audited as request.refused (D5)
                 raise Forbidden("A signed-in browser acts only from the studio's own pages")
             return caller
     header = svc.settings.trusted_user_header
