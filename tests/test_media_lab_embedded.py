@@ -454,6 +454,12 @@ async def test_from_references_takes_palette_and_layout(tmp_path: Path) -> None:
     assert detail["subject_y"] == pytest.approx(115 / 240, abs=0.05)
     assert detail["spec"]["palette"][0] == "#1d3557"
     assert "does not copy" in art.label
+    assert detail["sketch"] is True and detail["cannot_draw"] == []  # a lighthouse is drawn
+    balloon = await LAB.from_references(  # D1: nothing said the balloon was not drawn
+        [ref], tmp_path / "b.png", prompt="a red balloon over a lake", params=params, progress=quiet
+    )
+    assert balloon.backend_detail["cannot_draw"] == ["balloon"]
+    assert "The built-in renderer cannot draw a balloon" in balloon.label
     again = await LAB.from_references(
         [ref], tmp_path / "o2.png", prompt="a lighthouse at dusk", params=params, progress=quiet
     )

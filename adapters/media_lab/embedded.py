@@ -38,6 +38,7 @@ from adapters.media_lab.probe import UploadLimits, probe
 from adapters.media_lab.protocol import Artifact, OnChunk, Progress
 from adapters.media_lab.references import analyse, render_from_references
 from adapters.media_lab.video import ChunkWriter, FrameReader, Stopped, check_stop, join_chunks
+from adapters.render_vocab import cannot_draw_line, undrawable
 
 T = TypeVar("T")
 MAX_OUTPUT_PIXELS = 64_000_000
@@ -327,8 +328,10 @@ class EmbeddedMediaLab:
         await asyncio.to_thread(_save_png, image, out)
         await progress(1.0, "done")
         detail = {"method": "renderer+references", "references": len(refs), **layout.to_json()}
-        detail["spec"] = spec
-        return image_artifact(out, REFERENCE_LABEL, detail, self.backend)
+        missing = undrawable(prompt)  # the renderer's words for what it cannot draw
+        detail.update(spec=spec, sketch=True, cannot_draw=missing)
+        label = f"{REFERENCE_LABEL} {cannot_draw_line(missing)}".strip()
+        return image_artifact(out, label, detail, self.backend)
 
     async def blend(
         self,
