@@ -131,7 +131,10 @@ def diff(before: dict[str, Any] | None, after: dict[str, Any]) -> list[str]:
         if old != new and not (
             isinstance(old, float) and isinstance(new, float) and abs(old - new) < 0.005
         ):
-            changes.append(f"{key} {_value(old)} -> {_value(new)}")
+            shown = _value(old), _value(new)
+            if shown[0] == shown[1] and isinstance(old, list) and isinstance(new, list):
+                shown = " ".join(map(str, old)), " ".join(map(str, new))  # past the first four
+            changes.append(f"{key} {shown[0]} -> {shown[1]}")
     return changes
 
 

@@ -257,3 +257,14 @@ async def test_only_what_the_person_asked_for_caps_the_score_when_it_is_not_draw
         assert not any("leaf" in reason for reason in critique["reasons"]), critique
     for spec in state["specs"].values():
         assert "hero" not in spec["prompt"]
+
+
+def test_a_palette_change_past_its_first_four_colours_is_shown_in_full() -> None:
+    """D9: Pixel said "palette #e8741c #ffb000 #5f4b3e #cb7c75 -> #e8741c #ffb000 #5f4b3e
+    #cb7c75" (only the fifth colour had changed)."""
+    from agents.director import diff
+
+    four = ["#e8741c", "#ffb000", "#5f4b3e", "#cb7c75"]
+    changed = diff({"palette": [*four, "#ffffff"]}, {"palette": [*four, "#c0392b"]})
+    assert changed == [f"palette {' '.join(four)} #ffffff -> {' '.join(four)} #c0392b"]
+    assert diff({"palette": four}, {"palette": four}) == []
