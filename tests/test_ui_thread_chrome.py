@@ -226,3 +226,84 @@ def test_the_audit_table_fits_a_laptop_and_a_phone(page: Any, server: Server) ->
     assert label == '"Request"'  # each value is labelled where rows stack
     expect(rows.first.locator("td.outcome")).to_be_visible()
     shot(page, "audit-fit-390")
+
+
+LONG = ("rain on the windows, " * 620)[:13_000]  # 13,000 characters
+RLO = "\u202e"  # RIGHT-TO-LEFT OVERRIDE
+
+
+def test_a_too_long_message_is_said_in_words_and_kept(page: Any, server: Server) -> None:
+    """D17: a 13,000-character Description or message was refused with the schema path
+    "input.messages.0.content: String should have at most 10000 characters"."""
+    assert len(LONG) == 13_000
+    page.goto(server.url + "/")
+    page.get_by_label("Title").fill("Long one")
+    page.get_by_label("Description").fill(LONG)
+    page.get_by_role("button", name="Start session").click()
+    said = "Your message is 13,000 characters; the limit is 10,000."
+    expect(page.locator("#start-status")).to_have_text(said)
+    expect(page.get_by_label("Description")).to_have_value(LONG)  # nothing lost
+    assert page.url.rstrip("/") == server.url  # no thread was made
+    start_session(page, server, TITLE, BRIEF)
+    expect(page.locator(PLAN_GATE)).to_be_visible(timeout=60_000)
+    mine = page.locator("li.msg.mine").count()
+    box = page.get_by_label("Message the team")
+    box.fill(LONG)
+    box.press("Enter")
+    expect(page.locator("#error")).to_contain_text(said)
+    expect(page.locator("#error")).not_to_contain_text("input.messages")
+    expect(box).to_have_value(LONG)
+    expect(page.locator("li.msg.mine")).to_have_count(mine)  # nothing sent
+    shot(page, "chrome-5-too-long")
+
+
+def test_a_right_to_left_override_in_a_title_reorders_nothing_around_it(
+    page: Any, server: Server
+) -> None:
+    """D17: a Title with U+202E reversed the page's own words after it. The person's words are
+    isolated: " (branch)" after a branch's title still reads left to right, after the title."""
+    made = httpx.post(
+        f"{server.url}/threads",
+        json={"metadata": {"title": f"{RLO}AB"}},
+        headers=admin(server),
+        timeout=30,
+    )
+    parent = made.json()["thread_id"]
+    stop = {"input": {"messages": [], "stop_requested": True}}  # a checkpoint to branch from
+    ran = httpx.post(
+        f"{server.url}/threads/{parent}/runs/wait", json=stop, headers=admin(server), timeout=60
+    )
+    assert ran.status_code == 200, ran.text
+    copied = httpx.post(
+        f"{server.url}/threads/{parent}/copy", json={}, headers=admin(server), timeout=30
+    )
+    assert copied.status_code == 200, copied.text
+    branch = copied.json()["thread_id"]
+    page.goto(f"{server.url}/t/{branch}")
+    header = page.locator("#thread-title")
+    expect(header).to_have_text(f"{RLO}AB (branch)")
+    listed = page.locator(f"#thread-list a[data-thread-id='{branch}'] .t-title")
+    expect(listed).to_have_text(f"{RLO}AB (branch)")
+    for node in (header, listed):
+        # where each character is drawn: "(" of "(branch)" must come after (right of) the title
+        lefts = node.evaluate(
+            """(node) => {
+              const at = (ch) => {
+                const walker = document.createTreeWalker(node, NodeFilter.SHOW_TEXT);
+                for (let t = walker.nextNode(); t; t = walker.nextNode()) {
+                  const i = t.data.indexOf(ch);
+                  if (i < 0) continue;
+                  const range = document.createRange();
+                  range.setStart(t, i);
+                  range.setEnd(t, i + 1);
+                  return range.getBoundingClientRect().left;
+                }
+                return null;
+              };
+              return { a: at("A"), b: at("B"), paren: at("("), r: at("r") };
+            }"""
+        )
+        assert lefts["b"] < lefts["a"], lefts  # the title itself reads as typed: reversed
+        assert lefts["a"] < lefts["paren"] < lefts["r"], lefts  # the page's words do not
+    assert "\u2068" in page.title()  # the tab's title isolates it too
+    shot(page, "chrome-6-bidi")

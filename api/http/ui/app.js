@@ -10,7 +10,7 @@ import { launchSettings, wireLaunchFields } from "./launch.js";
 import { References } from "./references.js";
 import { Session } from "./session.js";
 import { SettingsDialog, renderThreads } from "./sidebar.js";
-import { setConnection, setPhase, showError } from "./status.js";
+import { setConnection, setPhase, showError, tooLong } from "./status.js";
 
 const $ = (id) => document.getElementById(id);
 let current = null;
@@ -63,6 +63,11 @@ function showStart(settings) {
     event.preventDefault();
     const status = $("start-status");
     const { title, text } = briefText(form);
+    const long = tooLong(text);
+    if (long) {
+      status.textContent = long; // the text stays in the box, to shorten
+      return;
+    }
     status.textContent = "Starting…";
     form.querySelector("button").disabled = true;
     let thread = null;
@@ -153,6 +158,12 @@ function wireChrome(settings) {
     const input = $("composer-input");
     const text = input.value.trim();
     if (!text || !getSession()) return;
+    const long = tooLong(text);
+    if (long) {
+      // said before sending; the words stay in the box to shorten
+      getSession().showError({ code: "invalid_input", message: long, retryable: false });
+      return;
+    }
     input.value = "";
     getSession().say(text);
   });

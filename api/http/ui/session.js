@@ -6,7 +6,7 @@ import { Gallery } from "./gallery.js";
 import { renderGate } from "./gates.js";
 import { renderLaunchResult, updateDashboard } from "./launch.js";
 import { Jobs } from "./jobs.js";
-import { threadTitle } from "./sidebar.js";
+import { showThreadTitle } from "./sidebar.js";
 import { clearError, setConnection, setPhase, showError } from "./status.js";
 import { stageWaiting } from "./video.js";
 
@@ -117,8 +117,7 @@ export class Session {
     if (this.api.signed.access === "view") viewOnly(); // a view-only share link: nothing to direct
     shareOnlyIfOwner(this.api.signed.access);
     this.stopLinks = this.api.keepLinksFresh();
-    $("thread-title").textContent = threadTitle(thread);
-    document.title = `${threadTitle(thread)} · Creative Studio`;
+    showThreadTitle($("thread-title"), thread, { tab: true });
     await this.refresh();
     this.stream = new ThreadStream(
       this.api,

@@ -26,11 +26,28 @@ function messageText(message) {
  * client); else, with no brief yet (a question waits for it), a placeholder that says so. A
  * branch keeps its source's title, marked "(branch)" so the two are told apart. */
 export function threadTitle(thread) {
+  const { name, suffix } = titleParts(thread);
+  return name + suffix;
+}
+
+/** The person's words of the title and what the studio adds (" (branch)"). */
+function titleParts(thread) {
   const meta = thread.metadata || {};
   const branch = meta.forked_from?.thread_id ? " (branch)" : "";
-  if (typeof meta.title === "string" && meta.title.trim()) return meta.title.trim() + branch;
+  if (typeof meta.title === "string" && meta.title.trim()) return { name: meta.title.trim(), suffix: branch };
   const brief = (thread.values?.messages || []).filter((m) => m.type === "human").map(messageText).find((t) => t.trim());
-  return brief ? brief.trim().slice(0, 60) : NO_BRIEF_YET;
+  return brief ? { name: brief.trim().slice(0, 60), suffix: "" } : { name: NO_BRIEF_YET, suffix: "" };
+}
+
+/** Show the thread's title in `node` with the person's words isolated (<bdi>): a title with
+ * U+202E (right-to-left override) reads reversed itself but cannot reorder what follows it
+ * (" (branch)", the page's own words; D17). Also sets the tab's title, isolated the same way. */
+export function showThreadTitle(node, thread, { tab = false } = {}) {
+  const { name, suffix } = titleParts(thread);
+  const words = document.createElement("bdi");
+  words.textContent = name;
+  node.replaceChildren(words, suffix);
+  if (tab) document.title = `\u2068${name}\u2069${suffix} · Creative Studio`;
 }
 
 /** A thread with nothing in it: no title, never run (no state: a first run refused at the
@@ -72,8 +89,8 @@ export async function renderThreads(list, currentId) {
     if (thread.thread_id === currentId) link.setAttribute("aria-current", "page");
     const title = document.createElement("span");
     title.className = "t-title";
-    title.textContent = threadTitle(thread);
-    link.title = title.textContent; // whole, where the list cuts it short
+    showThreadTitle(title, thread);
+    link.title = `\u2068${threadTitle(thread)}\u2069`; // whole, where the list cuts it short
     const parent = thread.metadata?.forked_from?.thread_id;
     if (parent) link.title += ` — branched from ${parent.slice(0, 8)}`;
     const meta = document.createElement("span");

@@ -48,9 +48,27 @@ export function setConnection(status) {
   badge.dataset.status = status;
 }
 
+/** The longest message a run takes (engine/inputs.py MAX_MESSAGE_CHARS). */
+export const MAX_MESSAGE_CHARS = 10_000;
+const count = (n) => n.toLocaleString("en-US");
+
+/** Why `text` cannot be sent, in a person's words ("Your message is 13,000 characters; the
+ * limit is 10,000"), or null when it can (D17: the raw schema path was shown). */
+export function tooLong(text) {
+  if (text.length <= MAX_MESSAGE_CHARS) return null;
+  return `Your message is ${count(text.length)} characters; the limit is ${count(MAX_MESSAGE_CHARS)}.`;
+}
+
+/** A message refused by the server for its length, said as a person would (the field path
+ * "input.messages.0.content: String should have at most 10000 characters" is for scripts). */
+function plainWords(message = "") {
+  const long = /input\.messages\.\d+\.content: String should have at most (\d+) characters/.exec(message);
+  return long ? `Your message is too long; the limit is ${count(Number(long[1]))} characters.` : message;
+}
+
 function readableError(error) {
   const next = NEXT_STEP[error.code] || (error.retryable ? "Your work is saved. Retry to continue from where it stopped." : "");
-  return { message: error.message, next, retryable: error.retryable !== false };
+  return { message: plainWords(error.message), next, retryable: error.retryable !== false };
 }
 
 
