@@ -179,6 +179,8 @@ def score_line(generation: Generation, card: Scorecard, moved: list[str]) -> str
     )
     if moved:
         line += f"\n  you asked: {'; '.join(moved)}"
-    if card.unchecked:
-        line += f"\n  could not check: {'; '.join(card.unchecked)}"
+    checked = {m.split(":")[0].strip().lower() for m in moved}  # "bigger: yes (…)"
+    unchecked = [u for u in card.unchecked if u.strip().lower() not in checked]
+    if unchecked:
+        line += f"\n  could not check: {'; '.join(unchecked)}"
     return line

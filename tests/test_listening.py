@@ -268,3 +268,31 @@ def test_a_palette_change_past_its_first_four_colours_is_shown_in_full() -> None
     changed = diff({"palette": [*four, "#ffffff"]}, {"palette": [*four, "#c0392b"]})
     assert changed == [f"palette {' '.join(four)} #ffffff -> {' '.join(four)} #c0392b"]
     assert diff({"palette": four}, {"palette": four}) == []
+
+
+def test_lens_does_not_call_unchecked_what_it_measured_for_the_person() -> None:
+    """D9: "you asked: bigger: yes (subject_scale 0.17 -> 0.39)" and, in the same message,
+    "could not check: bigger"."""
+    from agents.critic import score_line
+    from agents.lens import Scorecard
+
+    card = Scorecard(
+        score=8.0,
+        measured=8.0,
+        judged=8.0,
+        reasons=["on brief"],
+        measurements={},
+        targets={},
+        parts={},
+        unchecked=["bigger", "a red boat"],
+        missing=[],
+        undrawn=[],
+        uncapped=8.0,
+        sketch=True,
+        looked=False,
+        tokens=0,
+    )
+    generation: Any = {"deliverable": "hero", "iteration": 2}
+    line = score_line(generation, card, ["bigger: yes (subject_scale 0.17 -> 0.39)"])
+    assert "you asked: bigger: yes" in line
+    assert "could not check: a red boat" in line and "could not check: bigger" not in line
