@@ -126,6 +126,8 @@ NAMED: dict[str, str] = {
 """Colour words a person says, and the colour each asks for."""
 WARM_ASKS: tuple[str, ...] = ("#e8741c", "#ffb000")
 """What a bare "warm palette" asks for when it names no colour (orange, amber)."""
+COLD_ASKS: tuple[str, ...] = ("#1f5fbf", "#22b8cf")
+"""What a bare "cold palette" (or "cool palette") asks for when it names no colour (blue, cyan)."""
 _THING_FILLER = frozenset(
     "and or with in on of the a an to at tone tones palette palettes colour colours color colors "
     "hue hues light lights lighting glow sky accents accent shades shade scheme".split()

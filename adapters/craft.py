@@ -2,7 +2,8 @@
 
 `brief_targets` turns any brief or direction text into concrete visual targets; `concerns`
 routes a person's message to the specialists it is about; `is_vague` asks when a brief is too
-thin to work on. Nothing here imports project code, so graph, agents and adapters can share it.
+thin to work on. Nothing here imports project code but pure data (colours and the built-in
+renderer's vocabulary), so graph, agents and adapters can share it.
 (Composition rules and story hooks, used only by the offline personas, live beside them in
 `adapters/offline/framing.py` and `adapters/offline/hooks.py`.)
 """
@@ -13,7 +14,15 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from adapters.colours import NAMED, WARM_ASKS, colour_distance, colour_words, recolour
+from adapters.colours import (
+    COLD_ASKS,
+    NAMED,
+    WARM_ASKS,
+    colour_distance,
+    colour_words,
+    recolour,
+)
+from adapters.render_vocab import DRAWN_ANYWAY, LEXICON, SUBJECT_ONLY, SUBJECTS, mentions
 
 
 @dataclass(frozen=True)
@@ -202,6 +211,37 @@ _SUBJECTS = (
     "wolf horse bird owl dragon whale car motorcycle train ship boat lighthouse cabin castle "
     "temple tree bridge mountain figure person character bottle sneaker watch product"
 ).split()
+SCENERY_SUBJECTS = ("pier", "jetty", "quay", "boardwalk", "wharf")
+"""Places a brief can be about ("a quiet pier at night"): its subject, though the built-in
+renderer draws them only as scenery, never as the subject's silhouette."""
+_NOT_SUBJECTS = frozenset(
+    "hero heroine can object home silhouette someone pet animal rider building plant bush "
+    "people crowd camera face".split()
+)
+"""Words that name no subject in a brief: format words ("hero banner"), photography ("low
+camera"), and words too vague or too often scenery ("city buildings", "a crowd")."""
+_SUBJECT_WORDS: tuple[str, ...] = tuple(
+    dict.fromkeys(
+        w
+        for w in (
+            *_SUBJECTS,
+            *(k for _, keys in SUBJECTS for k in keys),
+            *(
+                noun
+                for group, nouns in LEXICON
+                if group not in ("nature", "rooms", "food")
+                for noun in nouns
+            ),
+            *SCENERY_SUBJECTS,
+        )
+        if w not in _NOT_SUBJECTS
+        and (w not in SUBJECT_ONLY or w in ("cafe", "shop", "skyscraper", "product", "flacon"))
+        and w not in DRAWN_ANYWAY
+    )
+)
+"""What a brief can name as its subject: the studio's own list, everything the built-in
+renderer draws as a silhouette, and the concrete things it knows it cannot draw (a
+windmill: the spec still says so, and the renderer draws a placeholder and says why)."""
 _FILLER = frozenset(
     "a an the some something anything stuff thing things cool nice awesome great good amazing "
     "beautiful pretty art artwork image images picture pictures pic make create draw generate do "
@@ -251,6 +291,12 @@ def _expand(text: str) -> str:
 
 _WARM_PALETTE = r"\b(warm (?:palette|colou?rs?|hues?)|palette(?: is| be)? warm)\b"
 """A warm palette asked for outright: the light warms fully, and orange and amber lead."""
+_COLD_PALETTE = (
+    r"\b((?:cold|cool|icy)(?: (?:blue|teal|cyan|grey|gray|silver|steel))? "
+    r"(?:palette|colou?rs?|hues?)|palette(?: is| be)? (?:cold|cool))\b"
+)
+"""A cold palette asked for outright ("cold blue palette"): the light cools fully, and blue
+leads (or the colour it names)."""
 _MODIFIERS: tuple[tuple[str, str, float], ...] = (
     (r"\b(brighter|lighter|sunnier|more light|lift the shadows)\b", "brightness", 0.1),
     (r"\b(darker|dimmer|moodier|less light|low[- ]key)\b", "brightness", -0.1),
@@ -259,6 +305,7 @@ _MODIFIERS: tuple[tuple[str, str, float], ...] = (
     (r"\b(warmer|warm tones?)\b", "warmth", 0.5),
     (_WARM_PALETTE, "warmth", 1.0),
     (r"\b(cooler|colder|cold tones?|cool tones?)\b", "warmth", -0.5),
+    (_COLD_PALETTE, "warmth", -1.0),
     (r"\b(muted|desaturated|washed[- ]out|faded)\b", "saturation", -0.3),
     (r"\b(vivid|saturated|vibrant|bolder|more colou?r)\b", "saturation", 0.2),
 )
@@ -273,16 +320,19 @@ _WHAT_PRODUCT = re.compile(
 
 
 def _subject(text: str) -> str:
-    """The focal subject named in the brief (with one adjective), else a lone figure; a
-    "product" is the thing the brief says it is ("aurora, a quiet electric kettle")."""
-    subjects = "|".join(_SUBJECTS)
-    for match in re.finditer(r"(?<![\w-])([a-z][a-z-]* )?((?:" + subjects + r")s?)\b", text):
-        if match.group(2).startswith("product") and (what := _WHAT_PRODUCT.search(text)):
-            return what.group("what").strip()
-        adjective = (match.group(1) or "").strip()
+    """The focal subject the brief names first (with one adjective), else a lone figure; a
+    "product" is the thing the brief says it is ("aurora, a quiet electric kettle"). A thing
+    said with "no"/"without" in its clause is not asked for."""
+    found = sorted(mentions(text, _SUBJECT_WORDS), key=lambda m: m.start())
+    if any(m.group().startswith("product") for m in found) and (what := _WHAT_PRODUCT.search(text)):
+        return what.group("what").strip()
+    for match in found:
+        noun = match.group()
+        before = re.search(r"(?<![\w-])([a-z][a-z-]*) $", text[: match.start()])
+        adjective = before.group(1) if before else ""
         keep = adjective and adjective not in _FILLER and adjective not in {"of", "with", "and"}
         keep = keep and not _DURATION_WORD.match(adjective.rsplit("-", 1)[-1])
-        return f"{adjective} {match.group(2)}" if keep else match.group(2)
+        return f"{adjective} {noun}" if keep else noun
     return "lone figure"
 
 
@@ -304,7 +354,11 @@ _QUOTED = re.compile(r"\"[^\"]*\"|“[^”]*”")
 
 def brief_targets(text: str) -> dict[str, Any]:
     """Concrete visual targets for a brief plus direction; later text overrides earlier.
-    Quoted words are lettering, not scene: a product called "Nocturne" is no night scene."""
+    Quoted words are lettering, not scene: a product called "Nocturne" is no night scene.
+    `subject` is the first thing the text names (`_subject`); `asked_colours` are the colours
+    the spec's palette must carry (snow's white included), `named_colours` only those the
+    person named ("a red fox", "cold blue palette", a bare warm palette's orange and amber):
+    what Lens may call missing."""
     low = _expand(" ".join(_QUOTED.sub(" ", text).lower().split()))
     lights = _mentions(low, LIGHTS)
     weathers = _mentions(low, WEATHERS)
@@ -357,6 +411,8 @@ def brief_targets(text: str) -> dict[str, Any]:
     asked, things = asked_colours(low)
     if not asked and re.search(_WARM_PALETTE, low):  # a bare "warm palette": orange, amber
         asked = list(WARM_ASKS)
+    elif not asked and re.search(_COLD_PALETTE, low):  # a bare "cold palette": blue, cyan
+        asked = list(COLD_ASKS)
     snow = [NAMED["white"]] if weather == "snow" or "snow" in materials else []
     named = list(dict.fromkeys(things.values()))
     wanted = list(dict.fromkeys([*asked, *snow, *named]))
@@ -377,6 +433,7 @@ def brief_targets(text: str) -> dict[str, Any]:
         "keywords": list(dict.fromkeys([lighting, weather, *([mood] if mood else []), *materials])),
         "colours": things,
         "asked_colours": wanted,
+        "named_colours": list(dict.fromkeys([*asked, *named])),
     }
 
 

@@ -534,7 +534,12 @@ ASKS: tuple[tuple[str, str, int], ...] = (
         "warmth",
         1,
     ),
-    (r"cooler|colder|cool(?:er)? tones?|cold(?:er)? tones?|too warm", "warmth", -1),
+    (
+        r"cooler|colder|(?:cool|cold|icy)(?:er)?(?: (?:blue|teal|cyan|grey|gray|silver|steel))? "
+        r"(?:tones?|palette|colou?rs?|hues?)|palette(?: is| be)? (?:cool|cold)|too warm",
+        "warmth",
+        -1,
+    ),
     (r"more contrast|punchier|contrastier|crisper|too flat", "contrast", 1),
     (r"less contrast|softer|flatter|gentler|too harsh", "contrast", -1),
     (r"more saturat\w*|more colou?rful|more vivid|more vibrant|bolder colou?rs?", "saturation", 1),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import io
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -18,7 +19,15 @@ from typing import Any
 
 from PIL import Image, UnidentifiedImageError
 
-from adapters.craft import GENRES, LIGHTS, MATERIALS, MOODS, WEATHERS, brief_targets
+from adapters.craft import (
+    GENRES,
+    LIGHTS,
+    MATERIALS,
+    MOODS,
+    SCENERY_SUBJECTS,
+    WEATHERS,
+    brief_targets,
+)
 from adapters.errors import InvalidInput, StudioError
 from adapters.pixels import (
     MISSING_CAP,
@@ -31,7 +40,8 @@ from adapters.pixels import (
     outlier,
     without_asks,
 )
-from adapters.render_vocab import undrawable
+from adapters.render_vocab import SUBJECTS, pick, undrawable
+from adapters.render_words import subject_kind
 from agents import prompts
 from agents.calls import overrides, structured
 from agents.schemas import CritiqueVerdict
@@ -189,6 +199,49 @@ def not_drawn(recipe: Mapping[str, Any] | None, asked: str | None = None) -> lis
     ]
 
 
+def _stem(noun: str) -> str:
+    return re.sub(
+        r"(?:es|s)$", "", unicodedata.normalize("NFKD", noun).encode("ascii", "ignore").decode()
+    )
+
+
+def asked_subject(asked: str) -> str | None:
+    """The subject the person named (`brief_targets`' subject), or None when they named none
+    (the team's own "lone figure" then stands in, and nothing is missing)."""
+    subject = str(brief_targets(asked)["subject"])
+    return None if subject == "lone figure" else subject
+
+
+def subject_swaps(
+    asked: str, spec: Mapping[str, Any], recipe: Mapping[str, Any] | None
+) -> tuple[list[str], list[str]]:
+    """Whether the image has the subject the person named in `asked` (the brief and their
+    directions): (findings, names the renderer could not draw). Missing when the image's spec
+    puts something else in its place ("lone figure" for "a small harbour cafe"), or when the
+    built-in renderer's recipe says it drew another silhouette ("a quiet pier": a person).
+    A subject the renderer cannot draw at all is already in its `cannot_draw`."""
+    subject = asked_subject(asked)
+    if subject is None:
+        return [], []
+    head = _stem(subject.split()[-1].lower())
+    planned = " ".join(str(spec.get("subject") or "").lower().split())
+    same_kind = pick(planned, SUBJECTS) is not None and pick(planned, SUBJECTS) == pick(
+        subject, SUBJECTS
+    )
+    if planned and head not in map(_stem, re.findall(r"[^\W\d_]+", planned)) and not same_kind:
+        return [f"subject: {subject} (asked; the spec's subject is {planned})"], []
+    drawn = (recipe or {}).get("drawn")
+    shown = drawn.get("subject") if isinstance(drawn, Mapping) else None
+    if not isinstance(shown, str) or shown == "placeholder":
+        return [], []
+    want = subject_kind(subject) if pick(subject, SUBJECTS) else None
+    if want is None and head in SCENERY_SUBJECTS:
+        want = "scenery"  # drawn as the place around the subject, never as the subject
+    if want is None or want in (shown, "placeholder"):
+        return [], []
+    return [f"not drawn: {subject} (this renderer drew a {shown} in its place)"], [head]
+
+
 def soften(score: float) -> float:
     """A score while something asked could not be checked (see `UNVERIFIED_KNEE`)."""
     if score <= UNVERIFIED_KNEE:
@@ -280,7 +333,7 @@ async def score_image(
         weather=str(goal["weather"]),
         text=letters_asked(asks),
         asked=asked_ways(asks),
-        colours=list(goal["asked_colours"]),
+        colours=list(goal["named_colours"]),
     )
     numbers = {**m.scalars(), "measured_score": assessment.score}
     if "palette_distance" in assessment.checks:
@@ -301,7 +354,9 @@ async def score_image(
         fallback=partial(measured_only, measured=assessment.score),
     )
     judged = max(0.0, min(10.0, verdict.score))
-    undrawn = not_drawn(recipe, directions.brief_text(state, deliverable))
+    said = directions.brief_text(state, deliverable)
+    swapped, stood_in = subject_swaps(said, spec, recipe)
+    undrawn = [*not_drawn(recipe, said), *swapped]
     if assessment.missing:  # the model may not weigh a missing element; the pixels did
         judged = min(judged, MISSING_CAP)
     score = MEASURED_WEIGHT * assessment.score + (1 - MEASURED_WEIGHT) * judged
@@ -323,7 +378,7 @@ async def score_image(
         parts=assessment.parts,
         unchecked=unchecked,
         missing=[*assessment.missing, *undrawn],
-        undrawn=undrawn_names(recipe, directions.brief_text(state, deliverable)),
+        undrawn=[*undrawn_names(recipe, said), *stood_in],
         uncapped=round(uncapped, 1),
         sketch=sketch,
         looked=looked,

@@ -182,7 +182,7 @@ def critique(prompt: Prompt) -> dict[str, Any]:
         score = 9.5 - penalty
     keys = " ".join(f.key for group in parsed for f in group) + " ".join(lines).lower()
     if "palette" not in keys:
-        lead = [*goal["asked_colours"], *goal["palette"][:3]]  # what the person named first
+        lead = [*goal["named_colours"], *goal["palette"][:3]]  # what the person named first
         names = ", ".join(dict.fromkeys(colour_name(c) for c in lead))
         reasons.append(f"Strength: the palette stays on brief ({names})")
     elif "brightness" not in keys:
