@@ -3,6 +3,7 @@ no bearer token ever in a URL or a log line."""
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from pathlib import Path
@@ -11,7 +12,7 @@ from urllib.parse import parse_qs, urlencode
 
 import pytest
 
-from tests.api_helpers import NEON, serve
+from tests.api_helpers import NEON, read_sse, serve
 
 pytestmark = pytest.mark.anyio
 
@@ -227,3 +228,40 @@ async def test_a_disabled_owners_grants_stop_for_the_people_they_name(
             await root.patch(f"/users/{ada_id['user_id']}", json={"disabled": False})
         async with served.http(vic) as viewer:  # enabled again: the grant holds again
             assert (await viewer.get(f"/threads/{tid}")).status_code == 200
+
+
+async def test_no_server_file_path_reaches_an_http_client(database: Any, tmp_path: Path) -> None:
+    """D21: `GET /threads/{id}` and `/state`, also with a view share link, held
+    `"path": "/tmp/.../assets/70/70ba...png"` for every output (the server's home and layout);
+    clients have `url` and `asset_id`. Streams, history and a run's result neither."""
+    home = str(tmp_path)
+    async with serve(database, tmp_path) as served:
+        tid, token = await served.new_thread()
+        async with served.http(token) as owner:
+            body = {
+                "input": {"messages": [{"role": "user", "content": NEON}]},
+                "stream_mode": ["values", "updates", "custom"],
+            }
+            body["input"]["settings"] = {"auto_approve": True}
+            streamed = await read_sse(owner, "POST", f"/threads/{tid}/runs/stream", json=body)
+            assert streamed and all(home not in json.dumps(e.data) for e in streamed)
+            runs = (await owner.get(f"/threads/{tid}/runs")).json()
+            grant = (await owner.post(f"/threads/{tid}/grants", json={"role": "view"})).json()
+        internal = (await served.studio.graph.aget_state(served.studio.config(tid))).values
+        assert internal["generations"][0]["path"].startswith(home), "the graph keeps its paths"
+        async with served.http(grant["token"]) as viewer:
+            shown = {
+                "thread": await viewer.get(f"/threads/{tid}"),
+                "state": await viewer.get(f"/threads/{tid}/state"),
+                "history": await viewer.post(f"/threads/{tid}/history", json={}),
+                "join": await viewer.get(f"/threads/{tid}/runs/{runs[0]['run_id']}/join"),
+            }
+            for name, answer in shown.items():
+                assert answer.status_code == 200, (name, answer.text)
+                assert home not in answer.text and '"path":"/' not in answer.text, name
+            replayed = await read_sse(viewer, "GET", f"/threads/{tid}/stream", limit=400)
+            assert replayed and all(home not in json.dumps(e.data) for e in replayed)
+            made = shown["thread"].json()["values"]["generations"][0]
+            assert made["asset_id"] and "path" not in made
+            outputs = (await viewer.get(f"/threads/{tid}/outputs")).json()["items"]
+            assert outputs and all(home not in json.dumps(item) for item in outputs)

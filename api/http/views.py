@@ -4,10 +4,37 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from langgraph.types import StateSnapshot
 
 from api.http.deps import Services
-from engine.serde import interrupt_json, jsonable
+from engine.serde import dumps, interrupt_json, jsonable
+
+_SERVER_PATH = '"path":"/'
+"""How a server file path starts in the log's compact JSON (`engine.serde.dumps`)."""
+
+
+def hide_paths(value: Any) -> Any:
+    """`value` (JSON-ready) without the server's file paths: each `"path"` holding an absolute
+    path (an output's, a reference's, a video piece's) is left out. The graph keeps them (its
+    nodes and the CLI read the files); HTTP clients have `url` and `asset_id` (D21)."""
+    if isinstance(value, dict):
+        return {
+            k: hide_paths(v)
+            for k, v in value.items()
+            if not (k == "path" and isinstance(v, str) and v.startswith("/"))
+        }
+    if isinstance(value, list):
+        return [hide_paths(v) for v in value]
+    return value
+
+
+def hide_paths_text(data: str) -> str:
+    """A logged event's JSON text for a stream, without server file paths (`hide_paths`); the
+    text as it is when it holds none (most events: no parse)."""
+    if _SERVER_PATH not in data:
+        return data
+    return dumps(hide_paths(orjson.loads(data)))
 
 
 def _checkpoint(config: Any) -> dict[str, Any] | None:
@@ -32,22 +59,22 @@ def state_json(snapshot: StateSnapshot) -> dict[str, Any]:
             "name": task.name,
             "path": jsonable(task.path),
             "error": str(task.error) if task.error else None,
-            "interrupts": [interrupt_json(i) for i in task.interrupts],
+            "interrupts": hide_paths([interrupt_json(i) for i in task.interrupts]),
             "checkpoint": None,
             "state": None,
-            "result": jsonable(task.result),
+            "result": hide_paths(jsonable(task.result)),
         }
         for task in snapshot.tasks
     ]
     return {
-        "values": jsonable(snapshot.values or {}),
+        "values": hide_paths(jsonable(snapshot.values or {})),
         "next": list(snapshot.next),
         "tasks": tasks,
         "metadata": jsonable(snapshot.metadata or {}),
         "created_at": snapshot.created_at,
         "checkpoint": checkpoint,
         "parent_checkpoint": parent,
-        "interrupts": [interrupt_json(i) for i in snapshot.interrupts],
+        "interrupts": hide_paths([interrupt_json(i) for i in snapshot.interrupts]),
         "checkpoint_id": checkpoint["checkpoint_id"] if checkpoint else None,
         "parent_checkpoint_id": parent["checkpoint_id"] if parent else None,
     }
@@ -64,7 +91,7 @@ async def thread_json(svc: Services, row: dict[str, Any]) -> dict[str, Any]:
     """`Thread`: id, timestamps, metadata, status, values and pending interrupts by task."""
     snapshot = await svc.studio.graph.aget_state(svc.studio.config(row["thread_id"]))
     interrupts = {
-        task.id: [interrupt_json(i) for i in task.interrupts]
+        task.id: hide_paths([interrupt_json(i) for i in task.interrupts])
         for task in snapshot.tasks
         if task.interrupts
     }
@@ -76,7 +103,7 @@ async def thread_json(svc: Services, row: dict[str, Any]) -> dict[str, Any]:
         "metadata": row.get("metadata") or {},
         "status": await thread_status(svc, row["thread_id"], row, snapshot),
         "config": {},
-        "values": jsonable(snapshot.values) if snapshot.values else None,
+        "values": hide_paths(jsonable(snapshot.values)) if snapshot.values else None,
         "interrupts": interrupts,
     }
 

@@ -26,6 +26,7 @@ from api.http.deps import Services, ServicesDep, ThreadDep
 from api.http.idempotency import idempotency_key
 from api.http.media_access import check_references
 from api.http.routes.assistants import ASSISTANT_ID, GRAPH_ID
+from api.http.views import hide_paths, hide_paths_text
 from engine.branches import checkpoint_of
 from engine.eventlog import Record
 from engine.inputs import MAX_OFFSET, RunCommand, RunCreate
@@ -365,7 +366,7 @@ def stream_response(
                     if wanted and mode not in wanted and mode != "error":
                         continue
                     seq = str(record.seq) if resumable else None
-                    chunk.append(frame(record.data, event=record.event, id=seq))
+                    chunk.append(frame(hide_paths_text(record.data), event=record.event, id=seq))
                 if chunk:
                     yield b"".join(chunk)
                 if ended:
@@ -385,7 +386,7 @@ async def wait_result(svc: Services, run: dict[str, Any]) -> dict[str, Any]:
     async for _ in svc.log.follow(tid, 0, channels=("control",), run_id=rid):
         break
     snapshot = await svc.studio.graph.aget_state(svc.studio.config(tid))
-    result = values_json(snapshot.values, snapshot.interrupts)
+    result: dict[str, Any] = hide_paths(values_json(snapshot.values, snapshot.interrupts))
     finished = await svc.runs.get(tid, rid)
     if finished is not None and finished["status"] == "error":
         errors = await svc.log.read(tid, 0, channels=("run",), run_id=rid, limit=100_000)
@@ -538,6 +539,8 @@ async def follow_thread(thread: ThreadDep, svc: ServicesDep, request: Request) -
             if not batch:
                 yield ping_frame()
                 continue
-            yield b"".join(frame(r.data, event=r.event, id=str(r.seq)) for r in batch)
+            yield b"".join(
+                frame(hide_paths_text(r.data), event=r.event, id=str(r.seq)) for r in batch
+            )
 
     return EventStream(events(), stream="thread")
