@@ -252,6 +252,9 @@ async def test_limits_answer_429_with_retry_after_across_processes(
                 assert field in refused.json()["error"]["message"], refused.text
             kept = next(u for u in (await root.get("/users")).json() if u["name"] == "ada")
             assert kept["limits"]["rate_per_minute"] == 0 and kept["disabled"] is False
+            trail = (await root.get("/audit", params={"action": "user"})).json()["items"]
+            changed = next(e for e in trail if e["action"] == "user.limits_changed")
+            assert changed["detail"] == {"name": "ada", "rate_per_minute": 0}  # D6: who, by name
 
 
 async def test_a_stop_goes_through_past_the_request_rate(database: Any, tmp_path: Path) -> None:

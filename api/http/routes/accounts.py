@@ -309,15 +309,18 @@ async def change_person(
         raise InvalidInput("user_id: you cannot disable or demote yourself; another admin can")
     if body.role is not None and body.role != row["role"]:
         row = await accounts.set_role(pool, user_id, body.role)
-        await audit(request, admin, "user.role_changed", user_id, detail={"role": body.role})
+        named = {"name": row["name"], "role": body.role}
+        await audit(request, admin, "user.role_changed", user_id, detail=named)
     if body.disabled is not None and body.disabled != (row["disabled_at"] is not None):
         row = await accounts.set_disabled(pool, user_id, body.disabled)
         action = "user.disabled" if body.disabled else "user.enabled"
-        await audit(request, admin, action, user_id)
+        await audit(request, admin, action, user_id, detail={"name": row["name"]})
     if body.limits is not None:
         given = body.limits.model_dump(exclude_unset=True)
         row = await accounts.set_limits(pool, user_id, given)
-        await audit(request, admin, "user.limits_changed", user_id, detail=given)
+        await audit(
+            request, admin, "user.limits_changed", user_id, detail={"name": row["name"], **given}
+        )
     return await _user_with_usage(svc, row, svc.settings.user_limits)
 
 
@@ -329,5 +332,5 @@ async def reset_person(
     link with which they sign in and choose a new one."""
     row = await _target(svc, user_id)
     code = await accounts.reset(svc.studio.threads.pool, user_id)
-    await audit(request, admin, "user.reset", user_id)
+    await audit(request, admin, "user.reset", user_id, detail={"name": row["name"]})
     return {**accounts.user_json(row), "signin_url": accounts.link_url(str(request.base_url), code)}
