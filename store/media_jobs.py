@@ -110,6 +110,7 @@ def job_json(row: dict[str, Any]) -> dict[str, Any]:
         "inputs": row["inputs"],
         "preset": {"id": row["preset_id"], "version": row["preset_version"]},
         "params": row["params"],
+        "made": made_text(row),
         "request": row["request"],
         "error": (
             {"code": error.get("code"), "message": error.get("message")}
@@ -128,13 +129,60 @@ def job_json(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _weights(row: dict[str, Any]) -> list[int]:
+    """A blend's weights as whole percentages (3:1 -> [75, 25]); [] when they are equal."""
+    raw = (row.get("request") or {}).get("weights") or []
+    count = len(row.get("inputs") or [])
+    if not raw or count < 2 or len(set(raw)) == 1:
+        return []
+    total = float(sum(raw))
+    return [round(100 * float(w) / total) for w in raw] if total > 0 else []
+
+
+def _fps(value: Any) -> str:
+    return f"{float(value):g}"
+
+
+def made_parts(row: dict[str, Any]) -> list[str]:
+    """What the job's parameters made, each part a few words: the upscale factor, the target
+    frame rate, the blend mode and unequal weights, a generation's strength (D15: the preset's
+    name alone said `smooth-120` of a 240 fps result, `crisp` of 2x and 4x alike)."""
+    params = row.get("params") or {}
+    kind = row["kind"]
+    if kind == "upscale" and params.get("factor"):
+        return [f"{params['factor']}x"]
+    if kind == "interpolate" and params.get("target_fps"):
+        return [f"{_fps(params['target_fps'])} fps"]
+    if kind == "blend":
+        weights = _weights(row)
+        mode = str(params.get("mode") or "average")
+        return [mode, ":".join(map(str, weights))] if weights else [mode]
+    if kind == "generate" and params.get("strength") is not None:
+        return [f"strength {float(params['strength']):g}"]
+    return []
+
+
+def made_text(row: dict[str, Any]) -> str:
+    """The job's result in words for its card: `4x · preset crisp v1`,
+    `240 fps · preset smooth-120 v1`, `screen 75:25 · preset moodboard v1`."""
+    preset = f"preset {row['preset_id']} v{row['preset_version']}"
+    return " · ".join([*made_parts(row), preset])
+
+
 def readable_stem(row: dict[str, Any]) -> str:
-    """A download name without suffix: the first input's name, the kind, the preset and its
-    version (`hero-upscale-crisp-v1`)."""
+    """A download name without suffix that says what was made: the first input's name, the
+    kind, the real parameters, and the preset's version; the preset's name where it is the
+    recipe (upscale, generate), not where the parameters say it all (interpolate, blend):
+    `hero-upscale-4x-crisp-v1`, `clip60-interpolate-240fps-v1`, `img-blend-screen-75-25-v1`.
+    Two results of different parameters never share a name."""
     first = (row.get("inputs") or [{}])[0]
     stem = Path(str(first.get("filename") or "")).stem or str(row["job_id"])[-8:]
     safe = "".join(c if c.isalnum() or c in "-_." else "-" for c in stem)[:60]
-    return f"{safe}-{row['kind']}-{row['preset_id']}-v{row['preset_version']}"
+    kind = row["kind"]
+    parts = [p.replace(" fps", "fps").replace(" ", "").replace(":", "-") for p in made_parts(row)]
+    if kind in ("upscale", "generate") or not parts:
+        parts.append(str(row["preset_id"]))
+    return "-".join([safe, kind, *parts, f"v{row['preset_version']}"])
 
 
 def artifact_json(artifact: dict[str, Any], stem: str) -> dict[str, Any]:

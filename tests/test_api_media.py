@@ -111,7 +111,7 @@ async def test_each_kind_runs_end_to_end_on_the_embedded_backend(database, tmp_p
         assert lineage["backend"] == "embedded" and lineage["params"]["factor"] == 2
         assert lineage["timings"]["finished_at"] and lineage["job"] == up["id"]
         got = await artifact(root, up)
-        assert 'filename="hero-upscale-crisp-v1.png"' in got.headers["content-disposition"]
+        assert 'filename="hero-upscale-2x-crisp-v1.png"' in got.headers["content-disposition"]
         with Image.open(io.BytesIO(got.content)) as image:
             assert image.size == (192, 128)
 
@@ -499,3 +499,59 @@ async def test_usage_counts_media_jobs_and_a_deleted_thread_gives_nothing_back(
             users = (await root.get("/users")).json()
             shown = next(u for u in users if u["name"] == "quinn")
             assert shown["usage"]["daily_generations"]["used"] == 2
+
+
+async def test_result_names_say_what_was_made_and_never_collide(
+    database: Database, tmp_path: Path
+) -> None:
+    """D15: a 4x upscale downloaded as img-upscale-crisp-v1.png (the 2x's name), a 240 fps
+    interpolation was labelled smooth-120, and two different blends were both
+    img-blend-moodboard-v1.png. Names and labels carry the real parameters."""
+    async with serve(database, tmp_path) as served, admin(served, tmp_path) as root:
+        img = await uploaded(root, png_bytes((64, 48), (200, 40, 40)), "img.png")
+        grad = await uploaded(root, png_bytes((64, 48), (40, 40, 200)), "grad.png")
+        clip = await uploaded(root, mp4_bytes(tmp_path / "in.mp4", fps=60, frames=16), "clip60.mp4")
+        both = [img["id"], grad["id"]]
+        jobs = {
+            "img-upscale-2x-crisp-v1.png": (
+                {"kind": "upscale", "inputs": [img["id"]], "factor": 2, "preset": "crisp"},
+                "2x · preset crisp v1",
+            ),
+            "img-upscale-4x-crisp-v1.png": (
+                {"kind": "upscale", "inputs": [img["id"]], "factor": 4, "preset": "crisp"},
+                "4x · preset crisp v1",
+            ),
+            "clip60-interpolate-240fps-v1.mp4": (
+                {
+                    "kind": "interpolate",
+                    "inputs": [clip["id"]],
+                    "target_fps": 240,
+                    "params": {"chunk_frames": 8},
+                },
+                "240 fps · preset smooth-120 v1",
+            ),
+            "img-blend-screen-75-25-v1.png": (
+                {"kind": "blend", "inputs": both, "weights": [3, 1], "mode": "screen"},
+                "screen · 75:25 · preset moodboard v1",
+            ),
+            "img-blend-screen-25-75-v1.png": (
+                {"kind": "blend", "inputs": both, "weights": [1, 3], "mode": "screen"},
+                "screen · 25:75 · preset moodboard v1",
+            ),
+            "img-blend-difference-v1.png": (
+                {"kind": "blend", "inputs": both, "weights": [1, 1], "mode": "difference"},
+                "difference · preset moodboard v1",
+            ),
+        }
+        names = []
+        for name, (body, made) in jobs.items():
+            queued = await root.post("/media/jobs", json=body)
+            assert queued.status_code == 202, queued.text
+            assert queued.json()["made"] == made  # the card says it while the job runs
+            done = await finished(root, queued.json())
+            assert done["status"] == "SUCCEEDED", done
+            assert done["artifact"]["name"] == name
+            got = await artifact(root, done)
+            assert f'filename="{name}"' in got.headers["content-disposition"]
+            names.append(name)
+        assert len(set(names)) == len(names)

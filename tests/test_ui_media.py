@@ -55,6 +55,11 @@ def test_each_tab_runs_its_job_and_shows_its_result(
     expect(upscale.locator(".before-after figcaption")).to_contain_text("320×200")
     upscale.locator(".before-after input[type=range]").fill("80")
     expect(upscale.get_by_role("button", name="Retry")).to_have_count(0)  # it succeeded
+    # the card and the download say what was made (D15: "crisp v1" for 2x and 4x alike)
+    expect(upscale.locator("header .made")).to_contain_text("2x · preset crisp v1")
+    expect(
+        upscale.get_by_role("button", name="Download hero-upscale-2x-crisp-v1.png")
+    ).to_be_visible()
     shot(page, "media-1-upscale-before-after")
 
     page.get_by_role("tab", name="Interpolate").click()
@@ -65,6 +70,7 @@ def test_each_tab_runs_its_job_and_shows_its_result(
     video = job_card(page, "interpolate")
     expect(video.locator("video")).to_have_count(1)
     expect(video.locator(".fps")).to_contain_text("120 fps (2× from 60 fps) · 48 frames")
+    expect(video.locator("header .made")).to_contain_text("120 fps · preset smooth-120 v1")
     expect(video.locator("video")).to_have_js_property("readyState", 4, timeout=DONE)
 
     page.get_by_role("tab", name="Blend").click()
@@ -76,6 +82,7 @@ def test_each_tab_runs_its_job_and_shows_its_result(
     blend = job_card(page, "blend")
     expect(blend.locator(".sources figure")).to_have_count(2)
     expect(blend.locator(".sources figcaption").first).to_have_text("75 %")
+    expect(blend.locator("header .made")).to_contain_text("screen · 75:25")
     shot(page, "media-2-blend-sources")
 
     page.get_by_role("tab", name="Generate").click()

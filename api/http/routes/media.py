@@ -249,7 +249,8 @@ async def _job_events(svc: Services, job_id: str, after: int) -> AsyncIterator[b
 
 @router.get("/jobs/{job_id}/artifact", response_class=FileResponse)
 async def get_artifact(job_id: str, caller: MediaCaller, lab: MediaDep) -> FileResponse:
-    """The job's result, under a readable name (`hero-upscale-crisp-v1.png`)."""
+    """The job's result, under a readable name that says what was made
+    (`hero-upscale-4x-crisp-v1.png`)."""
     row = await lab.jobs.row(actor_of(caller), job_id)
     artifact = row.get("artifact")
     if not artifact:

@@ -120,7 +120,7 @@ export class JobList {
     return el(
       "li",
       { class: "job", "data-job": job.id, "data-status": job.status, "data-kind": job.kind },
-      el("header", {}, el("strong", {}, LABELS[job.kind] || job.kind), el("span", { class: `status ${job.status.toLowerCase()}` }, job.status), el("small", { class: "muted" }, `${job.preset.id} v${job.preset.version} · ${job.created_at.slice(0, 19).replace("T", " ")}`)),
+      el("header", {}, el("strong", {}, LABELS[job.kind] || job.kind), el("span", { class: `status ${job.status.toLowerCase()}` }, job.status), el("small", { class: "muted made" }, `${job.made || `${job.preset.id} v${job.preset.version}`} · ${job.created_at.slice(0, 19).replace("T", " ")}`)),
       FINAL.has(job.status) ? null : el("div", { class: "progress" }, progress, el("span", { class: "stage" }, job.stage || "queued")),
       job.error ? el("p", { class: "error" }, `${job.error.code}: ${job.error.message}`) : null,
       job.retry_of ? el("p", { class: "muted" }, `retry of ${job.retry_of.slice(-8)}`) : null,
