@@ -394,10 +394,11 @@ async def pick(
     current = {**variants.current_of(state), chosen["deliverable"]: chosen["asset_id"]}
     for verdict, ids in variants.verdicts(state, current).items():
         await runtime.context.assets.record_verdict(thread_of(runtime), ids, verdict)
-    text = (
-        f"{chosen['deliverable']}: iteration {chosen['iteration']} "
-        f"({chosen['asset_id'][:MIN_PREFIX]}) is current now."
-    )
+    what = f"iteration {chosen['iteration']}"
+    generator = str(chosen.get("generator") or "")
+    if generator.startswith("media lab "):  # "media lab upscale (embedded)": say what it is
+        what = f"the Media Lab {generator.split()[2]} of {what}"
+    text = f"{chosen['deliverable']}: {what} ({chosen['asset_id'][:MIN_PREFIX]}) is current now."
     return Command(
         goto="approve_outputs",
         update={

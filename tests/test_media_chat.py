@@ -83,6 +83,11 @@ async def test_upscale_said_at_the_output_gate_joins_the_threads_outputs(
             picked = await client.post(f"/threads/{tid}/runs/wait", json=pick)
             assert picked.status_code == 200, picked.text
             assert picked.json()["current"]["hero"] == made["asset_id"]
+            said = picked.json()["messages"][-1]["content"]  # says what became current
+            assert said == (
+                f"hero: the Media Lab upscale of iteration {hero['iteration']} "
+                f"({made['asset_id'][:8]}) is current now."
+            ), said
             approve = {"command": {"resume": {"action": "approve"}}}
             done = (await client.post(f"/threads/{tid}/runs/wait", json=approve)).json()
             assert done["phase"] == "approved" and done["current"]["hero"] == made["asset_id"]
