@@ -314,11 +314,12 @@ def accept(
     nxt = next_stage({**video, "stages": stages}, name)
     logged = record("stage", answer, auto=answer is None)
     if nxt is None:
-        cut = (entry.get("output") or {}).get("cut") or {}
         probe = (entry.get("output") or {}).get("probe") or {}
+        # no server path in the chat (it reaches every client): where a person gets the file
         text = (
             f"The video is ready: {probe.get('seconds', 0):g} s, {probe.get('width')}x"
-            f"{probe.get('height')} at {probe.get('fps')} fps, H.264 + AAC ({cut.get('path')})."
+            f"{probe.get('height')} at {probe.get('fps')} fps, H.264 + AAC. Download it from "
+            "the gallery, or with the thread's work (`studio export`)."
         )
         update = {**logged, "video": {"stages": stages}}
         return finish(state, "approved", "approved", text, update)

@@ -144,6 +144,8 @@ async def test_auto_approve_makes_the_video_without_pauses(
     state = await values(graph, tid)
     assert state["outcome"] == "approved"
     assert [g["auto"] for g in state["gates"]] == [True] * 6
+    ready = [m.content for m in state["messages"] if "The video is ready" in str(m.content)]
+    assert ready and str(context.assets.root) not in ready[-1]  # no server path in the chat
 
 
 async def test_stop_at_a_gate_ends_the_video_with_its_work_saved(
