@@ -43,7 +43,9 @@ def test_one_stop_a_wide_composer_on_a_phone_and_branches_told_apart(
     expect(page.locator("#thread-title")).to_have_text(f"{TITLE} (branch)")
     branch = page.locator(f"#thread-list a[data-thread-id='{branch_id}']")
     expect(branch.locator(".t-title")).to_have_text(f"{TITLE} (branch)")
-    expect(branch).to_have_attribute("title", f"{TITLE} (branch) — branched from {thread_id[:8]}")
+    # the title's own words isolated (FSI ... PDI): a U+202E in them reorders nothing after
+    tooltip = f"\u2068{TITLE}\u2069 (branch) — branched from {thread_id[:8]}"
+    expect(branch).to_have_attribute("title", tooltip)
     source = page.locator(f"#thread-list a[data-thread-id='{thread_id}'] .t-title")
     expect(source).to_have_text(TITLE)
     shot(page, "phone-chrome-2-branch")

@@ -47,7 +47,14 @@ export function showThreadTitle(node, thread, { tab = false } = {}) {
   const words = document.createElement("bdi");
   words.textContent = name;
   node.replaceChildren(words, suffix);
-  if (tab) document.title = `\u2068${name}\u2069${suffix} · Creative Studio`;
+  if (tab) document.title = `${isolatedTitle(thread)} · Creative Studio`;
+}
+
+/** The title as plain text (a tooltip, the tab) with the person's words between FSI and PDI
+ * (U+2068, U+2069): isolated as <bdi> isolates them on the page. */
+export function isolatedTitle(thread) {
+  const { name, suffix } = titleParts(thread);
+  return `\u2068${name}\u2069${suffix}`;
 }
 
 /** A thread with nothing in it: no title, never run (no state: a first run refused at the
@@ -90,7 +97,7 @@ export async function renderThreads(list, currentId) {
     const title = document.createElement("span");
     title.className = "t-title";
     showThreadTitle(title, thread);
-    link.title = `\u2068${threadTitle(thread)}\u2069`; // whole, where the list cuts it short
+    link.title = isolatedTitle(thread); // whole, where the list cuts it short
     const parent = thread.metadata?.forked_from?.thread_id;
     if (parent) link.title += ` — branched from ${parent.slice(0, 8)}`;
     const meta = document.createElement("span");
