@@ -49,6 +49,9 @@ async def test_a_video_goes_through_every_stage_gate_to_a_real_mp4(
     assert state["outcome"] == "approved" and state["phase"] == "approved"
     video = state["video"]
     assert video["type"] == "product_ad" and video["seconds"] == 4.0
+    story = [m.content for m in state["messages"] if m.type == "ai" and m.name == "story"][0]
+    assert "is the hero; the story is one small moment of use" in str(story), story
+    assert "long journey" not in str(story)  # a still set's passer-by, not the product's ad
     assert (video["width"], video["height"], video["fps"]) == (320, 180, 4)
     scenes = seen[0]["output"]["scenes"]
     assert [s["id"] for s in scenes] == ["s1", "s2"] and sum(s["seconds"] for s in scenes) == 4

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 from adapters.offline.framing import framing_for
-from adapters.offline.hooks import GESTURES, Hook, for_they, hooks, why
+from adapters.offline.hooks import FEELINGS, GESTURES, Hook, for_they, hooks, why
 from adapters.offline.reading import Prompt
 from adapters.offline.scene import Scene
 from adapters.offline.talk import (
@@ -56,8 +56,54 @@ def _story(scene: Scene, hook: Hook, rng: random.Random) -> str:
     )
 
 
+PRODUCT_MOMENTS: dict[str, tuple[str, str]] = {
+    "serene": (
+        "the first quiet minute of the morning, the {subject} already at work",
+        "a hand resting beside the {subject}, nothing else moving",
+    ),
+    "joyful": (
+        "friends arriving just as the {subject} is ready",
+        "a hand reaching for it mid-laugh",
+    ),
+    "cozy": ("a cold evening turned warm by the {subject}", "two mugs waiting beside it"),
+    "epic": ("the {subject} revealed in one bold move", "light sweeping along its edge"),
+    "nostalgic": (
+        "a new {subject} in the kitchen where an old one stood for years",
+        "the old one's worn handle, set aside",
+    ),
+}
+"""A product ad's story: a small moment of use, by mood (else the everyday one)."""
+EVERYDAY = ("the everyday moment the {subject} makes easier", "a hand reaching for it unlooked")
+SELLS = ("product ad", "social media")
+"""The video types whose story is the product's (a still set's is a person's moment)."""
+
+
+def _sells(scene: Scene) -> bool:
+    return any(
+        d.id == "video" and d.purpose.startswith(tuple(f"a {k}" for k in SELLS))
+        for d in scene.deliverables
+    )
+
+
+def _product_story(scene: Scene) -> str:
+    event, detail = PRODUCT_MOMENTS.get(scene.mood, EVERYDAY)
+    feeling = FEELINGS.get(scene.mood, "curiosity")
+    told = {"subject": scene.subject}
+    return " ".join(
+        [
+            f"The {scene.subject} is the hero; the story is one small moment of use: "
+            f"{event.format(**told)}. The detail that carries it: {detail.format(**told)}.",
+            f"The viewer should feel {feeling} — {scene.mood}, never staged.",
+            "Why should a stranger scrolling past stop for this moment?",
+        ]
+    )
+
+
 def ideate(prompt: Prompt, scene: Scene, rng: random.Random) -> str:
-    """A first story: who, what just happened, the telling detail, the feeling, a why."""
+    """A first story: who, what just happened, the telling detail, the feeling, a why (for a
+    product ad: a moment of using the product, not a passer-by's journey)."""
+    if _sells(scene):
+        return _product_story(scene)
     hook = _hook(prompt, scene, rng)
     weather = f", with the {scene.weather} as their weather" if scene.weather != "clear" else ""
     return " ".join(
