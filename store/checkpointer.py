@@ -11,11 +11,12 @@ creates the two tables.
 It relies only on the stock saver's public surface: its tables (created by its `setup()`), its
 public `serde`, `conn`, `pipe` and `lock` attributes and its public read methods; it writes
 checkpoints with its own SQL, and a task's writes with the stock saver's public statements
-(`UPSERT_CHECKPOINT_WRITES_SQL`, `INSERT_CHECKPOINT_WRITES_SQL`). On a pool, `lock` is replaced by one that never waits: the stock
-lock serializes every database call of the process although each call takes its own pooled
-connection (langchain-ai/langgraph#7259, fix proposed in #7269). It also copies threads (all
-of one, or a branch: a checkpoint and its ancestors) and deletes a run's checkpoints, and
-passes LangGraph's checkpointer conformance suite (`tests/test_checkpointer_conformance.py`).
+(`UPSERT_CHECKPOINT_WRITES_SQL`, `INSERT_CHECKPOINT_WRITES_SQL`). On a pool, `lock` is
+replaced by one that never waits: the stock lock serializes every database call of the
+process although each call takes its own pooled connection (langchain-ai/langgraph#7259, fix
+proposed in #7269). It also copies threads (all of one, or a branch: a checkpoint and its
+ancestors) and deletes a run's checkpoints, and passes LangGraph's checkpointer conformance
+suite (`tests/test_checkpointer_conformance.py`).
 """
 
 from __future__ import annotations
