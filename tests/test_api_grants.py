@@ -265,3 +265,14 @@ async def test_no_server_file_path_reaches_an_http_client(database: Any, tmp_pat
             assert made["asset_id"] and "path" not in made
             outputs = (await viewer.get(f"/threads/{tid}/outputs")).json()["items"]
             assert outputs and all(home not in json.dumps(item) for item in outputs)
+
+
+def test_a_logged_events_server_paths_are_hidden_however_its_json_is_spaced() -> None:
+    """Events converted from jsonb by an old migration read back as `"path": "/…"` (with a
+    space); the stream's quick check must not miss them."""
+    from api.http.views import hide_paths_text
+
+    spaced = '{"asset_id": "a1", "path": "/home/studio/assets/a1.png", "url": "/assets/a1"}'
+    assert json.loads(hide_paths_text(spaced)) == {"asset_id": "a1", "url": "/assets/a1"}
+    relative = '{"path":"assets/a1.png"}'
+    assert hide_paths_text(relative) == relative  # not a server path

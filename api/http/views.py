@@ -10,8 +10,9 @@ from langgraph.types import StateSnapshot
 from api.http.deps import Services
 from engine.serde import dumps, interrupt_json, jsonable
 
-_SERVER_PATH = '"path":"/'
-"""How a server file path starts in the log's compact JSON (`engine.serde.dumps`)."""
+_PATH_KEY = '"path"'
+"""A `"path"` key in an event's JSON text, compact (`engine.serde.dumps`) or not (events
+converted from jsonb by an old migration read back as `"path": "/…"`)."""
 
 
 def hide_paths(value: Any) -> Any:
@@ -32,7 +33,7 @@ def hide_paths(value: Any) -> Any:
 def hide_paths_text(data: str) -> str:
     """A logged event's JSON text for a stream, without server file paths (`hide_paths`); the
     text as it is when it holds none (most events: no parse)."""
-    if _SERVER_PATH not in data:
+    if _PATH_KEY not in data:
         return data
     return dumps(hide_paths(orjson.loads(data)))
 
