@@ -55,8 +55,9 @@ const count = (n) => n.toLocaleString("en-US");
 /** Why `text` cannot be sent, in a person's words ("Your message is 13,000 characters; the
  * limit is 10,000"), or null when it can (D17: the raw schema path was shown). */
 export function tooLong(text) {
-  if (text.length <= MAX_MESSAGE_CHARS) return null;
-  return `Your message is ${count(text.length)} characters; the limit is ${count(MAX_MESSAGE_CHARS)}.`;
+  const length = [...text].length; // code points, as the server counts (an emoji is one)
+  if (length <= MAX_MESSAGE_CHARS) return null;
+  return `Your message is ${count(length)} characters; the limit is ${count(MAX_MESSAGE_CHARS)}.`;
 }
 
 /** A message refused by the server for its length, said as a person would (the field path
