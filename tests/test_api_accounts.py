@@ -276,6 +276,9 @@ async def test_a_stop_goes_through_past_the_request_rate(database: Any, tmp_path
             stop = await client.post(f"/threads/{tid}/runs/{rid}/cancel")
             assert stop.status_code in (200, 202, 204), stop.text
             await client.get(f"/threads/{tid}/runs/{rid}/join")
+            smuggled = {"input": {**said["input"], "stop_requested": True}}
+            refused = await client.post(f"/threads/{tid}/runs", json=smuggled)
+            assert refused.status_code == 429, "words with a stop are new work"
             stopping = {"input": {"messages": [], "stop_requested": True}}
             asked = await client.post(f"/threads/{tid}/runs", json=stopping)
             assert asked.status_code == 200, asked.text

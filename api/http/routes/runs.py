@@ -139,8 +139,9 @@ async def _submit(
     answer = command.get("resume") if command else None
     keyed = keyed_answer(answer)
     answer = keyed[1] if keyed is not None else answer
+    only_stops = bool(stopping) and not (payload or {}).get("messages")  # words: new work
     if (over := over_rate(request)) is not None and not (
-        stopping or (isinstance(answer, dict) and answer.get("action") == "stop")
+        only_stops or (isinstance(answer, dict) and answer.get("action") == "stop")
     ):
         raise over  # past the request rate: only a stop goes through
     # the thread owner's limits: runs at once (held across processes: checked in the submit's
