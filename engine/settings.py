@@ -93,8 +93,8 @@ class Settings(BaseSettings, SessionDefaults):
     limit_concurrent_runs: int = Field(DEFAULT_CONCURRENT_RUNS, ge=0)
     """STUDIO_LIMIT_CONCURRENT_RUNS: runs pending or running at once per user (0: no limit)."""
     limit_daily_generations: int = Field(DEFAULT_DAILY_GENERATIONS, ge=0)
-    """STUDIO_LIMIT_DAILY_GENERATIONS: images a user's threads may store per day (UTC) before
-    new runs wait for midnight (0: no limit)."""
+    """STUDIO_LIMIT_DAILY_GENERATIONS: generations a user may make per day (UTC): their
+    threads' images and their Media Lab jobs, before new work waits for midnight (0: no limit)."""
     interject_grace_s: float = 10.0
     """STUDIO_INTERJECT_GRACE_S: how long an interjection lets the running node finish."""
     allowed_hosts: str = "localhost,127.0.0.1,::1"

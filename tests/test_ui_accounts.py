@@ -69,7 +69,7 @@ def test_a_person_elsewhere_signs_in_with_a_link_then_a_password(page: Any, serv
         expect(tab.locator("#set-password")).to_be_hidden()
         expect(tab.locator("#account")).to_contain_text("ada · creator")
         usage = tab.locator("#account .account-name").get_attribute("title") or ""
-        assert "images today: 0 of 1000" in usage
+        assert "generations today: 0 of 1000" in usage
         shot(tab, "accounts-1-signed-in")
         tab.get_by_role("button", name="Sign out").click()
         expect(tab.locator("#signin")).to_be_visible()

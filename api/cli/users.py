@@ -113,7 +113,7 @@ def list_users(as_json: JsonOut = False) -> None:
             runs, images = row["usage"]["concurrent_runs"], row["usage"]["daily_generations"]
             spent_text = (
                 f"runs {runs['used']}/{runs['limit'] or '-'}"
-                f"  images today {images['used']}/{images['limit'] or '-'}"
+                f"  generations today {images['used']}/{images['limit'] or '-'}"
             )
             typer.echo(f"{row['name']:<24} {row['role']:<8} {state:<9} {spent_text}{you}")
 

@@ -145,7 +145,7 @@ async def _submit(
     ):
         raise over  # past the request rate: only a stop goes through
     # the thread owner's limits: runs at once (held across processes: checked in the submit's
-    # transaction) and, for new input, images today; a stop is never refused
+    # transaction) and, for new input, generations today; a stop is never refused
     gate = None if stopping else await run_limits(svc, thread, new_work=payload is not None)
     return await svc.manager.submit(
         tid,

@@ -36,7 +36,7 @@ function usageText(usage) {
   return [
     part("changes this minute", usage.rate_per_minute),
     part("runs at once", usage.concurrent_runs),
-    part("images today", usage.daily_generations),
+    part("generations today", usage.daily_generations),
   ].join("\n");
 }
 

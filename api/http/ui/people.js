@@ -9,7 +9,7 @@ const ROLES = ["admin", "creator", "viewer"];
 const LIMITS = [
   ["rate_per_minute", "changes / min"],
   ["concurrent_runs", "runs at once"],
-  ["daily_generations", "images today"],
+  ["daily_generations", "generations today (images and media jobs)"],
 ];
 
 const api = (method, path, body) => call(method, path, { token: homeToken(), body });
