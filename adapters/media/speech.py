@@ -22,6 +22,9 @@ from numpy.typing import NDArray
 from adapters.errors import GenerationFailed, ServiceUnavailable
 
 Samples = NDArray[np.int16]
+WORDS_PER_SECOND = 2.5
+"""A comfortable voice-over pace: what a script is written and timed for (Saga's lines, the
+offline model's, Lens's silence estimate)."""
 
 
 @dataclass(frozen=True)

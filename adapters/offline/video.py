@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from adapters.media.speech import WORDS_PER_SECOND
 from adapters.offline.reading import Prompt, bullets
 from adapters.offline.scene import scene_of
 
@@ -227,8 +228,6 @@ def script(prompt: Prompt) -> dict[str, Any]:
     return {"lines": [{"scene": line["scene"], "text": line["text"]} for line in lines]}
 
 
-PACE = 2.5
-"""Words a second the voice speaks at (as the prompt asks: "about 2.5 words a second")."""
 MAX_SILENCE_S = 2.0
 """A line may leave at most this much of its scene silent (Lens flags gaps from 2.5 s)."""
 MAX_PACE = 3.0
@@ -266,7 +265,7 @@ def _fill_the_slots(
         if line["asked"] or slot <= 0:
             continue
         closing = index == len(lines) - 1 and index > 0
-        while filler and slot - len(line["text"].split()) / PACE > MAX_SILENCE_S:
+        while filler and slot - len(line["text"].split()) / WORDS_PER_SECOND > MAX_SILENCE_S:
             at = -1 if closing else 0  # the type's line nearest the call to action, before it
             more = filler[at]
             if (len(line["text"].split()) + len(more.split())) / slot > MAX_PACE:

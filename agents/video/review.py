@@ -17,10 +17,9 @@ from adapters import pixels
 from adapters.media.captions import overlay
 from adapters.media.cut import decode, decode_audio, probe
 from adapters.media.levels import levels
-from adapters.media.speech import read_wav
+from adapters.media.speech import WORDS_PER_SECOND, read_wav
 from adapters.render_vocab import cannot_draw_line
 from agents.lens import undrawn_names
-from agents.video.story import WORDS_PER_SECOND
 from graph import directions
 from graph.context import StudioContext
 from graph.video_stages import NAMES, latest, output, with_review

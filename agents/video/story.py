@@ -9,6 +9,7 @@ from langchain_core.messages import AIMessage
 from langgraph.runtime import Runtime
 
 from adapters.media.motion import move_for
+from adapters.media.speech import WORDS_PER_SECOND
 from agents.calls import speak, structured
 from agents.video import prompts
 from agents.video.schemas import VideoLook, VideoScenes, VideoScript, VideoShots
@@ -17,8 +18,6 @@ from graph.context import StudioContext
 from graph.state import Deliverable
 from graph.video_stages import add_version, output, request
 
-WORDS_PER_SECOND = 2.5
-"""A comfortable voice-over pace; Lens flags lines faster than `MAX_WORDS_PER_SECOND`."""
 LINE_PAD_S = 0.25
 """Silence kept at both ends of a scene's line, so cuts never clip a word."""
 
