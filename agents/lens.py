@@ -205,11 +205,26 @@ def _stem(noun: str) -> str:
     )
 
 
+SWITCH = re.compile(
+    r"\b(?:instead|rather than|replace|swap|turn (?:it|the \w+) into|make it (?:a|an)\b)", re.I
+)
+"""A direction that changes the subject ("make it an owl instead"), not one that adds to the
+picture ("add a red boat", whose boat is no new subject)."""
+
+
 def asked_subject(asked: str) -> str | None:
-    """The subject the person named (`brief_targets`' subject), or None when they named none
-    (the team's own "lone figure" then stands in, and nothing is missing)."""
-    subject = str(brief_targets(asked)["subject"])
-    return None if subject == "lone figure" else subject
+    """The subject the person named (`brief_targets`' subject of the brief, or of the latest
+    direction that changes it), or None when they named none (the team's own "lone figure"
+    then stands in, and nothing is missing)."""
+    lines = [line for line in asked.splitlines() if line.strip()]
+    named = [str(brief_targets(lines[0])["subject"])] if lines else []
+    named += [
+        str(brief_targets(line)["subject"])
+        for line in lines[1:]
+        if SWITCH.search(line) and not line.startswith("avoid ")
+    ]
+    subjects = [subject for subject in named if subject != "lone figure"]
+    return subjects[-1] if subjects else None
 
 
 def subject_swaps(
@@ -228,7 +243,11 @@ def subject_swaps(
     same_kind = pick(planned, SUBJECTS) is not None and pick(planned, SUBJECTS) == pick(
         subject, SUBJECTS
     )
-    if planned and head not in map(_stem, re.findall(r"[^\W\d_]+", planned)) and not same_kind:
+    # a spec's subject the studio knows as something else ("lone figure", another kind) is a
+    # swap; words it does not know ("bistro on the quay") may be the model's paraphrase
+    known = planned == "lone figure" or pick(planned, SUBJECTS) is not None
+    named = head in map(_stem, re.findall(r"[^\W\d_]+", planned))
+    if planned and known and not named and not same_kind:
         return [f"subject: {subject} (asked; the spec's subject is {planned})"], []
     drawn = (recipe or {}).get("drawn")
     shown = drawn.get("subject") if isinstance(drawn, Mapping) else None

@@ -17,7 +17,7 @@ from adapters.colours import COLD_ASKS, NAMED
 from adapters.craft import brief_targets
 from adapters.pixels import MISSING_CAP, asked_moves
 from adapters.renderer import Renderer
-from agents.lens import score_image, subject_swaps, unverifiable
+from agents.lens import asked_subject, score_image, subject_swaps, unverifiable
 from graph import directions
 from tests.studio_helpers import run, start
 from tests.test_lens import context, state_for
@@ -82,6 +82,20 @@ def test_lens_says_so_when_the_team_swaps_the_subject() -> None:
     assert "subject: harbour cafe (asked; the spec's subject is lone figure)" in card.missing
     assert card.reasons[0].startswith("subject: harbour cafe")
     assert card.score <= MISSING_CAP
+
+
+def test_a_direction_that_changes_the_subject_moves_the_check_and_one_that_adds_does_not() -> None:
+    """Review: "a red fox at dawn" then "make it an owl instead" flagged the owl spec as a
+    swap of the fox; a model's paraphrase ("bistro on the quay") was flagged too."""
+    fox = "a red fox in the snow at dawn\nmake it an owl instead"
+    assert asked_subject(fox) == "owl"
+    assert subject_swaps(fox, {"subject": "snowy owl"}, None) == ([], [])
+    cafe = f"{CAFE}\nadd a red boat moored in front of the cafe"
+    assert asked_subject(cafe) == "harbour cafe"  # adding a boat is no new subject
+    assert subject_swaps(cafe, {"subject": "harbour cafe"}, None) == ([], [])
+    assert subject_swaps(cafe, {"subject": "bistro on the quay"}, None) == ([], [])
+    swapped, _ = subject_swaps(cafe, {"subject": "lone figure"}, None)
+    assert swapped == ["subject: harbour cafe (asked; the spec's subject is lone figure)"]
 
 
 def test_a_person_drawn_for_a_pier_is_not_the_pier() -> None:
