@@ -174,7 +174,8 @@ def readable_stem(row: dict[str, Any]) -> str:
     kind, the real parameters, and the preset's version; the preset's name where it is the
     recipe (upscale, generate), not where the parameters say it all (interpolate, blend):
     `hero-upscale-4x-crisp-v1`, `clip60-interpolate-240fps-v1`, `img-blend-screen-75-25-v1`.
-    Two results of different parameters never share a name."""
+    Results that differ in these parameters never share a name (two interpolations or blends
+    that differ only in a preset's other settings still do)."""
     first = (row.get("inputs") or [{}])[0]
     stem = Path(str(first.get("filename") or "")).stem or str(row["job_id"])[-8:]
     safe = "".join(c if c.isalnum() or c in "-_." else "-" for c in stem)[:60]
