@@ -13,8 +13,6 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import psycopg
-
 from adapters.errors import Conflict, InvalidInput, NotFound
 from adapters.media_lab.params import check_target_fps, normalise_weights, parse_params
 from engine.media_requests import DEFAULT_PRESETS, JobRequest
@@ -262,7 +260,7 @@ class MediaJobs:
         )
         try:
             await self.services.jobs.create(job)
-        except psycopg.errors.UniqueViolation:
+        except Conflict:  # the retry's id is taken: the other request made it
             raise _retried(job_id, new_id) from None
         await self._queue(job)
         return await self.show(actor, new_id)

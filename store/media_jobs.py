@@ -20,9 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import psycopg
 from psycopg.types.json import Jsonb
 
-from adapters.errors import InvalidInput
+from adapters.errors import Conflict, InvalidInput
 from store.database import Connection, Pool
 
 STATUSES = ("QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED")
@@ -253,9 +254,14 @@ class MediaJobStore:
             await conn.execute(query, values)
             await conn.execute(_JOB_THREAD, thread)
             return
-        async with self.pool.connection() as own, own.transaction():
-            await own.execute(query, values)
-            await own.execute(_JOB_THREAD, thread)
+        try:
+            async with self.pool.connection() as own, own.transaction():
+                await own.execute(query, values)
+                await own.execute(_JOB_THREAD, thread)
+        except psycopg.errors.UniqueViolation as exc:
+            if exc.diag.table_name != "media_jobs":
+                raise  # not the job's id: a real fault, not "it exists"
+            raise Conflict(f"media job {job.job_id} exists already") from None
 
     async def set_run(self, job_id: str, run_id: str) -> None:
         async with self.pool.connection() as conn:
