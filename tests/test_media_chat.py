@@ -50,6 +50,7 @@ async def test_upscale_said_at_the_output_gate_joins_the_threads_outputs(
         async with served.http(token) as client, served.http(served.admin_token) as root:
             await at_output_gate(client, tid)
             before = (await client.get(f"/threads/{tid}/outputs")).json()["items"]
+            used = (await root.get("/me")).json()["usage"]["daily_generations"]["used"]
             answered = await client.post(f"/threads/{tid}/runs/wait", json=ASK)
             assert answered.json()["__interrupt__"][0]["value"]["gate"] == "output"
             jobs = (await root.get("/media/jobs")).json()["jobs"]
@@ -68,6 +69,9 @@ async def test_upscale_said_at_the_output_gate_joins_the_threads_outputs(
             assert made["deliverable"] == "hero"
             assert (made["width"], made["height"]) == (2 * hero["width"], 2 * hero["height"])
             assert made["lineage"]["generator"].startswith("media lab upscale")
+            # D22's ledger: the job counts once, its result joining the thread not again
+            me = (await root.get("/me")).json()["usage"]["daily_generations"]
+            assert me["used"] == used + 1, (me, used)
             timeline = (await client.get(f"/threads/{tid}/timeline")).json()["items"]
             assert "Media Lab" in timeline[-1]["text"]  # Pixel says so; nobody else talks
             said = ""
