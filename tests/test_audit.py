@@ -285,3 +285,12 @@ def test_the_action_list_is_what_the_code_records() -> None:
                 text = text.replace(text[text.index("ACTIONS = (") : text.index('"""Every')], "")
             written |= set(literal.findall(text))
     assert written == set(ACTIONS)
+
+
+def test_the_audit_pages_families_are_the_trails() -> None:
+    """The Audit page's action filter offers every family `GET /audit` accepts, and no other."""
+    page = (Path(__file__).resolve().parent.parent / "api/http/ui/audit.js").read_text()
+    listed = re.search(r"const FAMILIES = \[([^\]]*)\]", page)
+    assert listed is not None
+    offered = set(re.findall(r'"([a-z_.]+)"', listed.group(1)))
+    assert offered == {f for f in audit.FAMILIES if "." not in f}
