@@ -30,6 +30,7 @@ from psycopg.rows import dict_row
 
 from people.client_tokens import token_hash
 from people.home_token import home_secret
+from people.ownership import LIVE_GRANT, OWNER_ACTIVE
 from store.database import Pool
 
 Role = Literal["view", "direct"]
@@ -131,10 +132,7 @@ async def grant_is_live(pool: Pool, thread_id: str, grant_id: str) -> bool:
     rows = await _rows(
         pool,
         "SELECT 1 AS ok FROM thread_grants g JOIN threads t ON t.thread_id = g.thread_id"
-        " WHERE g.thread_id = %s AND g.grant_id = %s"
-        " AND g.revoked_at IS NULL AND (g.expires_at IS NULL OR g.expires_at > now())"
-        " AND NOT EXISTS (SELECT 1 FROM users o WHERE o.user_id = t.owner_id"
-        " AND o.disabled_at IS NOT NULL)",
+        f" WHERE g.thread_id = %s AND g.grant_id = %s AND {LIVE_GRANT} AND {OWNER_ACTIVE}",
         [thread_id, grant_id],
     )
     return bool(rows)

@@ -68,10 +68,12 @@ async def _rows(pool: Pool, query: str, params: Any) -> list[dict[str, Any]]:
             return await cur.fetchall()
 
 
-_LIVE = "g.revoked_at IS NULL AND (g.expires_at IS NULL OR g.expires_at > now())"
-_OWNER_ACTIVE = (
+LIVE_GRANT = "g.revoked_at IS NULL AND (g.expires_at IS NULL OR g.expires_at > now())"
+"""SQL: the grant `g` holds (not revoked, not expired)."""
+OWNER_ACTIVE = (
     "NOT EXISTS (SELECT 1 FROM users o WHERE o.user_id = t.owner_id AND o.disabled_at IS NOT NULL)"
 )
+"""SQL: the thread `t`'s owner is not disabled (their shares stop with them)."""
 
 
 async def owner_is_active(pool: Pool, thread_id: str) -> bool:
@@ -79,7 +81,7 @@ async def owner_is_active(pool: Pool, thread_id: str) -> bool:
     made before its owner was disabled stops with every other credential."""
     rows = await _rows(
         pool,
-        f"SELECT 1 AS ok FROM threads t WHERE t.thread_id = %s AND {_OWNER_ACTIVE}",
+        f"SELECT 1 AS ok FROM threads t WHERE t.thread_id = %s AND {OWNER_ACTIVE}",
         [thread_id],
     )
     return bool(rows)
@@ -90,7 +92,7 @@ async def user_grants(pool: Pool, thread_id: str, user_id: str) -> list[Grant]:
     rows = await _rows(
         pool,
         "SELECT g.user_id, g.role FROM thread_grants g JOIN threads t ON t.thread_id = g.thread_id"
-        f" WHERE g.thread_id = %s AND g.user_id = %s AND {_LIVE} AND {_OWNER_ACTIVE}",
+        f" WHERE g.thread_id = %s AND g.user_id = %s AND {LIVE_GRANT} AND {OWNER_ACTIVE}",
         [thread_id, user_id],
     )
     return [Grant(row["user_id"], row["role"]) for row in rows]
@@ -119,7 +121,7 @@ async def thread_with_access(
     rows = await _rows(
         pool,
         "SELECT t.*, ARRAY(SELECT g.role FROM thread_grants g WHERE g.thread_id = t.thread_id"
-        f" AND g.user_id = %s AND {_LIVE} AND {_OWNER_ACTIVE}) AS caller_grant_roles"
+        f" AND g.user_id = %s AND {LIVE_GRANT} AND {OWNER_ACTIVE}) AS caller_grant_roles"
         " FROM threads t WHERE t.thread_id = %s",
         [caller.user_id, thread_id],
     )
@@ -137,8 +139,8 @@ async def scoped_caller(pool: Pool, token: str) -> Caller | None:
     grants = await _rows(
         pool,
         "SELECT g.grant_id, g.thread_id, g.role, g.label, t.owner_id FROM thread_grants g"
-        f" JOIN threads t ON t.thread_id = g.thread_id WHERE g.token_hash = %s AND {_LIVE}"
-        f" AND {_OWNER_ACTIVE}",
+        f" JOIN threads t ON t.thread_id = g.thread_id WHERE g.token_hash = %s AND {LIVE_GRANT}"
+        f" AND {OWNER_ACTIVE}",
         [hashed],
     )
     if grants:
@@ -156,7 +158,7 @@ async def scoped_caller(pool: Pool, token: str) -> Caller | None:
         pool,
         "SELECT t.thread_id, t.owner_id, u.name FROM threads t"
         " LEFT JOIN users u ON u.user_id = t.owner_id"
-        f" WHERE t.owner_hash = %s AND {_OWNER_ACTIVE} LIMIT 2",
+        f" WHERE t.owner_hash = %s AND {OWNER_ACTIVE} LIMIT 2",
         [hashed],
     )
     if not owned:
@@ -184,6 +186,6 @@ def visible_threads_sql(caller: Caller) -> tuple[str, dict[str, Any]]:
         return "t.thread_id = %(scope)s", {"scope": caller.thread_id}
     return (
         "(t.owner_id = %(me)s OR EXISTS (SELECT 1 FROM thread_grants g WHERE"
-        f" g.thread_id = t.thread_id AND g.user_id = %(me)s AND {_LIVE} AND {_OWNER_ACTIVE}))",
+        f" g.thread_id = t.thread_id AND g.user_id = %(me)s AND {LIVE_GRANT} AND {OWNER_ACTIVE}))",
         {"me": caller.user_id},
     )
