@@ -71,7 +71,7 @@ def _script(out: dict[str, Any], video: dict[str, Any]) -> tuple[dict[str, float
     return {"lines": len(out["lines"]), "fastest_words_per_second": fastest, "ends_at": end}, found
 
 
-async def not_drawn(
+async def undrawn_by_scene(
     context: StudioContext, state: Any, keyframes: dict[str, Any]
 ) -> dict[str, list[str]]:
     """Per scene, what the keyframe's renderer says it could not draw of what the person asked
@@ -216,7 +216,9 @@ async def review_stage(state: Any, runtime: Runtime[StudioContext]) -> dict[str,
     out = entry["output"]
     keyframes = output(video, "visuals").get("keyframes") or {}
     # what the keyframes could not draw of what was asked: said at the keyframes and the cut
-    undrawn = await not_drawn(context, state, keyframes) if name in ("visuals", "render") else {}
+    undrawn = (
+        await undrawn_by_scene(context, state, keyframes) if name in ("visuals", "render") else {}
+    )
     if name == "scenes":
         measured, found = _scenes(out, video)
     elif name == "script":
