@@ -20,6 +20,7 @@ from adapters.render_canvas import (
     noise,
     paint,
     rgb,
+    rows,
 )
 from adapters.specs import GenerationSpec
 
@@ -292,14 +293,178 @@ def light_at(c: Canvas, x: float, y: float, radius: float, colour: Arr) -> None:
     c.glow[ys, xs] += colour * (disc * 1.6)[..., None]
 
 
+BUILDINGS = ("house", "tower")
+"""Subject kinds that stand on land: over water they get a quay (or, a lighthouse, a rock)."""
+QUAY_PERSPECTIVE = 2.5
+"""How fast a quay's edges fall away from the horizon past the building, per frame width."""
+LIT_WINDOWS = 0.5
+WINDOW_GLOW = 0.4
+"""How brightly lit windows glow: brighter and Lens's saliency takes the bright panes alone
+for the subject (at 1.1 it measured the cafe 0.14 tall where the house is 0.25)."""
+"""The light's `emissive` from which a house's windows are lit (dusk, night, neon)."""
+# Window panes in a house's unit coordinates (x0, y0, x1, y1): the gable's, the upper floor's,
+# then the ground floor's; a cafe or shop has a wide shop window and a glazed door there.
+_GABLE = [(-0.07, 0.27, 0.07, 0.38)]
+_UPPER = [(-0.38, 0.53, -0.16, 0.66), (0.16, 0.53, 0.38, 0.66)]
+_HOUSE_DOWN = [(-0.38, 0.75, -0.16, 0.88), (0.06, 0.73, 0.22, 0.99), (0.3, 0.75, 0.44, 0.88)]
+_SHOP_DOWN = [(-0.44, 0.73, 0.04, 0.92), (0.16, 0.72, 0.34, 0.99)]
+_SHOPS = ("cafe", "café", "coffee", "shop", "bakery", "bar", "pub", "restaurant", "bistro")
+
+
+def _quay(c: Canvas, rng: Rng, at: Placement, kind: str) -> tuple[float, float] | None:
+    """Land under a building standing in a water scene, so it never floats on open water: a
+    stone quay (a lighthouse: a rock) from the nearer frame edge to just past the building,
+    its top as bright as the water beside it (so the silhouette still stands out against it)
+    and its front wall dark down to the water's edge. Returns the rows of the quay's front
+    edge and of the foot of its wall, or None where there is no water under the building."""
+    h, w, hz = c.h, c.w, c.horizon * c.h
+    feet = at.feet
+    if c.family != "water" or kind not in BUILDINGS or feet < hz + 0.02 * h:
+        return None
+    rock = kind == "tower" and "lighthouse" in c.spec.subject.lower()
+    reach = (_extent(kind)[0] * (1 + abs(at.keystone) / 2) + (0.35 if rock else 0.3)) * at.size
+    depth = feet - hz
+    back = feet - max(2.0, 0.07 * depth)
+    front = min(feet + max(3.0, 0.12 * depth), h - 2.0)
+    foot = min(front + max(4.0, 0.16 * at.size), float(h))
+    ys, xs = rows(h), np.arange(w, dtype=np.float32)[None, :]
+    left = at.cx < w / 2
+    # Toward the nearer frame edge the quay comes toward the camera: past the building its
+    # edges fall away from the horizon, as a quay's do in perspective (and no edge of it
+    # runs level across the frame, to be taken for the horizon).
+    near = (at.cx - reach - xs) if left else (xs - at.cx - reach)
+    bend = np.clip(near, 0, None)
+    spread = 1 + QUAY_PERSPECTIVE * bend**2 / (bend + 0.08 * w) / w  # eased in, no kink
+
+    def away(row: float) -> Arr:
+        out: Arr = hz + (row - hz) * spread
+        return out
+
+    backs, fronts, feet_of = away(back), away(front), away(foot)
+    # The far end of the quay: cut square, or for a rock sloping into the water.
+    end = at.cx + reach if left else at.cx - reach
+    along = (end - xs) if left else (xs - end)  # px inside the far end
+    slope = np.clip(along / max(1.0, 0.25 * at.size), 0, 1) if rock else np.ones_like(along)
+    top = backs + (1 - slope) * (feet_of - backs)
+    if rock:  # a rough top, rising to the tower's foot
+        rough = noise(rng, 1, w, (1, max(4, w // 24)))[0][None, :]
+        top = top - (rough - 0.5) * 0.05 * at.size
+    inside = np.clip(along + 0.5, 0, 1)
+    land = np.clip(ys + 0.5 - top, 0, 1) * np.clip(feet_of - ys + 0.5, 0, 1) * inside
+    deck = land * np.clip(fronts - ys + 0.5, 0, 1) if not rock else land * 0.0
+    wall = land - deck
+    band = slice(int(back), min(h, int(np.ceil(foot)) + 1))
+    water = float(luma(c.rgb[band]).mean()) if band.start < band.stop else 0.3
+    darkest = c.palette[int(np.argmin(luma(c.palette)))]
+    stone = mix(mix(darkest, WHITE, 0.35), c.sky_low, 0.4)
+    stone = stone / max(float(luma(stone)), 1e-3)
+    lit = np.clip(1 - (ys - fronts) / np.maximum(1.0, feet_of - fronts), 0, 1)  # from above
+    grain = 0.9 + 0.2 * noise(rng, h, w, (max(4, h // 8), max(4, w // 30)))
+    if not rock:  # dressed stone: courses of blocks, each course's joints offset
+        course = max(3.0, 0.05 * at.size) * spread
+        row = np.floor((ys - fronts) / course)
+        joint = (np.abs((xs + row * 1.5 * course) % (3 * course)) < 1.0) | (
+            np.abs((ys - fronts) % course) < 0.8
+        )
+        grain = grain * np.where(joint, 0.7, 1.0)
+    paint(c, deck, stone * water * 1.3 * grain[..., None])
+    shade = (0.15 + 0.25 * lit) if rock else (0.3 + 0.4 * lit)  # a rock is darker than stone
+    paint(c, wall, stone * water * (shade * grain)[..., None])
+    edge = wall * np.clip(1 - np.abs(ys - fronts) / max(1.5, 0.004 * h), 0, 1)
+    if not rock:  # the quay's lip catches the sky
+        paint(c, edge, mix(stone * water * 1.3, c.sky_low, 0.6))
+    c.glow *= (1 - land)[..., None]  # no sun glints on stone
+    c.ground = c.ground * (1 - land) + land * 0.6 * deck
+    if c.ungraded is not None:
+        c.ungraded = c.ungraded * (1 - land)
+    return front, foot
+
+
+def _panes(kind: str, subject: str) -> list[tuple[float, float, float, float]]:
+    if kind != "house":
+        return []
+    shop = any(word in subject.lower() for word in _SHOPS)
+    return [*_GABLE, *_UPPER, *(_SHOP_DOWN if shop else _HOUSE_DOWN)]
+
+
+def _windows(
+    c: Canvas, rng: Rng, at: Placement, kind: str, mask: Arr, quay: tuple[float, float] | None
+) -> None:
+    """Warm lit windows in a house at dusk or night, each pane its own brightness, with rain
+    running down the glass in the rain, and their light mirrored faintly on wet ground or
+    water below."""
+    panes = _panes(kind, c.spec.subject)
+    if not panes or c.light.emissive < LIT_WINDOWS:
+        return
+    size, top = at.size, at.top
+    ys, xs = _box(c, at.cx - size, top, at.cx + size, at.feet)
+    if ys.start >= ys.stop or xs.start >= xs.stop:
+        return
+    local = Image.new("L", (xs.stop - xs.start, ys.stop - ys.start))
+    draw = ImageDraw.Draw(local)
+    bar = max(1.0, 0.012 * size)
+    rain = c.words.weather == "rain"
+    for x0, y0, x1, y1 in panes:
+        corners = [
+            (at.cx + x * size * (1 + at.keystone * (y - 0.5)) - xs.start, top + y * size - ys.start)
+            for x, y in ((x0, y0), (x1, y0), (x1, y1), (x0, y1))
+        ]
+        draw.polygon(corners, fill=int(rng.integers(170, 256)))
+        (ax, ay), (bx, _), _, (_, dy) = corners
+        mx, my = (ax + bx) / 2, (ay + dy) / 2  # glazing bars: a cross
+        draw.line((mx, ay, mx, dy), fill=0, width=int(bar))
+        if y1 - y0 < 0.2:
+            draw.line((ax, my, bx, my), fill=0, width=int(bar))
+        for _ in range(int((bx - ax) / max(2.0, 0.03 * size)) if rain else 0):
+            rx = rng.uniform(ax, bx)
+            ry = rng.uniform(ay, dy)
+            draw.line((rx, ry, rx + rng.uniform(-0.5, 0.5), dy), fill=int(rng.integers(40, 110)))
+    lit = np.zeros((c.h, c.w), np.float32)
+    lit[ys, xs] = as_mask(local) * mask[ys, xs]
+    colour = mix(lamp_colour(c), rgb("#ffc873"), 0.4)
+    strength = min(1.0, c.light.emissive) * WINDOW_GLOW
+    paint(c, lit, colour * 0.5)
+    c.glow += colour * (lit * strength)[..., None]
+    _window_light(c, rng, at, lit * strength, colour, quay)
+
+
+def _window_light(
+    c: Canvas, rng: Rng, at: Placement, lit: Arr, colour: Arr, quay: tuple[float, float] | None
+) -> None:
+    """The windows' light mirrored, stretched and broken: on the wet quay in front of the
+    house (in the rain), and on the water below the quay's wall."""
+    cols = lit.sum(axis=0) / max(1.0, 0.08 * at.size)  # how much window each column holds
+    if not cols.any():
+        return
+    reach = int(0.5 * at.size)
+    spans = [(at.feet, quay[0], 0.35 if c.words.weather == "rain" else 0.0)] if quay else []
+    start = quay[1] if quay else at.feet
+    wet = quay is not None or c.words.weather == "rain"
+    spans.append((start, start + reach, 0.45 if wet else 0.0))
+    for y0, y1, weight in spans:
+        r0, r1 = int(np.ceil(y0)), min(c.h, int(y1))
+        if weight <= 0 or r1 <= r0:
+            continue
+        n = r1 - r0
+        fade = np.linspace(1, 0, n, dtype=np.float32) ** 1.5
+        broken = (rng.random(n) < 0.6).astype(np.float32) * 0.8 + 0.2
+        column = np.clip(cols, 0, 1)[None, :] * (fade * broken)[:, None]
+        column *= c.ground[r0:r1] * (1 - c.subject[r0:r1])
+        c.glow[r0:r1] += colour * (column * weight)[..., None]
+
+
 def draw_subject(c: Canvas, rng: Rng) -> None:
     """The subject at its spot: ground shadow, backlight halo, silhouette and rim light (and
-    its light, when it is a lighthouse or a lamp)."""
+    its light, when it is a lighthouse or a lamp). A building over water stands on a quay or
+    a rock; a house at dusk or night has lit windows."""
     spec = c.spec
-    at = placement(spec, c.words.subject)
+    kind = c.words.subject
+    at = placement(spec, kind)
     cx, size = at.cx, at.size
-    fill = c.words.colours.get(c.words.subject)
-    c.subject = stamp(c, c.words.subject, rng, (cx, at.cy), size, keystone=at.keystone, fill=fill)
+    quay = _quay(c, rng, at, kind)
+    fill = c.words.colours.get(kind)
+    c.subject = stamp(c, kind, rng, (cx, at.cy), size, keystone=at.keystone, fill=fill)
+    _windows(c, rng, at, kind, c.subject, quay)
     top = at.top
     if c.words.subject == "tower" and "lighthouse" in spec.subject.lower():
         light_at(c, cx, top + 0.12 * size, 0.05 * size, lamp_colour(c))

@@ -24,7 +24,7 @@ from adapters.render_vocab import MOODS, pick, undrawable, vocabulary
 from adapters.render_words import Reading
 from adapters.specs import GenerationSpec, spec_dump
 
-RENDERER_VERSION = "1.3"
+RENDERER_VERSION = "1.4"
 RECIPE_KEY = "studio:recipe"
 SOFTWARE = f"Creative Studio built-in renderer {RENDERER_VERSION}"
 _PREVIEW_SIDE = 192
