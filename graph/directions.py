@@ -37,8 +37,8 @@ _CHATTER = re.compile(
 )
 """A clause that only keeps the conversation going ("carry on please"): no direction."""
 TEXT_WORDS = re.compile(
-    r"\b(?:text|name|title|logo|lettering|letters|words?|caption|headline|typography|"
-    r"type|tagline|label|slogan|wordmark)\b|\"[^\"]+\"|“[^”]+”",
+    r"\b(?:text|name|title|titled|entitled|logo|lettering|letters|words?|caption|headline|"
+    r"typography|type|tagline|label|slogan|wordmark)\b|\"[^\"]+\"|“[^”]+”",
     re.I,
 )
 """A positive direction asking for words in the image: the stock `text` negative must go."""

@@ -102,6 +102,11 @@ def test_unverifiable_lists_what_the_pixels_cannot_see() -> None:
     assert items('a poster titled "Harbour Light"') == [
         "the wording of 'a poster titled \"Harbour Light\"' (text is found, not read)"
     ]
+    # single quotes: 'titled' itself asks for words (Lens said "could not check: titled …",
+    # though it measures whether there is a legible line of text)
+    assert items("a poster titled 'First Light'") == [
+        "the wording of 'a poster titled 'First Light'' (text is found, not read)"
+    ]
 
 
 def test_letters_asked_follow_the_quoted_words() -> None:
