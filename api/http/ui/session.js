@@ -359,7 +359,12 @@ export class Session {
     try {
       await this.startRun({ input: { messages }, strategy: "interrupt" });
       for (const { id, text } of batch) this.chat.message({ id, role: "you", text });
-      if (this.gate) this.showGate(null); // a new message takes the thread on from the gate
+      if (this.gate) {
+        this.showGate(null); // a new message takes the thread on from the gate
+        // the run may have re-asked a gate (and the page drawn it) before this answer came
+        // back: read the state again rather than leave no card for a gate that waits
+        this.later("refresh", () => this.refresh());
+      }
     } catch (error) {
       if (refused(error)) {  // said no to, not lost on the way: nothing to send again
         for (const { id } of batch) this.chat.remove(id);
