@@ -317,9 +317,11 @@ async def record(state: MediaState, runtime: Runtime[MediaServices]) -> dict[str
         "label": str(output.get("label") or ""),
         "lineage": lineage,
     }
-    await svc.jobs.succeed(artifact)
+    # the thread's output first: a job reads SUCCEEDED only once its result is where it says
+    # (the clean-clone CI run saw SUCCEEDED, then the thread's outputs without the upscale)
     if (source := state.get("source")) is not None:
         await join_thread(svc, source, artifact, svc.jobs.root / relative)
+    await svc.jobs.succeed(artifact)
     # the result is stored content-addressed: its chunks and output copy in the work folder
     # are scratch now (kept until here so a restart resumes from them)
     await asyncio.to_thread(svc.jobs.drop_work, job_id)

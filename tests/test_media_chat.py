@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from adapters.media_lab.params import BUILTIN_PRESETS
+from graph import media as media_graph
 from graph.media_asks import MediaAsk, parse
 from people import accounts
 from tests.api_helpers import NEON, read_sse, serve
@@ -43,8 +44,15 @@ async def at_output_gate(client: Any, tid: str) -> None:
 
 
 async def test_upscale_said_at_the_output_gate_joins_the_threads_outputs(
-    database, tmp_path
+    database, tmp_path, monkeypatch
 ) -> None:
+    joining = media_graph.join_thread
+
+    async def slow_join(*args: Any) -> None:  # a job read SUCCEEDED has its output in place
+        await asyncio.sleep(0.5)
+        await joining(*args)
+
+    monkeypatch.setattr(media_graph, "join_thread", slow_join)
     async with serve(database, tmp_path) as served:
         tid, token = await served.new_thread()
         async with served.http(token) as client, served.http(served.admin_token) as root:
