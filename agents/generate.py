@@ -25,7 +25,7 @@ from adapters.errors import (
 from adapters.images import GeneratedImage
 from adapters.specs import GenerationSpec, downscaled, spec_dump
 from graph.context import StudioContext
-from graph.emit import emit, notice
+from graph.emit import asset_made, emit, notice
 from graph.fanout import GenerateTask
 from graph.state import Failure, Generation
 from store.uploads import UploadStore
@@ -195,15 +195,7 @@ async def generate(task: GenerateTask, runtime: Runtime[StudioContext]) -> dict[
             spec=spec_dump(spec),
         )
         break
-    emit(
-        "asset",
-        asset_id=record.id,
-        deliverable=deliverable,
-        iteration=iteration,
-        job_id=job,
-        path=str(record.path),
-        generator=record.generator,
-    )
+    asset_made(record)
     generation = Generation(
         asset_id=record.id,
         deliverable=deliverable,

@@ -1,7 +1,7 @@
 """Full sessions/s through the HTTP API against the same graph in-process.
 
     python -m bench.api [--sessions 200] [--clients 10] [--servers 1] [--client-procs N]
-                        [--call stream|wait] [--inproc] [--profile FILE] [--phases N]
+                        [--call stream|wait] [--inproc] [--profile FILE] [--phases N] [--bare]
 
 A session is what aegra was measured on, on a trivial three-node graph with one gate: create a
 thread, stream a run to the gate (`runs.stream`, stream_mode=values), resume it
@@ -28,6 +28,10 @@ would still be held to). The older rate goals (>= 60 sessions/s sequential, >= 2
 clients) are above those ceilings here. Reference, not measured here: aegra 0.6.0, side by
 side with the same graph (issue #20): 15.7-16.3 sessions/s with `runs.wait`, 3.6/s with
 `runs.stream`, 40-46 ms of server CPU a session.
+
+`--bare` adds a third driver, taking turns with the other two: `bench.bare`'s server, the same
+graph and saver behind FastAPI and SSE with nothing of the studio in it (no accounts, run
+table, claim or event log), the least a server of this shape can spend: the floor.
 
 `--phases N` then splits the server's CPU by step of N more sequential sessions: creating the
 thread, the run to the gate, the resume to the end, and the idle time after (the background:
@@ -85,6 +89,8 @@ SHAPES = {
 }
 """The session each `--call` measures (3 requests; the in-process driver runs the same two
 runs with `graph.astream`, or `graph.ainvoke` for `wait`)."""
+BARE = "bare shape"
+"""The `--bare` driver: sessions against `bench.bare`'s server."""
 AEGRA = {"stream": "3.6/s", "wait": "15.7-16.3/s"}
 """aegra 0.6.0's sessions/s on this session shape, side by side with the same graph (issue #20
 point 7): a reference quoted, not measured here."""
@@ -228,6 +234,12 @@ async def main(args: argparse.Namespace) -> None:
                 )
                 servers.append((server.url, home_token(db.home)))  # the home's admin
                 pids += [server.pid] if server.pid is not None else []
+            bare_client = None
+            if args.bare:  # the shape with nothing of the studio in it: the floor
+                bare = await stack.enter_async_context(serve("trivial", db, db.home, bare=True))
+                pids += [bare.pid] if bare.pid is not None else []
+                bare_client = sdk_client(bare.url, "none")  # bench.bare reads no token
+                stack.push_async_callback(bare_client.aclose)
             clients = []
             for url, token in servers:
                 client = sdk_client(url, token)
@@ -252,6 +264,12 @@ async def main(args: argparse.Namespace) -> None:
                     await loop.run_in_executor(pool, _worker_session, index)
 
             drivers = {"in-process": in_process, "HTTP + SDK": over_http}
+            if bare_client is not None:
+
+                async def bare_shape(_index: int, client: Any = bare_client) -> None:
+                    await http_session(client, args.call)
+
+                drivers[BARE] = bare_shape
             await alternate(drivers, WARMUP, 1)
             if args.client_procs:  # start every client process before measuring
                 await alternate(drivers, args.client_procs * 2, args.client_procs)
@@ -311,7 +329,11 @@ def server_cpu(seq: CpuMeter, conc: CpuMeter, clients: int) -> str:
         server = meter.per_session_ms("HTTP + SDK")["servers"] or 0.0
         graph = meter.per_session_ms("in-process")["clients"] or 0.0
         ratio = f"x{server / graph:.2f}" if graph else "x?"
-        parts.append(f"{label} {server:.1f} ms vs {graph:.1f} ms ({ratio})")
+        floor = ""
+        if BARE in meter.sessions:
+            bare = meter.per_session_ms(BARE)["servers"] or 0.0
+            floor = f", the bare shape {bare:.1f} ms (x{bare / graph:.2f})" if graph else ""
+        parts.append(f"{label} {server:.1f} ms vs {graph:.1f} ms ({ratio}{floor})")
     return (
         "server CPU per session vs the graph alone: "
         + ", ".join(parts)
@@ -344,6 +366,13 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         default="stream",
         help="the runs' call: `runs.stream` (default, against `graph.astream`) or `runs.wait` "
         "(against `graph.ainvoke`)",
+    )
+    parser.add_argument(
+        "--bare",
+        action="store_true",
+        help="also drive `bench.bare`'s server, the same graph and saver behind FastAPI and "
+        "SSE with nothing of the studio (no accounts, run table, event log): the floor the "
+        "shape itself sets, taking turns with the other two",
     )
     parser.add_argument(
         "--phases",

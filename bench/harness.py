@@ -310,10 +310,12 @@ async def serve(
     inproc: bool = False,
     profile: Path | None = None,
     env: dict[str, str] | None = None,
+    bare: bool = False,
 ) -> AsyncIterator[Server]:
     """The app on `graph` (over `db`), in a process of its own unless `inproc` (`env`: extra
-    environment of that process)."""
-    if inproc:
+    environment of that process); `bare`: the trivial graph in `bench.bare`'s server (the
+    shape with nothing of the studio in it) instead."""
+    if inproc and not bare:
         for name, value in BENCH_LIMITS.items():
             os.environ.setdefault(name, value)
         await ensure_home_admin(db.pool, home)
@@ -334,6 +336,8 @@ async def serve(
     port = free_port()
     log = home / f"server-{port}.log"
     command = server_command(graph, port, home, profile)
+    if bare:
+        command = [sys.executable, "-m", "bench.bare", "--port", str(port), "--home", str(home)]
     process = spawn(command, {**os.environ, **(env or {}), "DATABASE_URL": db.url}, log)
     url = f"http://127.0.0.1:{port}"
     try:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langgraph.config import get_stream_writer
+
+if TYPE_CHECKING:
+    from adapters.assets import AssetRecord
 
 
 def emit(event: str, **data: Any) -> None:
@@ -25,3 +28,16 @@ def phase(name: str, detail: str = "") -> dict[str, str]:
 def notice(text: str, *, level: str = "info", code: str = "") -> None:
     """Tell the person something that is not a persona message (budget, retry, fallback)."""
     emit("notice", level=level, text=text, code=code)
+
+
+def asset_made(record: AssetRecord) -> None:
+    """Say a stored image is ready (the `asset` event the chat and the CLI show)."""
+    emit(
+        "asset",
+        asset_id=record.id,
+        deliverable=record.deliverable,
+        iteration=record.iteration,
+        job_id=record.job_id,
+        path=str(record.path),
+        generator=record.generator,
+    )

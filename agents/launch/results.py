@@ -99,6 +99,17 @@ ENDINGS = {
 }
 
 
+def ending(test: dict[str, Any]) -> str:
+    """How an ended A/B test ended, in words (`ENDINGS` by its `end_reason`)."""
+    reason = str(test.get("end_reason") or "stopped")
+    return ENDINGS.get(reason, ENDINGS["stopped"]).format(
+        winner=test.get("winner"),
+        leader=test["analysis"].get("leader") or "none",
+        confidence=float(test["analysis"]["confidence"]),
+        limit=float(test["timeout_hours"]),
+    )
+
+
 async def report_results(state: StudioState, runtime: Runtime[StudioContext]) -> dict[str, Any]:
     """Close the kit: the winner's thumbnail is approved in the asset store, the others are
     superseded, and the manager says how it ended."""
@@ -112,12 +123,7 @@ async def report_results(state: StudioState, runtime: Runtime[StudioContext]) ->
         others = [a for v, a in thumbs.items() if v != winner]
         await context.assets.record_verdict(thread_of(runtime), others, "superseded")
     reason = str(test.get("end_reason") or "stopped")
-    said = ENDINGS.get(reason, ENDINGS["stopped"]).format(
-        winner=winner,
-        leader=test["analysis"].get("leader") or "none",
-        confidence=float(test["analysis"]["confidence"]),
-        limit=float(test["timeout_hours"]),
-    )
+    said = ending(test)
     data = "simulated data" if test["simulated"] else "observed data"
     text = (
         f"Launch kit done: {said}, after {experiment.hours(test):g} h on {data}. "
@@ -178,13 +184,7 @@ def export_readme(values: dict[str, Any]) -> list[str]:
     elif test["status"] == "running":
         said = "the A/B test is still running; these are its figures so far"
     else:
-        reason = str(test.get("end_reason") or "stopped")
-        said = ENDINGS.get(reason, ENDINGS["stopped"]).format(
-            winner=winner,
-            leader=test["analysis"].get("leader") or "none",
-            confidence=float(test["analysis"]["confidence"]),
-            limit=float(test["timeout_hours"]),
-        )
+        said = ending(test)
     data = ""
     if test:
         data = (

@@ -15,7 +15,7 @@ from agents.generate import progress_events
 from agents.launch.readability import SMALL, assess
 from graph import directions
 from graph.context import StudioContext, thread_of
-from graph.emit import emit, phase
+from graph.emit import asset_made, emit, phase
 from graph.launch_settings import chosen_script
 from graph.state import Direction, StudioState
 
@@ -91,15 +91,7 @@ async def design_thumbnails(state: StudioState, runtime: Runtime[StudioContext])
                 seed=spec.seed,
                 spec=spec.model_dump(),
             )
-        emit(
-            "asset",
-            asset_id=record.id,
-            deliverable=variant,
-            iteration=round_no,
-            job_id=job,
-            path=str(record.path),
-            generator=record.generator,
-        )
+        asset_made(record)
         made[variant] = {
             "variant": variant,
             "style": STYLES[variant]["label"],
