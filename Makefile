@@ -29,7 +29,7 @@ typecheck: install ## mypy --strict on every package (api engine store people gr
 	$(BIN)/mypy
 
 test: install ## the test suite (real Postgres: embedded unless TEST_DATABASE_URL is set)
-	$(BIN)/pytest
+	$(BIN)/pytest --durations=25
 
 test-fast: install ## the tests without the slow ones (browser, subprocesses, whole sessions)
 	$(BIN)/pytest -m "not slow" -n $(TEST_WORKERS)
