@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from adapters.craft import is_vague
+from adapters.deliverables import without_deliverables
 from graph import directions
 from graph.emit import phase
 from graph.state import StudioState, human_texts
@@ -20,7 +21,7 @@ async def intake(state: StudioState) -> dict[str, Any]:
     update: dict[str, Any] = {
         "brief": brief,
         "directions": directions.said(
-            "\n".join(directions.without_deliverables(t) for t in human_texts(state)[seen:]),
+            "\n".join(without_deliverables(t) for t in human_texts(state)[seen:]),
             source=source,
         ),
         "humans_seen": len(human_texts(state)),

@@ -16,6 +16,7 @@ from typing import Any
 
 from adapters.colours import colour_distance, colour_name, normal_hex
 from adapters.craft import brief_targets, named_looks
+from adapters.deliverables.brief import NOISE, without_deliverables
 from graph.state import Deliverable, Direction, StudioState
 
 _VERBS = r"add|make|show|keep|use|put|give|remove|drop|avoid|no|without|don'?t|do not|never"
@@ -125,38 +126,6 @@ def prompt_words(direction: Direction, deliverables: Sequence[Deliverable] = ())
     return _IMPERATIVE.sub("", words).strip() or direction["text"]
 
 
-_FORMAT = (
-    r"(?:hero(?:es)?|banners?|thumbnails?|posters?|wallpapers?|covers?|stor(?:y|ies)|posts?|"
-    r"variations?|versions?|variants?|options?|images?|headers?|icons?|avatars?|takes?)"
-)
-_COUNT = r"(?:one|two|three|four|five|six|seven|eight|a|an|single|\d+)"
-_DELIVERABLE_TALK = re.compile(
-    rf"\bdeliverables?\s*:.*$|\b{_COUNT}\s+(?:[\w-]+\s+){{0,2}}?{_FORMAT}(?:\s+{_FORMAT})*\b|"
-    rf"(?:\b{_FORMAT}\s+)*(?:\b[\w-]+\s+)?\b\d{{1,2}}:\d{{1,2}}\b(?:\s+{_FORMAT}\b)*|"
-    # a clause that is only a format ("…, hero banner"), or opens one ("hero banner of a fox")
-    rf"(?:^|(?<=[,.;:]))\s*(?:{_FORMAT}\s+)*{_FORMAT}\s*(?=[,.;]|$|\s+(?:of|for|showing)\b)",
-    re.I | re.M,
-)
-_LINK = re.compile(r"^(?:\s*(?:and|of|for|with|showing|featuring|in|at|,|:|-)\b)+\s*", re.I)
-_NOISE = frozenset({"and", "or", "of", "for", "with", "the", "a", "an", "plus", "in"})
-
-
-def without_deliverables(text: str) -> str:
-    """A clause without the words that name what to deliver ("a poster of a lighthouse" ->
-    "a lighthouse"; "two hero banners and a thumbnail" -> ""): the planner takes those; they
-    are not something to draw in every image."""
-    rest = _DELIVERABLE_TALK.sub("\x00", text)
-    # the words that tied a removed name to the rest go with it ("… and one thumbnail of a")
-    rest = re.sub(
-        r"(?:\b(?:and|or|plus)\s+)?\x00(?:\s+(?:of|for|with|showing|featuring)\b)?", " ", rest
-    )
-    rest = re.sub(r"\s*,(?:\s*,)+", ",", " ".join(rest.split()))
-    rest = re.sub(r"\s+(?:and|or|plus|for|as)\s*(?=[,.;]|$)", "", rest)
-    rest = _LINK.sub("", rest).strip(" ,:;-")
-    words = [w for w in re.findall(r"[\w'-]+", rest.lower()) if w not in _NOISE]
-    return rest if words else ""
-
-
 def _norm(text: str) -> str:
     return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
 
@@ -203,7 +172,7 @@ def _overruled(earlier: str, later: str) -> bool:
     rest = earlier
     for i in {s // 2 for s in clash}:
         rest = OPPOSITES[i][0].sub(" ", OPPOSITES[i][1].sub(" ", rest))
-    return len([w for w in re.findall(r"[a-z]{3,}", rest.lower()) if w not in _NOISE]) <= 1
+    return len([w for w in re.findall(r"[a-z]{3,}", rest.lower()) if w not in NOISE]) <= 1
 
 
 def in_scope(directions: Iterable[Direction], deliverable: str | None) -> list[Direction]:

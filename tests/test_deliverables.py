@@ -128,6 +128,14 @@ BRIEFS: list[tuple[str, Pairs]] = [
     ("three variations of a lighthouse in a storm", [(f"variation-{c}", "16:9") for c in "abc"]),
     ("3 images of a fox", [(f"image-{c}", "16:9") for c in "abc"]),
     ("3 images for instagram stories", [(f"story-{c}", "9:16") for c in "abc"]),
+    # the platform after the format (a new user's "two hero banners": this one gave 1 of 3)
+    (
+        "a lighthouse at dawn, two square posts for instagram and a wide banner",
+        [("post-a", "1:1"), ("post-b", "1:1"), ("banner", "21:9")],
+    ),
+    ("three posts for social media of a cat", [(f"post-{c}", "4:5") for c in "abc"]),
+    ("two stories for facebook", [("story-a", "9:16"), ("story-b", "9:16")]),
+    ("lamp posts along the harbour at night", []),
     # a format that is part of the scene is not a deliverable: the defaults apply
     ("cyberpunk street scene at night, neon signs", []),
     ("a street with neon posters on the walls", []),
@@ -243,6 +251,11 @@ async def test_the_offline_planner_plans_what_the_brief_names(graph: Any, contex
     assert pairs(state) == [("hero-a", "16:9"), ("hero-b", "16:9"), ("thumbnail", "1:1")]
     plain = await planned(graph, context, "a lighthouse in a storm at dusk, lonely")
     assert pairs(plain) == [(d.id, d.aspect) for d in DEFAULTS]  # nothing named: the defaults
+    brief = "a lighthouse on a rocky coast at dawn, two square posts for instagram and a banner"
+    posts = await planned(graph, context, brief)
+    assert pairs(posts) == [("post-a", "1:1"), ("post-b", "1:1"), ("banner", "21:9")]
+    said = planner_says(posts)  # the scope is the subject, not the order repeated
+    assert "of a lighthouse on a rocky coast at dawn:" in said and "instagram" not in said
 
 
 @pytest.mark.anyio

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from adapters.deliverables import without_deliverables
 from adapters.specs import BASE_NEGATIVE
 from graph import directions
 from graph.state import Deliverable
@@ -83,9 +84,14 @@ def test_a_later_direction_overrides_the_one_it_contradicts() -> None:
 
 
 def test_deliverable_talk_never_reaches_a_prompt() -> None:
-    assert directions.without_deliverables("two hero banners and one thumbnail") == ""
-    assert directions.without_deliverables("a poster of a lighthouse") == "a lighthouse"
-    assert directions.without_deliverables("neon street\nDeliverables: hero 16:9") == "neon street"
+    assert without_deliverables("two hero banners and one thumbnail") == ""
+    assert without_deliverables("a poster of a lighthouse") == "a lighthouse"
+    assert without_deliverables("neon street\nDeliverables: hero 16:9") == "neon street"
+    # where they go is not something to draw ("instagram" was a subject Lens could not check)
+    brief = "a lighthouse at dawn, two square posts for instagram and a wide banner"
+    assert without_deliverables(brief) == "a lighthouse at dawn"
+    assert without_deliverables("three posts for social media of a cat") == "a cat"
+    assert without_deliverables("a fox on the web of a spider") == ("a fox on the web of a spider")
     carried, _ = directions.apply(spec("Two hero banners and one thumbnail, a lighthouse"), [])
     assert carried["prompt"] == "a lighthouse"
 
@@ -110,7 +116,7 @@ def test_no_text_after_a_title_ends_the_title_in_the_directions_and_the_prompt()
 
 def test_removing_deliverable_words_takes_the_words_that_tied_them_along() -> None:
     assert (
-        directions.without_deliverables(
+        without_deliverables(
             "Rainy lighthouse: two hero banners and one thumbnail of a lighthouse at night"
         )
         == "Rainy lighthouse: a lighthouse at night"
@@ -189,8 +195,8 @@ def test_conversational_filler_is_no_direction() -> None:
     ],
 )
 def test_a_deliverable_named_beside_its_ratio_never_reaches_a_prompt(brief: str, rest: str) -> None:
-    assert directions.without_deliverables(brief) == rest
-    pinned = directions.said(directions.without_deliverables(brief), source="brief")
+    assert without_deliverables(brief) == rest
+    pinned = directions.said(without_deliverables(brief), source="brief")
     carried, _ = directions.apply(spec(brief), pinned)
     words = {w.strip(",.") for w in carried["prompt"].lower().split()}
     assert not words & {"hero", "banner", "thumbnail", "poster"}, carried["prompt"]

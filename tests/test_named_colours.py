@@ -16,6 +16,7 @@ from PIL import Image
 
 from adapters.colours import rgb
 from adapters.craft import brief_targets
+from adapters.deliverables import without_deliverables
 from adapters.pixels import MISSING_CAP, assess, measure
 from adapters.renderer import render
 from adapters.specs import GenerationSpec
@@ -51,11 +52,11 @@ def shares(png: bytes | Image.Image) -> dict[str, float]:
 def spec_for(brief: str, *said: str) -> GenerationSpec:
     """A spec as Pixel settles it: the brief's targets, then every direction carried."""
     goal = brief_targets("\n".join([brief, *said]))
-    asks = directions.said(directions.without_deliverables(brief), source="brief")
+    asks = directions.said(without_deliverables(brief), source="brief")
     asks += [d for s in said for d in directions.said(s, source="feedback")]
     base = GenerationSpec(
         deliverable="hero",
-        prompt=directions.without_deliverables(brief),
+        prompt=without_deliverables(brief),
         palette=goal["palette"],
         lighting=goal["lighting"],
         weather=goal["weather"],

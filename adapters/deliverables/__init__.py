@@ -4,7 +4,7 @@ built-in model, and the guard on an LLM planner) and every edge that validates i
 one parser: `parse_deliverables` raises a readable `ValueError`; `deliverables_in` never raises.
 """
 
-from adapters.deliverables.brief import Request, deliverables_in
+from adapters.deliverables.brief import Request, deliverables_in, without_deliverables
 from adapters.deliverables.formats import (
     ASPECTS,
     DEFAULTS,
@@ -39,4 +39,5 @@ __all__ = [
     "required_in",
     "required_line",
     "slug",
+    "without_deliverables",
 ]

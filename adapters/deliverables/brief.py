@@ -89,8 +89,9 @@ def _tokens(text: str) -> list[_Tok]:
 
 
 def _format_at(toks: list[_Tok], i: int) -> tuple[Format, int] | None:
-    """The longest format phrase (up to three words) that starts at token i."""
-    for n in (3, 2, 1):
+    """The longest format phrase (up to four words: "posts for social media") that starts at
+    token i."""
+    for n in (4, 3, 2, 1):
         words = toks[i : i + n]
         if len(words) == n and all(t.kind == "word" for t in words):
             phrase = " ".join(t.text for t in words)
@@ -277,3 +278,41 @@ def deliverables_in(text: str) -> Request:
         for _ in range(min(it.count, MAX_DELIVERABLES))
     ]
     return Request(lettered(units[:MAX_DELIVERABLES]), sum(it.count for it in items))
+
+
+# -- the words that name deliverables, taken out of what is to be drawn -------------------
+_FORMAT = (
+    r"(?:hero(?:es)?|banners?|thumbnails?|posters?|wallpapers?|covers?|stor(?:y|ies)|posts?|"
+    r"variations?|versions?|variants?|options?|images?|headers?|icons?|avatars?|takes?)"
+)
+_COUNT = r"(?:one|two|three|four|five|six|seven|eight|a|an|single|\d+)"
+_PLATFORM = (  # where a deliverable goes ("two posts for instagram"): not something to draw
+    r"(?:\s+(?:for|on)\s+(?:the\s+)?(?:instagram|insta|ig|facebook|linkedin|tiktok|snapchat|"
+    r"twitter|youtube|pinterest|social(?:\s+media)?|feed|web(?:site)?|blog))?"
+)
+_DELIVERABLE_TALK = re.compile(
+    rf"\bdeliverables?\s*:.*$|"
+    rf"\b{_COUNT}\s+(?:[\w-]+\s+){{0,2}}?{_FORMAT}(?:\s+{_FORMAT})*{_PLATFORM}\b|"
+    rf"(?:\b{_FORMAT}\s+)*(?:\b[\w-]+\s+)?\b\d{{1,2}}:\d{{1,2}}\b(?:\s+{_FORMAT}\b)*|"
+    # a clause that is only a format ("…, hero banner"), or opens one ("hero banner of a fox")
+    rf"(?:^|(?<=[,.;:]))\s*(?:{_FORMAT}\s+)*{_FORMAT}\s*(?=[,.;]|$|\s+(?:of|for|showing)\b)",
+    re.I | re.M,
+)
+_LINK = re.compile(r"^(?:\s*(?:and|of|for|with|showing|featuring|in|at|,|:|-)\b)+\s*", re.I)
+NOISE = frozenset({"and", "or", "of", "for", "with", "the", "a", "an", "plus", "in"})
+
+
+def without_deliverables(text: str) -> str:
+    """A clause without the words that name what to deliver ("a poster of a lighthouse" ->
+    "a lighthouse"; "two hero banners and a thumbnail" -> ""): the planner takes those; they
+    are not something to draw in every image."""
+    rest = _DELIVERABLE_TALK.sub("\x00", text)
+    # the words that tied a removed name to the rest go with it ("… and one thumbnail of a")
+    rest = re.sub(
+        r"(?:\b(?:and|or|plus)\s+)?\x00(?:\s+(?:of|for|with|showing|featuring)\b)?", " ", rest
+    )
+    rest = re.sub(r"\s*,(?:\s*,)+", ",", " ".join(rest.split()))
+    rest = re.sub(r"\s+(?:and|or|plus|for|as)\s*(?=[,.;]|$)", "", rest)
+    rest = _LINK.sub("", rest).strip(" ,:;-")
+    words = [w for w in re.findall(r"[\w'-]+", rest.lower()) if w not in NOISE]
+    return rest if words else ""

@@ -95,7 +95,8 @@ FORMATS = (
         "Story",
         "9:16",
         "full-screen vertical story",
-        r"(?:instagram|insta|ig|facebook|snapchat) stor(?:y|ies)",
+        r"(?:instagram|insta|ig|facebook|snapchat) stor(?:y|ies)"
+        r"|stor(?:y|ies) (?:for|on) (?:instagram|insta|ig|facebook|snapchat)",
     ),
     _f("story", "Story", "9:16", "full-screen vertical story", r"stor(?:y|ies)", weak=True),
     _f(
@@ -123,8 +124,9 @@ FORMATS = (
         "post",
         "Social post",
         "4:5",
-        "portrait feed post",
-        r"(?:instagram|insta|ig|social(?: media)?|feed|facebook|linkedin) posts?",
+        "feed post that stops the scroll",
+        r"(?:instagram|insta|ig|social(?: media)?|feed|facebook|linkedin) posts?"
+        r"|posts? (?:for|on) (?:instagram|insta|ig|social(?: media)?|the feed|facebook|linkedin)",
     ),
     _f(
         "avatar",

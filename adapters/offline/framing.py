@@ -94,7 +94,7 @@ def place_of(subject_x: float) -> str:
 def framing_for(deliverable: Deliverable) -> str:
     """The framing a deliverable implies by its id, title, purpose and aspect."""
     text = f"{deliverable.id} {deliverable.title} {deliverable.purpose}".lower()
-    if "thumb" in text or "icon" in text or "avatar" in text:
+    if re.search(r"thumb|icon|avatar|logo|reads (?:small|tiny)", text):
         return "icon"
     if re.search(r"close|portrait|detail|intimate", text):
         return "close"
@@ -105,7 +105,7 @@ def framing_for(deliverable: Deliverable) -> str:
         ratio = float(w) / float(h)
     except ValueError:
         return "wide"
-    return "wide" if ratio >= 1.5 else "icon" if ratio == 1 else "medium"
+    return "wide" if ratio >= 1.5 else "medium"  # a square post is a picture, not a mark
 
 
 def parse_shot(text: str) -> dict[str, float | str]:

@@ -6,7 +6,13 @@ from typing import Any
 
 from adapters.colours import colour_name
 from adapters.craft import LIGHTS, MOODS, WEATHERS, brief_targets
-from adapters.deliverables import DEFAULTS, REQUIRED, deliverables_in, required_in
+from adapters.deliverables import (
+    DEFAULTS,
+    REQUIRED,
+    deliverables_in,
+    required_in,
+    without_deliverables,
+)
 from adapters.offline.reading import Deliverable
 from adapters.prose import clipped
 
@@ -47,7 +53,8 @@ def plan(brief: str, direction: str) -> dict[str, Any]:
     deliverables = deliverables_for(brief, direction)
     wishes = "\n".join(line for line in direction.splitlines() if REQUIRED not in line)
     targets = brief_targets(f"{brief}\n{wishes}")
-    summary = clipped(" ".join(brief.split()), 90).rstrip(",. ") or "the brief"
+    subject = without_deliverables(brief) or brief  # "a fox, two posts for instagram": a fox
+    summary = clipped(" ".join(subject.split()), 90).rstrip(",. ") or "the brief"
     extra = f", {targets['weather']}" if targets["weather"] != "clear" else ""
     scope = (
         f"{len(deliverables)} images ({', '.join(d.id for d in deliverables)}) of "
