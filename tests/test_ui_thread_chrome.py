@@ -307,3 +307,26 @@ def test_a_right_to_left_override_in_a_title_reorders_nothing_around_it(
         assert lefts["a"] < lefts["paren"] < lefts["r"], lefts  # the page's words do not
     assert "\u2068" in page.title()  # the tab's title isolates it too
     shot(page, "chrome-6-bidi")
+
+
+def test_a_branch_of_an_untitled_thread_is_marked_as_one(page: Any, server: Server) -> None:
+    """A thread with no title (every `studio run` thread) is named by its brief; its branches
+    were named exactly the same, so the list showed several identical entries."""
+    made = httpx.post(f"{server.url}/threads", json={}, headers=admin(server), timeout=30)
+    parent = made.json()["thread_id"]
+    brief = {"input": {"messages": [{"role": "user", "content": BRIEF}]}}
+    ran = httpx.post(
+        f"{server.url}/threads/{parent}/runs/wait", json=brief, headers=admin(server), timeout=120
+    )
+    assert ran.status_code == 200, ran.text
+    copied = httpx.post(
+        f"{server.url}/threads/{parent}/copy", json={}, headers=admin(server), timeout=30
+    )
+    assert copied.status_code == 200, copied.text
+    branch = copied.json()["thread_id"]
+    page.goto(f"{server.url}/t/{branch}")
+    expect(page.locator("#thread-title")).to_have_text(f"{BRIEF} (branch)")
+    listed = page.locator(f"#thread-list a[data-thread-id='{branch}'] .t-title")
+    expect(listed).to_have_text(f"{BRIEF} (branch)")
+    source = page.locator(f"#thread-list a[data-thread-id='{parent}'] .t-title")
+    expect(source).to_have_text(BRIEF)

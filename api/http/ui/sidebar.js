@@ -36,7 +36,9 @@ function titleParts(thread) {
   const branch = meta.forked_from?.thread_id ? " (branch)" : "";
   if (typeof meta.title === "string" && meta.title.trim()) return { name: meta.title.trim(), suffix: branch };
   const brief = (thread.values?.messages || []).filter((m) => m.type === "human").map(messageText).find((t) => t.trim());
-  return brief ? { name: brief.trim().slice(0, 60), suffix: "" } : { name: NO_BRIEF_YET, suffix: "" };
+  // a thread with no title (the CLI's, or a page's left empty) is named by its brief: so is
+  // its branch, which must be told apart from it all the same
+  return brief ? { name: brief.trim().slice(0, 60), suffix: branch } : { name: NO_BRIEF_YET, suffix: branch };
 }
 
 /** Show the thread's title in `node` with the person's words isolated (<bdi>): a title with
