@@ -82,3 +82,12 @@ def test_run_refuses_a_malformed_model_as_a_usage_error(env: dict[str, str]) -> 
             f"story, director, critic, consistency, manager; got {value!r}"
         )
     assert studio(env, "threads", "--json").stdout.strip() == "[]"  # refused before a thread
+
+
+def test_threads_marks_a_branch(env: dict[str, str]) -> None:
+    """A branch keeps its source's title: `studio threads` listed the two as identical lines."""
+    started = json.loads(studio(env, "run", "a lighthouse at dusk", "--json").stdout)
+    forked = json.loads(studio(env, "fork", started["thread_id"], "--json").stdout)
+    lines = {line.split()[0]: line for line in studio(env, "threads").stdout.splitlines() if line}
+    assert lines[forked["thread_id"]].endswith("a lighthouse at dusk (branch)")
+    assert lines[started["thread_id"]].endswith("a lighthouse at dusk")

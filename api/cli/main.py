@@ -713,10 +713,13 @@ def threads(
             )
             return
         console = Console()
+        branches = {r["thread_id"] for r in rows if (r["metadata"] or {}).get("forked_from")}
         for r in listed:  # one line per thread, whatever the terminal's width
+            # a branch keeps its source's title: marked, as the page marks it, to tell them apart
+            mark = " (branch)" if r["thread_id"] in branches else ""
             console.print(
                 f"{r['thread_id']}  {r['status']:<11} {r['phase']:<22} "
-                f"{r['updated_at'][:19]}  {r['title'][:50]}",
+                f"{r['updated_at'][:19]}  {r['title'][:50]}{mark}",
                 soft_wrap=True,
                 markup=False,
                 highlight=False,
