@@ -11,7 +11,7 @@ from PIL import Image
 from adapters import colours
 from adapters.colours import normal_hex
 from adapters.pixels import LUMA
-from adapters.render_vocab import FAMILIES, pick
+from adapters.render_vocab import FAMILIES, mentions, pick
 from adapters.render_words import Reading, read
 from adapters.specs import DEFAULT_PALETTE, GenerationSpec
 
@@ -177,7 +177,10 @@ def sun_disc(spec: GenerationSpec) -> Disc | None:
     clear of it and the recipe's text box stays what was drawn."""
     words = read(spec)
     light = LIGHTS.get(words.lighting, LIGHTS["daylight"])
-    if not light.sun or spec.weather != "clear" or _family(spec, words) == "studio":
+    if not light.sun or _family(spec, words) == "studio":
+        return None
+    # an asked-for moon shows through snow or rain ("night with a full moon" in snow)
+    if spec.weather != "clear" and not asked_disc(spec.prompt):
         return None
     rng = np.random.default_rng([spec.seed, 101])
     w, h, horizon = spec.width, spec.height, _horizon(spec)
@@ -185,7 +188,14 @@ def sun_disc(spec: GenerationSpec) -> Disc | None:
     if light.sun_height < 0.3:  # a low sun backlights the subject instead of competing
         sx = float(np.clip(spec.subject_x + rng.uniform(-0.12, 0.12), 0.1, 0.9)) * w
     sy = (horizon - light.sun_height * horizon) * h
-    return sx, sy, light.sun_size * h
+    full = mentions(spec.prompt, ("full moon", "big moon", "huge moon", "harvest moon"))
+    return sx, sy, light.sun_size * h * (1.8 if full else 1.0)
+
+
+def asked_disc(prompt: str) -> bool:
+    """Whether the prompt asks for the moon itself (not "moonlight"). Not the sun: the lights'
+    own notes say "a low sun raking in", which would put a sun into every golden-hour rain."""
+    return bool(mentions(prompt, ("moon", "full moon")))
 
 
 def disc_box(disc: Disc) -> tuple[float, float, float, float]:

@@ -15,7 +15,19 @@ from PIL import Image, ImageFilter, PngImagePlugin
 from adapters.errors import GenerationCancelled, GenerationFailed, StudioError
 from adapters.images import GeneratedImage, ProgressFn, TemplateTraits
 from adapters.pixels import CONTRAST_SCALE, FOG_CONTRAST, MEASURE_SIDE, SPREAD_REACH
-from adapters.render_canvas import Arr, Canvas, Rng, as_mask, f32, luma, mix, new_canvas, rgb
+from adapters.render_canvas import (
+    Arr,
+    Canvas,
+    Rng,
+    as_mask,
+    asked_disc,
+    f32,
+    luma,
+    mix,
+    new_canvas,
+    rgb,
+    sun_disc,
+)
 from adapters.render_elements import draw_elements
 from adapters.render_scene import draw_scenery, draw_sky
 from adapters.render_subject import draw_subject, draw_weather
@@ -24,7 +36,7 @@ from adapters.render_vocab import MOODS, pick, undrawable, vocabulary
 from adapters.render_words import Reading
 from adapters.specs import GenerationSpec, spec_dump
 
-RENDERER_VERSION = "1.4"
+RENDERER_VERSION = "1.5"
 RECIPE_KEY = "studio:recipe"
 SOFTWARE = f"Creative Studio built-in renderer {RENDERER_VERSION}"
 _PREVIEW_SIDE = 192
@@ -252,7 +264,11 @@ def drawn(words: Reading, spec: GenerationSpec) -> dict[str, object]:
         "warmth": words.warmth,
         "text": words.lettering.text,
         "text_box": list(layout(spec, text).box) if (text := words.lettering.text) else None,
-        "cannot_draw": undrawable(f"{spec.subject}, {_scene_words(spec.prompt)}"),
+        "cannot_draw": [
+            *undrawable(f"{spec.subject}, {_scene_words(spec.prompt)}"),
+            # a moon asked for where this light has none (overcast, neon, a studio)
+            *([] if sun_disc(spec) or not asked_disc(spec.prompt) else ["moon"]),
+        ],
     }
 
 

@@ -13,7 +13,8 @@ import pytest
 from adapters.pixels import LUMA, assess, contrast_reach, measure
 from adapters.render_canvas import new_canvas, sun_disc
 from adapters.render_subject import placement
-from adapters.renderer import STAGES, render
+from adapters.render_words import read
+from adapters.renderer import STAGES, drawn, render
 from adapters.specs import GenerationSpec
 
 NAVY = ["#111a30", "#394c65", "#0e3e7b", "#4fadb0"]
@@ -123,6 +124,26 @@ def test_the_moon_is_still_mirrored_on_the_sea() -> None:
     under = band[:, x - 8 : x + 8].mean()
     beside = band[:, x + 120 : x + 160].mean()
     assert under > beside + 0.1
+
+
+def test_a_moon_asked_for_shows_through_the_snow_and_one_it_cannot_draw_is_said() -> None:
+    """A new user's "night with a full moon" in a snowy forest came out with no moon, and
+    nothing said so (the moon is "drawn anyway", but not in snow)."""
+    asked = "a red fox in a snowy birch forest, night with a full moon"
+    snowy = night(prompt=asked, subject="red fox", weather="snow", width=536, height=800)
+    plain = night(prompt="a red fox in a snowy birch forest at night", weather="snow")
+    assert sun_disc(plain) is None  # weather hides an unasked moon, as before
+    moon = sun_disc(snowy)
+    assert moon is not None
+    x, y, r = (int(v) for v in moon)
+    clear = sun_disc(night(prompt="a red fox in a birch forest at night", width=536, height=800))
+    assert clear is not None and r >= 1.5 * clear[2]  # "full": larger than a plain night's
+    grey = np.asarray(render(snowy), np.float64).mean(axis=-1) / 255
+    assert grey[y - r // 2 : y + r // 2, x - r // 2 : x + r // 2].mean() > 0.85  # it is there
+    assert drawn(read(snowy), snowy)["cannot_draw"] == []
+    # a light with no moon (overcast) cannot draw one: the recipe says so, for Lens
+    grey_day = night(prompt="a red fox in a field under a big moon", lighting="overcast")
+    assert drawn(read(grey_day), grey_day)["cannot_draw"] == ["moon"]
 
 
 WARM = ["#e8741c", "#ffb000", "#8e826e", "#b3aba8", "#f9c3a2"]
