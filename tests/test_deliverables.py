@@ -136,6 +136,15 @@ BRIEFS: list[tuple[str, Pairs]] = [
     ("three posts for social media of a cat", [(f"post-{c}", "4:5") for c in "abc"]),
     ("two stories for facebook", [("story-a", "9:16"), ("story-b", "9:16")]),
     ("lamp posts along the harbour at night", []),
+    # formats a creator names that it did not know (each gave the three defaults)
+    ("4 stickers of a cute cat", [(f"sticker-{c}", "1:1") for c in "abcd"]),
+    ("pinterest pins x3 of fall recipes", [(f"pin-{c}", "2:3") for c in "abc"]),
+    ("a set of 5 icons for a weather app", [(f"icon-{c}", "1:1") for c in "abcde"]),
+    ("a facebook cover photo for a bakery", [("banner", "21:9")]),
+    ("cover art for my podcast about space", [("album-cover", "1:1")]),
+    ("a cat with a sticker on its nose", []),
+    ("bowling pins in a neon alley", []),
+    ("the app icon glowing in a dark sky", []),
     # a format that is part of the scene is not a deliverable: the defaults apply
     ("cyberpunk street scene at night, neon signs", []),
     ("a street with neon posters on the walls", []),

@@ -92,6 +92,18 @@ def test_deliverable_talk_never_reaches_a_prompt() -> None:
     assert without_deliverables(brief) == "a lighthouse at dawn"
     assert without_deliverables("three posts for social media of a cat") == "a cat"
     assert without_deliverables("a fox on the web of a spider") == ("a fox on the web of a spider")
+    subjects = {  # what is left to draw
+        "a twitter header and a profile picture for a cyberpunk hacker": "a cyberpunk hacker",
+        "hero image for my website: a team of climbers at sunrise": (
+            "a team of climbers at sunrise"
+        ),
+        "a facebook cover photo for a bakery": "a bakery",
+        "a set of 5 icons for a weather app": "a weather app",
+        "pinterest pins x3 of fall recipes": "fall recipes",
+        "a cat with a sticker on its nose": "a cat with a sticker on its nose",
+        "a safety pin on a denim jacket, a poster": "a safety pin on a denim jacket",
+    }
+    assert {brief: without_deliverables(brief) for brief in subjects} == subjects
     carried, _ = directions.apply(spec("Two hero banners and one thumbnail, a lighthouse"), [])
     assert carried["prompt"] == "a lighthouse"
 

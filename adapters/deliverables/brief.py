@@ -218,7 +218,8 @@ def _explicit(fmt: Format, left: _Left, variations: bool, lists_on: bool) -> boo
     if fmt.generic:  # "3 images", "a hero shot, a detail shot"
         return left.how == "number" or (listed and left.how != "none")
     if fmt.weak:  # "hero, poster and thumbnail", "two hero variations"; not "a lone hero"
-        return listed or left.how == "label" or (left.how == "number" and variations)
+        counted = left.how == "number" and (variations or fmt.counted)
+        return listed or left.how == "label" or counted
     return left.how != "none" or listed
 
 
@@ -282,20 +283,30 @@ def deliverables_in(text: str) -> Request:
 
 # -- the words that name deliverables, taken out of what is to be drawn -------------------
 _FORMAT = (
-    r"(?:hero(?:es)?|banners?|thumbnails?|posters?|wallpapers?|covers?|stor(?:y|ies)|posts?|"
-    r"variations?|versions?|variants?|options?|images?|headers?|icons?|avatars?|takes?)"
+    r"(?:hero(?:es)?|banners?|thumbnails?|posters?|wallpapers?|"
+    r"cover\s+(?:photo|image|art)s?|covers?|stor(?:y|ies)|posts?|"
+    r"variations?|versions?|variants?|options?|images?|headers?|icons?|avatars?|takes?|"
+    r"profile\s+(?:pic(?:ture)?|photo|image)s?|pfps?)"
 )
 _COUNT = r"(?:one|two|three|four|five|six|seven|eight|a|an|single|\d+)"
+_NUMBER = r"(?:two|three|four|five|six|seven|eight|nine|ten|\d+)"
+_COUNTED = r"(?:stickers|pins|icons|logos)"
+"""Everyday nouns that name deliverables only after a number ("4 stickers", not "a sticker
+on its nose"), as `Format.counted` says."""
 _PLATFORM = (  # where a deliverable goes ("two posts for instagram"): not something to draw
     r"(?:\s+(?:for|on)\s+(?:the\s+)?(?:instagram|insta|ig|facebook|linkedin|tiktok|snapchat|"
-    r"twitter|youtube|pinterest|social(?:\s+media)?|feed|web(?:site)?|blog))?"
+    r"twitter|youtube|pinterest|social(?:\s+media)?|feed|web(?:site)?|blog)"
+    r"|\s+for\s+(?:my|our)\s+(?:web(?:site)?|site|blog|channel|shop|store|page))?"
 )
 _DELIVERABLE_TALK = re.compile(
     rf"\bdeliverables?\s*:.*$|"
     rf"\b{_COUNT}\s+(?:[\w-]+\s+){{0,2}}?{_FORMAT}(?:\s+{_FORMAT})*{_PLATFORM}\b|"
+    rf"\b{_NUMBER}\s+(?:[\w-]+\s+){{0,1}}?(?:pinterest\s+)?{_COUNTED}{_PLATFORM}\b|"
+    rf"(?:\bpinterest\s+)?\b{_COUNTED}\s*[x×]\s?\d{{1,2}}\b|"
     rf"(?:\b{_FORMAT}\s+)*(?:\b[\w-]+\s+)?\b\d{{1,2}}:\d{{1,2}}\b(?:\s+{_FORMAT}\b)*|"
     # a clause that is only a format ("…, hero banner"), or opens one ("hero banner of a fox")
-    rf"(?:^|(?<=[,.;:]))\s*(?:{_FORMAT}\s+)*{_FORMAT}\s*(?=[,.;]|$|\s+(?:of|for|showing)\b)",
+    rf"(?:^|(?<=[,.;:]))\s*(?:{_FORMAT}\s+)*{_FORMAT}{_PLATFORM}\s*"
+    rf"(?=[,.;:]|$|\s+(?:of|for|showing)\b)",
     re.I | re.M,
 )
 _LINK = re.compile(r"^(?:\s*(?:and|of|for|with|showing|featuring|in|at|,|:|-)\b)+\s*", re.I)
@@ -309,7 +320,10 @@ def without_deliverables(text: str) -> str:
     rest = _DELIVERABLE_TALK.sub("\x00", text)
     # the words that tied a removed name to the rest go with it ("… and one thumbnail of a")
     rest = re.sub(
-        r"(?:\b(?:and|or|plus)\s+)?\x00(?:\s+(?:of|for|with|showing|featuring)\b)?", " ", rest
+        r"(?:\b(?:and|or|plus)\s+)?(?:\ba\s+(?:set|pack|series|collection)\s+of\s+)?"
+        r"\x00(?:\s+(?:of|for|with|showing|featuring)\b)?",
+        " ",
+        rest,
     )
     rest = re.sub(r"\s*,(?:\s*,)+", ",", " ".join(rest.split()))
     rest = re.sub(r"\s+(?:and|or|plus|for|as)\s*(?=[,.;]|$)", "", rest)

@@ -36,6 +36,8 @@ class Format:
     generic: bool = False
     """A plain noun ("images", "variations"): counts only with a number; may take a format
     ("three variations of the poster")."""
+    counted: bool = False
+    """A weak format a number makes a deliverable ("5 icons", "3 pins"), as a list does."""
 
 
 def _f(ident: str, title: str, aspect: str, purpose: str, pattern: str, **kw: bool) -> Format:
@@ -70,7 +72,11 @@ FORMATS = (
         "Banner",
         "21:9",
         "wide strip with room for a title",
-        r"(?:(?:web|website|site|twitter|linkedin) )?(?:banner|header)s?(?: (?:image|graphic)s?)?",
+        r"(?:(?:web|website|site|twitter|linkedin|email) )?(?:banner|header)s?"
+        r"(?: (?:image|graphic)s?)?"
+        r"|(?:facebook|fb|linkedin|twitter|youtube|channel) (?:cover|header)s?"
+        r"(?: (?:photo|image)s?)?"
+        r"|cover (?:photo|image)s?",
     ),
     _f("billboard", "Billboard", "21:9", "very wide roadside read", r"billboards?"),
     _f("poster", "Poster", "2:3", "print poster with a strong vertical read", r"posters?"),
@@ -88,7 +94,7 @@ FORMATS = (
         "Album cover",
         "1:1",
         "square cover that reads small",
-        r"(?:album|record|ep|podcast) (?:covers?|art(?:work)?s?)",
+        r"(?:album|record|ep|podcast) (?:covers?|art(?:work)?s?)|cover art(?:work)?s?",
     ),
     _f(
         "story",
@@ -135,8 +141,19 @@ FORMATS = (
         "square format that reads small",
         r"avatars?|pfps?|profile (?:pic(?:ture)?|photo|image)s?",
     ),
-    _f("icon", "Icon", "1:1", "square mark that reads tiny", r"(?:app )?icons?", weak=True),
+    _f(
+        "icon",
+        "Icon",
+        "1:1",
+        "square mark that reads tiny",
+        r"(?:app )?icons?",
+        weak=True,
+        counted=True,
+    ),
     _f("logo", "Logo", "1:1", "square mark that reads tiny", r"logos?"),
+    _f("sticker", "Sticker", "1:1", "die-cut sticker that reads small", r"stickers?"),
+    _f("pin", "Pin", "2:3", "tall pin that reads in a grid", r"pinterest pins?"),
+    _f("pin", "Pin", "2:3", "tall pin that reads in a grid", r"pins?", weak=True, counted=True),
     _f(
         "variation",
         "Variation",
