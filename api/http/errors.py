@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from psycopg_pool import PoolTimeout
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 
@@ -15,6 +17,9 @@ from adapters.errors import INTERNAL_MESSAGE, NotFound, StudioError, friendly_va
 from people.errors import LimitReached
 
 logger = logging.getLogger("studio.api")
+NO_DATABASE = (
+    "The studio's database cannot be reached right now (your work is saved); try again in a moment."
+)
 STATUS_BY_CODE = {
     "thread_not_found": 404,
     "run_not_found": 404,
@@ -70,6 +75,26 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ValidationError)
     async def invalid_value(request: Request, exc: ValidationError) -> JSONResponse:
         return JSONResponse(error_body("invalid_input", friendly_validation(exc)), 422)
+
+    @app.exception_handler(PoolTimeout)
+    @app.exception_handler(psycopg.OperationalError)
+    async def no_database(request: Request, exc: Exception) -> JSONResponse:
+        """Postgres is down or unreachable (stopped, restarting, `studio db stop --force`):
+        a 503 to retry, not a bug's 500. Other operational errors (a deadlock, a statement
+        timeout: subclasses) are the 500 they were."""
+        if type(exc) not in (PoolTimeout, psycopg.OperationalError):
+            return await internal(request, exc)
+        rid = getattr(request.state, "request_id", None)
+        logger.warning(
+            "request %s %s: database unreachable (request %s): %s",
+            request.method,
+            request.url.path,
+            rid,
+            exc,
+        )
+        headers = {"Retry-After": "5", **({"X-Request-ID": rid} if rid else {})}
+        body = error_body("service_unavailable", NO_DATABASE, retryable=True)
+        return JSONResponse(body, 503, headers=headers)
 
     @app.exception_handler(Exception)
     async def internal(request: Request, exc: Exception) -> JSONResponse:
