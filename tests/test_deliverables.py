@@ -205,6 +205,18 @@ def test_settings_deliverables_give_exactly_those_names_and_ratios(
     assert [(d.id, d.aspect) for d in parse_deliverables(entries)] == expected
 
 
+def test_a_formats_id_reads_back_as_that_format() -> None:
+    """The plan's ids, read back from the planner's required line, keep their format's title
+    and purpose ("post-a" was titled "Post a", with no purpose)."""
+    read = parse_deliverables(["post-a 1:1", "album-cover", "phone-wallpaper-b", "key-art"])
+    assert [(d.title, d.purpose) for d in read] == [
+        ("Social post A", "feed post that stops the scroll"),
+        ("Album cover", "square cover that reads small"),
+        ("Phone wallpaper B", "full-screen phone format"),
+        ("Key art", ""),
+    ]
+
+
 @pytest.mark.parametrize(
     ("entries", "message"),
     [

@@ -30,10 +30,10 @@ def _named(name: str) -> Requested:
     "instagram post", "hero-b"), else the name itself as id and title (16:9)."""
     low = " ".join(name.lower().split())
     variant = re.fullmatch(r"(.+?)[ -]([a-h])", low)
-    for fmt in FORMATS:
-        if fmt.pattern.fullmatch(low):
+    for fmt in FORMATS:  # by its words ("instagram post") or its id ("post", "album-cover")
+        if fmt.pattern.fullmatch(low) or low == fmt.id:
             return Requested(fmt.id, fmt.title, fmt.aspect, fmt.purpose)
-        if variant and fmt.pattern.fullmatch(variant[1]):
+        if variant and (fmt.pattern.fullmatch(variant[1]) or variant[1] == fmt.id):
             letter = variant[2]
             return Requested(
                 f"{fmt.id}-{letter}", f"{fmt.title} {letter.upper()}", fmt.aspect, fmt.purpose
