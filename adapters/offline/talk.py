@@ -33,11 +33,23 @@ def bare(phrase: str) -> str:
     return re.sub(r"^(?:a|an|the)\s+", "", phrase.strip(), flags=re.IGNORECASE)
 
 
+NOT_A_COLOUR_WORD = frozenset(
+    "in inside into on onto with within of and or to at under over the a an from becomes "
+    "become keep keeps only stays stay is as than but for by".split()
+)
+"""Words a swatch's name is never made of, though they may come right before it."""
+
+
 def specific(role: str, text: str) -> str | None:
     """Something concrete `role` said, in their words: a swatch, a lens, a story detail."""
     low = text.lower()
     if role == "style" and (match := re.search(r"([a-z-]+ )?([a-z-]+) (#[0-9a-f]{6})", low)):
-        return " ".join(part.strip() for part in match.groups() if part)
+        # "inside cyan #87ceeb" is cyan: a swatch's name is its colour words, not the preposition
+        # or verb before them ("Luna's inside cyan" read as a glitch)
+        parts = [part.strip() for part in match.groups() if part]
+        if len(parts) == 3 and parts[0] in NOT_A_COLOUR_WORD:
+            parts = parts[1:]
+        return " ".join(parts)
     if role == "composition":
         for sentence in re.split(r"(?<=[.!?])\s+", text):
             shot = parse_shot(sentence)
