@@ -11,8 +11,10 @@ from adapters.render_subject import (
     CAMERAS,
     HALF_WIDTH,
     LAMP_HEAD,
+    Placement,
     lamp_colour,
     light_at,
+    lit_windows,
     placement,
     stamp,
 )
@@ -114,6 +116,9 @@ def draw_elements(c: Canvas, rng: Rng) -> None:
             mask = stamp(c, e.kind, rng, (x, feet - size / 2), size, halo=halo, fill=fill)
             if far:  # hazed by distance, like the far scenery
                 paint(c, mask * 0.45, c.sky_low)
+            if e.kind == "house":  # a cabin at dusk or night has its windows lit too
+                at = Placement(x, feet - size / 2, size, 0.0)
+                lit_windows(c, rng, at, e.kind, mask, None, e.said)
             c.subject = np.maximum(c.subject, mask * 0.5)
             if e.kind == "lamp":
                 _lamp_light(c, x, feet, size, lamp_colour(c, e.said))

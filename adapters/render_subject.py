@@ -387,13 +387,19 @@ def _panes(kind: str, subject: str) -> list[tuple[float, float, float, float]]:
     return [*_GABLE, *_UPPER, *(_SHOP_DOWN if shop else _HOUSE_DOWN)]
 
 
-def _windows(
-    c: Canvas, rng: Rng, at: Placement, kind: str, mask: Arr, quay: tuple[float, float] | None
+def lit_windows(
+    c: Canvas,
+    rng: Rng,
+    at: Placement,
+    kind: str,
+    mask: Arr,
+    quay: tuple[float, float] | None,
+    said: str,
 ) -> None:
-    """Warm lit windows in a house at dusk or night, each pane its own brightness, with rain
-    running down the glass in the rain, and their light mirrored faintly on wet ground or
-    water below."""
-    panes = _panes(kind, c.spec.subject)
+    """Warm lit windows in a house at dusk or night (the subject, or a cabin beside it: `said`
+    names it, a cafe gets a shop window), each pane its own brightness, with rain running down
+    the glass in the rain, and their light mirrored faintly on wet ground or water below."""
+    panes = _panes(kind, said)
     if not panes or c.light.emissive < LIT_WINDOWS:
         return
     size, top = at.size, at.top
@@ -464,7 +470,7 @@ def draw_subject(c: Canvas, rng: Rng) -> None:
     quay = _quay(c, rng, at, kind)
     fill = c.words.colours.get(kind)
     c.subject = stamp(c, kind, rng, (cx, at.cy), size, keystone=at.keystone, fill=fill)
-    _windows(c, rng, at, kind, c.subject, quay)
+    lit_windows(c, rng, at, kind, c.subject, quay, spec.subject)
     top = at.top
     if c.words.subject == "tower" and "lighthouse" in spec.subject.lower():
         light_at(c, cx, top + 0.12 * size, 0.05 * size, lamp_colour(c))

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from adapters import render_elements
 from adapters.pixels import measure
 from adapters.render_canvas import new_canvas
 from adapters.render_subject import Placement, placement
@@ -147,3 +148,24 @@ def test_lens_still_measures_the_whole_lit_cafe_as_the_subject() -> None:
     assert abs(m.subject_x - s.subject_x) < 0.05
     assert abs(m.subject_y - s.subject_y) < 0.05
     assert abs(m.subject_scale - s.subject_scale) < 0.08
+
+
+def test_a_cabin_beside_the_subject_has_its_windows_lit_at_night(monkeypatch: Any) -> None:
+    """A new user's "add a small wooden cabin with warm lit windows behind the fox" drew a dark
+    cabin (the recipe counts windows as drawn anyway): an element house is lit as the subject's
+    is, at night and not at noon."""
+    cabin = "a red fox in snow, a small wooden cabin with warm lit windows on the left"
+
+    def drawn(**changes: Any) -> Image:
+        s = spec(prompt=cabin, subject="red fox", subject_x=0.75, width=768, height=432, **changes)
+        return np.asarray(render(s), dtype=np.float64) / 255
+
+    night = {"lighting": "night", "weather": "snow", "brightness": 0.2}
+    noon = {"lighting": "daylight", "weather": "clear", "brightness": 0.6}
+    lit = drawn(**night), drawn(**noon)
+    monkeypatch.setattr(render_elements, "lit_windows", lambda *_: None)  # the cabin unlit
+    dark = drawn(**night), drawn(**noon)
+    glowing = (lit[0] - dark[0]).mean(axis=-1) > 0.1  # panes brighter than the dark cabin's
+    warmer = (lit[0] - dark[0])[..., 0] > (lit[0] - dark[0])[..., 2]
+    assert (glowing & warmer).sum() > 100, (glowing & warmer).sum()
+    assert np.array_equal(lit[1], dark[1])  # not lit at noon
