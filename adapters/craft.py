@@ -142,6 +142,23 @@ studio: #212529 #495057 #ced4da #e9ecef #f8f9fa brightness=0.6 contrast=0.5
 """)
 """Times of day and light sources: palette (dominant first) and absolute key and contrast."""
 
+WILD_NIGHT = "cold moonlight and starlight over deep blue shadows"
+"""The night's light away from streets: no streetlamps in a forest or on a mountain."""
+_BUILT_UP = re.compile(
+    r"\b(?:city|cities|street|alley|road|town|village|downtown|urban|avenue|market|harbou?r|"
+    r"port|quay|cafe|café|bar|pub|station|bridge|plaza|square|neon|cyberpunk|lamp\w*)\b",
+    re.I,
+)
+
+
+def light_notes(lighting: str, text: str) -> str:
+    """How `lighting` reads in the scene `text` names: a night with no street in it is lit by
+    the moon, not by sodium streetlamps."""
+    if lighting == "night" and not _BUILT_UP.search(text):
+        return WILD_NIGHT
+    return LIGHTS[lighting].notes
+
+
 MATERIALS = _looks("""
 neon: #ff2bd1 #00e5ff contrast=0.08
   when: neon

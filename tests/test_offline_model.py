@@ -201,6 +201,16 @@ def test_specs_cover_every_requested_deliverable_with_sane_sizes() -> None:
     assert list(only) == ["thumbnail"]
 
 
+def test_a_night_away_from_streets_has_no_streetlamps() -> None:
+    """A snowy forest at night was lit "by sodium streetlamps" in every prompt and in Luna's
+    words; a harbour keeps them."""
+    forest = specs_for(studio("a red fox in a snowy birch forest at night, one poster"))
+    harbour = specs_for(studio("a harbour at night, one poster"))
+    assert "streetlamp" not in forest["poster"]["prompt"]
+    assert "moonlight" in forest["poster"]["prompt"]
+    assert "sodium streetlamps" in harbour["poster"]["prompt"]
+
+
 def test_specs_follow_franes_shot_from_the_discussion() -> None:
     state = studio()
     state["messages"] = [

@@ -127,7 +127,9 @@ def _facet(name: str, scene: Scene, detail: str) -> str:
 def _look_notes(look: str, scene: Scene) -> str:
     for table in (WEATHERS, MOODS, LIGHTS, MATERIALS):
         if look in table and table[look].notes:
-            return f"{table[look].notes}, inside {scene.swatch(0)} and {scene.swatch(1)}"
+            notes = scene.light_notes() if table is LIGHTS and look == scene.lighting else None
+            inside = f"inside {scene.swatch(0)} and {scene.swatch(1)}"
+            return f"{notes or table[look].notes}, {inside}"
     return f"{scene.swatch(0)} and {scene.swatch(1)}"
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from adapters.colours import colour_name
-from adapters.craft import LIGHTS, MOODS, WEATHERS, brief_targets
+from adapters.craft import LIGHTS, MOODS, WEATHERS, brief_targets, light_notes
 from adapters.deliverables import (
     DEFAULTS,
     REQUIRED,
@@ -26,16 +26,17 @@ def deliverables_for(brief: str, direction: str = "") -> list[Deliverable]:
     return [Deliverable(d.id, d.title, d.aspect, d.purpose) for d in named or DEFAULTS]
 
 
-def guards(targets: dict[str, Any]) -> list[str]:
-    """Three to five style guards that keep a set coherent, from the brief's targets."""
+def guards(targets: dict[str, Any], text: str = "") -> list[str]:
+    """Three to five style guards that keep a set coherent, from the brief's targets (`text`:
+    the brief and wishes, for how its light reads there)."""
     palette = list(targets["palette"])
     names = ", ".join(colour_name(c) for c in palette[:4])
     light, mood, weather = targets["lighting"], targets["mood"], targets["weather"]
     out = [
         f"Palette family: {names} ({' '.join(palette[:4])}); {colour_name(palette[0])} dominates "
         "every image",
-        f"Light: {light} — {LIGHTS[light].notes}; key near {targets['brightness']:.2f}, contrast "
-        f"near {targets['contrast']:.2f}",
+        f"Light: {light} — {light_notes(light, text)}; key near {targets['brightness']:.2f}, "
+        f"contrast near {targets['contrast']:.2f}",
     ]
     if weather != "clear":
         out.append(f"Weather: {weather} in every deliverable — {WEATHERS[weather].notes}")
@@ -65,6 +66,6 @@ def plan(brief: str, direction: str) -> dict[str, Any]:
             {"id": d.id, "title": d.title, "purpose": d.purpose, "aspect": d.aspect}
             for d in deliverables
         ],
-        "style_guards": guards(targets),
+        "style_guards": guards(targets, f"{brief}\n{wishes}"),
         "scope": scope,
     }

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from adapters.colours import colour_name
-from adapters.craft import LIGHTS, MATERIALS, MOODS, WEATHERS, brief_targets
+from adapters.craft import LIGHTS, MATERIALS, MOODS, WEATHERS, brief_targets, light_notes
 from adapters.offline.framing import Shot, plan_shot, setting_lines
 from adapters.offline.planner import deliverables_for
 from adapters.offline.reading import Deliverable, Prompt
@@ -41,6 +41,7 @@ class Scene:
     deliverables: list[Deliverable]
     shots: dict[str, Shot]
     direction: str
+    brief: str = ""
 
     @property
     def mood(self) -> str:
@@ -72,7 +73,7 @@ class Scene:
         return f"{colour_name(colour)} {colour}"
 
     def light_notes(self) -> str:
-        return LIGHTS[self.lighting].notes
+        return light_notes(self.lighting, f"{self.brief}\n{self.direction}")
 
     def weather_notes(self) -> str:
         return WEATHERS[self.weather].notes if self.weather != "clear" else ""
@@ -107,4 +108,4 @@ def scene_of(prompt: Prompt, *, with_said: bool = True, extra: str = "") -> Scen
     shots = {
         d.id: plan_shot(d, i, str(targets["mood"]), direction) for i, d in enumerate(deliverables)
     }
-    return Scene(targets, deliverables, shots, direction)
+    return Scene(targets, deliverables, shots, direction, prompt.brief)
