@@ -3,6 +3,10 @@ refused, and the CLI shows the gate that waits now instead of applying it there.
 
 from __future__ import annotations
 
+import json
+import queue
+import subprocess
+import threading
 from typing import Any
 
 import pytest
@@ -11,6 +15,9 @@ from rich.console import Console
 from adapters.errors import Conflict
 from api.cli import main
 from engine.studio import ThreadView
+from tests.test_cli import NEON, STUDIO, env, studio
+
+__all__ = ["env"]  # the fixture, shared with test_cli
 
 pytestmark = pytest.mark.anyio
 
@@ -57,3 +64,46 @@ async def test_a_stale_prompt_answer_is_not_applied_to_the_next_gate(
     assert shown == ["plan", "output"]  # refused: the outputs gate is shown, not approved
     assert view.interrupts == [OUTPUT]
     assert "plan gate was already answered elsewhere" in session.console.export_text()
+
+
+def test_studio_resume_at_a_gate_answered_elsewhere_shows_the_gate_waiting_now(
+    env: dict[str, str],
+) -> None:
+    """`studio resume T` asks at the plan gate; another terminal answers it meanwhile; the
+    answer typed here is refused and the gate waiting now is asked, not an error with
+    interrupt ids (the drive loop did this; the command's own first prompt did not)."""
+    tid = json.loads(studio(env, "run", NEON, "--json").stdout)["thread_id"]
+    asking = subprocess.Popen(
+        [*STUDIO, "resume", tid],
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    out, typed = asking.stdout, asking.stdin
+    assert out is not None and typed is not None
+    seen = queue.Queue[bytes]()
+
+    def read() -> None:  # the prompt ends with no newline: read what comes, as it comes
+        while chunk := out.read1(4096):  # type: ignore[attr-defined]
+            seen.put(chunk)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    shown = b""
+    while b"Action" not in shown:  # the plan gate's prompt
+        shown += seen.get(timeout=120)
+    other = studio(env, "resume", tid, "--action", "revise", "--feedback", "more fog")
+    assert other.returncode == 0, other.stderr
+    typed.write(b"approve\n")
+    typed.close()  # then leave at the prompt that follows
+    assert asking.wait(timeout=120) == 0
+    reader.join(timeout=10)
+    out.close()
+    while not seen.empty():
+        shown += seen.get()
+    said = shown.decode()
+    assert "The plan gate was already answered elsewhere; your answer was not sent" in said
+    assert "is not waiting" not in said and "error" not in said
+    after = json.loads(studio(env, "resume", tid, "--json").stdout)
+    assert after["phase"] == "awaiting_plan_approval"  # the stale approve approved nothing

@@ -522,8 +522,11 @@ def resume(
                     )
                     typer.echo(f"error: {exc.message} (still waiting at the {gate} gate)", err=True)
                     raise typer.Exit(2) from None
-            elif session.interactive:  # asks until the gate accepts the answer
-                decision = answer_gate(session.console, value) or {}
+            elif session.interactive:  # asks until the gate accepts the answer; an answer
+                # to a gate answered elsewhere meanwhile is refused and the gate waiting now
+                # is shown (the drive loop's), not an error
+                session.report(await session.drive(thread_id, None))
+                return
             if not decision:
                 session.report(view)
                 return
