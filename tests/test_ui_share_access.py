@@ -68,6 +68,11 @@ def test_a_view_only_link_offers_nothing_that_directs(page: Any, server: Server)
         expect(director.locator(selector)).to_be_hidden()
         expect(director.locator(selector)).to_be_disabled()
     expect(page.locator("#share")).to_be_visible()  # the owner's page offers it
+    # nor branch it (POST /copy is the owner's; it was offered, then refused with 403)
+    director.locator("#messages li.msg").first.hover()
+    expect(director.locator("button.branch:visible")).to_have_count(0)
+    page.locator("#messages li.msg").first.hover()
+    expect(page.locator("#gate button.branch")).to_be_visible()  # the owner's page offers it
     box = director.locator("#composer-input")
     expect(box).to_be_enabled()
     revoked = httpx.delete(f"{grants}/{direct['grant_id']}", headers=owner, timeout=30)

@@ -56,6 +56,8 @@ function viewOnly() {
  * by a share link, or by a person the thread is shared with, offers no Share link. */
 function shareOnlyIfOwner(access) {
   const owner = access === "owner";
+  // so does branching (`POST /copy` is the owner's): a direct link's page hides Branch from here
+  if (access === "direct") document.body.dataset.access = "direct";
   for (const part of [$("share"), $("share-role")]) {
     part.disabled = !owner;
     part.hidden = !owner;
