@@ -102,6 +102,10 @@ def test_deliverable_talk_never_reaches_a_prompt() -> None:
         "pinterest pins x3 of fall recipes": "fall recipes",
         "a cat with a sticker on its nose": "a cat with a sticker on its nose",
         "a safety pin on a denim jacket, a poster": "a safety pin on a denim jacket",
+        # no deliverable asked: a format word in the scene is part of it (the hero was lost)
+        "a lone hero facing a dragon": "a lone hero facing a dragon",
+        "a cat holding a poster": "a cat holding a poster",
+        "a story about a girl and her dog": "a story about a girl and her dog",
     }
     assert {brief: without_deliverables(brief) for brief in subjects} == subjects
     carried, _ = directions.apply(spec("Two hero banners and one thumbnail, a lighthouse"), [])

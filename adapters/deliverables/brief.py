@@ -316,8 +316,17 @@ NOISE = frozenset({"and", "or", "of", "for", "with", "the", "a", "an", "plus", "
 def without_deliverables(text: str) -> str:
     """A clause without the words that name what to deliver ("a poster of a lighthouse" ->
     "a lighthouse"; "two hero banners and a thumbnail" -> ""): the planner takes those; they
-    are not something to draw in every image."""
-    rest = _DELIVERABLE_TALK.sub("\x00", text)
+    are not something to draw in every image. A brief that asks for no deliverable keeps the
+    format words inside its scene ("a cat holding a poster", "a lone hero facing a dragon");
+    only a clause that is nothing but one goes ("a fox in snow, thumbnail")."""
+    asked = bool(deliverables_in(text).deliverables)
+
+    def cut(m: re.Match[str]) -> str:
+        before, after = text[: m.start()].rstrip(), text[m.end() :].lstrip()
+        alone = (not before or before[-1] in ",.;:\n") and (not after or after[0] in ",.;:\n")
+        return "\x00" if asked or alone or not m.group().strip() else m.group()
+
+    rest = _DELIVERABLE_TALK.sub(cut, text)
     # the words that tied a removed name to the rest go with it ("… and one thumbnail of a")
     rest = re.sub(
         r"(?:\b(?:and|or|plus)\s+)?(?:\ba\s+(?:set|pack|series|collection)\s+of\s+)?"
