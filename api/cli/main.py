@@ -142,8 +142,8 @@ class Session:
 
     async def follow(self, thread_id: str, run: dict[str, Any]) -> None:
         """Show the run's events until it ends; its error (if it failed) is raised. Ctrl-C
-        stops it at the next safe point, wherever it executes (twice: leave at once, and the
-        run goes on in the next studio process that picks the thread up)."""
+        stops it at the next safe point, wherever it executes (twice: leave at once; the stop
+        the first one asked for holds, and `studio resume` goes on from the last checkpoint)."""
         live = LiveView(self.console)
         loop = asyncio.get_running_loop()
         me = asyncio.current_task()
