@@ -91,3 +91,19 @@ def test_threads_marks_a_branch(env: dict[str, str]) -> None:
     lines = {line.split()[0]: line for line in studio(env, "threads").stdout.splitlines() if line}
     assert lines[forked["thread_id"]].endswith("a lighthouse at dusk (branch)")
     assert lines[started["thread_id"]].endswith("a lighthouse at dusk")
+
+
+def test_stop_on_a_thread_stopped_mid_run_keeps_it_stopped(env: dict[str, str]) -> None:
+    """`studio resume T --action stop` on a thread already stopped between nodes (Ctrl-C, an
+    earlier stop) ran it on to the end instead: the stop was taken for 'continue'."""
+    tid = json.loads(studio(env, "run", "a lighthouse at dusk", "--json").stdout)["thread_id"]
+    listed = json.loads(studio(env, "history", tid, "--json").stdout)
+    earlier = next(c for c in listed if c["messages"] == 1)  # only the brief: mid-run
+    back = json.loads(studio(env, "fork", tid, "--at", earlier["checkpoint_id"], "--json").stdout)
+    assert back["status"] == "idle" and back["phase"] != "awaiting_plan_approval"
+    stopped = studio(env, "resume", back["thread_id"], "--action", "stop", "--json")
+    assert stopped.returncode == 0, stopped.stderr
+    assert json.loads(stopped.stdout)["phase"] == back["phase"]  # not run on
+    assert "it is stopped already" in stopped.stderr
+    after = json.loads(studio(env, "history", back["thread_id"], "--json").stdout)
+    assert after[0]["checkpoint_id"] == earlier["checkpoint_id"]  # no step was taken

@@ -531,6 +531,14 @@ def resume(
                 session.report(view)
                 return
             run = await client.answer(thread_id, view.interrupts[0].get("id"), decision)
+        elif view.next and decision == {"action": "stop"}:  # already stopped: keep it so
+            session.console.print(
+                f"nothing is running on thread {thread_id}: it is stopped already "
+                f"(phase {view.phase}); `studio resume {thread_id}` continues it",
+                soft_wrap=True,
+            )
+            session.report(view)
+            return
         elif view.next:
             run = await client.submit(thread_id)  # stopped mid-run: on from the last checkpoint
         elif decision and decision["action"] != "stop":  # nothing waits: say so (exit 1)
