@@ -59,7 +59,9 @@ def export_name(title: str, thread_id: str) -> str:
             break
         words.append(word)
     short = "-".join(words) or re.sub(r"[^a-z0-9]", "", plain)[:40]
-    return "-".join(filter(None, ["creative-studio", short, thread_id[:8]]))
+    # one path component whatever the id holds (a CLI thread could be named "a b/../c")
+    tag = re.sub(r"[^A-Za-z0-9._-]", "-", thread_id[:8])
+    return "-".join(filter(None, ["creative-studio", short, tag]))
 
 
 def is_sketch(record: AssetRecord) -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from store.export import export_name
 from tests.test_cli import env, studio
 
 __all__ = ["env"]  # the fixture, shared with test_cli
@@ -107,3 +108,21 @@ def test_stop_on_a_thread_stopped_mid_run_keeps_it_stopped(env: dict[str, str]) 
     assert "it is stopped already" in stopped.stderr
     after = json.loads(studio(env, "history", back["thread_id"], "--json").stdout)
     assert after[0]["checkpoint_id"] == earlier["checkpoint_id"]  # no step was taken
+
+
+def test_run_refuses_a_thread_id_the_api_refuses(env: dict[str, str]) -> None:
+    """`--thread-id` took any string ("a b/../c"): a thread the page and the API cannot reach
+    (their ids are checked), and `studio export` then wrote outside its folder."""
+    for bad in ("a b/../c", "../x", "x" * 201, "-lead"):
+        refused = studio(env, "run", "a lighthouse at dusk", "--thread-id", bad)
+        assert refused.returncode == 2, (bad, refused.stderr)
+        assert refused.stderr.startswith("error: --thread-id: "), refused.stderr
+    assert studio(env, "threads", "--json").stdout.strip() == "[]"  # refused before a thread
+    ok = studio(env, "run", "a lighthouse at dusk", "--thread-id", "my-thread.1", "--json")
+    assert json.loads(ok.stdout)["thread_id"] == "my-thread.1"
+
+
+def test_an_export_name_is_one_path_component() -> None:
+    assert export_name("y", "a b/../c") == "creative-studio-y-a-b-..-c"
+    assert "/" not in export_name("t", "../../x")
+    assert export_name("Harbour Light", "1ee08e12-aaaa") == "creative-studio-harbour-light-1ee08e12"
