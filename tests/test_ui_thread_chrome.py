@@ -330,3 +330,8 @@ def test_a_branch_of_an_untitled_thread_is_marked_as_one(page: Any, server: Serv
     expect(listed).to_have_text(f"{BRIEF} (branch)")
     source = page.locator(f"#thread-list a[data-thread-id='{parent}'] .t-title")
     expect(source).to_have_text(BRIEF)
+    # the list cuts a long name short, never the mark: it is drawn inside the entry
+    mark = listed.locator(".t-suffix").bounding_box()
+    box = listed.bounding_box()
+    assert mark is not None and box is not None
+    assert mark["width"] > 0 and mark["x"] + mark["width"] <= box["x"] + box["width"] + 0.5

@@ -48,7 +48,11 @@ export function showThreadTitle(node, thread, { tab = false } = {}) {
   const { name, suffix } = titleParts(thread);
   const words = document.createElement("bdi");
   words.textContent = name;
-  node.replaceChildren(words, suffix);
+  // its own box: in the threads list a long name is cut short, never " (branch)"
+  const mark = document.createElement("span");
+  mark.className = "t-suffix";
+  mark.textContent = suffix;
+  node.replaceChildren(words, mark);
   if (tab) document.title = `${isolatedTitle(thread)} · Creative Studio`;
 }
 
