@@ -93,6 +93,11 @@ async def test_a_run_from_a_checkpoint_branches_off_in_the_same_thread(
             # LangGraph's fork: a copy of the plan gate's checkpoint, beside it, then the new run
             assert by_id[at_plan]["parent_checkpoint_id"] in lineage
             assert at_output not in lineage
+            # the abandoned timeline's images are no longer current (they read `current` in
+            # the gallery, beside the revised plan, drive 5 F7)
+            async with served.http(token) as client:
+                made = (await client.get(f"/threads/{tid}/outputs")).json()["items"]
+            assert made and {i["verdict"] for i in made} == {"superseded"}, made
 
             async with served.http(token) as client:
                 unknown = {"assistant_id": "studio", "input": BRIEF, "checkpoint_id": "nope"}

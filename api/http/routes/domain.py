@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Any
+from typing import Any, cast
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse
@@ -17,7 +17,8 @@ from api.http.audit_trail import audit
 from api.http.deps import ServicesDep, ThreadDep, may_read_asset
 from api.http.media_access import check_references
 from engine.inputs import MAX_OFFSET, SettingsPatch
-from graph.state import PERSONAS, ROLES, valid_settings
+from graph import variants
+from graph.state import PERSONAS, ROLES, StudioState, valid_settings
 from people.client_tokens import bearer
 from people.grants import has_signature
 
@@ -84,8 +85,18 @@ async def list_outputs(
         records = [r for r in records if (r.created_at.isoformat(), r.id) > after]
     page = records[:limit]
     critiques = {c["asset_id"]: c for c in values.get("critiques", [])}
+    # the state is the truth about which variant is current: a run from an earlier checkpoint
+    # leaves the abandoned timeline's image marked `current` in the asset table
+    current = set(variants.current_of(cast("StudioState", values)).values())
+    stale = {r.id for r in page if r.verdict == "current" and r.id not in current}
     return {
-        "items": [output_json(r, critiques.get(r.id)) for r in page],
+        "items": [
+            {
+                **output_json(r, critiques.get(r.id)),
+                **({"verdict": "superseded"} if r.id in stale else {}),
+            }
+            for r in page
+        ],
         "next_cursor": _cursor(page[-1]) if len(records) > limit else None,
     }
 
