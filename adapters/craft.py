@@ -22,6 +22,7 @@ from adapters.colours import (
     colour_words,
     recolour,
 )
+from adapters.deliverables import without_deliverables
 from adapters.render_vocab import DRAWN_ANYWAY, LEXICON, SUBJECT_ONLY, SUBJECTS, mentions
 
 
@@ -145,8 +146,8 @@ studio: #212529 #495057 #ced4da #e9ecef #f8f9fa brightness=0.6 contrast=0.5
 WILD_NIGHT = "cold moonlight and starlight over deep blue shadows"
 """The night's light away from streets: no streetlamps in a forest or on a mountain."""
 _BUILT_UP = re.compile(
-    r"\b(?:city|cities|street|alley|road|town|village|downtown|urban|avenue|market|harbou?r|"
-    r"port|quay|cafe|café|bar|pub|station|bridge|plaza|square|neon|cyberpunk|lamp\w*)\b",
+    r"\b(?:city|cities|streets?|alley|road|town|village|downtown|urban|avenue|market|"
+    r"harbou?r|quay|cafe|café|pub|plaza|town square|neon|cyberpunk|lamp\w*)\b",
     re.I,
 )
 
@@ -154,7 +155,7 @@ _BUILT_UP = re.compile(
 def light_notes(lighting: str, text: str) -> str:
     """How `lighting` reads in the scene `text` names: a night with no street in it is lit by
     the moon, not by sodium streetlamps."""
-    if lighting == "night" and not _BUILT_UP.search(text):
+    if lighting == "night" and not _BUILT_UP.search(without_deliverables(text)):
         return WILD_NIGHT
     return LIGHTS[lighting].notes
 

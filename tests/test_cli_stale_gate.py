@@ -104,6 +104,6 @@ def test_studio_resume_at_a_gate_answered_elsewhere_shows_the_gate_waiting_now(
         shown += seen.get()
     said = shown.decode()
     assert "The plan gate was already answered elsewhere; your answer was not sent" in said
-    assert "is not waiting" not in said and "error" not in said
+    assert "is not waiting" not in said and "error:" not in said
     after = json.loads(studio(env, "resume", tid, "--json").stdout)
     assert after["phase"] == "awaiting_plan_approval"  # the stale approve approved nothing

@@ -113,7 +113,7 @@ def test_stop_on_a_thread_stopped_mid_run_keeps_it_stopped(env: dict[str, str]) 
 def test_run_refuses_a_thread_id_the_api_refuses(env: dict[str, str]) -> None:
     """`--thread-id` took any string ("a b/../c"): a thread the page and the API cannot reach
     (their ids are checked), and `studio export` then wrote outside its folder."""
-    for bad in ("a b/../c", "../x", "x" * 201, "-lead"):
+    for bad in ("a b/../c", "../x", "x" * 201, "-lead", "search"):  # search: an API path
         refused = studio(env, "run", "a lighthouse at dusk", "--thread-id", bad)
         assert refused.returncode == 2, (bad, refused.stderr)
         assert refused.stderr.startswith("error: --thread-id: "), refused.stderr

@@ -145,6 +145,11 @@ BRIEFS: list[tuple[str, Pairs]] = [
     ("a cat with a sticker on its nose", []),
     ("bowling pins in a neon alley", []),
     ("the app icon glowing in a dark sky", []),
+    ("two religious icons on a chapel wall", []),  # a number inside a scene counts nothing
+    ("an old laptop covered in 5 stickers", []),
+    ("a boy with three pins in his hat", []),
+    ("a poster of ten bowling pins", [("poster", "2:3")]),
+    ("I need 5 icons for my app", [(f"icon-{c}", "1:1") for c in "abcde"]),
     # a format that is part of the scene is not a deliverable: the defaults apply
     ("cyberpunk street scene at night, neon signs", []),
     ("a street with neon posters on the walls", []),

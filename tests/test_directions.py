@@ -106,6 +106,12 @@ def test_deliverable_talk_never_reaches_a_prompt() -> None:
         "a lone hero facing a dragon": "a lone hero facing a dragon",
         "a cat holding a poster": "a cat holding a poster",
         "a story about a girl and her dog": "a story about a girl and her dog",
+        # one deliverable named: only its own words go, not the scene's (the reviewer's cases)
+        "a poster of a lone hero facing a dragon": "a lone hero facing a dragon",
+        "a poster of a cat holding a poster": "a cat holding a poster",
+        "a poster of a hero with a banner": "a hero with a banner",
+        "a poster of ten bowling pins": "ten bowling pins",
+        "a fox, in 3 variations": "a fox",
     }
     assert {brief: without_deliverables(brief) for brief in subjects} == subjects
     carried, _ = directions.apply(spec("Two hero banners and one thumbnail, a lighthouse"), [])

@@ -30,6 +30,14 @@ def app() -> FastAPI:
     async def gone() -> None:
         raise psycopg.OperationalError("connection is bad: No such file or directory")
 
+    @made.get("/shutdown")  # what an in-flight query gets from `pg_ctl -m fast`
+    async def shutdown() -> None:
+        raise errors.AdminShutdown("terminating connection due to administrator command")
+
+    @made.get("/lost")
+    async def lost() -> None:
+        raise errors.ConnectionFailure("server closed the connection unexpectedly")
+
     @made.get("/deadlock")
     async def deadlock() -> None:
         raise errors.DeadlockDetected("deadlock detected")
@@ -40,7 +48,7 @@ def app() -> FastAPI:
 async def test_an_unreachable_database_is_a_503_to_retry() -> None:
     transport = httpx.ASGITransport(app=app(), raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://studio") as client:
-        for path in ("/pool", "/gone"):
+        for path in ("/pool", "/gone", "/shutdown", "/lost"):
             down = await client.get(path, headers={"X-Request-ID": "db-1"})
             assert down.status_code == 503, (path, down.text)
             assert down.json()["error"] == {

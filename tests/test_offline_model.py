@@ -209,6 +209,8 @@ def test_a_night_away_from_streets_has_no_streetlamps() -> None:
     assert "streetlamp" not in forest["poster"]["prompt"]
     assert "moonlight" in forest["poster"]["prompt"]
     assert "sodium streetlamps" in harbour["poster"]["prompt"]
+    square = specs_for(studio("a snowy birch forest at night, two square posts"))
+    assert not any("streetlamp" in spec["prompt"] for spec in square.values())  # not a square
 
 
 def test_specs_follow_franes_shot_from_the_discussion() -> None:

@@ -6,6 +6,7 @@ number or article, a ratio, `x N` or a list introduces it."""
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, replace
 
 from adapters.deliverables.formats import (
@@ -54,6 +55,8 @@ VERBS = set(
     "paint give do can could you also just".split()
 )
 LINKS = {",", ";", "&", "+", "and", "plus", "or"}
+SETS = {"set", "pack", "series", "collection", "batch"}
+_CLOSES = {"of", "for", "with", "showing", "featuring"}
 ORIENT = {
     "square": "1:1",
     "vertical": "portrait",
@@ -138,6 +141,9 @@ class _Left:
     aspect: str | None
     orient: str
     mods: tuple[str, ...]
+    opens: bool = False
+    """The count opens its clause ("4 stickers of …", "I need 5 icons", "a set of 5 icons"),
+    as a request does, not in the middle of a scene ("covered in 5 stickers")."""
 
 
 def _before(toks: list[_Tok], i: int, floor: int) -> _Left:
@@ -161,7 +167,12 @@ def _before(toks: list[_Tok], i: int, floor: int) -> _Left:
             ("number" if counted[1] else "article"),
             ORIENT.get(mods[-1], "") if mods else "",
         )
-        return _Left(counted[0], how, listed, aspect, orient, words)
+        q = counted[2] - 1
+        while q >= 0 and toks[q].kind == "word" and toks[q].text in VERBS:
+            q -= 1
+        set_of = q >= 1 and toks[q].text == "of" and toks[q - 1].text in SETS
+        opens = q < 0 or toks[q].kind == "sep" or set_of
+        return _Left(counted[0], how, listed, aspect, orient, words, opens)
     p = j
     while p > floor and toks[p].kind == "word" and toks[p].text in VERBS:
         p -= 1
@@ -212,13 +223,22 @@ def _lists_on(toks: list[_Tok], k: int) -> bool:
     return any(t.kind == "word" and _format_at(toks, k + 1 + n) for n, t in enumerate(ahead))
 
 
-def _explicit(fmt: Format, left: _Left, variations: bool, lists_on: bool) -> bool:
+def _closes(toks: list[_Tok], k: int) -> bool:
+    """Whether the phrase ending before token k ends its clause or goes on to its subject."""
+    return k >= len(toks) or toks[k].kind in ("sep", "times") or toks[k].text in _CLOSES
+
+
+def _explicit(
+    fmt: Format, left: _Left, variations: bool, lists_on: bool, closes: bool = False
+) -> bool:
     """Whether a format without an aspect or `x N` is asked for, not just mentioned."""
     listed = left.listed or lists_on
     if fmt.generic:  # "3 images", "a hero shot, a detail shot"
         return left.how == "number" or (listed and left.how != "none")
     if fmt.weak:  # "hero, poster and thumbnail", "two hero variations"; not "a lone hero"
-        counted = left.how == "number" and (variations or fmt.counted)
+        # "4 stickers of a cat", not "two religious icons on a chapel wall"
+        requested = fmt.counted and left.opens and closes
+        counted = left.how == "number" and (variations or requested)
         return listed or left.how == "label" or counted
     return left.how != "none" or listed
 
@@ -249,7 +269,7 @@ def deliverables_in(text: str) -> Request:
         if (
             aspect is None
             and times is None
-            and not _explicit(fmt, left, variations, _lists_on(toks, k))
+            and not _explicit(fmt, left, variations, _lists_on(toks, k), _closes(toks, k))
         ):
             i = k
             continue
@@ -313,18 +333,35 @@ _LINK = re.compile(r"^(?:\s*(?:and|of|for|with|showing|featuring|in|at|,|:|-)\b)
 NOISE = frozenset({"and", "or", "of", "for", "with", "the", "a", "an", "plus", "in"})
 
 
+_RATIO_OR_LIST = re.compile(r"\d{1,2}\s?:\s?\d{1,2}|\bdeliverables?\s*:", re.I)
+
+
+def _base(ident: str) -> str:
+    """A deliverable's format id without its variant letter ("hero-b" -> "hero")."""
+    return re.sub(r"-[a-h]$", "", ident)
+
+
 def without_deliverables(text: str) -> str:
     """A clause without the words that name what to deliver ("a poster of a lighthouse" ->
     "a lighthouse"; "two hero banners and a thumbnail" -> ""): the planner takes those; they
     are not something to draw in every image. A brief that asks for no deliverable keeps the
     format words inside its scene ("a cat holding a poster", "a lone hero facing a dragon");
     only a clause that is nothing but one goes ("a fox in snow, thumbnail")."""
-    asked = bool(deliverables_in(text).deliverables)
+    budget = Counter(_base(d.id) for d in deliverables_in(text).deliverables)
 
     def cut(m: re.Match[str]) -> str:
+        said = m.group()
         before, after = text[: m.start()].rstrip(), text[m.end() :].lstrip()
         alone = (not before or before[-1] in ",.;:\n") and (not after or after[0] in ",.;:\n")
-        return "\x00" if asked or alone or not m.group().strip() else m.group()
+        if alone or not said.strip() or _RATIO_OR_LIST.search(said):
+            return "\x00"
+        # a phrase the parser counted, each once: "a poster of a cat holding a poster" keeps
+        # the second poster, "a poster of a lone hero" its hero
+        named = {_base(d.id) for d in deliverables_in(said).deliverables}
+        if not named or any(budget[n] <= 0 for n in named):
+            return said
+        budget.subtract(named)
+        return "\x00"
 
     rest = _DELIVERABLE_TALK.sub(cut, text)
     # the words that tied a removed name to the rest go with it ("… and one thumbnail of a")
@@ -335,7 +372,7 @@ def without_deliverables(text: str) -> str:
         rest,
     )
     rest = re.sub(r"\s*,(?:\s*,)+", ",", " ".join(rest.split()))
-    rest = re.sub(r"\s+(?:and|or|plus|for|as)\s*(?=[,.;]|$)", "", rest)
+    rest = re.sub(r"\s+(?:and|or|plus|for|as|in|on|with)\s*(?=[,.;]|$)", "", rest)
     rest = _LINK.sub("", rest).strip(" ,:;-")
     words = [w for w in re.findall(r"[\w'-]+", rest.lower()) if w not in NOISE]
     return rest if words else ""

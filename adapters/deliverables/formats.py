@@ -37,7 +37,8 @@ class Format:
     """A plain noun ("images", "variations"): counts only with a number; may take a format
     ("three variations of the poster")."""
     counted: bool = False
-    """A weak format a number makes a deliverable ("5 icons", "3 pins"), as a list does."""
+    """A weak format a number makes a deliverable where it is asked for ("5 icons for my
+    app", "4 stickers of a cat"), as a list does; not inside a scene ("covered in 5 stickers")."""
 
 
 def _f(ident: str, title: str, aspect: str, purpose: str, pattern: str, **kw: bool) -> Format:
@@ -151,7 +152,15 @@ FORMATS = (
         counted=True,
     ),
     _f("logo", "Logo", "1:1", "square mark that reads tiny", r"logos?"),
-    _f("sticker", "Sticker", "1:1", "die-cut sticker that reads small", r"stickers?"),
+    _f(
+        "sticker",
+        "Sticker",
+        "1:1",
+        "die-cut sticker that reads small",
+        r"stickers?",
+        weak=True,
+        counted=True,
+    ),
     _f("pin", "Pin", "2:3", "tall pin that reads in a grid", r"pinterest pins?"),
     _f("pin", "Pin", "2:3", "tall pin that reads in a grid", r"pins?", weak=True, counted=True),
     _f(

@@ -33,11 +33,8 @@ def bare(phrase: str) -> str:
     return re.sub(r"^(?:a|an|the)\s+", "", phrase.strip(), flags=re.IGNORECASE)
 
 
-NOT_A_COLOUR_WORD = frozenset(
-    "in inside into on onto with within of and or to at under over the a an from becomes "
-    "become keep keeps only stays stay is as than but for by".split()
-)
-"""Words a swatch's name is never made of, though they may come right before it."""
+COLOUR_MODIFIERS = frozenset("deep dusty pale light dark bright soft muted warm cool".split())
+"""The first words a swatch's name can have (`colour_name`'s "deep navy", "dusty blue")."""
 
 
 def specific(role: str, text: str) -> str | None:
@@ -47,7 +44,7 @@ def specific(role: str, text: str) -> str | None:
         # "inside cyan #87ceeb" is cyan: a swatch's name is its colour words, not the preposition
         # or verb before them ("Luna's inside cyan" read as a glitch)
         parts = [part.strip() for part in match.groups() if part]
-        if len(parts) == 3 and parts[0] in NOT_A_COLOUR_WORD:
+        if len(parts) == 3 and parts[0] not in COLOUR_MODIFIERS:  # "tinted", "against"
             parts = parts[1:]
         return " ".join(parts)
     if role == "composition":

@@ -40,7 +40,7 @@ from api.cli.local import LocalClient, ThreadBusy, busy_message, local_caller, o
 from api.cli.media import media_app, upload
 from api.cli.users import SERVED_AT, users_app
 from engine.branches import branch
-from engine.inputs import THREAD_ID_PATTERN, video_brief_problem
+from engine.inputs import THREAD_ID_PATTERN, ThreadCreate, video_brief_problem
 from engine.resume import check_answer, gate_name
 from engine.settings import Settings
 from engine.studio import Studio, ThreadView, open_studio
@@ -380,13 +380,14 @@ def run(
 
     The thread is yours and the web UI's alike: `studio serve` on the same home shows it."""
     tid = thread_id or str(uuid.uuid4())
-    if not re.fullmatch(THREAD_ID_PATTERN, tid):  # as the API checks it: the page reaches it
-        typer.echo(
-            "error: --thread-id: a letter or digit, then at most 199 letters, digits, '.', '_' "
-            f"or '-'; got {tid!r}",
-            err=True,
-        )
-        raise typer.Exit(2)
+    try:  # with the API's own schema: a thread the page and the API can reach
+        ThreadCreate(thread_id=tid)
+    except ValidationError as exc:
+        why = "a letter or digit, then at most 199 letters, digits, '.', '_' or '-'"
+        if re.fullmatch(THREAD_ID_PATTERN, tid):  # the pattern holds: another rule refused it
+            why = str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
+        typer.echo(f"error: --thread-id: {why}; got {tid!r}", err=True)
+        raise typer.Exit(2) from None
     if format_ is not None and format_ not in FORMATS:
         typer.echo(
             f"error: --format: expected one of {', '.join(FORMATS)}; got {format_!r}", err=True

@@ -9,7 +9,7 @@ import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from psycopg_pool import PoolTimeout
+from psycopg_pool import PoolClosed, PoolTimeout
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 
@@ -50,6 +50,16 @@ def error_body(code: str, message: str, *, retryable: bool = False) -> dict[str,
     return {"error": {"code": code, "message": message, "retryable": retryable}, "detail": message}
 
 
+def unreachable(exc: BaseException) -> bool:
+    """Whether a database error means Postgres is out of reach (a lost or refused connection,
+    the pool's wait, an admin or crash shutdown: SQLSTATE class 08, 57P01-57P03), not a query
+    that failed (a deadlock, a statement timeout)."""
+    if isinstance(exc, PoolTimeout | PoolClosed) or type(exc) is psycopg.OperationalError:
+        return True
+    state = getattr(exc, "sqlstate", None) or ""
+    return state.startswith("08") or state in ("57P01", "57P02", "57P03")
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register the translators from exceptions to responses."""
 
@@ -77,12 +87,13 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(error_body("invalid_input", friendly_validation(exc)), 422)
 
     @app.exception_handler(PoolTimeout)
+    @app.exception_handler(PoolClosed)
     @app.exception_handler(psycopg.OperationalError)
     async def no_database(request: Request, exc: Exception) -> JSONResponse:
         """Postgres is down or unreachable (stopped, restarting, `studio db stop --force`):
         a 503 to retry, not a bug's 500. Other operational errors (a deadlock, a statement
         timeout: subclasses) are the 500 they were."""
-        if type(exc) not in (PoolTimeout, psycopg.OperationalError):
+        if not unreachable(exc):
             return await internal(request, exc)
         rid = getattr(request.state, "request_id", None)
         logger.warning(
