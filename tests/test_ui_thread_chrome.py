@@ -232,6 +232,21 @@ LONG = ("rain on the windows, " * 620)[:13_000]  # 13,000 characters
 RLO = "\u202e"  # RIGHT-TO-LEFT OVERRIDE
 
 
+def branch_of(server: Server, thread: dict[str, Any], run: dict[str, Any]) -> tuple[str, str]:
+    """A new thread (`thread`: its create body) after one run, and a branch of it (`/copy`)."""
+    made = httpx.post(f"{server.url}/threads", json=thread, headers=admin(server), timeout=30)
+    parent = made.json()["thread_id"]
+    ran = httpx.post(
+        f"{server.url}/threads/{parent}/runs/wait", json=run, headers=admin(server), timeout=120
+    )
+    assert ran.status_code == 200, ran.text
+    copied = httpx.post(
+        f"{server.url}/threads/{parent}/copy", json={}, headers=admin(server), timeout=30
+    )
+    assert copied.status_code == 200, copied.text
+    return parent, str(copied.json()["thread_id"])
+
+
 def test_a_too_long_message_is_said_in_words_and_kept(page: Any, server: Server) -> None:
     """D17: a 13,000-character Description or message was refused with the schema path
     "input.messages.0.content: String should have at most 10000 characters"."""
@@ -262,23 +277,8 @@ def test_a_right_to_left_override_in_a_title_reorders_nothing_around_it(
 ) -> None:
     """D17: a Title with U+202E reversed the page's own words after it. The person's words are
     isolated: " (branch)" after a branch's title still reads left to right, after the title."""
-    made = httpx.post(
-        f"{server.url}/threads",
-        json={"metadata": {"title": f"{RLO}AB"}},
-        headers=admin(server),
-        timeout=30,
-    )
-    parent = made.json()["thread_id"]
     stop = {"input": {"messages": [], "stop_requested": True}}  # a checkpoint to branch from
-    ran = httpx.post(
-        f"{server.url}/threads/{parent}/runs/wait", json=stop, headers=admin(server), timeout=60
-    )
-    assert ran.status_code == 200, ran.text
-    copied = httpx.post(
-        f"{server.url}/threads/{parent}/copy", json={}, headers=admin(server), timeout=30
-    )
-    assert copied.status_code == 200, copied.text
-    branch = copied.json()["thread_id"]
+    _, branch = branch_of(server, {"metadata": {"title": f"{RLO}AB"}}, stop)
     page.goto(f"{server.url}/t/{branch}")
     header = page.locator("#thread-title")
     expect(header).to_have_text(f"{RLO}AB (branch)")
@@ -312,18 +312,8 @@ def test_a_right_to_left_override_in_a_title_reorders_nothing_around_it(
 def test_a_branch_of_an_untitled_thread_is_marked_as_one(page: Any, server: Server) -> None:
     """A thread with no title (every `studio run` thread) is named by its brief; its branches
     were named exactly the same, so the list showed several identical entries."""
-    made = httpx.post(f"{server.url}/threads", json={}, headers=admin(server), timeout=30)
-    parent = made.json()["thread_id"]
     brief = {"input": {"messages": [{"role": "user", "content": BRIEF}]}}
-    ran = httpx.post(
-        f"{server.url}/threads/{parent}/runs/wait", json=brief, headers=admin(server), timeout=120
-    )
-    assert ran.status_code == 200, ran.text
-    copied = httpx.post(
-        f"{server.url}/threads/{parent}/copy", json={}, headers=admin(server), timeout=30
-    )
-    assert copied.status_code == 200, copied.text
-    branch = copied.json()["thread_id"]
+    parent, branch = branch_of(server, {}, brief)
     page.goto(f"{server.url}/t/{branch}")
     expect(page.locator("#thread-title")).to_have_text(f"{BRIEF} (branch)")
     listed = page.locator(f"#thread-list a[data-thread-id='{branch}'] .t-title")
